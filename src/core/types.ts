@@ -1,0 +1,121 @@
+// Types shared by the Raft core and everything that drives it.
+// Names follow Figure 2 of the Raft paper (Ongaro & Ousterhout, 2014).
+
+/** A server's id. Positive integer; 0 is never a valid id. */
+export type NodeId = number;
+
+/** Why an entry is in the log. */
+export const enum EntryType {
+  /** A client command for the state machine. */
+  Normal = 0,
+  /** The empty entry a new leader appends to commit entries of earlier terms (§5.4.2, §8). */
+  Noop = 1,
+}
+
+/** One log entry. `index` is 1-based, as in the paper. */
+export interface Entry {
+  readonly index: number;
+  readonly term: number;
+  readonly type: EntryType;
+  /** The command; empty for Noop. Opaque to the core. */
+  readonly data: Uint8Array;
+}
+
+/** The state a server must persist before it answers any RPC (Figure 2, "Persistent state on all servers"). */
+export interface HardState {
+  readonly currentTerm: number;
+  readonly votedFor: NodeId | null;
+}
+
+export type Role = "follower" | "candidate" | "leader";
+
+// ---------------------------------------------------------------------------
+// Messages. Every message carries the sender's term; a higher term turns the
+// receiver into a follower, a lower one is refused (Figure 2, "Rules for Servers").
+// ---------------------------------------------------------------------------
+
+interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+}
+
+/**
+ * RequestVote RPC (§5.2), also used for pre-vote (thesis §9.6): with `preVote`
+ * set, `term` is the term the sender WOULD campaign in, and nobody changes
+ * state on receiving it.
+ */
+export interface RequestVote extends Envelope {
+  readonly type: "RequestVote";
+  readonly preVote: boolean;
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+}
+
+export interface RequestVoteResponse extends Envelope {
+  readonly type: "RequestVoteResponse";
+  readonly preVote: boolean;
+  readonly voteGranted: boolean;
+}
+
+/**
+ * AppendEntries RPC (§5.3). `seq` is a per-leader counter echoed by the
+ * follower; the leader uses it to know that a majority acknowledged its
+ * leadership after a given moment (read index, thesis §6.4).
+ */
+export interface AppendEntries extends Envelope {
+  readonly type: "AppendEntries";
+  readonly prevLogIndex: number;
+  readonly prevLogTerm: number;
+  readonly entries: readonly Entry[];
+  readonly leaderCommit: number;
+  readonly seq: number;
+}
+
+/**
+ * Reply to AppendEntries. On success `matchIndex` is the last index known to
+ * match the leader's log. On failure `conflictIndex`/`conflictTerm` are the
+ * fast-backtracking hint (§5.3, "the follower can include the term of the
+ * conflicting entry and the first index it stores for that term"):
+ * conflictTerm 0 means the follower's log is too short, and conflictIndex is
+ * then its lastLogIndex + 1.
+ */
+export interface AppendEntriesResponse extends Envelope {
+  readonly type: "AppendEntriesResponse";
+  readonly success: boolean;
+  readonly matchIndex: number;
+  readonly conflictIndex: number;
+  readonly conflictTerm: number;
+  readonly seq: number;
+}
+
+/** InstallSnapshot RPC (§7): sent when the entries a follower needs were compacted away. */
+export interface InstallSnapshot extends Envelope {
+  readonly type: "InstallSnapshot";
+  readonly lastIncludedIndex: number;
+  readonly lastIncludedTerm: number;
+  readonly data: Uint8Array;
+  readonly seq: number;
+}
+
+export interface InstallSnapshotResponse extends Envelope {
+  readonly type: "InstallSnapshotResponse";
+  /** The follower's last index after installing (or lastIncludedIndex if it already had it). */
+  readonly matchIndex: number;
+  readonly seq: number;
+}
+
+export type Message =
+  | RequestVote
+  | RequestVoteResponse
+  | AppendEntries
+  | AppendEntriesResponse
+  | InstallSnapshot
+  | InstallSnapshotResponse;
+
+export type MessageType = Message["type"];
+
+/** For exhaustive switches: a new union member that is not handled fails to compile. */
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
+}

@@ -27,7 +27,8 @@ export interface HardState {
   readonly votedFor: NodeId | null;
 }
 
-export type Role = "follower" | "candidate" | "leader";
+/** "precandidate": running a pre-vote round (thesis §9.6) before becoming a candidate; its term has not changed. */
+export type Role = "follower" | "precandidate" | "candidate" | "leader";
 
 // ---------------------------------------------------------------------------
 // Messages. Every message carries the sender's term; a higher term turns the

@@ -1,0 +1,867 @@
+// One Raft server as a pure, deterministic state machine.
+//
+// It never touches a socket, a disk or a clock. The outside world drives it:
+//
+//   tick()            one unit of logical time has passed
+//   step(message)     a message arrived from another server
+//   propose(data)     a client wants a command in the log
+//   read(id)          a client wants a linearizable read (ReadIndex, thesis §6.4)
+//
+// and then asks `ready()` what must happen as a consequence: state to persist,
+// messages to send, committed entries to apply, reads that are now safe. When
+// the driver has done all of it (persist first, then send and apply), it calls
+// `advance()`. No other call may come between `ready()` and `advance()`.
+// This is etcd-io/raft's Ready/Advance contract.
+//
+// The rules are Figure 2 of the Raft paper plus, from Ongaro's thesis:
+// pre-vote (§9.6), check-quorum and ignoring disruptive votes (§6.2, §4.2.3),
+// read index (§6.4), and a leader's no-op entry at the start of its term (§6.4).
+// Each rule that a bug could break lives in a small protected method, so the
+// simulator's bug zoo can break exactly one rule by overriding it.
+
+import { RaftLog } from "./log.js";
+import type { AppendResult } from "./log.js";
+import { Progress } from "./progress.js";
+import { committedIndex } from "./quorum.js";
+import {
+  EntryType,
+  assertNever,
+  type AppendEntries,
+  type AppendEntriesResponse,
+  type Entry,
+  type HardState,
+  type InstallSnapshot,
+  type InstallSnapshotResponse,
+  type Message,
+  type NodeId,
+  type RequestVote,
+  type RequestVoteResponse,
+  type Role,
+} from "./types.js";
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  /** Every member of the cluster, this server included. */
+  readonly members: readonly NodeId[];
+  /** Election timeout in ticks, drawn uniformly from [min, max) at each reset (§5.2). */
+  readonly electionTimeoutTicks: readonly [number, number];
+  /** Ticks between a leader's heartbeats; well below the election timeout. */
+  readonly heartbeatTicks: number;
+  /** The only source of randomness: an integer in [0, n). */
+  readonly random: (n: number) => number;
+  /** Run a pre-vote round before a real election (thesis §9.6). Default true. */
+  readonly preVote?: boolean;
+  /** A leader that has not heard from a majority for an election timeout steps down (thesis §6.2). Default true. */
+  readonly checkQuorum?: boolean;
+  /** Unanswered AppendEntries allowed per follower when streaming. Default 64. */
+  readonly maxInflight?: number;
+  /** Entry data per AppendEntries, in bytes (at least one entry is always sent). Default 1 MiB. */
+  readonly maxBytesPerAppend?: number;
+}
+
+/** What survived a restart. */
+export interface RestoredState {
+  readonly hardState: HardState;
+  readonly entries: readonly Entry[];
+  readonly snapshot: Snapshot | null;
+}
+
+export interface Snapshot {
+  readonly lastIncludedIndex: number;
+  readonly lastIncludedTerm: number;
+  readonly data: Uint8Array;
+}
+
+export type ProposeResult =
+  | { readonly ok: true; readonly index: number; readonly term: number }
+  | { readonly ok: false; readonly leader: NodeId | null };
+
+export type ReadResult =
+  /** Safe to answer once the state machine has applied `index`. */
+  | { readonly id: number; readonly ok: true; readonly index: number }
+  /** Not answered: this server is not (or no longer) the leader. Safe to retry elsewhere. */
+  | { readonly id: number; readonly ok: false; readonly leader: NodeId | null };
+
+/** What the driver must do now, in this order: persist, then send and apply. */
+export interface Ready {
+  /** Persist if not null (term and vote changed). */
+  readonly hardState: HardState | null;
+  /** A snapshot received from the leader: persist it (it replaces the whole stored log), then restore the state machine from it. */
+  readonly snapshot: Snapshot | null;
+  /** Append to stable storage; if entries[0].index is not past the stored log, the stored suffix from there is replaced. */
+  readonly entries: readonly Entry[];
+  /** Send after persisting. */
+  readonly messages: readonly Message[];
+  /** Apply to the state machine, in order, after the snapshot if any. */
+  readonly committed: readonly Entry[];
+  readonly reads: readonly ReadResult[];
+}
+
+/** A read waiting for its quorum confirmation. */
+interface PendingRead {
+  readonly id: number;
+  /** commitIndex when the read arrived; 0 while the leader has not yet committed an entry of its term. */
+  index: number;
+  /** A majority must have acknowledged an AppendEntries with seq >= this. */
+  requiredSeq: number;
+}
+
+export class RaftNode {
+  readonly id: NodeId;
+  readonly members: readonly NodeId[];
+  protected readonly config: RaftConfig;
+
+  // Persistent state on all servers (Figure 2).
+  currentTerm = 0;
+  votedFor: NodeId | null = null;
+  readonly log: RaftLog;
+
+  // Volatile state on all servers.
+  commitIndex = 0;
+  lastApplied = 0;
+
+  role: Role = "follower";
+  leaderId: NodeId | null = null;
+
+  // Volatile state on leaders: one Progress (nextIndex, matchIndex, flow control) per follower.
+  readonly progress = new Map<NodeId, Progress>();
+
+  // Elections.
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  /** Votes (or pre-votes) received in the current campaign. */
+  private votes = new Map<NodeId, boolean>();
+
+  // Read index.
+  private seq = 0;
+  private pendingReads: PendingRead[] = [];
+  private readRoundWanted = false;
+
+  // Persistence bookkeeping.
+  private stableIndex: number;
+  private persistedHardState: HardState;
+  private snapshotToPersist: Snapshot | null = null;
+  /** Newest snapshot (own or installed), for followers that fell behind the log. */
+  private snapshot: Snapshot | null;
+
+  // Outputs collected until the next ready().
+  private messages: Message[] = [];
+  private reads: ReadResult[] = [];
+  private readyInFlight: { stableIndex: number; hardState: HardState; applied: number } | null = null;
+
+  constructor(config: RaftConfig, restored?: RestoredState) {
+    if (!config.members.includes(config.id)) throw new Error(`node ${config.id} is not in members [${config.members.join(", ")}]`);
+    const [lo, hi] = config.electionTimeoutTicks;
+    if (!(lo > config.heartbeatTicks && hi > lo)) throw new Error("need heartbeatTicks < electionTimeout min < max");
+    this.config = config;
+    this.id = config.id;
+    this.members = [...config.members];
+    this.snapshot = restored?.snapshot ?? null;
+    const snap = this.snapshot ? { index: this.snapshot.lastIncludedIndex, term: this.snapshot.lastIncludedTerm } : undefined;
+    this.log = new RaftLog(restored?.entries ?? [], snap);
+    this.currentTerm = restored?.hardState.currentTerm ?? 0;
+    this.votedFor = restored?.hardState.votedFor ?? null;
+    this.commitIndex = this.log.snapshotIndex;
+    this.lastApplied = this.log.snapshotIndex;
+    this.stableIndex = this.log.lastIndex();
+    this.persistedHardState = { currentTerm: this.currentTerm, votedFor: this.votedFor };
+    this.resetElectionTimeout();
+  }
+
+  private get preVoteEnabled(): boolean {
+    return this.config.preVote ?? true;
+  }
+
+  private get checkQuorumEnabled(): boolean {
+    return this.config.checkQuorum ?? true;
+  }
+
+  private get quorum(): number {
+    return Math.floor(this.members.length / 2) + 1;
+  }
+
+  private peers(): NodeId[] {
+    return this.members.filter((m) => m !== this.id);
+  }
+
+  // ---------------------------------------------------------------------
+  // Inputs
+  // ---------------------------------------------------------------------
+
+  tick(): void {
+    this.assertNoReadyInFlight();
+    if (this.role === "leader") this.tickLeader();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.campaign();
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTimeoutTicks[0]) {
+      this.electionElapsed = 0;
+      if (this.checkQuorumEnabled && !this.quorumActive()) {
+        this.becomeFollower(this.currentTerm, null);
+        return;
+      }
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat();
+    }
+  }
+
+  /** Proposes a command. Only a leader accepts; the entry commits (or not) later. */
+  propose(data: Uint8Array): ProposeResult {
+    this.assertNoReadyInFlight();
+    if (this.role !== "leader") return { ok: false, leader: this.leaderId };
+    const entry: Entry = { index: this.log.lastIndex() + 1, term: this.currentTerm, type: EntryType.Normal, data };
+    this.log.appendNew(entry);
+    // Sent at the next ready(): proposals made between two sends share one AppendEntries.
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /**
+   * Asks for a linearizable read. The answer comes through ready().reads:
+   * an index to wait for, once a majority has confirmed this leader after
+   * the request arrived; or a refusal if this server is not the leader.
+   */
+  read(id: number): void {
+    this.assertNoReadyInFlight();
+    if (this.role !== "leader") {
+      this.reads.push({ id, ok: false, leader: this.leaderId });
+      return;
+    }
+    if (!this.readNeedsQuorum()) {
+      this.reads.push({ id, ok: true, index: this.commitIndex });
+      return;
+    }
+    const read: PendingRead = { id, index: 0, requiredSeq: this.seq + 1 };
+    this.pendingReads.push(read);
+    // A leader only knows the latest commit index once an entry of its own
+    // term is committed (thesis §6.4); until then the read waits.
+    if (this.committedInCurrentTerm()) read.index = this.commitIndex;
+    // One confirmation round, at the next ready(), serves every read that arrived before it.
+    this.readRoundWanted = true;
+    this.releaseReads();
+  }
+
+  step(m: Message): void {
+    this.assertNoReadyInFlight();
+    if (m.to !== this.id || !this.members.includes(m.from)) return;
+
+    // Rules for all servers: a higher term makes us a follower of that term.
+    if (m.term > this.currentTerm) {
+      if (m.type === "RequestVote" && this.ignoreDisruptiveVote(m)) return;
+      if (m.type === "RequestVote" && m.preVote) {
+        // A pre-vote changes nobody's term (thesis §9.6).
+      } else if (m.type === "RequestVoteResponse" && m.preVote && m.voteGranted) {
+        // A granted pre-vote carries the proposed term, not the voter's.
+      } else {
+        const leader = m.type === "AppendEntries" || m.type === "InstallSnapshot" ? m.from : null;
+        this.observeHigherTerm(m.term, leader);
+      }
+    } else if (m.term < this.currentTerm) {
+      this.refuseStale(m);
+      return;
+    }
+
+    switch (m.type) {
+      case "RequestVote":
+        return this.handleRequestVote(m);
+      case "RequestVoteResponse":
+        return this.handleVoteResponse(m);
+      case "AppendEntries":
+        return this.handleAppendEntries(m);
+      case "AppendEntriesResponse":
+        return this.handleAppendResponse(m);
+      case "InstallSnapshot":
+        return this.handleInstallSnapshot(m);
+      case "InstallSnapshotResponse":
+        return this.handleSnapshotResponse(m);
+      default:
+        assertNever(m);
+    }
+  }
+
+  /**
+   * The application took a snapshot of its state at `index` (<= lastApplied):
+   * the log up to there can be discarded, and followers too far behind get
+   * this snapshot instead of entries.
+   */
+  compact(index: number, data: Uint8Array): void {
+    this.assertNoReadyInFlight();
+    if (index > this.lastApplied) throw new Error(`compact: index ${index} is not applied yet (lastApplied ${this.lastApplied})`);
+    if (index <= this.log.snapshotIndex) return;
+    const term = this.log.term(index)!;
+    this.log.compact(index, term);
+    this.snapshot = { lastIncludedIndex: index, lastIncludedTerm: term, data };
+  }
+
+  // ---------------------------------------------------------------------
+  // Output
+  // ---------------------------------------------------------------------
+
+  /** True when ready() would return something to do. */
+  hasReady(): boolean {
+    return (
+      this.messages.length > 0 ||
+      this.reads.length > 0 ||
+      (this.readRoundWanted && this.role === "leader" && this.members.length > 1) ||
+      this.snapshotToPersist !== null ||
+      this.log.lastIndex() > this.stableIndex ||
+      this.hardStateChanged() ||
+      this.applyTarget() > this.lastApplied ||
+      (this.role === "leader" && this.peers().some((p) => this.wantsAppend(p)))
+    );
+  }
+
+  ready(): Ready {
+    this.assertNoReadyInFlight();
+    if (this.role === "leader") {
+      if (this.readRoundWanted && this.members.length > 1) this.broadcastHeartbeat();
+      for (const p of this.peers()) this.maybeSendAppend(p, false);
+    }
+    this.readRoundWanted = false;
+    const hs = this.hardStateToPersist();
+    const hardState = hs.currentTerm !== this.persistedHardState.currentTerm || hs.votedFor !== this.persistedHardState.votedFor ? hs : null;
+    const applyTo = this.applyTarget();
+    const rd: Ready = {
+      hardState,
+      snapshot: this.snapshotToPersist,
+      entries: this.log.slice(this.stableIndex + 1, this.log.lastIndex() + 1),
+      messages: this.messages,
+      committed: this.log.slice(this.lastApplied + 1, applyTo + 1),
+      reads: this.reads,
+    };
+    this.readyInFlight = { stableIndex: this.log.lastIndex(), hardState: hs, applied: applyTo };
+    this.messages = [];
+    this.reads = [];
+    this.snapshotToPersist = null;
+    return rd;
+  }
+
+  /** The driver persisted, sent and applied everything of the last ready(). */
+  advance(): void {
+    const done = this.readyInFlight;
+    if (!done) throw new Error("advance() without ready()");
+    this.readyInFlight = null;
+    this.stableIndex = done.stableIndex;
+    this.persistedHardState = done.hardState;
+    this.lastApplied = Math.max(this.lastApplied, done.applied);
+    // A leader counts its own log toward commitment only once it is durable (thesis §10.2.1).
+    if (this.role === "leader") this.maybeCommit();
+  }
+
+  // ---------------------------------------------------------------------
+  // Role changes: the only doors between roles.
+  // ---------------------------------------------------------------------
+
+  protected becomeFollower(term: number, leader: NodeId | null): void {
+    if (term > this.currentTerm) {
+      this.currentTerm = term;
+      this.votedFor = null;
+    }
+    if (this.role === "leader") this.failPendingReads();
+    this.role = "follower";
+    this.leaderId = leader;
+    this.electionElapsed = 0;
+    this.resetElectionTimeout();
+    this.progress.clear();
+  }
+
+  private becomePreCandidate(): void {
+    this.role = "precandidate";
+    this.leaderId = null;
+    this.votes = new Map([[this.id, true]]);
+    this.resetElectionTimeout();
+  }
+
+  private becomeCandidate(): void {
+    this.currentTerm++;
+    this.votedFor = this.id;
+    this.role = "candidate";
+    this.leaderId = null;
+    this.votes = new Map([[this.id, true]]);
+    this.resetElectionTimeout();
+  }
+
+  private becomeLeader(): void {
+    this.role = "leader";
+    this.leaderId = this.id;
+    this.heartbeatElapsed = 0;
+    this.electionElapsed = 0;
+    this.progress.clear();
+    for (const p of this.peers()) this.progress.set(p, new Progress(p, this.log.lastIndex()));
+    // The no-op lets the leader commit entries of earlier terms (§5.4.2) and
+    // learn the commit index it needs for reads (thesis §6.4).
+    this.log.appendNew({ index: this.log.lastIndex() + 1, term: this.currentTerm, type: EntryType.Noop, data: new Uint8Array(0) });
+    this.broadcastHeartbeat();
+  }
+
+  // ---------------------------------------------------------------------
+  // Elections (§5.2, §5.4.1; pre-vote thesis §9.6)
+  // ---------------------------------------------------------------------
+
+  private campaign(): void {
+    if (this.members.length === 1) {
+      this.becomeCandidate();
+      this.becomeLeader();
+      return;
+    }
+    if (this.preVoteEnabled) {
+      this.becomePreCandidate();
+      this.requestVotes(true);
+    } else {
+      this.becomeCandidate();
+      this.requestVotes(false);
+    }
+  }
+
+  private requestVotes(preVote: boolean): void {
+    const term = preVote ? this.currentTerm + 1 : this.currentTerm;
+    for (const p of this.peers()) {
+      this.send({
+        type: "RequestVote",
+        from: this.id,
+        to: p,
+        term,
+        preVote,
+        lastLogIndex: this.log.lastIndex(),
+        lastLogTerm: this.log.lastTerm(),
+      });
+    }
+  }
+
+  private handleRequestVote(m: RequestVote): void {
+    let granted: boolean;
+    if (m.preVote) {
+      // Grant a pre-vote only if we would grant the real vote, and we have
+      // not heard from a leader recently (else the cluster is healthy).
+      granted = m.term > this.currentTerm && !this.heardFromLeaderRecently() && this.candidateIsUpToDate(m);
+    } else {
+      granted = this.mayVoteFor(m.from) && this.candidateIsUpToDate(m);
+      if (granted) {
+        this.votedFor = m.from;
+        this.electionElapsed = 0; // granting a vote resets the election timer (Figure 2, Followers)
+      }
+    }
+    this.send({
+      type: "RequestVoteResponse",
+      from: this.id,
+      to: m.from,
+      term: m.preVote && granted ? m.term : this.currentTerm,
+      preVote: m.preVote,
+      voteGranted: granted,
+    });
+  }
+
+  private handleVoteResponse(m: RequestVoteResponse): void {
+    const campaigning = m.preVote ? this.role === "precandidate" : this.role === "candidate";
+    if (!campaigning) return;
+    // A granted pre-vote names the term we would campaign in; refusals carry the voter's term (ours, else we stepped down above).
+    if (m.preVote && m.voteGranted && m.term !== this.currentTerm + 1) return;
+    this.votes.set(m.from, m.voteGranted);
+    const granted = [...this.votes.values()].filter(Boolean).length;
+    const refused = this.votes.size - granted;
+    if (granted >= this.quorum) {
+      if (m.preVote) {
+        this.becomeCandidate();
+        this.requestVotes(false);
+      } else {
+        this.becomeLeader();
+      }
+    } else if (refused >= this.quorum) {
+      this.becomeFollower(this.currentTerm, null);
+    }
+  }
+
+  /** Thesis §9.6/§4.2.3: a server that heard from a leader within the minimum election timeout believes it is alive. */
+  private heardFromLeaderRecently(): boolean {
+    return this.leaderId !== null && this.electionElapsed < this.config.electionTimeoutTicks[0];
+  }
+
+  /**
+   * Thesis §4.2.3: with check-quorum, a RequestVote arriving within the
+   * minimum election timeout of hearing from a current leader is ignored:
+   * neither the term is updated nor the vote granted.
+   */
+  private ignoreDisruptiveVote(_m: RequestVote): boolean {
+    // A leader counts as having heard from itself: it keeps its lease too.
+    return this.checkQuorumEnabled && this.heardFromLeaderRecently();
+  }
+
+  // ---------------------------------------------------------------------
+  // Log replication (§5.3)
+  // ---------------------------------------------------------------------
+
+  private handleAppendEntries(m: AppendEntries): void {
+    // Same term: the sender is the leader of our term (Election Safety).
+    if (this.role !== "follower") this.becomeFollower(m.term, m.from);
+    this.leaderId = m.from;
+    this.electionElapsed = 0;
+
+    const result = this.appendFromLeader(m);
+    if (result.ok) {
+      if (result.truncatedFrom !== null && result.truncatedFrom <= this.stableIndex) this.stableIndex = result.truncatedFrom - 1;
+      const newCommit = this.followerCommitTarget(m.leaderCommit, result.lastNewIndex);
+      if (newCommit > this.commitIndex) this.commitIndex = newCommit;
+      this.send({
+        type: "AppendEntriesResponse",
+        from: this.id,
+        to: m.from,
+        term: this.currentTerm,
+        success: true,
+        matchIndex: result.lastNewIndex,
+        conflictIndex: 0,
+        conflictTerm: 0,
+        seq: m.seq,
+      });
+    } else {
+      this.send({
+        type: "AppendEntriesResponse",
+        from: this.id,
+        to: m.from,
+        term: this.currentTerm,
+        success: false,
+        matchIndex: 0,
+        conflictIndex: result.conflictIndex,
+        conflictTerm: result.conflictTerm,
+        seq: m.seq,
+      });
+    }
+  }
+
+  private handleAppendResponse(m: AppendEntriesResponse): void {
+    if (this.role !== "leader") return;
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    this.noteActive(pr, m.seq);
+    if (m.success) {
+      const advanced = pr.acknowledge(m.matchIndex);
+      // Any success tells us where the logs match: stream from there on.
+      if (pr.state === "probe") pr.becomeReplicate();
+      if (advanced) this.maybeCommit();
+    } else {
+      pr.refused(this.backtrackHint(m));
+    }
+  }
+
+  /** Leader side of fast backtracking: where to retry after a refusal. */
+  private backtrackHint(m: AppendEntriesResponse): number {
+    if (m.conflictTerm === 0) return m.conflictIndex;
+    const last = this.log.lastIndexOfTerm(m.conflictTerm);
+    return last > 0 ? last + 1 : m.conflictIndex;
+  }
+
+  private noteActive(pr: Progress, seq: number): void {
+    pr.recentActive = true;
+    pr.respondedSinceHeartbeat = true;
+    if (seq > pr.ackedSeq) {
+      pr.ackedSeq = seq;
+      this.releaseReads();
+    }
+  }
+
+  private wantsAppend(p: NodeId): boolean {
+    const pr = this.progress.get(p);
+    return pr !== undefined && pr.nextIndex <= this.log.lastIndex() && pr.canSend(this.maxInflight);
+  }
+
+  private get maxInflight(): number {
+    return this.config.maxInflight ?? 64;
+  }
+
+  /**
+   * Sends what the follower is missing, if flow control allows. With
+   * `heartbeat`, sends even when there is nothing new (empty AppendEntries).
+   */
+  private maybeSendAppend(p: NodeId, heartbeat: boolean): void {
+    const pr = this.progress.get(p)!;
+    if (pr.state === "snapshot") {
+      if (heartbeat) this.sendSnapshot(pr); // resend: the last one may be lost
+      return;
+    }
+    const prevLogIndex = pr.nextIndex - 1;
+    const prevLogTerm = this.log.term(prevLogIndex);
+    if (prevLogTerm === undefined) {
+      // The entries it needs are compacted away.
+      pr.becomeSnapshot(this.log.snapshotIndex);
+      this.sendSnapshot(pr);
+      return;
+    }
+    const hasNew = pr.nextIndex <= this.log.lastIndex();
+    const canSendEntries = hasNew && pr.canSend(this.maxInflight);
+    if (!canSendEntries && !heartbeat) return;
+    const entries = canSendEntries ? this.log.slice(pr.nextIndex, this.log.lastIndex() + 1, this.config.maxBytesPerAppend ?? 1 << 20) : [];
+    if (entries.length > 0) pr.sent(entries[entries.length - 1]!.index);
+    else if (pr.state === "probe") pr.probeSent = true;
+    this.send({
+      type: "AppendEntries",
+      from: this.id,
+      to: p,
+      term: this.currentTerm,
+      prevLogIndex,
+      prevLogTerm,
+      entries,
+      leaderCommit: this.commitIndex,
+      seq: ++this.seq,
+    });
+  }
+
+  private sendSnapshot(pr: Progress): void {
+    const snap = this.snapshot!;
+    this.send({
+      type: "InstallSnapshot",
+      from: this.id,
+      to: pr.id,
+      term: this.currentTerm,
+      lastIncludedIndex: snap.lastIncludedIndex,
+      lastIncludedTerm: snap.lastIncludedTerm,
+      data: snap.data,
+      seq: ++this.seq,
+    });
+  }
+
+  private broadcastHeartbeat(): void {
+    for (const p of this.peers()) {
+      const pr = this.progress.get(p)!;
+      // A streaming follower that answered nothing since the last heartbeat
+      // may have lost the whole window: fall back to probing from matchIndex.
+      if (pr.state === "replicate" && pr.inflight.length > 0 && !pr.respondedSinceHeartbeat) pr.becomeProbe();
+      if (pr.state === "probe") pr.probeSent = false;
+      pr.respondedSinceHeartbeat = false;
+      this.maybeSendAppend(p, true);
+    }
+  }
+
+  private handleInstallSnapshot(m: InstallSnapshot): void {
+    if (this.role !== "follower") this.becomeFollower(m.term, m.from);
+    this.leaderId = m.from;
+    this.electionElapsed = 0;
+    if (m.lastIncludedIndex > this.commitIndex) {
+      if (this.log.term(m.lastIncludedIndex) === m.lastIncludedTerm) {
+        // We already hold that entry: just learn that it is committed.
+        this.commitIndex = m.lastIncludedIndex;
+      } else {
+        const snap: Snapshot = { lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, data: m.data };
+        this.log.restore(m.lastIncludedIndex, m.lastIncludedTerm);
+        this.snapshot = snap;
+        this.snapshotToPersist = snap;
+        this.stableIndex = m.lastIncludedIndex;
+        this.commitIndex = m.lastIncludedIndex;
+        this.lastApplied = m.lastIncludedIndex;
+      }
+    }
+    this.send({
+      type: "InstallSnapshotResponse",
+      from: this.id,
+      to: m.from,
+      term: this.currentTerm,
+      matchIndex: Math.max(this.commitIndex, m.lastIncludedIndex),
+      seq: m.seq,
+    });
+  }
+
+  private handleSnapshotResponse(m: InstallSnapshotResponse): void {
+    if (this.role !== "leader") return;
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    this.noteActive(pr, m.seq);
+    pr.acknowledge(m.matchIndex);
+    if (pr.state === "snapshot") pr.becomeProbe();
+    this.maybeCommit();
+  }
+
+  // ---------------------------------------------------------------------
+  // Commitment (§5.3, §5.4.2)
+  // ---------------------------------------------------------------------
+
+  /** Advances commitIndex to the highest index stored on a majority, if it is of this term. */
+  private maybeCommit(): void {
+    const match = this.members.map((m) => (m === this.id ? this.stableIndex : this.progress.get(m)!.matchIndex));
+    const n = committedIndex(match);
+    if (n > this.commitIndex && this.mayCommitByCounting(n)) {
+      const hadCommittedInTerm = this.committedInCurrentTerm();
+      this.commitIndex = n;
+      if (!hadCommittedInTerm) for (const r of this.pendingReads) if (r.index === 0) r.index = this.commitIndex;
+      this.releaseReads();
+    }
+  }
+
+  private committedInCurrentTerm(): boolean {
+    return this.log.term(this.commitIndex) === this.currentTerm;
+  }
+
+  /** Entries we may hand to the state machine: committed, and held in our log. */
+  private applyTarget(): number {
+    return Math.min(this.commitIndex, this.log.lastIndex());
+  }
+
+  // ---------------------------------------------------------------------
+  // Read index (thesis §6.4) and check-quorum (thesis §6.2)
+  // ---------------------------------------------------------------------
+
+  /** Answers every pending read whose confirmation round a majority has acknowledged. */
+  private releaseReads(): void {
+    if (this.pendingReads.length === 0) return;
+    const acked = this.members.map((m) => (m === this.id ? Number.MAX_SAFE_INTEGER : this.progress.get(m)!.ackedSeq));
+    const confirmedSeq = committedIndex(acked);
+    while (this.pendingReads.length > 0) {
+      const r = this.pendingReads[0]!;
+      if (r.index === 0 || r.requiredSeq > confirmedSeq) break;
+      this.pendingReads.shift();
+      this.reads.push({ id: r.id, ok: true, index: r.index });
+    }
+  }
+
+  private failPendingReads(): void {
+    for (const r of this.pendingReads) this.reads.push({ id: r.id, ok: false, leader: null });
+    this.pendingReads = [];
+  }
+
+  private quorumActive(): boolean {
+    let active = 1;
+    for (const pr of this.progress.values()) {
+      if (pr.recentActive) active++;
+      pr.recentActive = false;
+    }
+    return active >= this.quorum;
+  }
+
+  // ---------------------------------------------------------------------
+  // Terms
+  // ---------------------------------------------------------------------
+
+  /** Figure 2: "If RPC request or response contains term T > currentTerm: set currentTerm = T, convert to follower". */
+  protected observeHigherTerm(term: number, leader: NodeId | null): void {
+    this.becomeFollower(term, leader);
+  }
+
+  /** A message from an older term: tell the sender our term so it steps down (requests only). */
+  private refuseStale(m: Message): void {
+    switch (m.type) {
+      case "AppendEntries":
+      case "InstallSnapshot":
+        this.send({
+          type: "AppendEntriesResponse",
+          from: this.id,
+          to: m.from,
+          term: this.currentTerm,
+          success: false,
+          matchIndex: 0,
+          conflictIndex: 0,
+          conflictTerm: 0,
+          seq: 0,
+        });
+        return;
+      case "RequestVote":
+        this.send({ type: "RequestVoteResponse", from: this.id, to: m.from, term: this.currentTerm, preVote: m.preVote, voteGranted: false });
+        return;
+      case "RequestVoteResponse":
+      case "AppendEntriesResponse":
+      case "InstallSnapshotResponse":
+        return; // answers to our old requests: nothing to do
+      default:
+        assertNever(m);
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // The rules the bug zoo breaks, one method each.
+  // ---------------------------------------------------------------------
+
+  /** §5.4.2 / Figure 8: only an entry of the current term is committed by counting replicas. */
+  protected mayCommitByCounting(index: number): boolean {
+    return this.log.term(index) === this.currentTerm;
+  }
+
+  /** §5.4.1: vote only for a candidate whose log is at least as up-to-date as ours. */
+  protected candidateIsUpToDate(m: RequestVote): boolean {
+    return this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+  }
+
+  /** Figure 2, RequestVote receiver 2: one vote per term. */
+  protected mayVoteFor(candidate: NodeId): boolean {
+    return this.votedFor === null || this.votedFor === candidate;
+  }
+
+  /** Figure 2: currentTerm and votedFor are persisted before any reply that depends on them. */
+  protected hardStateToPersist(): HardState {
+    return { currentTerm: this.currentTerm, votedFor: this.votedFor };
+  }
+
+  /** Figure 2, AppendEntries receiver 2–4. */
+  protected appendFromLeader(m: AppendEntries): AppendResult {
+    return this.log.tryAppend(m.prevLogIndex, m.prevLogTerm, m.entries);
+  }
+
+  /** Figure 2, AppendEntries receiver 5: commitIndex = min(leaderCommit, index of last new entry). */
+  protected followerCommitTarget(leaderCommit: number, lastNewIndex: number): number {
+    return Math.min(leaderCommit, lastNewIndex);
+  }
+
+  /** Thesis §6.4: a read must be confirmed by a quorum heartbeat round. */
+  protected readNeedsQuorum(): boolean {
+    return true;
+  }
+
+  // ---------------------------------------------------------------------
+
+  protected send(m: Message): void {
+    this.messages.push(m);
+  }
+
+  private hardStateChanged(): boolean {
+    const hs = this.hardStateToPersist();
+    return hs.currentTerm !== this.persistedHardState.currentTerm || hs.votedFor !== this.persistedHardState.votedFor;
+  }
+
+  private resetElectionTimeout(): void {
+    const [lo, hi] = this.config.electionTimeoutTicks;
+    this.randomizedElectionTimeout = lo + this.config.random(hi - lo);
+  }
+
+  private assertNoReadyInFlight(): void {
+    if (this.readyInFlight) throw new Error("input between ready() and advance()");
+  }
+
+  /** A snapshot of the externally visible state (status pages, tests, invariants). */
+  status(): NodeStatus {
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.currentTerm,
+      votedFor: this.votedFor,
+      leader: this.leaderId,
+      commitIndex: this.commitIndex,
+      lastApplied: this.lastApplied,
+      lastLogIndex: this.log.lastIndex(),
+      lastLogTerm: this.log.lastTerm(),
+      snapshotIndex: this.log.snapshotIndex,
+      peers: [...this.progress.values()].map((pr) => ({ id: pr.id, matchIndex: pr.matchIndex, nextIndex: pr.nextIndex, state: pr.state })),
+    };
+  }
+}
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly votedFor: NodeId | null;
+  readonly leader: NodeId | null;
+  readonly commitIndex: number;
+  readonly lastApplied: number;
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+  readonly snapshotIndex: number;
+  readonly peers: readonly { id: NodeId; matchIndex: number; nextIndex: number; state: string }[];
+}

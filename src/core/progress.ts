@@ -1,0 +1,104 @@
+// The leader's view of one follower's replication (Figure 2's nextIndex and
+// matchIndex, plus flow control). As in etcd-io/raft's tracker/progress.go it
+// is a small state machine:
+//
+//   probe      we do not know where the follower's log matches ours; send one
+//              AppendEntries at a time (per heartbeat) and back up on refusal.
+//   replicate  the follower is caught up to matchIndex; stream entries
+//              optimistically, with at most `maxInflight` messages unanswered.
+//   snapshot   the entries it needs are compacted; an InstallSnapshot is on
+//              its way and nothing else is sent until it is answered.
+
+import type { NodeId } from "./types.js";
+
+export type ProgressState = "probe" | "replicate" | "snapshot";
+
+export class Progress {
+  state: ProgressState = "probe";
+  /** Highest index known to be replicated on the follower. */
+  matchIndex = 0;
+  /** Index of the next entry to send. */
+  nextIndex: number;
+  /** probe: one message was sent since the last heartbeat or answer; wait. */
+  probeSent = false;
+  /** replicate: last index carried by each unanswered AppendEntries, oldest first. */
+  inflight: number[] = [];
+  /** Heard from it since the last check-quorum round (thesis §6.2). */
+  recentActive = false;
+  /** Answered anything since the last heartbeat: if not, the in-flight window may hold lost messages. */
+  respondedSinceHeartbeat = false;
+  /** Highest AppendEntries `seq` it has acknowledged in the current term (read index, thesis §6.4). */
+  ackedSeq = 0;
+
+  constructor(
+    readonly id: NodeId,
+    lastIndex: number,
+  ) {
+    this.nextIndex = lastIndex + 1;
+  }
+
+  becomeProbe(): void {
+    this.state = "probe";
+    this.nextIndex = this.matchIndex + 1;
+    this.probeSent = false;
+    this.inflight = [];
+  }
+
+  becomeReplicate(): void {
+    this.state = "replicate";
+    this.nextIndex = this.matchIndex + 1;
+    this.inflight = [];
+  }
+
+  becomeSnapshot(snapshotIndex: number): void {
+    this.state = "snapshot";
+    this.nextIndex = snapshotIndex + 1;
+    this.inflight = [];
+  }
+
+  /** May an AppendEntries carrying entries go out now? */
+  canSend(maxInflight: number): boolean {
+    switch (this.state) {
+      case "probe":
+        return !this.probeSent;
+      case "replicate":
+        return this.inflight.length < maxInflight;
+      case "snapshot":
+        return false;
+    }
+  }
+
+  /** Records that entries up to `lastIndex` were sent. */
+  sent(lastIndex: number): void {
+    if (this.state === "replicate") {
+      this.inflight.push(lastIndex);
+      this.nextIndex = lastIndex + 1;
+    } else {
+      this.probeSent = true;
+    }
+  }
+
+  /** A success for entries up to `matchIndex`; returns whether it taught us anything new. */
+  acknowledge(matchIndex: number): boolean {
+    let i = 0;
+    while (i < this.inflight.length && this.inflight[i]! <= matchIndex) i++;
+    if (i > 0) this.inflight.splice(0, i);
+    if (matchIndex <= this.matchIndex) return false;
+    this.matchIndex = matchIndex;
+    if (this.nextIndex <= matchIndex) this.nextIndex = matchIndex + 1;
+    this.probeSent = false;
+    return true;
+  }
+
+  /**
+   * A refusal. `hint` is the next index the follower's answer suggests
+   * (always <= the refused request's prevLogIndex). Returns false when the
+   * answer is stale (from a request older than our current nextIndex guess).
+   */
+  refused(hint: number): boolean {
+    if (hint >= this.nextIndex) return false;
+    this.becomeProbe();
+    this.nextIndex = Math.max(this.matchIndex + 1, hint);
+    return true;
+  }
+}

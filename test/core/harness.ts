@@ -1,0 +1,125 @@
+// A tiny, fully controlled world for unit tests of the core: messages wait in
+// a list until the test delivers them, persistence is instantaneous, and each
+// node's election timeout is fixed by the test.
+
+import { RaftNode, type RaftConfig, type ReadResult } from "../../src/core/node.js";
+import type { Entry, Message, NodeId } from "../../src/core/types.js";
+
+export interface HarnessOptions {
+  /** Election timeout (ticks) per node id; default 10 + 2 * id. */
+  timeouts?: Record<number, number>;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  heartbeatTicks?: number;
+  maxInflight?: number;
+  maxBytesPerAppend?: number;
+}
+
+export class Harness {
+  readonly nodes = new Map<NodeId, RaftNode>();
+  /** Messages sent and not yet delivered or dropped. */
+  inflight: Message[] = [];
+  readonly applied = new Map<NodeId, Entry[]>();
+  readonly reads = new Map<NodeId, ReadResult[]>();
+
+  constructor(
+    readonly ids: NodeId[],
+    readonly opts: HarnessOptions = {},
+  ) {
+    for (const id of ids) this.nodes.set(id, this.makeNode(id));
+  }
+
+  config(id: NodeId): RaftConfig {
+    const timeout = this.opts.timeouts?.[id] ?? 10 + 2 * id;
+    return {
+      id,
+      members: this.ids,
+      electionTimeoutTicks: [timeout, timeout + 1],
+      heartbeatTicks: this.opts.heartbeatTicks ?? 3,
+      random: () => 0,
+      preVote: this.opts.preVote ?? true,
+      checkQuorum: this.opts.checkQuorum ?? true,
+      maxInflight: this.opts.maxInflight ?? 64,
+      maxBytesPerAppend: this.opts.maxBytesPerAppend ?? 1 << 20,
+    };
+  }
+
+  private makeNode(id: NodeId): RaftNode {
+    this.applied.set(id, []);
+    this.reads.set(id, []);
+    return new RaftNode(this.config(id));
+  }
+
+  node(id: NodeId): RaftNode {
+    return this.nodes.get(id)!;
+  }
+
+  /** Runs ready/advance on every node: outgoing messages join `inflight`. */
+  flush(): void {
+    for (const [id, n] of this.nodes) {
+      while (n.hasReady()) {
+        const rd = n.ready();
+        this.inflight.push(...rd.messages);
+        this.applied.get(id)!.push(...rd.committed);
+        this.reads.get(id)!.push(...rd.reads);
+        n.advance();
+      }
+    }
+  }
+
+  /** Delivers (and removes) the in-flight messages matching `filter`; returns them. */
+  deliver(filter: (m: Message) => boolean = () => true): Message[] {
+    this.flush();
+    const now = this.inflight.filter(filter);
+    this.inflight = this.inflight.filter((m) => !filter(m));
+    for (const m of now) this.nodes.get(m.to)?.step(m);
+    this.flush();
+    return now;
+  }
+
+  /** Delivers messages until none is left (those matching `drop` are lost instead). */
+  settle(drop: (m: Message) => boolean = () => false, maxRounds = 1000): void {
+    for (let i = 0; i < maxRounds; i++) {
+      this.flush();
+      if (this.inflight.length === 0) return;
+      this.inflight = this.inflight.filter((m) => !drop(m));
+      this.deliver();
+    }
+    throw new Error("settle: messages still flowing after maxRounds");
+  }
+
+  tick(id: NodeId, times = 1): void {
+    for (let i = 0; i < times; i++) this.node(id).tick();
+    this.flush();
+  }
+
+  tickAll(times = 1): void {
+    for (let i = 0; i < times; i++) for (const id of this.ids) this.node(id).tick();
+    this.flush();
+  }
+
+  /** Ticks node `id` until its election timeout fires, then settles: returns the leader. */
+  elect(id: NodeId): RaftNode {
+    const n = this.node(id);
+    for (let i = 0; i < 1000 && n.role !== "leader"; i++) {
+      n.tick();
+      this.settle();
+    }
+    if (n.role !== "leader") throw new Error(`node ${id} did not become leader`);
+    return n;
+  }
+
+  leaders(): RaftNode[] {
+    return [...this.nodes.values()].filter((n) => n.role === "leader");
+  }
+
+  /** Command payloads applied at `id`, as strings (no-ops left out). */
+  appliedData(id: NodeId): string[] {
+    return this.applied
+      .get(id)!
+      .filter((e) => e.data.length > 0)
+      .map((e) => new TextDecoder().decode(e.data));
+  }
+}
+
+export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);

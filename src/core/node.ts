@@ -137,6 +137,8 @@ export class RaftNode {
   private seq = 0;
   private pendingReads: PendingRead[] = [];
   private readRoundWanted = false;
+  /** The leader's commitIndex moved: followers should hear it soon, not at the next heartbeat. */
+  private commitToAnnounce = false;
 
   // Persistence bookkeeping.
   private stableIndex: number;
@@ -315,7 +317,7 @@ export class RaftNode {
     return (
       this.messages.length > 0 ||
       this.reads.length > 0 ||
-      (this.readRoundWanted && this.role === "leader" && this.members.length > 1) ||
+      (this.role === "leader" && this.members.length > 1 && (this.readRoundWanted || this.commitToAnnounce)) ||
       this.snapshotToPersist !== null ||
       this.log.lastIndex() > this.stableIndex ||
       this.hardStateChanged() ||
@@ -329,7 +331,9 @@ export class RaftNode {
     if (this.role === "leader") {
       if (this.readRoundWanted && this.members.length > 1) this.broadcastHeartbeat();
       for (const p of this.peers()) this.maybeSendAppend(p, false);
+      if (this.commitToAnnounce) this.announceCommit();
     }
+    this.commitToAnnounce = false;
     this.readRoundWanted = false;
     const hs = this.hardStateToPersist();
     const hardState = hs.currentTerm !== this.persistedHardState.currentTerm || hs.votedFor !== this.persistedHardState.votedFor ? hs : null;
@@ -643,6 +647,12 @@ export class RaftNode {
     }
   }
 
+  /** Tells followers that got nothing in this batch about the new commit index (an empty AppendEntries). */
+  private announceCommit(): void {
+    const told = new Set(this.messages.filter((m) => m.type === "AppendEntries").map((m) => m.to));
+    for (const p of this.peers()) if (!told.has(p)) this.maybeSendAppend(p, true);
+  }
+
   private handleInstallSnapshot(m: InstallSnapshot): void {
     if (this.role !== "follower") this.becomeFollower(m.term, m.from);
     this.leaderId = m.from;
@@ -692,6 +702,7 @@ export class RaftNode {
     if (n > this.commitIndex && this.mayCommitByCounting(n)) {
       const hadCommittedInTerm = this.committedInCurrentTerm();
       this.commitIndex = n;
+      this.commitToAnnounce = true;
       if (!hadCommittedInTerm) for (const r of this.pendingReads) if (r.index === 0) r.index = this.commitIndex;
       this.releaseReads();
     }

@@ -50,6 +50,19 @@ export class Harness {
     return new RaftNode(this.config(id));
   }
 
+  /** Crash and restart: a new RaftNode from what `id` had persisted (everything, since flush persists). */
+  restart(id: NodeId): RaftNode {
+    const old = this.node(id);
+    const n = new RaftNode(this.config(id), {
+      hardState: { currentTerm: old.currentTerm, votedFor: old.votedFor },
+      entries: old.log.slice(old.log.firstIndex(), old.log.lastIndex() + 1),
+      snapshot: null,
+    });
+    this.nodes.set(id, n);
+    this.inflight = this.inflight.filter((m) => m.to !== id && m.from !== id);
+    return n;
+  }
+
   node(id: NodeId): RaftNode {
     return this.nodes.get(id)!;
   }

@@ -27,6 +27,9 @@ export type AppendResult =
       readonly conflictTerm: number;
     };
 
+/** What an entry costs on the wire besides its data (index, term, type, length), for byte budgets. */
+export const ENTRY_OVERHEAD_BYTES = 24;
+
 export class RaftLog {
   /** lastIncludedIndex / lastIncludedTerm of the newest snapshot; 0/0 when there is none. */
   private base = { index: 0, term: 0 };
@@ -79,7 +82,7 @@ export class RaftLog {
     return this.entries[index - this.base.index - 1];
   }
 
-  /** Entries with lo <= index < hi (clamped to what is held), at most `maxBytes` of data (always at least one). */
+  /** Entries with lo <= index < hi (clamped to what is held), at most `maxBytes` in size (always at least one). */
   slice(lo: number, hi: number, maxBytes = Infinity): Entry[] {
     const from = Math.max(lo, this.firstIndex()) - this.base.index - 1;
     const to = Math.min(hi, this.lastIndex() + 1) - this.base.index - 1;
@@ -88,7 +91,7 @@ export class RaftLog {
     let bytes = 0;
     let end = from;
     while (end < to) {
-      bytes += this.entries[end]!.data.length;
+      bytes += this.entries[end]!.data.length + ENTRY_OVERHEAD_BYTES;
       if (end > from && bytes > maxBytes) break;
       end++;
     }

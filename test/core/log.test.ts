@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { RaftLog } from "../../src/core/log.js";
+import { ENTRY_OVERHEAD_BYTES, RaftLog } from "../../src/core/log.js";
 import { EntryType, type Entry } from "../../src/core/types.js";
 
 /** A log from a list of terms: terms[i] is the term of the entry at index i + 1. */
@@ -165,7 +165,7 @@ describe("RaftLog: compaction base", () => {
 
   test("slice respects a byte budget but always returns at least one entry", () => {
     const log = logOf([1, 1, 1, 1]);
-    const size = log.entry(1)!.data.length;
+    const size = log.entry(1)!.data.length + ENTRY_OVERHEAD_BYTES;
     assert.equal(log.slice(1, 5, size * 2).length, 2);
     assert.equal(log.slice(1, 5, 0).length, 1);
   });

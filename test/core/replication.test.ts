@@ -134,15 +134,18 @@ describe("Figure 8: a leader never commits an entry of an earlier term by counti
     }
     assert.equal(h.node(1).role, "leader");
     assert.equal(h.node(1).currentTerm, 3);
-    // S1 replicates index 2 (term 1) to S3 — one entry per message — but not its term-3 no-op.
+    // S1 replicates index 2 (term 1) to S3 — one entry per message — but not
+    // its term-3 no-op; S2 gets everything (S1 must learn S2 holds index 2).
     for (let i = 0; i < 4; i++) {
       h.tick(1);
-      h.settle((m) => isolate(5)(m) || m.to === 2 || m.to === 4 || (isAppend(m) && h.node(3).log.lastIndex() >= 2 && m.entries.some((e) => e.index >= 3)));
+      h.settle((m) => isolate(5)(m) || m.to === 4 || (isAppend(m) && m.to === 3 && h.node(3).log.lastIndex() >= 2 && m.entries.some((e) => e.index >= 3)));
     }
     const holders = S.filter((id) => h.node(id).log.term(2) === 1);
     assert.deepEqual(holders, [1, 2, 3], "index 2 of term 1 is on a majority");
+    assert.equal(h.node(1).progress.get(2)!.matchIndex, 3);
+    assert.equal(h.node(1).progress.get(3)!.matchIndex, 2, "and the leader knows it");
     assert.ok(h.node(1).commitIndex < 2, "...and still not committed: it is not of the leader's term");
-    // (d) S1 crashes; S5 (last term 2) wins term 4 with S2, S3, S4 and overwrites index 2.
+    // (d) S1 crashes; S5 (last term 2) wins term 4 with S3 and S4 and overwrites index 2.
     h.restart(1);
     for (let i = 0; i < 30 && h.node(5).role !== "leader"; i++) {
       h.tick(5);
@@ -150,7 +153,7 @@ describe("Figure 8: a leader never commits an entry of an earlier term by counti
     }
     assert.equal(h.node(5).role, "leader");
     h.settle(isolate(1));
-    for (const id of [2, 3, 4]) assert.equal(h.node(id).log.term(2), 2, `index 2 replaced on S${id}`);
+    for (const id of [3, 4]) assert.equal(h.node(id).log.term(2), 2, `index 2 replaced on S${id}`);
   });
 
   test("(e): once an entry of the leader's own term is on a majority, both commit", () => {

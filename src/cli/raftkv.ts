@@ -1,0 +1,75 @@
+// The `raftkv` command (SPEC §2): one entry point, one module per subcommand.
+
+import { readFileSync } from "node:fs";
+import { UsageError } from "./args.js";
+
+export const EXIT = { ok: 0, notFound: 1, usage: 2, unavailable: 3 } as const;
+
+const HELP = `raftkv — a Raft-replicated key-value store that speaks the Redis protocol
+
+Usage:
+  raftkv server  --config FILE --id ID [--data DIR]   run one node in the foreground
+  raftkv cluster [--nodes N] [--dir DIR] [--base-port P]  run a local N-node cluster
+  raftkv set KEY VALUE | get KEY | delete KEY | incr KEY  [--config FILE]
+  raftkv status  [--config FILE]                    one line per node
+  raftkv sim     ...                                the deterministic simulator
+  raftkv --help | COMMAND --help | --version
+
+Exit codes: 0 success, 1 get of a missing key, 2 usage or configuration
+error, 3 cluster unavailable or timed out.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+/** Subcommands, loaded on demand so that `raftkv get` does not load the simulator. */
+const commands: Record<string, () => Promise<Command>> = {};
+
+/** Lets each subcommand module register itself (keeps this file free of their imports). */
+export function registerCommand(name: string, load: () => Promise<Command>): void {
+  commands[name] = load;
+}
+
+const planned: Record<string, string> = {
+  server: "the server process",
+  cluster: "the local cluster supervisor",
+  set: "the client commands",
+  get: "the client commands",
+  delete: "the client commands",
+  incr: "the client commands",
+  status: "the status command",
+  sim: "the simulator",
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
+    process.stdout.write(HELP + "\n");
+    return cmd === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (cmd === "--version" || cmd === "-v") {
+    process.stdout.write(`raftkv ${version()}\n`);
+    return EXIT.ok;
+  }
+  const load = commands[cmd];
+  if (!load) {
+    if (cmd in planned) {
+      process.stderr.write(`raftkv: '${cmd}' (${planned[cmd]}) is not available in this build yet\n`);
+    } else {
+      process.stderr.write(`raftkv: unknown command '${cmd}'\n\n${HELP}\n`);
+    }
+    return EXIT.usage;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`raftkv ${cmd}: ${err.message}\n(see 'raftkv ${cmd} --help')\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+}

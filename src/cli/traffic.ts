@@ -1,0 +1,242 @@
+// The `traffic` command (SPEC §8): the course's traffic light as four small
+// programs, and the exhaustive check of its control logic.
+
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createLogger } from "../util/log.js";
+import { runButton } from "../traffic/button.js";
+import { checkTraffic } from "../traffic/check.js";
+import { startController } from "../traffic/controller.js";
+import { startLight } from "../traffic/light.js";
+import { formatReport } from "../traffic/report.js";
+import { BindError } from "../traffic/udp.js";
+
+const USAGE = `usage: traffic COMMAND [ARGS]
+
+The course's traffic light: two lights and a button, each a small program
+talking UDP on 127.0.0.1, a controller that runs them, and an exhaustive check
+of the controller's logic.
+
+commands:
+  light NAME PORT        a light: prints "NAME: R|Y|G" on each change
+  button HOST PORT       a button: each line on stdin sends one press
+  controller --ew PORT --ns PORT --button PORT [--speed K]
+                         runs the lights from the clock and the button
+  check                  checks every reachable state of the logic
+
+options:
+  -h, --help             this help; "traffic COMMAND --help" for a command's
+  --version              the version
+
+See docs/TRAFFIC.md.
+`;
+
+interface Command {
+  readonly usage: string;
+  readonly options: Record<string, { type: "string" }>;
+  readonly positionals: readonly string[];
+  run(positionals: string[], flags: Partial<Record<string, string>>): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  light: {
+    usage: `usage: traffic light NAME PORT
+
+A light. Listens on UDP 127.0.0.1:PORT for a color, R, Y or G, as ASCII text
+(one per datagram; surrounding whitespace ignored) and prints "NAME: C" on
+stdout each time its color changes. PORT 0 picks a free port; the port is
+logged on stderr ("listening"). Runs until Ctrl-C.
+`,
+    options: {},
+    positionals: ["NAME", "PORT"],
+    async run([name, port]) {
+      const light = await startLight({
+        name,
+        port: parsePort(port, "PORT", true),
+        print: (line) => process.stdout.write(line),
+        logger: createLogger({ program: "traffic light", name }),
+      });
+      await untilStopped();
+      await light.close();
+      return 0;
+    },
+  },
+  button: {
+    usage: `usage: traffic button HOST PORT
+
+A push button. Each line read on stdin (each Return) sends one press, the
+ASCII text "press", to the controller at UDP HOST:PORT. Exits when stdin
+ends, so a script can press it too:
+
+  (sleep 40; echo; sleep 5; echo) | traffic button 127.0.0.1 9000
+`,
+    options: {},
+    positionals: ["HOST", "PORT"],
+    async run([host, port]) {
+      const logger = createLogger({ program: "traffic button" });
+      const target = { host, port: parsePort(port, "PORT", false) };
+      if (process.stdin.isTTY) process.stderr.write(`press Return to press the button (${host}:${target.port}); Ctrl-D ends\n`);
+      const { failed } = await runButton({ ...target, input: process.stdin, logger });
+      return failed > 0 ? 1 : 0;
+    },
+  },
+  controller: {
+    usage: `usage: traffic controller --ew PORT --ns PORT --button PORT [--speed K]
+
+Runs the lights: sends colors to the East-West and North-South lights on UDP
+127.0.0.1 and receives presses on UDP 127.0.0.1. East-West is green 30 s,
+North-South 60 s, each yellow 5 s. A press turns North-South yellow at once
+if it has been green 30 s or more, else at its 30 s mark; a press while
+North-South is not green is ignored (not remembered).
+
+  --ew PORT        the East-West light's port
+  --ns PORT        the North-South light's port
+  --button PORT    the port presses arrive on (0 picks a free one, logged)
+  --speed K        run the clock K times faster than real time (default 1)
+
+Logs JSON lines on stderr. Runs until Ctrl-C.
+`,
+    options: { ew: { type: "string" }, ns: { type: "string" }, button: { type: "string" }, speed: { type: "string" } },
+    positionals: [],
+    async run(_, flags) {
+      const ewPort = parsePort(required(flags.ew, "--ew"), "--ew", false);
+      const nsPort = parsePort(required(flags.ns, "--ns"), "--ns", false);
+      if (ewPort === nsPort) throw new UsageError("--ew and --ns must be different ports: each light needs its own");
+      const controller = await startController({
+        ewPort,
+        nsPort,
+        buttonPort: parsePort(required(flags.button, "--button"), "--button", true),
+        speed: parseSpeed(flags.speed ?? "1"),
+        logger: createLogger({ program: "traffic controller" }),
+      });
+      await untilStopped();
+      await controller.close();
+      return 0;
+    },
+  },
+  check: {
+    usage: `usage: traffic check
+
+Explores every reachable state of the controller's logic, with clock ticks
+and button presses in every order, and reports the number of states and,
+rule by rule, whether it holds: the two directions are never both non-red,
+no state is a dead end, and each timing rule. For a broken rule it prints
+the shortest sequence of events that breaks it. Exit 0 only if all hold.
+`,
+    options: {},
+    positionals: [],
+    async run() {
+      const report = checkTraffic();
+      process.stdout.write(formatReport(report));
+      return report.ok ? 0 : 1;
+    },
+  },
+};
+
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  try {
+    return await dispatch(name, args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      const help = name !== undefined && Object.hasOwn(COMMANDS, name) ? `traffic ${name} --help` : "traffic --help";
+      process.stderr.write(`traffic: ${error.message}\nRun "${help}" for usage.\n`);
+      return 2;
+    }
+    if (error instanceof BindError) {
+      process.stderr.write(`traffic: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function dispatch(name: string | undefined, args: string[]): Promise<number> {
+  if (name === "-h" || name === "--help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (name === "--version") {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (name === undefined) throw new UsageError("missing COMMAND");
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command === undefined) throw new UsageError(`unknown command "${name}"`);
+  const { positionals, values } = parseCommandLine(command, args);
+  if (values.help) {
+    process.stdout.write(command.usage);
+    return 0;
+  }
+  if (positionals.length !== command.positionals.length) {
+    const expected = command.positionals.length === 0 ? "no arguments" : command.positionals.join(" ");
+    throw new UsageError(`${name} expects ${expected} (got ${positionals.length} argument${positionals.length === 1 ? "" : "s"})`);
+  }
+  const flags: Partial<Record<string, string>> = {};
+  for (const [flag, value] of Object.entries(values)) if (typeof value === "string") flags[flag] = value;
+  return command.run(positionals, flags);
+}
+
+function parseCommandLine(
+  command: Command,
+  args: string[],
+): { positionals: string[]; values: Record<string, string | boolean | undefined> } {
+  try {
+    return parseArgs({
+      args,
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    // parseArgs reports unknown or incomplete options as TypeErrors with an ERR_PARSE_ARGS_* code.
+    if ((error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) {
+      throw new UsageError((error as Error).message);
+    }
+    throw error;
+  }
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined) throw new UsageError(`missing ${flag} PORT`);
+  return value;
+}
+
+function parsePort(text: string, what: string, mayBeZero: boolean): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port <= 65535) || (port === 0 && !mayBeZero)) {
+    throw new UsageError(`${what} must be a UDP port number, ${mayBeZero ? 0 : 1} to 65535 (got "${text}")`);
+  }
+  return port;
+}
+
+function parseSpeed(text: string): number {
+  const speed = Number(text);
+  if (text.trim() === "" || !Number.isFinite(speed) || speed <= 0) {
+    throw new UsageError(`--speed must be a positive number, e.g. 1, 10 or 100 (got "${text}")`);
+  }
+  return speed;
+}
+
+function untilStopped(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8"));
+  return String(manifest.version);
+}
+
+process.exitCode = await main(process.argv.slice(2));

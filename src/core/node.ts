@@ -703,7 +703,7 @@ export class RaftNode {
       const hadCommittedInTerm = this.committedInCurrentTerm();
       this.commitIndex = n;
       this.commitToAnnounce = true;
-      if (!hadCommittedInTerm) for (const r of this.pendingReads) if (r.index === 0) r.index = this.commitIndex;
+      if (!hadCommittedInTerm && this.committedInCurrentTerm()) for (const r of this.pendingReads) if (r.index === 0) r.index = this.commitIndex;
       this.releaseReads();
     }
   }

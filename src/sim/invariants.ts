@@ -1,0 +1,171 @@
+// Raft's safety properties (Figure 3 of the paper) and the course's run-time
+// assertion, checked by the simulator after every step:
+//
+//   Election Safety       at most one leader per term
+//   Log Matching          two logs with an entry of the same index and term
+//                         are identical up to it
+//   Leader Completeness   a leader's log holds every entry committed before its term
+//   State Machine Safety  no two servers apply different entries at one index
+//   Committed is forever  a committed entry never changes, is never removed
+//                         from a disk, and is on a majority of disks
+//   Monotonic indexes     commitIndex and lastApplied never go backwards
+//                         (within one incarnation) and lastApplied <= commitIndex
+//
+// The checks are incremental so that they stay cheap when run every step.
+
+import type { RaftNode } from "../core/node.js";
+import type { Entry, NodeId } from "../core/types.js";
+
+interface Known {
+  readonly term: number;
+  readonly data: Uint8Array;
+}
+
+interface NodeState {
+  commitIndex: number;
+  lastApplied: number;
+  /** Log entries up to here were checked against `entries`; the entry object there, to notice a rewrite. */
+  verifiedThrough: number;
+  verifiedEntry: Entry | undefined;
+}
+
+export interface DiskView {
+  readonly snapshotIndex: number;
+  readonly snapshotTerm: number;
+  readonly entries: readonly Entry[];
+}
+
+export class Invariants {
+  private readonly leaders = new Map<number, NodeId>();
+  private readonly committed = new Map<number, Known>();
+  private readonly appliedAt = new Map<number, Known>();
+  /** "index:term" -> the entry's data and the term before it: the inductive form of Log Matching. */
+  private readonly entries = new Map<string, { data: Uint8Array; prevTerm: number | undefined }>();
+  private readonly nodes = new Map<NodeId, NodeState>();
+  private newlyCommitted: number[] = [];
+  private readonly majority: number;
+
+  constructor(
+    ids: readonly NodeId[],
+    private readonly fail: (invariant: string, message: string) => void,
+  ) {
+    this.majority = Math.floor(ids.length / 2) + 1;
+  }
+
+  restarted(id: NodeId, raft: RaftNode): void {
+    this.nodes.set(id, { commitIndex: raft.commitIndex, lastApplied: raft.lastApplied, verifiedThrough: 0, verifiedEntry: undefined });
+  }
+
+  crashed(id: NodeId): void {
+    this.nodes.delete(id);
+  }
+
+  /** Election Safety; checked whenever a leader's role or term may have changed. */
+  private checkLeader(id: NodeId, raft: RaftNode): boolean {
+    if (raft.role !== "leader") return true;
+    const other = this.leaders.get(raft.currentTerm);
+    if (other !== undefined && other !== id) {
+      this.fail("Election Safety", `n${id} and n${other} are both leaders of term ${raft.currentTerm}`);
+      return false;
+    }
+    this.leaders.set(raft.currentTerm, id);
+    return true;
+  }
+
+  roleChanged(id: NodeId, raft: RaftNode): void {
+    if (raft.role !== "leader" || !this.checkLeader(id, raft)) return;
+    for (const [index, k] of this.committed) {
+      if (index <= raft.log.snapshotIndex) continue;
+      if (raft.log.term(index) !== k.term) {
+        this.fail("Leader Completeness", `n${id} became leader of term ${raft.currentTerm} without committed entry ${index}@${k.term} (has ${raft.log.term(index) ?? "nothing"})`);
+        return;
+      }
+    }
+  }
+
+  afterStep(id: NodeId, raft: RaftNode): void {
+    const st = this.nodes.get(id);
+    if (!st || !this.checkLeader(id, raft)) return;
+    if (raft.commitIndex < st.commitIndex) return this.fail("Monotonic indexes", `n${id} commitIndex went back from ${st.commitIndex} to ${raft.commitIndex}`);
+    if (raft.lastApplied < st.lastApplied) return this.fail("Monotonic indexes", `n${id} lastApplied went back from ${st.lastApplied} to ${raft.lastApplied}`);
+    if (raft.lastApplied > raft.commitIndex) return this.fail("Monotonic indexes", `n${id} applied ${raft.lastApplied} > committed ${raft.commitIndex}`);
+    for (let i = st.commitIndex + 1; i <= raft.commitIndex; i++) {
+      const e = raft.log.entry(i);
+      if (e) this.commit(id, e);
+    }
+    st.commitIndex = raft.commitIndex;
+    st.lastApplied = raft.lastApplied;
+    this.checkLogMatching(id, raft, st);
+  }
+
+  private commit(id: NodeId, e: Entry): void {
+    const k = this.committed.get(e.index);
+    if (!k) {
+      this.committed.set(e.index, { term: e.term, data: e.data });
+      this.newlyCommitted.push(e.index);
+    } else if (k.term !== e.term || !bytesEqual(k.data, e.data)) {
+      this.fail("Committed is forever", `n${id} committed ${e.index}@${e.term}, but ${e.index}@${k.term} was committed before`);
+    }
+  }
+
+  applied(id: NodeId, e: Entry): void {
+    const k = this.appliedAt.get(e.index);
+    if (!k) this.appliedAt.set(e.index, { term: e.term, data: e.data });
+    else if (k.term !== e.term || !bytesEqual(k.data, e.data))
+      this.fail("State Machine Safety", `n${id} applied ${e.index}@${e.term}, another server applied ${e.index}@${k.term}`);
+  }
+
+  diskTruncated(id: NodeId, removed: readonly Entry[]): void {
+    for (const e of removed) {
+      const k = this.committed.get(e.index);
+      if (k && k.term === e.term) {
+        this.fail("Committed is forever", `n${id} removed committed entry ${e.index}@${e.term} from its disk`);
+        return;
+      }
+    }
+  }
+
+  /** Every entry committed since the last call must be on a majority of disks. */
+  checkDurability(disks: ReadonlyMap<NodeId, DiskView>): void {
+    for (const index of this.newlyCommitted) {
+      const term = this.committed.get(index)!.term;
+      let holders = 0;
+      for (const d of disks.values()) {
+        if (d.snapshotIndex >= index || d.entries[index - d.snapshotIndex - 1]?.term === term) holders++;
+      }
+      if (holders < this.majority) {
+        this.fail("Committed is forever", `entry ${index}@${term} was committed while only ${holders} disk(s) held it`);
+        return;
+      }
+    }
+    this.newlyCommitted = [];
+  }
+
+  private checkLogMatching(id: NodeId, raft: RaftNode, st: NodeState): void {
+    const log = raft.log;
+    const last = log.lastIndex();
+    const rewritten = st.verifiedThrough > last || (st.verifiedThrough > log.snapshotIndex && log.entry(st.verifiedThrough) !== st.verifiedEntry);
+    const from = rewritten ? log.firstIndex() : Math.max(st.verifiedThrough + 1, log.firstIndex());
+    for (let i = from; i <= last; i++) {
+      const e = log.entry(i)!;
+      const prevTerm = log.term(i - 1);
+      const key = `${i}:${e.term}`;
+      const k = this.entries.get(key);
+      if (!k) {
+        this.entries.set(key, { data: e.data, prevTerm });
+      } else if (!bytesEqual(k.data, e.data) || (prevTerm !== undefined && k.prevTerm !== undefined && k.prevTerm !== prevTerm)) {
+        this.fail("Log Matching", `n${id} holds entry ${key} that differs from another server's entry ${key} (or what precedes it)`);
+        return;
+      }
+    }
+    st.verifiedThrough = last;
+    st.verifiedEntry = log.entry(last);
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,55 @@
+// The simulator's state machine: a key-value map with the semantics of the
+// linearizability checker's kvModel (GET, SET, DEL, INCR, APPEND on strings).
+// Commands travel through the log as small JSON texts: the simulator is not
+// a hot path, and readable entries make readable traces.
+
+import type { KvInput, KvOutput } from "../check/linearizability.js";
+import { KV_ERRORS } from "../check/linearizability.js";
+
+export function encodeOp(input: KvInput): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(input));
+}
+
+export function decodeOp(data: Uint8Array): KvInput {
+  return JSON.parse(new TextDecoder().decode(data)) as KvInput;
+}
+
+export class SimKv {
+  private map = new Map<string, string>();
+
+  apply(input: KvInput): KvOutput {
+    const old = this.map.get(input.key) ?? null;
+    switch (input.op) {
+      case "get":
+        return old;
+      case "set":
+        this.map.set(input.key, input.value);
+        return "OK";
+      case "del":
+        return this.map.delete(input.key) ? 1 : 0;
+      case "incr":
+      case "incrby": {
+        const by = input.op === "incr" ? 1n : BigInt(input.by);
+        if (old !== null && !/^-?\d+$/.test(old)) return KV_ERRORS.notInteger;
+        const v = BigInt(old ?? "0") + by;
+        this.map.set(input.key, v.toString());
+        return v;
+      }
+      case "append": {
+        const v = (old ?? "") + input.value;
+        this.map.set(input.key, v);
+        return v.length;
+      }
+    }
+  }
+
+  snapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify([...this.map]));
+  }
+
+  static restore(data: Uint8Array | null): SimKv {
+    const kv = new SimKv();
+    if (data && data.length > 0) kv.map = new Map(JSON.parse(new TextDecoder().decode(data)) as [string, string][]);
+    return kv;
+  }
+}

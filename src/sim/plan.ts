@@ -1,0 +1,127 @@
+// A run's schedule of outside events — faults and client operations — drawn
+// from the seed before the run starts. Keeping it explicit lets the shrinker
+// delete events one by one and replay what is left.
+
+import type { KvInput } from "../check/linearizability.js";
+import type { NodeId } from "../core/types.js";
+import { Prng } from "./prng.js";
+
+export const FAULTS = ["drop", "duplicate", "delay", "partition", "oneway", "crash", "torn"] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export type PlanEvent =
+  | { readonly at: number; readonly kind: "crash"; readonly node: NodeId }
+  | { readonly at: number; readonly kind: "restart"; readonly node: NodeId }
+  /** Links between nodes of different groups are cut, both ways. */
+  | { readonly at: number; readonly kind: "partition"; readonly groups: readonly (readonly NodeId[])[] }
+  /** The link from `from` to `to` is cut; the other direction still works. */
+  | { readonly at: number; readonly kind: "cut"; readonly from: NodeId; readonly to: NodeId }
+  | { readonly at: number; readonly kind: "heal" }
+  | { readonly at: number; readonly kind: "network"; readonly drop: number; readonly duplicate: number; readonly maxDelay: number }
+  | { readonly at: number; readonly kind: "op"; readonly client: number; readonly input: KvInput };
+
+export interface PlanOptions {
+  readonly seed: number;
+  readonly nodes: number;
+  /** Ticks of virtual time with faults. */
+  readonly steps: number;
+  readonly faults: ReadonlySet<Fault>;
+  readonly clients?: number;
+  readonly keys?: number;
+}
+
+export interface Plan extends PlanOptions {
+  readonly events: readonly PlanEvent[];
+  /** Entry bytes per AppendEntries: small values split batches, which some bugs need. */
+  readonly maxBytesPerAppend: number;
+  /** Ticks after the faults during which the network is perfect and every node up: the cluster must recover. */
+  readonly healTicks: number;
+}
+
+export function generatePlan(o: PlanOptions): Plan {
+  const rng = new Prng(o.seed ^ 0x5eed);
+  const ids = Array.from({ length: o.nodes }, (_, i) => i + 1);
+  const clients = o.clients ?? 3;
+  const keys = o.keys ?? 2;
+  const events: PlanEvent[] = [];
+  const has = (f: Fault) => o.faults.has(f);
+
+  // Faults: a new one every so often, each with its own end.
+  const down = new Set<NodeId>();
+  const pendingRestarts: [number, NodeId][] = [];
+  let t = rng.range(20, 80);
+  while (t < o.steps) {
+    const choices: (() => void)[] = [];
+    if (has("crash")) {
+      const up = ids.filter((id) => !down.has(id));
+      if (up.length > 0)
+        choices.push(() => {
+          const node = rng.pick(up);
+          down.add(node);
+          events.push({ at: t, kind: "crash", node });
+          // Quick restarts matter: a node back within one election can meet its old term again.
+          const back = t + (rng.chance(0.5) ? rng.range(1, 15) : rng.range(15, 200));
+          if (back < o.steps) {
+            events.push({ at: back, kind: "restart", node });
+            pendingRestarts.push([back, node]);
+          }
+        });
+    }
+    if (has("partition"))
+      choices.push(() => {
+        const shuffled = [...ids].sort(() => rng.float() - 0.5);
+        const cut = rng.range(1, ids.length - 1);
+        events.push({ at: t, kind: "partition", groups: [shuffled.slice(0, cut), shuffled.slice(cut)] });
+        events.push({ at: Math.min(o.steps, t + rng.range(10, 250)), kind: "heal" });
+      });
+    if (has("oneway"))
+      choices.push(() => {
+        const from = rng.pick(ids);
+        const to = rng.pick(ids.filter((id) => id !== from));
+        events.push({ at: t, kind: "cut", from, to });
+        events.push({ at: Math.min(o.steps, t + rng.range(10, 200)), kind: "heal" });
+      });
+    if (has("drop") || has("duplicate") || has("delay"))
+      choices.push(() => {
+        events.push({
+          at: t,
+          kind: "network",
+          drop: has("drop") ? rng.pick([0, 0.05, 0.2, 0.5]) : 0,
+          duplicate: has("duplicate") ? rng.pick([0, 0.05, 0.2]) : 0,
+          maxDelay: has("delay") ? rng.pick([2, 5, 15, 40]) : 2,
+        });
+      });
+    if (choices.length === 0) break;
+    rng.pick(choices)();
+    t += rng.range(10, 120);
+    // Restarts scheduled above free their node for another crash.
+    for (let i = pendingRestarts.length - 1; i >= 0; i--) {
+      if (pendingRestarts[i]![0] <= t) {
+        down.delete(pendingRestarts[i]![1]);
+        pendingRestarts.splice(i, 1);
+      }
+    }
+  }
+
+  // Client operations: each client thinks a little between requests.
+  let counter = 0;
+  for (let c = 1; c <= clients; c++) {
+    for (let at = rng.range(0, 20); at < o.steps + 200; at += rng.range(3, 40)) {
+      const key = `k${rng.int(keys)}`;
+      const r = rng.float();
+      const input: KvInput =
+        r < 0.4 ? { op: "get", key } : r < 0.75 ? { op: "set", key, value: `c${c}v${++counter}` } : r < 0.9 ? { op: "append", key, value: `+${++counter}` } : { op: "incr", key };
+      events.push({ at, kind: "op", client: c, input });
+    }
+  }
+
+  events.sort((a, b) => a.at - b.at);
+  return {
+    ...o,
+    clients,
+    keys,
+    events,
+    maxBytesPerAppend: rng.pick([1, 200, 1 << 20]),
+    healTicks: 400,
+  };
+}

@@ -1,0 +1,563 @@
+// The deterministic world: a virtual clock, a simulated network and disks,
+// clients, and N nodes running the unchanged Raft core. Everything random
+// comes from the seed; the same plan gives the same run, event for event.
+//
+// Time is counted in ticks. In each tick the world, in this order: carries
+// out the plan's events for that tick, delivers the messages due, completes
+// the disk writes due, ticks every live node, and lets clients time out.
+
+import type { KvInput, KvOutput, Operation } from "../check/linearizability.js";
+import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot } from "../core/node.js";
+import { EntryType, type Entry, type HardState, type Message, type NodeId } from "../core/types.js";
+import { Invariants } from "./invariants.js";
+import { SimKv, decodeOp, encodeOp } from "./kv.js";
+import type { Plan, PlanEvent } from "./plan.js";
+import { Prng } from "./prng.js";
+import { describeMessage } from "./trace.js";
+import type { Bug } from "./zoo.js";
+
+/** What survives a crash. */
+interface Disk {
+  hardState: HardState;
+  snapshot: Snapshot | null;
+  /** Entries after the snapshot, in order. */
+  entries: Entry[];
+}
+
+type Input = { kind: "tick" } | { kind: "message"; message: Message };
+
+interface SimNode {
+  readonly id: NodeId;
+  raft: RaftNode | null; // null while crashed
+  kv: SimKv;
+  disk: Disk;
+  /** A Ready being written to disk, and when the write completes. */
+  writing: { ready: Ready; doneAt: number } | null;
+  /** Inputs that arrived during the write: fed together afterwards (group commit). */
+  queued: Input[];
+  /** index -> the client op proposed there. */
+  proposals: Map<number, { term: number; op: ClientOp }>;
+  /** read id -> client op, then (once confirmed) the index to wait for. */
+  reads: Map<number, ClientOp>;
+  readsWaiting: { index: number; op: ClientOp }[];
+}
+
+interface ClientOp {
+  readonly id: number;
+  readonly client: number;
+  readonly input: KvInput;
+  readonly call: number;
+  target: NodeId;
+  /** Set once the op was handed to a node that accepted it (its outcome may then be unknown). */
+  accepted: boolean;
+  done: boolean;
+}
+
+export interface WorldOptions {
+  readonly plan: Plan;
+  readonly bug?: Bug;
+  readonly trace?: boolean;
+}
+
+export interface Violation {
+  readonly invariant: string;
+  readonly message: string;
+  readonly at: number;
+}
+
+export interface RunStats {
+  ticks: number;
+  steps: number;
+  messages: number;
+  elections: number;
+  commits: number;
+  opsCompleted: number;
+  opsUnknown: number;
+}
+
+const ELECTION_TICKS: [number, number] = [15, 30];
+const HEARTBEAT_TICKS = 3;
+const CLIENT_TIMEOUT = 150;
+const SNAPSHOT_EVERY = 40;
+
+export class World {
+  readonly plan: Plan;
+  readonly ids: NodeId[];
+  readonly nodes = new Map<NodeId, SimNode>();
+  readonly trace: string[] = [];
+  readonly history: Operation<KvInput, KvOutput>[] = [];
+  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0 };
+  violation: Violation | null = null;
+  now = 0;
+
+  private readonly tracing: boolean;
+  private readonly bug: Bug | undefined;
+  private readonly net: Prng;
+  private readonly disks: Prng;
+  private readonly nodeRandom = new Map<NodeId, Prng>();
+  private readonly invariants: Invariants;
+  private inflight: { at: number; order: number; m: Message }[] = [];
+  private cut = new Set<string>(); // "from>to"
+  private drop = 0;
+  private duplicate = 0;
+  private maxDelay = 2;
+  private planPos = 0;
+  private nextReadId = 1;
+  private nextOpId = 1;
+  private readonly clientQueue = new Map<number, KvInput[]>();
+  private readonly clientBusy = new Map<number, ClientOp | null>();
+  private readonly clientTarget = new Map<number, NodeId>();
+  private readonly healAt: number;
+
+  constructor(o: WorldOptions) {
+    this.plan = o.plan;
+    this.bug = o.bug;
+    this.tracing = o.trace ?? false;
+    this.ids = Array.from({ length: o.plan.nodes }, (_, i) => i + 1);
+    const root = new Prng(o.plan.seed);
+    this.net = root.fork();
+    this.disks = root.fork();
+    for (const id of this.ids) this.nodeRandom.set(id, root.fork());
+    this.invariants = new Invariants(this.ids, (invariant, message) => this.fail(invariant, message));
+    for (const id of this.ids) {
+      const disk: Disk = { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] };
+      const node: SimNode = { id, raft: null, kv: new SimKv(), disk, writing: null, queued: [], proposals: new Map(), reads: new Map(), readsWaiting: [] };
+      this.nodes.set(id, node);
+      this.boot(node);
+    }
+    for (let c = 1; c <= (o.plan.clients ?? 3); c++) {
+      this.clientQueue.set(c, []);
+      this.clientBusy.set(c, null);
+    }
+    this.healAt = o.plan.steps;
+  }
+
+  /** Runs the whole plan, then the healing period. Stops at the first violation. */
+  run(): void {
+    const end = this.plan.steps + this.plan.healTicks;
+    while (this.now < end && !this.violation) this.step();
+    if (!this.violation) this.checkLiveness();
+  }
+
+  /** One tick of virtual time. */
+  step(): void {
+    const t = this.now;
+    if (t === this.healAt) this.heal();
+    while (this.planPos < this.plan.events.length && this.plan.events[this.planPos]!.at <= t) {
+      this.apply(this.plan.events[this.planPos++]!);
+      if (this.violation) return;
+    }
+    // Messages due now, in a shuffled order (the network does not preserve order).
+    const due = this.inflight.filter((f) => f.at <= t).sort((a, b) => a.order - b.order);
+    if (due.length > 0) this.inflight = this.inflight.filter((f) => f.at > t);
+    for (const f of due) {
+      this.deliver(f.m);
+      if (this.violation) return;
+    }
+    for (const node of this.nodes.values()) {
+      if (node.writing && node.writing.doneAt <= t) this.finishWrite(node);
+      if (this.violation) return;
+    }
+    for (const node of this.nodes.values()) {
+      if (node.raft) this.input(node, { kind: "tick" });
+      if (this.violation) return;
+    }
+    this.startClientOps();
+    this.expireClientOps();
+    this.invariants.checkDurability(this.diskView());
+    this.now++;
+    this.stats.ticks++;
+  }
+
+  // -------------------------------------------------------------------
+  // Nodes
+  // -------------------------------------------------------------------
+
+  private config(id: NodeId): RaftConfig {
+    const rng = this.nodeRandom.get(id)!;
+    return {
+      id,
+      members: this.ids,
+      electionTimeoutTicks: ELECTION_TICKS,
+      heartbeatTicks: HEARTBEAT_TICKS,
+      random: (n) => rng.int(n),
+      maxBytesPerAppend: this.plan.maxBytesPerAppend,
+      maxInflight: 8,
+    };
+  }
+
+  private boot(node: SimNode): void {
+    const restored: RestoredState = { hardState: node.disk.hardState, snapshot: node.disk.snapshot, entries: node.disk.entries };
+    const config = this.config(node.id);
+    node.raft = this.bug ? this.bug.make(config, restored) : new RaftNode(config, restored);
+    node.kv = SimKv.restore(node.disk.snapshot?.data ?? null);
+    this.invariants.restarted(node.id, node.raft);
+  }
+
+  private input(node: SimNode, input: Input): void {
+    if (!node.raft) return;
+    if (node.writing) {
+      node.queued.push(input);
+      return;
+    }
+    this.feed(node, input);
+    this.drive(node);
+  }
+
+  private feed(node: SimNode, input: Input): void {
+    const raft = node.raft!;
+    const before = raft.role;
+    this.stats.steps++;
+    if (input.kind === "tick") raft.tick();
+    else raft.step(input.message);
+    if (raft.role !== before) this.roleChanged(node, before);
+  }
+
+  private roleChanged(node: SimNode, before: string): void {
+    const raft = node.raft!;
+    if (raft.role === "leader") this.stats.elections++;
+    this.log(`n${node.id} ${before} -> ${raft.role} (term ${raft.currentTerm})`);
+    this.invariants.roleChanged(node.id, raft);
+  }
+
+  /** Hands the node's Ready to the disk; the rest happens when the write completes. */
+  private drive(node: SimNode): void {
+    const raft = node.raft!;
+    if (node.writing || !raft.hasReady()) return;
+    const ready = raft.ready();
+    const needsDisk = ready.hardState !== null || ready.entries.length > 0 || ready.snapshot !== null;
+    const latency = needsDisk ? this.disks.pick([0, 0, 1, 2]) : 0;
+    node.writing = { ready, doneAt: this.now + latency };
+    if (latency === 0) this.finishWrite(node);
+  }
+
+  private finishWrite(node: SimNode): void {
+    const { ready } = node.writing!;
+    const raft = node.raft!;
+    this.persist(node, ready, Infinity);
+    node.writing = null;
+    for (const m of ready.messages) this.send(m);
+    if (ready.snapshot) {
+      node.kv = SimKv.restore(ready.snapshot.data);
+      this.settleProposalsThrough(node, ready.snapshot.lastIncludedIndex);
+      this.log(`n${node.id} installed snapshot at ${ready.snapshot.lastIncludedIndex}`);
+    }
+    for (const e of ready.committed) this.applyEntry(node, e);
+    raft.advance();
+    this.invariants.afterStep(node.id, raft);
+    if (this.violation) return;
+    for (const r of ready.reads) this.readResult(node, r);
+    this.serveReads(node);
+    this.maybeCompact(node);
+    const queued = node.queued;
+    node.queued = [];
+    for (const input of queued) {
+      this.feed(node, input);
+      if (this.violation) return;
+    }
+    this.drive(node);
+  }
+
+  /** Writes the first `records` records of the Ready to disk (all of them unless a crash tears the write). */
+  private persist(node: SimNode, ready: Ready, records: number): void {
+    const disk = node.disk;
+    if (records <= 0) return;
+    let left = records;
+    if (ready.hardState) {
+      disk.hardState = ready.hardState;
+      left--;
+    }
+    if (ready.snapshot && left > 0) {
+      disk.snapshot = ready.snapshot;
+      disk.entries = [];
+      left--;
+    }
+    for (const e of ready.entries) {
+      if (left-- <= 0) break;
+      const base = disk.snapshot?.lastIncludedIndex ?? 0;
+      const pos = e.index - base - 1;
+      if (pos < disk.entries.length) {
+        this.invariants.diskTruncated(node.id, disk.entries.slice(pos));
+        disk.entries.length = pos;
+      }
+      disk.entries.push(e);
+    }
+  }
+
+  private applyEntry(node: SimNode, e: Entry): void {
+    this.invariants.applied(node.id, e);
+    if (e.type !== EntryType.Normal) return;
+    const input = decodeOp(e.data);
+    const output = node.kv.apply(input);
+    const p = node.proposals.get(e.index);
+    if (p) {
+      node.proposals.delete(e.index);
+      if (p.term === e.term) this.complete(p.op, output, node);
+    }
+    this.settleProposalsThrough(node, e.index);
+  }
+
+  /**
+   * Proposals at or below `index` that were not answered by applying them:
+   * overwritten by another term's entry (never executed: safe to retry), or
+   * covered by an installed snapshot (unknown: it may have been executed).
+   */
+  private settleProposalsThrough(node: SimNode, index: number): void {
+    for (const [i, q] of node.proposals) {
+      if (i > index) continue;
+      node.proposals.delete(i);
+      const term = node.raft!.log.term(i);
+      if (term !== undefined && term !== q.term) this.retry(q.op, null);
+      else this.giveUp(q.op);
+    }
+  }
+
+  private maybeCompact(node: SimNode): void {
+    const raft = node.raft!;
+    if (raft.lastApplied - raft.log.snapshotIndex < SNAPSHOT_EVERY) return;
+    const snap: Snapshot = { lastIncludedIndex: raft.lastApplied, lastIncludedTerm: raft.log.term(raft.lastApplied)!, data: node.kv.snapshot() };
+    raft.compact(snap.lastIncludedIndex, snap.data);
+    node.disk.snapshot = snap;
+    node.disk.entries = node.disk.entries.filter((e) => e.index > snap.lastIncludedIndex);
+  }
+
+  private crash(node: SimNode): void {
+    if (!node.raft) return;
+    // A write in progress is torn: some prefix of its records reached the disk.
+    if (node.writing) {
+      const w = node.writing.ready;
+      const total = (w.hardState ? 1 : 0) + (w.snapshot ? 1 : 0) + w.entries.length;
+      const kept = this.plan.faults.has("torn") ? this.disks.int(total + 1) : 0;
+      this.persist(node, w, kept);
+    }
+    node.raft = null;
+    node.writing = null;
+    node.queued = [];
+    for (const { op } of node.proposals.values()) this.giveUp(op);
+    for (const op of node.reads.values()) this.retry(op, null);
+    for (const { op } of node.readsWaiting) this.retry(op, null);
+    node.proposals.clear();
+    node.reads.clear();
+    node.readsWaiting = [];
+    this.invariants.crashed(node.id);
+    this.log(`n${node.id} CRASHED`);
+  }
+
+  // -------------------------------------------------------------------
+  // Network
+  // -------------------------------------------------------------------
+
+  private send(m: Message): void {
+    this.stats.messages++;
+    if (this.cut.has(`${m.from}>${m.to}`)) {
+      this.log(`${describeMessage(m)}  [cut]`);
+      return;
+    }
+    if (this.net.chance(this.drop)) {
+      this.log(`${describeMessage(m)}  [dropped]`);
+      return;
+    }
+    const copies = this.net.chance(this.duplicate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) this.inflight.push({ at: this.now + this.net.range(1, this.maxDelay), order: this.net.u32(), m });
+  }
+
+  private deliver(m: Message): void {
+    const node = this.nodes.get(m.to)!;
+    if (!node.raft || this.cut.has(`${m.from}>${m.to}`)) return;
+    this.log(describeMessage(m));
+    this.input(node, { kind: "message", message: m });
+  }
+
+  // -------------------------------------------------------------------
+  // The plan
+  // -------------------------------------------------------------------
+
+  private apply(e: PlanEvent): void {
+    switch (e.kind) {
+      case "crash":
+        this.crash(this.nodes.get(e.node)!);
+        return;
+      case "restart": {
+        const node = this.nodes.get(e.node)!;
+        if (node.raft) return;
+        this.boot(node);
+        this.log(`n${e.node} RESTARTED (term ${node.raft!.currentTerm}, log ${node.raft!.log.lastIndex()})`);
+        return;
+      }
+      case "partition":
+        this.cut.clear();
+        for (const a of e.groups) for (const b of e.groups) if (a !== b) for (const x of a) for (const y of b) this.cut.add(`${x}>${y}`);
+        this.log(`PARTITION ${e.groups.map((g) => `{${g.join(",")}}`).join(" ")}`);
+        return;
+      case "cut":
+        this.cut.add(`${e.from}>${e.to}`);
+        this.log(`CUT link n${e.from} -> n${e.to}`);
+        return;
+      case "heal":
+        this.cut.clear();
+        this.log("HEAL all links");
+        return;
+      case "network":
+        this.drop = e.drop;
+        this.duplicate = e.duplicate;
+        this.maxDelay = e.maxDelay;
+        this.log(`NETWORK drop ${e.drop} duplicate ${e.duplicate} delay 1..${e.maxDelay}`);
+        return;
+      case "op":
+        this.clientQueue.get(e.client)!.push(e.input);
+        return;
+    }
+  }
+
+  /** The end of the faults: every link up, every node up, a perfect network. */
+  private heal(): void {
+    this.cut.clear();
+    this.drop = 0;
+    this.duplicate = 0;
+    this.maxDelay = 2;
+    for (const node of this.nodes.values()) if (!node.raft) this.boot(node);
+    this.log("FAULTS END: all nodes up, network healed");
+  }
+
+  // -------------------------------------------------------------------
+  // Clients
+  // -------------------------------------------------------------------
+
+  private startClientOps(): void {
+    for (const [c, queue] of this.clientQueue) {
+      if (this.clientBusy.get(c) || queue.length === 0) continue;
+      const input = queue.shift()!;
+      // A client keeps talking to the node that last served it.
+      const target = this.clientTarget.get(c) ?? this.ids[(c - 1) % this.ids.length]!;
+      const op: ClientOp = { id: this.nextOpId++, client: c, input, call: this.now, target, accepted: false, done: false };
+      this.clientBusy.set(c, op);
+      this.submit(op);
+    }
+  }
+
+  private submit(op: ClientOp): void {
+    if (op.done) return;
+    const node = this.nodes.get(op.target)!;
+    const raft = node.raft;
+    if (!raft || node.writing) {
+      // Down or busy: try again next tick, elsewhere if down.
+      if (!raft) op.target = this.nextTarget(op.target);
+      return;
+    }
+    if (op.input.op === "get") {
+      const id = this.nextReadId++;
+      node.reads.set(id, op);
+      raft.read(id);
+    } else {
+      const r = raft.propose(encodeOp(op.input));
+      if (!r.ok) {
+        op.target = r.leader ?? this.nextTarget(op.target);
+        return;
+      }
+      op.accepted = true;
+      node.proposals.set(r.index, { term: r.term, op });
+    }
+    this.drive(node);
+  }
+
+  private readResult(node: SimNode, r: { id: number; ok: boolean; index?: number; leader?: NodeId | null }): void {
+    const op = node.reads.get(r.id);
+    if (!op) return;
+    node.reads.delete(r.id);
+    if (r.ok) node.readsWaiting.push({ index: r.index!, op });
+    else this.retry(op, r.leader ?? null);
+  }
+
+  private serveReads(node: SimNode): void {
+    const applied = node.raft!.lastApplied;
+    const ready = node.readsWaiting.filter((w) => w.index <= applied);
+    if (ready.length === 0) return;
+    node.readsWaiting = node.readsWaiting.filter((w) => w.index > applied);
+    for (const w of ready) this.complete(w.op, node.kv.apply(w.op.input), node);
+  }
+
+  /** Not executed: safe to send again, to the leader it named or to another node. */
+  private retry(op: ClientOp, leader: NodeId | null): void {
+    if (op.done) return;
+    op.target = leader ?? this.nextTarget(op.target);
+    op.accepted = false;
+  }
+
+  private complete(op: ClientOp, output: KvOutput, node: SimNode): void {
+    if (op.done) return;
+    op.done = true;
+    this.clientTarget.set(op.client, op.target);
+    this.stats.opsCompleted++;
+    this.history.push({ clientId: op.client, input: op.input, output, call: op.call, return: this.now });
+    this.clientBusy.set(op.client, null);
+    this.log(`client ${op.client}: ${JSON.stringify(op.input)} -> ${String(output)}  (n${node.id}, applied ${node.raft!.lastApplied})`);
+  }
+
+  /** The outcome is unknown: it may still commit. */
+  private giveUp(op: ClientOp): void {
+    if (op.done) return;
+    op.done = true;
+    this.stats.opsUnknown++;
+    if (op.input.op !== "get") this.history.push({ clientId: op.client, input: op.input, call: op.call, return: Infinity, unknown: true });
+    this.clientBusy.set(op.client, null);
+  }
+
+  private expireClientOps(): void {
+    for (const op of this.clientBusy.values()) {
+      if (!op || op.done) continue;
+      if (this.now - op.call > CLIENT_TIMEOUT) {
+        this.giveUp(op);
+        continue;
+      }
+      // Not accepted anywhere yet: (re)submit.
+      if (!op.accepted && !this.isPendingRead(op)) this.submit(op);
+    }
+  }
+
+  private isPendingRead(op: ClientOp): boolean {
+    for (const n of this.nodes.values()) {
+      for (const o of n.reads.values()) if (o === op) return true;
+      for (const w of n.readsWaiting) if (w.op === op) return true;
+    }
+    return false;
+  }
+
+  private nextTarget(current: NodeId): NodeId {
+    return this.ids[current % this.ids.length]!;
+  }
+
+  // -------------------------------------------------------------------
+  // Checks
+  // -------------------------------------------------------------------
+
+  private diskView(): Map<NodeId, { snapshotIndex: number; snapshotTerm: number; entries: readonly Entry[] }> {
+    const view = new Map<NodeId, { snapshotIndex: number; snapshotTerm: number; entries: readonly Entry[] }>();
+    for (const n of this.nodes.values())
+      view.set(n.id, { snapshotIndex: n.disk.snapshot?.lastIncludedIndex ?? 0, snapshotTerm: n.disk.snapshot?.lastIncludedTerm ?? 0, entries: n.disk.entries });
+    return view;
+  }
+
+  /** After the healing period: one leader that all agree on, and every client done. */
+  private checkLiveness(): void {
+    const leaders = [...this.nodes.values()].filter((n) => n.raft?.role === "leader");
+    if (leaders.length === 0) {
+      this.fail("Liveness", `no leader ${this.plan.healTicks} ticks after the faults ended`);
+      return;
+    }
+    const stuck = [...this.clientBusy.values()].filter((op) => op && !op.done && this.now - op.call > CLIENT_TIMEOUT);
+    if (stuck.length > 0) this.fail("Liveness", `client operations still pending after the faults ended: ${stuck.map((o) => JSON.stringify(o!.input)).join(", ")}`);
+    const healedOps = this.history.filter((o) => o.call >= this.healAt + 50 && o.return !== Infinity);
+    if (healedOps.length === 0 && this.plan.events.some((e) => e.kind === "op" && e.at >= this.healAt + 50 && e.at < this.now - 100))
+      this.fail("Liveness", "no client operation completed after the faults ended");
+  }
+
+  private fail(invariant: string, message: string): void {
+    if (this.violation) return;
+    this.violation = { invariant, message, at: this.now };
+    this.log(`VIOLATION ${invariant}: ${message}`);
+  }
+
+  private log(line: string): void {
+    if (this.tracing) this.trace.push(`t=${String(this.now).padStart(5)}  ${line}`);
+  }
+}

@@ -1,0 +1,89 @@
+// The bug zoo: deliberately broken variants of the Raft core, each breaking
+// exactly one rule by overriding the one method of RaftNode that holds it.
+// Only the simulator builds these; the server never does. A search that
+// finds every one of them, with no scenario written for it, is evidence
+// that the simulator would find such a bug in the real core too.
+
+import type { AppendResult } from "../core/log.js";
+import { RaftNode, type RaftConfig, type RestoredState } from "../core/node.js";
+import type { AppendEntries, HardState, NodeId, RequestVote } from "../core/types.js";
+
+export interface Bug {
+  readonly name: string;
+  readonly description: string;
+  readonly make: (config: RaftConfig, restored?: RestoredState) => RaftNode;
+}
+
+class Figure8 extends RaftNode {
+  protected override mayCommitByCounting(index: number): boolean {
+    return this.log.term(index) !== undefined;
+  }
+}
+
+class NoUpToDateCheck extends RaftNode {
+  protected override candidateIsUpToDate(_m: RequestVote): boolean {
+    return true;
+  }
+}
+
+class DoubleVote extends RaftNode {
+  protected override mayVoteFor(_candidate: NodeId): boolean {
+    return true;
+  }
+}
+
+class VoteNotPersisted extends RaftNode {
+  protected override hardStateToPersist(): HardState {
+    return { currentTerm: this.currentTerm, votedFor: null };
+  }
+}
+
+class TruncateMatching extends RaftNode {
+  protected override appendFromLeader(m: AppendEntries): AppendResult {
+    const r = this.log.tryAppend(m.prevLogIndex, m.prevLogTerm, []);
+    if (!r.ok) return r;
+    // Wrong: drops everything after prevLogIndex, even entries that match.
+    const hadMore = this.log.lastIndex() > m.prevLogIndex && m.prevLogIndex >= this.log.snapshotIndex;
+    if (hadMore) this.log.truncateFrom(m.prevLogIndex + 1);
+    for (const e of m.entries) if (e.index > this.log.lastIndex()) this.log.appendNew(e);
+    return { ok: true, lastNewIndex: m.prevLogIndex + m.entries.length, truncatedFrom: hadMore ? m.prevLogIndex + 1 : null };
+  }
+}
+
+class KeepLeadershipOnHigherTerm extends RaftNode {
+  protected override observeHigherTerm(term: number, leader: NodeId | null): void {
+    if (this.role === "leader") {
+      this.currentTerm = term; // wrong: adopts the term but stays leader
+      this.votedFor = null;
+      return;
+    }
+    super.observeHigherTerm(term, leader);
+  }
+}
+
+class CommitPastLastNew extends RaftNode {
+  protected override followerCommitTarget(leaderCommit: number, _lastNewIndex: number): number {
+    return leaderCommit;
+  }
+}
+
+class ReadWithoutQuorum extends RaftNode {
+  protected override readNeedsQuorum(): boolean {
+    return false;
+  }
+}
+
+export const BUGS: readonly Bug[] = [
+  { name: "figure8", description: "a leader commits an entry of an earlier term by counting replicas (Figure 8)", make: (c, r) => new Figure8(c, r) },
+  { name: "no-up-to-date-check", description: "votes are granted without the §5.4.1 up-to-date check of the candidate's log", make: (c, r) => new NoUpToDateCheck(c, r) },
+  { name: "double-vote", description: "a server votes for more than one candidate in a term", make: (c, r) => new DoubleVote(c, r) },
+  { name: "vote-not-persisted", description: "a vote is answered without being persisted first, so a restart forgets it", make: (c, r) => new VoteNotPersisted(c, r) },
+  { name: "truncate-matching", description: "a follower drops the entries after prevLogIndex even when they match (stale AppendEntries)", make: (c, r) => new TruncateMatching(c, r) },
+  { name: "keep-leadership", description: "a leader that sees a higher term adopts it but does not step down", make: (c, r) => new KeepLeadershipOnHigherTerm(c, r) },
+  { name: "commit-past-last-new", description: "a follower sets commitIndex to leaderCommit, past the last entry it knows matches", make: (c, r) => new CommitPastLastNew(c, r) },
+  { name: "read-without-quorum", description: "a leader answers reads at once, without confirming its leadership with a quorum", make: (c, r) => new ReadWithoutQuorum(c, r) },
+];
+
+export function findBug(name: string): Bug | undefined {
+  return BUGS.find((b) => b.name === name);
+}

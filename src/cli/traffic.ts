@@ -2,7 +2,6 @@
 // programs, and the exhaustive check of its control logic.
 
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { createLogger } from "../util/log.js";
 import { runButton } from "../traffic/button.js";
 import { checkTraffic } from "../traffic/check.js";
@@ -10,6 +9,7 @@ import { startController } from "../traffic/controller.js";
 import { startLight } from "../traffic/light.js";
 import { formatReport } from "../traffic/report.js";
 import { BindError } from "../traffic/udp.js";
+import { type FlagSpec, type Parsed, UsageError, parseArgs, stringFlag } from "./args.js";
 
 const USAGE = `usage: traffic COMMAND [ARGS]
 
@@ -33,9 +33,9 @@ See docs/TRAFFIC.md.
 
 interface Command {
   readonly usage: string;
-  readonly options: Record<string, { type: "string" }>;
+  readonly flags: Record<string, FlagSpec>;
   readonly positionals: readonly string[];
-  run(positionals: string[], flags: Partial<Record<string, string>>): Promise<number>;
+  run(args: Parsed): Promise<number>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -47,16 +47,19 @@ A light. Listens on UDP 127.0.0.1:PORT for a color, R, Y or G, as ASCII text
 stdout each time its color changes. PORT 0 picks a free port; the port is
 logged on stderr ("listening"). Runs until Ctrl-C.
 `,
-    options: {},
+    flags: {},
     positionals: ["NAME", "PORT"],
-    async run([name, port]) {
+    async run({ positional: [name, port] }) {
+      if (name.trim() === "") throw new UsageError("NAME must not be empty");
+      const lightPort = parsePort(port, "PORT", true);
+      const stopped = untilStopped();
       const light = await startLight({
         name,
-        port: parsePort(port, "PORT", true),
+        port: lightPort,
         print: (line) => process.stdout.write(line),
         logger: createLogger({ program: "traffic light", name }),
       });
-      await untilStopped();
+      await stopped;
       await light.close();
       return 0;
     },
@@ -70,9 +73,9 @@ ends, so a script can press it too:
 
   (sleep 40; echo; sleep 5; echo) | traffic button 127.0.0.1 9000
 `,
-    options: {},
+    flags: {},
     positionals: ["HOST", "PORT"],
-    async run([host, port]) {
+    async run({ positional: [host, port] }) {
       const logger = createLogger({ program: "traffic button" });
       const target = { host, port: parsePort(port, "PORT", false) };
       if (process.stdin.isTTY) process.stderr.write(`press Return to press the button (${host}:${target.port}); Ctrl-D ends\n`);
@@ -96,20 +99,18 @@ North-South is not green is ignored (not remembered).
 
 Logs JSON lines on stderr. Runs until Ctrl-C.
 `,
-    options: { ew: { type: "string" }, ns: { type: "string" }, button: { type: "string" }, speed: { type: "string" } },
+    flags: { ew: {}, ns: {}, button: {}, speed: {} },
     positionals: [],
-    async run(_, flags) {
-      const ewPort = parsePort(required(flags.ew, "--ew"), "--ew", false);
-      const nsPort = parsePort(required(flags.ns, "--ns"), "--ns", false);
+    async run(args) {
+      const ewPort = parsePort(requiredPort(args, "ew"), "--ew", false);
+      const nsPort = parsePort(requiredPort(args, "ns"), "--ns", false);
       if (ewPort === nsPort) throw new UsageError("--ew and --ns must be different ports: each light needs its own");
-      const controller = await startController({
-        ewPort,
-        nsPort,
-        buttonPort: parsePort(required(flags.button, "--button"), "--button", true),
-        speed: parseSpeed(flags.speed ?? "1"),
-        logger: createLogger({ program: "traffic controller" }),
-      });
-      await untilStopped();
+      const buttonPort = parsePort(requiredPort(args, "button"), "--button", true);
+      const speed = parseSpeed(stringFlag(args, "speed") ?? "1");
+      const stopped = untilStopped();
+      const logger = createLogger({ program: "traffic controller" });
+      const controller = await startController({ ewPort, nsPort, buttonPort, speed, logger });
+      await stopped;
       await controller.close();
       return 0;
     },
@@ -123,7 +124,7 @@ rule by rule, whether it holds: the two directions are never both non-red,
 no state is a dead end, and each timing rule. For a broken rule it prints
 the shortest sequence of events that breaks it. Exit 0 only if all hold.
 `,
-    options: {},
+    flags: {},
     positionals: [],
     async run() {
       const report = checkTraffic();
@@ -133,18 +134,15 @@ the shortest sequence of events that breaks it. Exit 0 only if all hold.
   },
 };
 
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   try {
     return await dispatch(name, args);
   } catch (error) {
     if (error instanceof UsageError) {
-      const help = name !== undefined && Object.hasOwn(COMMANDS, name) ? `traffic ${name} --help` : "traffic --help";
-      process.stderr.write(`traffic: ${error.message}\nRun "${help}" for usage.\n`);
+      const known = name !== undefined && Object.hasOwn(COMMANDS, name);
+      const where = known ? `traffic ${name}` : "traffic";
+      process.stderr.write(`${where}: ${error.message}\n(see '${where} --help')\n`);
       return 2;
     }
     if (error instanceof BindError) {
@@ -161,48 +159,28 @@ async function dispatch(name: string | undefined, args: string[]): Promise<numbe
     return 0;
   }
   if (name === "--version") {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`traffic ${version()}\n`);
     return 0;
   }
   if (name === undefined) throw new UsageError("missing COMMAND");
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) throw new UsageError(`unknown command "${name}"`);
-  const { positionals, values } = parseCommandLine(command, args);
-  if (values.help) {
+  if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(command.usage);
     return 0;
   }
-  if (positionals.length !== command.positionals.length) {
+  const parsed = parseArgs(args, command.flags);
+  const count = parsed.positional.length;
+  if (count !== command.positionals.length) {
     const expected = command.positionals.length === 0 ? "no arguments" : command.positionals.join(" ");
-    throw new UsageError(`${name} expects ${expected} (got ${positionals.length} argument${positionals.length === 1 ? "" : "s"})`);
+    throw new UsageError(`expects ${expected} (got ${count} argument${count === 1 ? "" : "s"})`);
   }
-  const flags: Partial<Record<string, string>> = {};
-  for (const [flag, value] of Object.entries(values)) if (typeof value === "string") flags[flag] = value;
-  return command.run(positionals, flags);
+  return command.run(parsed);
 }
 
-function parseCommandLine(
-  command: Command,
-  args: string[],
-): { positionals: string[]; values: Record<string, string | boolean | undefined> } {
-  try {
-    return parseArgs({
-      args,
-      options: { ...command.options, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    // parseArgs reports unknown or incomplete options as TypeErrors with an ERR_PARSE_ARGS_* code.
-    if ((error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) {
-      throw new UsageError((error as Error).message);
-    }
-    throw error;
-  }
-}
-
-function required(value: string | undefined, flag: string): string {
-  if (value === undefined) throw new UsageError(`missing ${flag} PORT`);
+function requiredPort(args: Parsed, flag: string): string {
+  const value = stringFlag(args, flag);
+  if (value === undefined) throw new UsageError(`missing --${flag} PORT`);
   return value;
 }
 
@@ -222,6 +200,7 @@ function parseSpeed(text: string): number {
   return speed;
 }
 
+/** Resolves on the first SIGINT or SIGTERM, which then no longer kill the process. */
 function untilStopped(): Promise<void> {
   return new Promise((resolve) => {
     const stop = () => {

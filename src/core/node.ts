@@ -407,7 +407,7 @@ export class RaftNode {
     for (const p of this.peers()) this.progress.set(p, new Progress(p, this.log.lastIndex()));
     // The no-op lets the leader commit entries of earlier terms (§5.4.2) and
     // learn the commit index it needs for reads (thesis §6.4).
-    this.log.appendNew({ index: this.log.lastIndex() + 1, term: this.currentTerm, type: EntryType.Noop, data: new Uint8Array(0) });
+    if (this.appendsNoopOnElection()) this.log.appendNew({ index: this.log.lastIndex() + 1, term: this.currentTerm, type: EntryType.Noop, data: new Uint8Array(0) });
     this.broadcastHeartbeat();
   }
 
@@ -818,6 +818,11 @@ export class RaftNode {
   /** Figure 2, AppendEntries receiver 5: commitIndex = min(leaderCommit, index of last new entry). */
   protected followerCommitTarget(leaderCommit: number, lastNewIndex: number): number {
     return Math.min(leaderCommit, lastNewIndex);
+  }
+
+  /** §8 / thesis §6.4: a new leader appends a no-op entry of its term at once. */
+  protected appendsNoopOnElection(): boolean {
+    return true;
   }
 
   /** Thesis §6.4: a read must be confirmed by a quorum heartbeat round. */

@@ -17,6 +17,12 @@ export type PlanEvent =
   /** The link from `from` to `to` is cut; the other direction still works. */
   | { readonly at: number; readonly kind: "cut"; readonly from: NodeId; readonly to: NodeId }
   | { readonly at: number; readonly kind: "heal" }
+  /**
+   * Until `until`, every delivered message crashes its receiver right after
+   * it is handled with probability `p` (the node restarts a little later):
+   * crashes at any moment, not only at round times.
+   */
+  | { readonly at: number; readonly kind: "storm"; readonly until: number; readonly p: number }
   | { readonly at: number; readonly kind: "network"; readonly drop: number; readonly duplicate: number; readonly maxDelay: number }
   | { readonly at: number; readonly kind: "op"; readonly client: number; readonly input: KvInput };
 
@@ -67,6 +73,10 @@ export function generatePlan(o: PlanOptions): Plan {
           }
         });
     }
+    if (has("crash"))
+      choices.push(() => {
+        events.push({ at: t, kind: "storm", until: Math.min(o.steps, t + rng.range(30, 300)), p: rng.pick([0.002, 0.01, 0.03]) });
+      });
     if (has("partition"))
       choices.push(() => {
         const shuffled = [...ids].sort(() => rng.float() - 0.5);

@@ -94,6 +94,7 @@ export class World {
   private readonly bug: Bug | undefined;
   private readonly net: Prng;
   private readonly disks: Prng;
+  private readonly faults: Prng;
   private readonly nodeRandom = new Map<NodeId, Prng>();
   private readonly invariants: Invariants;
   private inflight: { at: number; order: number; m: Message }[] = [];
@@ -101,6 +102,8 @@ export class World {
   private drop = 0;
   private duplicate = 0;
   private maxDelay = 2;
+  private storm: { until: number; p: number } | null = null;
+  private readonly restarts: { at: number; node: NodeId }[] = [];
   private planPos = 0;
   private nextReadId = 1;
   private nextOpId = 1;
@@ -117,6 +120,7 @@ export class World {
     const root = new Prng(o.plan.seed);
     this.net = root.fork();
     this.disks = root.fork();
+    this.faults = root.fork();
     for (const id of this.ids) this.nodeRandom.set(id, root.fork());
     this.invariants = new Invariants(this.ids, (invariant, message) => this.fail(invariant, message));
     for (const id of this.ids) {
@@ -143,6 +147,12 @@ export class World {
   step(): void {
     const t = this.now;
     if (t === this.healAt) this.heal();
+    for (let i = this.restarts.length - 1; i >= 0; i--) {
+      const r = this.restarts[i]!;
+      if (r.at > t) continue;
+      this.restarts.splice(i, 1);
+      this.apply({ at: t, kind: "restart", node: r.node });
+    }
     while (this.planPos < this.plan.events.length && this.plan.events[this.planPos]!.at <= t) {
       this.apply(this.plan.events[this.planPos++]!);
       if (this.violation) return;
@@ -366,6 +376,10 @@ export class World {
     if (!node.raft || this.cut.has(`${m.from}>${m.to}`)) return;
     this.log(describeMessage(m));
     this.input(node, { kind: "message", message: m });
+    if (this.storm && this.now < this.storm.until && this.faults.chance(this.storm.p)) {
+      this.crash(node);
+      this.restarts.push({ at: this.now + this.faults.range(1, 60), node: node.id });
+    }
   }
 
   // -------------------------------------------------------------------
@@ -402,6 +416,10 @@ export class World {
         this.duplicate = e.duplicate;
         this.maxDelay = e.maxDelay;
         this.log(`NETWORK drop ${e.drop} duplicate ${e.duplicate} delay 1..${e.maxDelay}`);
+        return;
+      case "storm":
+        this.storm = { until: e.until, p: e.p };
+        this.log(`CRASH STORM until t=${e.until}, p=${e.p} per delivered message`);
         return;
       case "op":
         this.clientQueue.get(e.client)!.push(e.input);

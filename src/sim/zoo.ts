@@ -20,6 +20,13 @@ class Figure8 extends RaftNode {
   }
 }
 
+/** Figure 8 in the paper's own setting: Figure 2 has no no-op, so the old-term entry travels alone. */
+class Figure8NoNoop extends Figure8 {
+  protected override appendsNoopOnElection(): boolean {
+    return false;
+  }
+}
+
 class NoUpToDateCheck extends RaftNode {
   protected override candidateIsUpToDate(_m: RequestVote): boolean {
     return true;
@@ -75,6 +82,11 @@ class ReadWithoutQuorum extends RaftNode {
 
 export const BUGS: readonly Bug[] = [
   { name: "figure8", description: "a leader commits an entry of an earlier term by counting replicas (Figure 8)", make: (c, r) => new Figure8(c, r) },
+  {
+    name: "figure8-paper",
+    description: "Figure 8 as in the paper: counting replicas of an earlier term's entry, and no no-op at the start of a term",
+    make: (c, r) => new Figure8NoNoop(c, r),
+  },
   { name: "no-up-to-date-check", description: "votes are granted without the §5.4.1 up-to-date check of the candidate's log", make: (c, r) => new NoUpToDateCheck(c, r) },
   { name: "double-vote", description: "a server votes for more than one candidate in a term", make: (c, r) => new DoubleVote(c, r) },
   { name: "vote-not-persisted", description: "a vote is answered without being persisted first, so a restart forgets it", make: (c, r) => new VoteNotPersisted(c, r) },

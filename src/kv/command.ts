@@ -1,0 +1,175 @@
+// The write commands that travel through the Raft log, and their compact
+// binary encoding. Only writes are logged; plan() has already checked arity,
+// syntax and size limits, so every logged command is well formed and its
+// outcome (including its error, if any) depends only on the state it is
+// applied to.
+//
+// Encoding: one opcode byte, then the fields; integers are LEB128 varints,
+// byte strings are varint-length-prefixed, deltas are 8-byte little-endian.
+
+import { assertNever } from "../core/types.js";
+import { ByteReader, ByteWriter, DecodeError } from "./binary.js";
+
+export type SetCondition = "always" | "nx" | "xx";
+
+/** A command that changes keys. */
+export type DataCommand =
+  | { readonly op: "set"; readonly key: Buffer; readonly value: Buffer; readonly condition: SetCondition; readonly get: boolean }
+  | { readonly op: "del"; readonly keys: readonly Buffer[] }
+  /** INCR, DECR, INCRBY and DECRBY. */
+  | { readonly op: "incrby"; readonly key: Buffer; readonly delta: bigint }
+  /** `maxLength` is the value limit of the node that planned it, so every replica enforces the same one. */
+  | { readonly op: "append"; readonly key: Buffer; readonly value: Buffer; readonly maxLength: number }
+  /** Keys and values alternate: key, value, key, value... */
+  | { readonly op: "mset"; readonly pairs: readonly Buffer[] };
+
+export type KvCommand =
+  | DataCommand
+  /** Opens a client session (Raft thesis §6.3); its id is the log index of this command. */
+  | { readonly op: "register" }
+  /** A data command sent under a client session, applied at most once per (clientId, seq). */
+  | { readonly op: "session"; readonly clientId: number; readonly seq: number; readonly command: DataCommand };
+
+const enum Op {
+  Set = 1,
+  Del = 2,
+  IncrBy = 3,
+  Append = 4,
+  MSet = 5,
+  Register = 6,
+  Session = 7,
+}
+
+const CONDITION_CODES: Record<SetCondition, number> = { always: 0, nx: 1, xx: 2 };
+const CONDITIONS: readonly SetCondition[] = ["always", "nx", "xx"];
+const SET_GET_FLAG = 0x04;
+
+export function encodeCommand(command: KvCommand): Uint8Array {
+  const w = new ByteWriter(sizeHint(command));
+  write(w, command);
+  return w.finish();
+}
+
+/**
+ * Puts an encoded data command (from encodeCommand) under a client session
+ * without decoding it: the session form is a prefix followed by the command.
+ */
+export function encodeSessionCommand(clientId: number, seq: number, dataCommand: Uint8Array): Uint8Array {
+  const w = new ByteWriter(24 + dataCommand.length);
+  w.u8(Op.Session);
+  w.varint(clientId);
+  w.varint(seq);
+  w.raw(dataCommand);
+  return w.finish();
+}
+
+/** Throws DecodeError on bytes that encodeCommand did not produce. */
+export function decodeCommand(data: Uint8Array): KvCommand {
+  const r = new ByteReader(data);
+  const command = read(r, true);
+  if (!r.done) throw new DecodeError("trailing bytes after command");
+  return command;
+}
+
+function write(w: ByteWriter, c: KvCommand): void {
+  switch (c.op) {
+    case "set":
+      w.u8(Op.Set);
+      w.u8(CONDITION_CODES[c.condition] | (c.get ? SET_GET_FLAG : 0));
+      w.bytes(c.key);
+      w.bytes(c.value);
+      return;
+    case "del":
+      w.u8(Op.Del);
+      w.varint(c.keys.length);
+      for (const key of c.keys) w.bytes(key);
+      return;
+    case "incrby":
+      w.u8(Op.IncrBy);
+      w.bytes(c.key);
+      w.i64(c.delta);
+      return;
+    case "append":
+      w.u8(Op.Append);
+      w.varint(c.maxLength);
+      w.bytes(c.key);
+      w.bytes(c.value);
+      return;
+    case "mset":
+      w.u8(Op.MSet);
+      w.varint(c.pairs.length / 2);
+      for (const b of c.pairs) w.bytes(b);
+      return;
+    case "register":
+      w.u8(Op.Register);
+      return;
+    case "session":
+      w.u8(Op.Session);
+      w.varint(c.clientId);
+      w.varint(c.seq);
+      write(w, c.command);
+      return;
+    default:
+      assertNever(c);
+  }
+}
+
+function read(r: ByteReader, outermost: boolean): KvCommand {
+  const op = r.u8();
+  switch (op) {
+    case Op.Set: {
+      const flags = r.u8();
+      const condition = CONDITIONS[flags & 0x03];
+      if (condition === undefined || (flags & ~0x07) !== 0) throw new DecodeError(`bad SET flags ${flags}`);
+      return { op: "set", condition, get: (flags & SET_GET_FLAG) !== 0, key: r.bytes(), value: r.bytes() };
+    }
+    case Op.Del: {
+      const keys: Buffer[] = [];
+      for (let n = r.varint(); n > 0; n--) keys.push(r.bytes());
+      return { op: "del", keys };
+    }
+    case Op.IncrBy:
+      return { op: "incrby", key: r.bytes(), delta: r.i64() };
+    case Op.Append:
+      return { op: "append", maxLength: r.varint(), key: r.bytes(), value: r.bytes() };
+    case Op.MSet: {
+      const pairs: Buffer[] = [];
+      for (let n = r.varint(); n > 0; n--) pairs.push(r.bytes(), r.bytes());
+      return { op: "mset", pairs };
+    }
+    case Op.Register:
+      if (outermost) return { op: "register" };
+      break;
+    case Op.Session:
+      if (outermost) {
+        const clientId = r.varint();
+        const seq = r.varint();
+        const command = read(r, false);
+        if (command.op === "register" || command.op === "session") break;
+        return { op: "session", clientId, seq, command };
+      }
+      break;
+  }
+  throw new DecodeError(`unknown or misplaced command opcode ${op}`);
+}
+
+/** Enough room for the encoding, so the writer never has to grow. */
+function sizeHint(c: KvCommand): number {
+  switch (c.op) {
+    case "set":
+    case "append":
+      return 32 + c.key.length + c.value.length;
+    case "incrby":
+      return 32 + c.key.length;
+    case "del":
+      return 16 + c.keys.reduce((n, k) => n + k.length + 8, 0);
+    case "mset":
+      return 16 + c.pairs.reduce((n, b) => n + b.length + 8, 0);
+    case "register":
+      return 1;
+    case "session":
+      return 24 + sizeHint(c.command);
+    default:
+      return assertNever(c);
+  }
+}

@@ -1,0 +1,84 @@
+// Every command raftkv understands, with the metadata Redis 7 gives it in
+// COMMAND (arity, flags, key positions, ACL categories). One table serves
+// both dispatch and COMMAND's answers, so they cannot disagree.
+
+import type { CommandSpec, CommandTable, Plan, PlanContext } from "./plan.js";
+import * as s from "./stringCommands.js";
+import * as srv from "./serverCommands.js";
+import { planRegister, planSession } from "./sessionCommands.js";
+
+type Planner = (args: readonly Buffer[], ctx: PlanContext) => Plan;
+
+function spec(
+  name: string,
+  arity: number,
+  flags: string,
+  keys: readonly [first: number, last: number, step: number],
+  categories: string,
+  plan: Planner | null,
+  subcommands?: readonly CommandSpec[],
+): CommandSpec {
+  return {
+    name,
+    arity,
+    flags: words(flags),
+    firstKey: keys[0],
+    lastKey: keys[1],
+    keyStep: keys[2],
+    categories: words(categories),
+    plan,
+    ...(subcommands && { subcommands: table(subcommands) }),
+  };
+}
+
+function words(text: string): readonly string[] {
+  return text === "" ? [] : text.split(" ");
+}
+
+/** Keyed by the last part of the name: "config|get" is "get" among CONFIG's subcommands. */
+function table(specs: readonly CommandSpec[]): CommandTable {
+  return new Map(specs.map((c) => [c.name.slice(c.name.indexOf("|") + 1), c]));
+}
+
+const NO_KEYS = [0, 0, 0] as const;
+const ONE_KEY = [1, 1, 1] as const;
+const ALL_KEYS = [1, -1, 1] as const;
+
+export const COMMANDS: CommandTable = table([
+  spec("get", 2, "readonly fast", ONE_KEY, "@read @string @fast", s.planGet),
+  spec("set", -3, "write denyoom", ONE_KEY, "@write @string @slow", s.planSet),
+  spec("del", -2, "write", ALL_KEYS, "@keyspace @write @slow", s.planDel),
+  spec("exists", -2, "readonly fast", ALL_KEYS, "@keyspace @read @fast", s.planExists),
+  spec("incr", 2, "write denyoom fast", ONE_KEY, "@write @string @fast", s.planIncr),
+  spec("decr", 2, "write denyoom fast", ONE_KEY, "@write @string @fast", s.planDecr),
+  spec("incrby", 3, "write denyoom fast", ONE_KEY, "@write @string @fast", s.planIncrby),
+  spec("decrby", 3, "write denyoom fast", ONE_KEY, "@write @string @fast", s.planDecrby),
+  spec("append", 3, "write denyoom fast", ONE_KEY, "@write @string @fast", s.planAppend),
+  spec("strlen", 2, "readonly fast", ONE_KEY, "@read @string @fast", s.planStrlen),
+  spec("mget", -2, "readonly fast", ALL_KEYS, "@read @string @fast", s.planMget),
+  spec("mset", -3, "write denyoom", [1, -1, 2], "@write @string @slow", s.planMset),
+  spec("dbsize", 1, "readonly fast", NO_KEYS, "@keyspace @read @fast", s.planDbsize),
+  spec("info", -1, "loading stale", NO_KEYS, "@slow @dangerous", srv.planInfo),
+  spec("ping", -1, "fast", NO_KEYS, "@fast @connection", srv.planPing),
+  spec("echo", 2, "loading stale fast", NO_KEYS, "@fast @connection", srv.planEcho),
+  spec("select", 2, "loading stale fast", NO_KEYS, "@fast @connection", srv.planSelect),
+  spec("quit", -1, "noscript loading stale fast no_auth allow_busy", NO_KEYS, "@fast @connection", srv.planQuit),
+  spec("command", -1, "loading stale", NO_KEYS, "@slow @connection", srv.planCommand, [
+    spec("command|count", 2, "loading stale", NO_KEYS, "@slow @connection", srv.planCommandCount),
+    spec("command|info", -2, "loading stale", NO_KEYS, "@slow @connection", srv.planCommandInfo),
+    spec("command|docs", -2, "loading stale", NO_KEYS, "@slow @connection", srv.planCommandDocs),
+    spec("command|help", 2, "loading stale", NO_KEYS, "@slow @connection", srv.planCommandHelp),
+  ]),
+  spec("config", -2, "", NO_KEYS, "@slow", null, [
+    spec("config|get", -3, "admin noscript loading stale", NO_KEYS, "@admin @slow @dangerous", srv.planConfigGet),
+    spec("config|set", -4, "admin noscript loading stale", NO_KEYS, "@admin @slow @dangerous", srv.planConfigSet),
+    spec("config|help", 2, "loading stale", NO_KEYS, "@slow", srv.planConfigHelp),
+  ]),
+  spec("client", -2, "", NO_KEYS, "@slow", null, [
+    spec("client|setinfo", 4, "noscript loading stale", NO_KEYS, "@slow @connection", srv.planClientSetinfo),
+    spec("client|setname", 3, "noscript loading stale", NO_KEYS, "@slow @connection", srv.planClientSetname),
+    spec("client|help", 2, "loading stale", NO_KEYS, "@slow @connection", srv.planClientHelp),
+  ]),
+  spec("raftkv.register", 1, "write", NO_KEYS, "@write @slow", planRegister),
+  spec("raftkv.session", -4, "write movablekeys", NO_KEYS, "@write @slow", planSession),
+]);

@@ -1,0 +1,83 @@
+// Test harness: plays the server's part for the kv layer. Commands are
+// planned; writes get the next log index and are applied to every replica
+// (which must all answer the same); reads run on every replica (which must
+// all agree). Replies come back in wire form, so tests compare them with
+// exactly what Redis sends.
+
+import assert from "node:assert/strict";
+import { encodeReply, type Reply } from "../../src/resp/writer.js";
+import type { NodeStatus } from "../../src/kv/info.js";
+import type { Plan, PlanLimits } from "../../src/kv/plan.js";
+import { CommandPlanner } from "../../src/kv/planner.js";
+import { KvStateMachine, type KvStateMachineOptions } from "../../src/kv/stateMachine.js";
+export { prng } from "../resp/prng.js";
+
+export const LEADER: NodeStatus = { id: 1, role: "leader", term: 3, leaderId: 1, commitIndex: 10, lastApplied: 10 };
+
+export function args(...parts: (string | Buffer)[]): Buffer[] {
+  return parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : p));
+}
+
+export function wire(reply: Reply): string {
+  return encodeReply(reply).toString("latin1");
+}
+
+export interface HarnessOptions {
+  readonly replicas?: number;
+  readonly limits?: Partial<PlanLimits>;
+  readonly machine?: KvStateMachineOptions;
+}
+
+export class Harness {
+  readonly planner: CommandPlanner;
+  readonly replicas: KvStateMachine[];
+  /** The log so far: what a replica joining late would replay. */
+  readonly log: { index: number; command: Uint8Array }[] = [];
+  private nextIndex = 1;
+
+  constructor(options: HarnessOptions = {}) {
+    this.planner = new CommandPlanner(options.limits);
+    this.replicas = Array.from({ length: options.replicas ?? 2 }, () => new KvStateMachine(options.machine));
+  }
+
+  get sm(): KvStateMachine {
+    return this.replicas[0]!;
+  }
+
+  plan(...parts: (string | Buffer)[]): Plan {
+    return this.planner.plan(args(...parts));
+  }
+
+  /** Runs one command the way the server would; returns the reply in wire form. */
+  run(...parts: (string | Buffer)[]): string {
+    return wire(this.execute(this.plan(...parts)));
+  }
+
+  execute(plan: Plan): Reply {
+    switch (plan.kind) {
+      case "reply":
+        return plan.reply;
+      case "write":
+        return this.applyWrite(plan.command);
+      case "read": {
+        const replies = this.replicas.map((sm) => wire(plan.run(sm, LEADER)));
+        for (const r of replies) assert.equal(r, replies[0], "replicas disagree on a read");
+        return plan.run(this.sm, LEADER);
+      }
+    }
+  }
+
+  /** Appends `command` to the log and applies it everywhere (also used to replay a retried entry). */
+  applyWrite(command: Uint8Array): Reply {
+    const index = this.nextIndex++;
+    this.log.push({ index, command });
+    const replies = this.replicas.map((sm) => sm.apply(index, command));
+    for (const r of replies) assert.equal(wire(r), wire(replies[0]!), `replicas disagree at index ${index}`);
+    return replies[0]!;
+  }
+
+  /** Skips log indexes (no-op entries the state machine never sees). */
+  skip(n: number): void {
+    this.nextIndex += n;
+  }
+}

@@ -36,7 +36,20 @@ export interface PlanOptions {
   readonly keys?: number;
 }
 
+/**
+ * Which run: a seed, and optionally branch points. A branch at tick `at`
+ * keeps everything before `at` and draws the rest of the run — faults,
+ * client operations and every random choice — from its own seed. The
+ * search uses branches to explore many futures of an interesting moment.
+ * Written as "SEED" or "SEED~AT:SEED~AT:SEED" (see specToString).
+ */
+export interface RunSpec {
+  readonly seed: number;
+  readonly branches: readonly { readonly at: number; readonly seed: number }[];
+}
+
 export interface Plan extends PlanOptions {
+  readonly spec: RunSpec;
   readonly events: readonly PlanEvent[];
   /** Entry bytes per AppendEntries: small values split batches, which some bugs need. */
   readonly maxBytesPerAppend: number;
@@ -44,8 +57,37 @@ export interface Plan extends PlanOptions {
   readonly healTicks: number;
 }
 
-export function generatePlan(o: PlanOptions): Plan {
-  const rng = new Prng(o.seed ^ 0x5eed);
+export function specToString(spec: RunSpec): string {
+  return [String(spec.seed), ...spec.branches.map((b) => `${b.at}:${b.seed}`)].join("~");
+}
+
+export function parseSpec(text: string): RunSpec | null {
+  const [head, ...rest] = text.split("~");
+  if (!/^\d+$/.test(head ?? "")) return null;
+  const branches: { at: number; seed: number }[] = [];
+  for (const part of rest) {
+    const m = /^(\d+):(\d+)$/.exec(part);
+    if (!m) return null;
+    branches.push({ at: Number(m[1]), seed: Number(m[2]) });
+  }
+  return { seed: Number(head), branches };
+}
+
+export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = []): Plan {
+  const base = new Prng(o.seed ^ 0x5eed);
+  const maxBytesPerAppend = base.pick([1, 200, 1 << 20]);
+  const windows = [{ from: 0, seed: o.seed }, ...branches.map((b) => ({ from: b.at, seed: b.seed }))];
+  const events: PlanEvent[] = [];
+  windows.forEach((w, i) => {
+    const to = i + 1 < windows.length ? windows[i + 1]!.from : Infinity;
+    for (const e of generateEvents(o, new Prng(w.seed ^ 0x5eed ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
+  });
+  events.sort((a, b) => a.at - b.at);
+  return { ...o, clients: o.clients ?? 3, keys: o.keys ?? 2, spec: { seed: o.seed, branches }, events, maxBytesPerAppend, healTicks: 400 };
+}
+
+/** Faults and client operations from tick `from` on. */
+function generateEvents(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
   const ids = Array.from({ length: o.nodes }, (_, i) => i + 1);
   const clients = o.clients ?? 3;
   const keys = o.keys ?? 2;
@@ -55,7 +97,7 @@ export function generatePlan(o: PlanOptions): Plan {
   // Faults: a new one every so often, each with its own end.
   const down = new Set<NodeId>();
   const pendingRestarts: [number, NodeId][] = [];
-  let t = rng.range(20, 80);
+  let t = from + rng.range(from === 0 ? 20 : 1, 80);
   while (t < o.steps) {
     const choices: (() => void)[] = [];
     if (has("crash")) {
@@ -114,24 +156,18 @@ export function generatePlan(o: PlanOptions): Plan {
   }
 
   // Client operations: each client thinks a little between requests.
+  // Values are unique within a run (branches tag theirs), which gives the linearizability check its power.
+  const tag = from === 0 ? "" : `b${from}.`;
   let counter = 0;
   for (let c = 1; c <= clients; c++) {
-    for (let at = rng.range(0, 20); at < o.steps + 200; at += rng.range(3, 40)) {
+    for (let at = from + rng.range(0, 20); at < o.steps + 200; at += rng.range(3, 40)) {
       const key = `k${rng.int(keys)}`;
       const r = rng.float();
       const input: KvInput =
-        r < 0.4 ? { op: "get", key } : r < 0.75 ? { op: "set", key, value: `c${c}v${++counter}` } : r < 0.9 ? { op: "append", key, value: `+${++counter}` } : { op: "incr", key };
+        r < 0.4 ? { op: "get", key } : r < 0.75 ? { op: "set", key, value: `${tag}c${c}v${++counter}` } : r < 0.9 ? { op: "append", key, value: `+${tag}${++counter}` } : { op: "incr", key };
       events.push({ at, kind: "op", client: c, input });
     }
   }
 
-  events.sort((a, b) => a.at - b.at);
-  return {
-    ...o,
-    clients,
-    keys,
-    events,
-    maxBytesPerAppend: rng.pick([1, 200, 1 << 20]),
-    healTicks: 400,
-  };
+  return events;
 }

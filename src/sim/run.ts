@@ -13,9 +13,18 @@ export interface RunResult {
   readonly trace: readonly string[];
 }
 
-export function runPlan(plan: Plan, bug?: Bug, trace = false): RunResult {
-  const world = new World({ plan, ...(bug ? { bug } : {}), trace });
-  world.run();
+export interface RunOptions {
+  readonly bug?: Bug | undefined;
+  readonly trace?: boolean;
+  /** Stop at this tick (no healing period, no liveness check); the shrinker uses it. */
+  readonly until?: number;
+  readonly onTick?: (w: World) => void;
+}
+
+export function runPlan(plan: Plan, o: RunOptions = {}): RunResult {
+  const world = new World({ plan, ...(o.bug ? { bug: o.bug } : {}), trace: o.trace ?? false });
+  if (o.onTick) world.onTick = o.onTick;
+  world.run(o.until);
   let violation = world.violation;
   if (!violation) {
     const lin = checkLinearizability(kvModel, world.history, { timeoutMs: 10_000 });
@@ -24,6 +33,6 @@ export function runPlan(plan: Plan, bug?: Bug, trace = false): RunResult {
   return { plan, violation, stats: world.stats, trace: world.trace };
 }
 
-export function runSeed(options: PlanOptions, bug?: Bug, trace = false): RunResult {
-  return runPlan(generatePlan(options), bug, trace);
+export function runSeed(options: PlanOptions, o: RunOptions = {}): RunResult {
+  return runPlan(generatePlan(options), o);
 }

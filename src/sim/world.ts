@@ -26,7 +26,7 @@ interface Disk {
 
 type Input = { kind: "tick" } | { kind: "message"; message: Message };
 
-interface SimNode {
+export interface SimNode {
   readonly id: NodeId;
   raft: RaftNode | null; // null while crashed
   kv: SimKv;
@@ -92,9 +92,9 @@ export class World {
 
   private readonly tracing: boolean;
   private readonly bug: Bug | undefined;
-  private readonly net: Prng;
-  private readonly disks: Prng;
-  private readonly faults: Prng;
+  private net: Prng;
+  private disks: Prng;
+  private faults: Prng;
   private readonly nodeRandom = new Map<NodeId, Prng>();
   private readonly invariants: Invariants;
   private inflight: { at: number; order: number; m: Message }[] = [];
@@ -111,6 +111,9 @@ export class World {
   private readonly clientBusy = new Map<number, ClientOp | null>();
   private readonly clientTarget = new Map<number, NodeId>();
   private readonly healAt: number;
+  private readonly branches: { at: number; seed: number }[];
+  /** Called at the end of every tick (the search uses it to spot new kinds of states). */
+  onTick: ((world: World) => void) | null = null;
 
   constructor(o: WorldOptions) {
     this.plan = o.plan;
@@ -122,6 +125,7 @@ export class World {
     this.disks = root.fork();
     this.faults = root.fork();
     for (const id of this.ids) this.nodeRandom.set(id, root.fork());
+    this.branches = [...o.plan.spec.branches];
     this.invariants = new Invariants(this.ids, (invariant, message) => this.fail(invariant, message));
     for (const id of this.ids) {
       const disk: Disk = { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] };
@@ -137,15 +141,17 @@ export class World {
   }
 
   /** Runs the whole plan, then the healing period. Stops at the first violation. */
-  run(): void {
-    const end = this.plan.steps + this.plan.healTicks;
+  /** Runs the whole plan, then the healing period (or stops at tick `until`). Stops at the first violation. */
+  run(until = Infinity): void {
+    const end = Math.min(until, this.plan.steps + this.plan.healTicks);
     while (this.now < end && !this.violation) this.step();
-    if (!this.violation) this.checkLiveness();
+    if (!this.violation && until === Infinity) this.checkLiveness();
   }
 
   /** One tick of virtual time. */
   step(): void {
     const t = this.now;
+    while (this.branches.length > 0 && this.branches[0]!.at <= t) this.reseed(this.branches.shift()!.seed);
     if (t === this.healAt) this.heal();
     for (let i = this.restarts.length - 1; i >= 0; i--) {
       const r = this.restarts[i]!;
@@ -175,8 +181,19 @@ export class World {
     this.startClientOps();
     this.expireClientOps();
     this.invariants.checkDurability(this.diskView());
+    this.onTick?.(this);
     this.now++;
     this.stats.ticks++;
+  }
+
+  /** A branch point: from here on every random choice comes from `seed`. */
+  private reseed(seed: number): void {
+    const root = new Prng(seed);
+    this.net = root.fork();
+    this.disks = root.fork();
+    this.faults = root.fork();
+    for (const id of this.ids) this.nodeRandom.set(id, root.fork());
+    this.log(`BRANCH: random choices from seed ${seed}`);
   }
 
   // -------------------------------------------------------------------
@@ -184,13 +201,12 @@ export class World {
   // -------------------------------------------------------------------
 
   private config(id: NodeId): RaftConfig {
-    const rng = this.nodeRandom.get(id)!;
     return {
       id,
       members: this.ids,
       electionTimeoutTicks: ELECTION_TICKS,
       heartbeatTicks: HEARTBEAT_TICKS,
-      random: (n) => rng.int(n),
+      random: (n) => this.nodeRandom.get(id)!.int(n),
       maxBytesPerAppend: this.plan.maxBytesPerAppend,
       maxInflight: 8,
     };

@@ -1,0 +1,126 @@
+// Finding bugs by search. Plain random runs rarely line up the four or five
+// faults a deep bug needs (the paper's Figure 8 takes three leaders, two
+// crashes and a lost message, each at the right moment). So the search
+// keeps what it has learnt: whenever a run reaches a KIND of cluster state
+// it has never seen (an abstract signature of roles, terms and the shape of
+// the uncommitted logs), that moment becomes a branch point, and later runs
+// replay up to it and draw a fresh future from there. This is novelty
+// search over schedules — the idea behind coverage-guided fuzzers — and it
+// needs no knowledge of any particular bug.
+
+import { generatePlan, type Fault, type RunSpec } from "./plan.js";
+import { Prng } from "./prng.js";
+import { runPlan, type RunResult } from "./run.js";
+import type { World } from "./world.js";
+import type { Bug } from "./zoo.js";
+
+export interface SearchOptions {
+  readonly seed: number;
+  readonly nodes: readonly number[];
+  readonly steps: number;
+  readonly faults: ReadonlySet<Fault>;
+  readonly bug?: Bug | undefined;
+  /** Stop after this many milliseconds, measured with `now`. */
+  readonly budgetMs: number;
+  readonly now: () => number;
+  /** Stop after this many runs. */
+  readonly maxRuns?: number;
+  /** Branch from novel states (default); false gives plain independent random runs. */
+  readonly branching?: boolean;
+}
+
+export interface SearchResult {
+  readonly runs: number;
+  readonly ticks: number;
+  readonly elapsedMs: number;
+  readonly signatures: number;
+  readonly found: RunResult | null;
+}
+
+interface BranchPoint {
+  readonly spec: RunSpec;
+  readonly nodes: number;
+  readonly at: number;
+  picks: number;
+}
+
+const MAX_NEW_POINTS_PER_RUN = 4;
+const MAX_BRANCH_DEPTH = 12;
+
+export function search(o: SearchOptions): SearchResult {
+  const start = o.now();
+  const rng = new Prng(o.seed);
+  const seen = new Set<string>();
+  const corpus: BranchPoint[] = [];
+  let runs = 0;
+  let ticks = 0;
+  while (o.now() - start < o.budgetMs && runs < (o.maxRuns ?? Infinity)) {
+    const from = (o.branching ?? true) && corpus.length > 0 && rng.chance(0.8) ? pickPoint(corpus, rng) : null;
+    const nodes = from?.nodes ?? rng.pick(o.nodes);
+    const spec: RunSpec = from
+      ? { seed: from.spec.seed, branches: [...from.spec.branches, { at: from.at, seed: rng.u32() }] }
+      : { seed: rng.u32(), branches: [] };
+    const plan = generatePlan({ seed: spec.seed, nodes, steps: o.steps, faults: o.faults }, spec.branches);
+    const branchedAt = spec.branches.at(-1)?.at ?? 0;
+    let added = 0;
+    const result = runPlan(plan, {
+      bug: o.bug,
+      onTick: (w) => {
+        if (w.now < branchedAt || w.now >= o.steps || added >= MAX_NEW_POINTS_PER_RUN || spec.branches.length >= MAX_BRANCH_DEPTH) return;
+        const sig = signature(w);
+        if (seen.has(sig)) return;
+        seen.add(sig);
+        corpus.push({ spec, nodes, at: w.now + 1, picks: 0 });
+        added++;
+      },
+    });
+    runs++;
+    ticks += result.stats.ticks;
+    if (result.violation) return { runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, found: result };
+  }
+  return { runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, found: null };
+}
+
+/** Prefers branch points tried least often (a tournament of three). */
+function pickPoint(corpus: BranchPoint[], rng: Prng): BranchPoint {
+  let best = rng.pick(corpus);
+  for (let i = 0; i < 2; i++) {
+    const c = rng.pick(corpus);
+    if (c.picks < best.picks || (c.picks === best.picks && c.at > best.at)) best = c;
+  }
+  best.picks++;
+  return best;
+}
+
+/**
+ * An abstract picture of the cluster, blind to node names and absolute
+ * numbers: for each node, whether it is up, its role, the rank of its term
+ * among the terms in play, whether it knows the newest commit index, and
+ * the terms (as ranks) of its log entries past the newest commit index.
+ */
+export function signature(w: World): string {
+  const live = [...w.nodes.values()].filter((n) => n.raft);
+  const commit = Math.max(0, ...live.map((n) => n.raft!.commitIndex));
+  const terms = new Set<number>();
+  const suffixes = new Map<number, number[]>();
+  for (const n of live) {
+    const log = n.raft!.log;
+    terms.add(n.raft!.currentTerm);
+    const runs: number[] = [];
+    for (let i = Math.max(commit + 1, log.firstIndex()); i <= log.lastIndex(); i++) {
+      const t = log.term(i)!;
+      if (runs.at(-1) !== t) runs.push(t);
+    }
+    const tail = runs.slice(-4);
+    for (const t of tail) terms.add(t);
+    suffixes.set(n.id, tail);
+  }
+  const rank = new Map([...terms].sort((a, b) => a - b).map((t, i) => [t, i]));
+  const parts = [...w.nodes.values()].map((n) => {
+    if (!n.raft) return "down";
+    const r = n.raft;
+    const known = r.commitIndex === commit ? "=" : "<";
+    return `${r.role[0]}${rank.get(r.currentTerm)}${known}${suffixes.get(n.id)!.map((t) => rank.get(t)).join(",")}`;
+  });
+  return parts.sort().join("|");
+}

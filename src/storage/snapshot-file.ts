@@ -1,0 +1,64 @@
+// Snapshot files: `snapshot-<lastIncludedIndex>.snap`, written whole under a
+// temporary name, fsynced, renamed into place and the directory fsynced, so
+// a crash leaves either the complete file or none.
+//
+//   crc32 u32 | lastIncludedIndex u64 | lastIncludedTerm u64 | data
+//
+// The CRC covers everything after itself.
+
+import { open, readFile, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { Snapshot } from "../core/node.js";
+import { CodecError, ByteReader, writeUint64 } from "../transport/codec.js";
+import { crc32 } from "./crc32.js";
+import { WalCorruptionError } from "./errors.js";
+import { TEMP_SUFFIX, fsyncDirectory, listDirectory, snapshotFileName, writeFully } from "./files.js";
+
+const HEADER_BYTES = 4 + 8 + 8;
+
+export async function writeSnapshotFile(dir: string, snapshot: Snapshot): Promise<void> {
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  writeUint64(header, snapshot.lastIncludedTerm, writeUint64(header, snapshot.lastIncludedIndex, 4));
+  header.writeUInt32BE(crc32(snapshot.data, crc32(header.subarray(4))), 0);
+  const path = join(dir, snapshotFileName(snapshot.lastIncludedIndex));
+  const temp = path + TEMP_SUFFIX;
+  const fh = await open(temp, "w");
+  try {
+    await writeFully(fh, [header, Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength)]);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(temp, path);
+  await fsyncDirectory(dir);
+}
+
+/** Reads and verifies a snapshot file; the data is a view of the file's bytes. */
+export async function readSnapshotFile(dir: string, file: string, expectedIndex: number): Promise<Snapshot> {
+  const path = join(dir, file);
+  const buf = await readFile(path);
+  if (buf.length < HEADER_BYTES) throw new WalCorruptionError(path, 0, `a snapshot file needs ${HEADER_BYTES} header bytes, it has ${buf.length}`);
+  if (crc32(buf.subarray(4)) !== buf.readUInt32BE(0)) throw new WalCorruptionError(path, 0, "snapshot checksum mismatch");
+  let lastIncludedIndex: number;
+  let lastIncludedTerm: number;
+  try {
+    const r = new ByteReader(buf.subarray(4, HEADER_BYTES));
+    lastIncludedIndex = r.u64();
+    lastIncludedTerm = r.u64();
+  } catch (err) {
+    if (!(err instanceof CodecError)) throw err;
+    throw new WalCorruptionError(path, 4 + err.offset, err.message);
+  }
+  if (lastIncludedIndex !== expectedIndex) {
+    throw new WalCorruptionError(path, 4, `the file name says index ${expectedIndex}, its content ${lastIncludedIndex}`);
+  }
+  return { lastIncludedIndex, lastIncludedTerm, data: buf.subarray(HEADER_BYTES) };
+}
+
+/** Removes the snapshot files older than `index`: the newer one supersedes them. */
+export async function removeSnapshotsBefore(dir: string, index: number): Promise<void> {
+  const { snapshots } = await listDirectory(dir);
+  const stale = snapshots.filter((s) => s.index < index);
+  for (const s of stale) await unlink(join(dir, s.file));
+  if (stale.length > 0) await fsyncDirectory(dir);
+}

@@ -1,0 +1,295 @@
+// Binary encoding of peer messages and log entries (the WAL stores entries
+// in the same form). Big-endian, fixed-width fields, so a message's size is
+// known before it is written and it is encoded straight into its frame.
+//
+// Indexes, terms and seq numbers are 64-bit on the wire (as two 32-bit
+// halves, which needs no BigInt); a value above 2^53 - 1, which a JS number
+// cannot hold exactly, is refused on both sides. Node ids are 32-bit.
+//
+//   Entry                  index u64, term u64, type u8, dataLength u32, data
+//   every message          tag u8, from u32, to u32, term u64, then by tag:
+//   1 RequestVote          preVote bool, lastLogIndex u64, lastLogTerm u64
+//   2 RequestVoteResponse  preVote bool, voteGranted bool
+//   3 AppendEntries        prevLogIndex u64, prevLogTerm u64, leaderCommit u64, seq u64, count u32, count × Entry
+//   4 AppendEntriesResp.   success bool, matchIndex u64, conflictIndex u64, conflictTerm u64, seq u64
+//   5 InstallSnapshot      lastIncludedIndex u64, lastIncludedTerm u64, seq u64, dataLength u32, data
+//   6 InstallSnapshotResp. matchIndex u64, seq u64
+//
+// A bool is one byte, 0 or 1. Decoded byte fields (entry and snapshot data)
+// are views of the input buffer, not copies.
+
+import { EntryType, assertNever, type Entry, type Message, type MessageType } from "../core/types.js";
+
+/** The input is not a well-formed encoding; `offset` is where decoding stopped. */
+export class CodecError extends Error {
+  override readonly name = "CodecError";
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(`${message} (at byte ${offset})`);
+  }
+}
+
+const TWO_32 = 2 ** 32;
+/** Largest high half of a 64-bit value that is still a safe integer (2^53 - 1). */
+const MAX_SAFE_HIGH = 0x1f_ffff;
+
+const TAG = {
+  RequestVote: 1,
+  RequestVoteResponse: 2,
+  AppendEntries: 3,
+  AppendEntriesResponse: 4,
+  InstallSnapshot: 5,
+  InstallSnapshotResponse: 6,
+} as const satisfies Record<MessageType, number>;
+
+const U8 = 1;
+const U32 = 4;
+const U64 = 8;
+const ENVELOPE_BYTES = U8 + U32 + U32 + U64;
+const ENTRY_HEADER_BYTES = U64 + U64 + U8 + U32;
+
+/** Writes a non-negative safe integer as 64 bits; returns the offset after it. */
+export function writeUint64(buf: Buffer, value: number, offset: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`cannot encode ${value}: not a non-negative safe integer`);
+  buf.writeUInt32BE(Math.floor(value / TWO_32), offset);
+  buf.writeUInt32BE(value >>> 0, offset + 4);
+  return offset + U64;
+}
+
+// ---------------------------------------------------------------------------
+// Entries
+// ---------------------------------------------------------------------------
+
+export function encodedEntrySize(entry: Entry): number {
+  return ENTRY_HEADER_BYTES + entry.data.length;
+}
+
+/** Encodes `entry` at `offset`; returns the offset after it. */
+export function encodeEntryInto(entry: Entry, buf: Buffer, offset: number): number {
+  offset = writeUint64(buf, entry.index, offset);
+  offset = writeUint64(buf, entry.term, offset);
+  offset = buf.writeUInt8(entry.type, offset);
+  offset = buf.writeUInt32BE(entry.data.length, offset);
+  buf.set(entry.data, offset);
+  return offset + entry.data.length;
+}
+
+/** Decodes a buffer that holds exactly one entry. */
+export function decodeEntry(buf: Buffer): Entry {
+  const r = new ByteReader(buf);
+  const entry = r.entry();
+  r.end();
+  return entry;
+}
+
+// ---------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------
+
+export function encodedMessageSize(m: Message): number {
+  switch (m.type) {
+    case "RequestVote":
+      return ENVELOPE_BYTES + U8 + 2 * U64;
+    case "RequestVoteResponse":
+      return ENVELOPE_BYTES + 2 * U8;
+    case "AppendEntries": {
+      let size = ENVELOPE_BYTES + 4 * U64 + U32;
+      for (const e of m.entries) size += encodedEntrySize(e);
+      return size;
+    }
+    case "AppendEntriesResponse":
+      return ENVELOPE_BYTES + U8 + 4 * U64;
+    case "InstallSnapshot":
+      return ENVELOPE_BYTES + 3 * U64 + U32 + m.data.length;
+    case "InstallSnapshotResponse":
+      return ENVELOPE_BYTES + 2 * U64;
+    default:
+      return assertNever(m);
+  }
+}
+
+/** Encodes `m` at `offset` (the buffer needs encodedMessageSize(m) bytes there); returns the offset after it. */
+export function encodeMessageInto(m: Message, buf: Buffer, offset: number): number {
+  offset = buf.writeUInt8(TAG[m.type], offset);
+  offset = buf.writeUInt32BE(m.from, offset);
+  offset = buf.writeUInt32BE(m.to, offset);
+  offset = writeUint64(buf, m.term, offset);
+  switch (m.type) {
+    case "RequestVote":
+      offset = buf.writeUInt8(m.preVote ? 1 : 0, offset);
+      offset = writeUint64(buf, m.lastLogIndex, offset);
+      return writeUint64(buf, m.lastLogTerm, offset);
+    case "RequestVoteResponse":
+      offset = buf.writeUInt8(m.preVote ? 1 : 0, offset);
+      return buf.writeUInt8(m.voteGranted ? 1 : 0, offset);
+    case "AppendEntries":
+      offset = writeUint64(buf, m.prevLogIndex, offset);
+      offset = writeUint64(buf, m.prevLogTerm, offset);
+      offset = writeUint64(buf, m.leaderCommit, offset);
+      offset = writeUint64(buf, m.seq, offset);
+      offset = buf.writeUInt32BE(m.entries.length, offset);
+      for (const e of m.entries) offset = encodeEntryInto(e, buf, offset);
+      return offset;
+    case "AppendEntriesResponse":
+      offset = buf.writeUInt8(m.success ? 1 : 0, offset);
+      offset = writeUint64(buf, m.matchIndex, offset);
+      offset = writeUint64(buf, m.conflictIndex, offset);
+      offset = writeUint64(buf, m.conflictTerm, offset);
+      return writeUint64(buf, m.seq, offset);
+    case "InstallSnapshot":
+      offset = writeUint64(buf, m.lastIncludedIndex, offset);
+      offset = writeUint64(buf, m.lastIncludedTerm, offset);
+      offset = writeUint64(buf, m.seq, offset);
+      offset = buf.writeUInt32BE(m.data.length, offset);
+      buf.set(m.data, offset);
+      return offset + m.data.length;
+    case "InstallSnapshotResponse":
+      offset = writeUint64(buf, m.matchIndex, offset);
+      return writeUint64(buf, m.seq, offset);
+    default:
+      return assertNever(m);
+  }
+}
+
+export function encodeMessage(m: Message): Buffer {
+  const buf = Buffer.allocUnsafe(encodedMessageSize(m));
+  encodeMessageInto(m, buf, 0);
+  return buf;
+}
+
+/** Decodes a buffer that holds exactly one message; throws CodecError on anything else. */
+export function decodeMessage(buf: Buffer): Message {
+  const r = new ByteReader(buf);
+  const tag = r.u8();
+  const from = r.u32();
+  const to = r.u32();
+  const term = r.u64();
+  let m: Message;
+  switch (tag) {
+    case TAG.RequestVote:
+      m = { type: "RequestVote", from, to, term, preVote: r.bool(), lastLogIndex: r.u64(), lastLogTerm: r.u64() };
+      break;
+    case TAG.RequestVoteResponse:
+      m = { type: "RequestVoteResponse", from, to, term, preVote: r.bool(), voteGranted: r.bool() };
+      break;
+    case TAG.AppendEntries: {
+      const prevLogIndex = r.u64();
+      const prevLogTerm = r.u64();
+      const leaderCommit = r.u64();
+      const seq = r.u64();
+      const entries = r.entries();
+      m = { type: "AppendEntries", from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, seq };
+      break;
+    }
+    case TAG.AppendEntriesResponse:
+      m = {
+        type: "AppendEntriesResponse",
+        from,
+        to,
+        term,
+        success: r.bool(),
+        matchIndex: r.u64(),
+        conflictIndex: r.u64(),
+        conflictTerm: r.u64(),
+        seq: r.u64(),
+      };
+      break;
+    case TAG.InstallSnapshot: {
+      const lastIncludedIndex = r.u64();
+      const lastIncludedTerm = r.u64();
+      const seq = r.u64();
+      m = { type: "InstallSnapshot", from, to, term, lastIncludedIndex, lastIncludedTerm, seq, data: r.bytes(r.u32()) };
+      break;
+    }
+    case TAG.InstallSnapshotResponse:
+      m = { type: "InstallSnapshotResponse", from, to, term, matchIndex: r.u64(), seq: r.u64() };
+      break;
+    default:
+      throw new CodecError(`unknown message tag ${tag}`, 0);
+  }
+  r.end();
+  return m;
+}
+
+/** Bounds-checked sequential reads: every malformed input ends in a CodecError. */
+export class ByteReader {
+  private offset = 0;
+
+  constructor(private readonly buf: Buffer) {}
+
+  u8(): number {
+    this.need(U8);
+    return this.buf[this.offset++]!;
+  }
+
+  u32(): number {
+    this.need(U32);
+    const v = this.buf.readUInt32BE(this.offset);
+    this.offset += U32;
+    return v;
+  }
+
+  u64(): number {
+    this.need(U64);
+    const high = this.buf.readUInt32BE(this.offset);
+    if (high > MAX_SAFE_HIGH) throw new CodecError("64-bit value above 2^53 - 1", this.offset);
+    const v = high * TWO_32 + this.buf.readUInt32BE(this.offset + 4);
+    this.offset += U64;
+    return v;
+  }
+
+  bool(): boolean {
+    const v = this.u8();
+    if (v > 1) throw new CodecError(`boolean byte ${v} is neither 0 nor 1`, this.offset - 1);
+    return v === 1;
+  }
+
+  bytes(length: number): Buffer {
+    this.need(length);
+    const v = this.buf.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return v;
+  }
+
+  entry(): Entry {
+    const index = this.u64();
+    const term = this.u64();
+    const type = this.entryType();
+    return { index, term, type, data: this.bytes(this.u32()) };
+  }
+
+  entries(): Entry[] {
+    const count = this.u32();
+    // Each entry takes at least its header: a count the rest cannot hold is refused before allocating for it.
+    if (count * ENTRY_HEADER_BYTES > this.buf.length - this.offset) {
+      throw new CodecError(`${count} entries cannot fit in the ${this.buf.length - this.offset} bytes left`, this.offset - U32);
+    }
+    const entries = new Array<Entry>(count);
+    for (let i = 0; i < count; i++) entries[i] = this.entry();
+    return entries;
+  }
+
+  end(): void {
+    if (this.offset !== this.buf.length) throw new CodecError(`${this.buf.length - this.offset} unexpected trailing bytes`, this.offset);
+  }
+
+  private entryType(): EntryType {
+    const v = this.u8();
+    switch (v) {
+      case EntryType.Normal:
+        return EntryType.Normal;
+      case EntryType.Noop:
+        return EntryType.Noop;
+      default:
+        throw new CodecError(`unknown entry type ${v}`, this.offset - 1);
+    }
+  }
+
+  private need(n: number): void {
+    if (this.buf.length - this.offset < n) {
+      throw new CodecError(`truncated: needs ${n} more bytes, ${this.buf.length - this.offset} left`, this.offset);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// The connection a node dials to one peer and sends on. It is redialled
+// with exponential backoff whenever it fails, and it never makes its user
+// wait: a frame that cannot be written now is refused, and Raft retries.
+
+import net from "node:net";
+import type { NodeId } from "../core/types.js";
+import type { Logger } from "../util/log.js";
+import { encodeFrame } from "./framing.js";
+import { encodeHello } from "./handshake.js";
+
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface OutboundLinkOptions {
+  readonly self: NodeId;
+  readonly peer: NodeId;
+  readonly address: Address;
+  /** Local address to bind before connecting, so the peer sees this node's own host. */
+  readonly localAddress: string | undefined;
+  readonly logger: Logger;
+  /** Frames are refused while this many bytes wait in the socket's buffer. */
+  readonly maxBufferedBytes: number;
+  /** Redial delay: starts at min, doubles per failure up to max. */
+  readonly reconnectMs: { readonly min: number; readonly max: number };
+  /** A connect that takes this long, or buffered bytes that make no progress this long, close the connection. */
+  readonly timeoutMs: number;
+}
+
+export class OutboundLink {
+  /** Set once connected and the hello is written; null while (re)connecting. */
+  private socket: net.Socket | null = null;
+  private dialing: net.Socket | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private closed = false;
+
+  constructor(private readonly options: OutboundLinkOptions) {}
+
+  start(): void {
+    this.dial();
+  }
+
+  get connected(): boolean {
+    return this.socket !== null;
+  }
+
+  /** True when a frame of `size` bytes would be accepted now. */
+  canWrite(size: number): boolean {
+    const s = this.socket;
+    if (s === null || !s.writable) return false;
+    // A frame larger than the cap still goes out when nothing is queued ahead of it.
+    return s.writableLength === 0 || s.writableLength + size <= this.options.maxBufferedBytes;
+  }
+
+  /** Queues a frame; call only after canWrite() said yes. */
+  write(frame: Buffer): void {
+    this.socket!.write(frame);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.dialing?.destroy();
+    this.socket?.destroy();
+  }
+
+  private dial(): void {
+    const { self, peer, address, localAddress, logger, timeoutMs } = this.options;
+    const socket = net.connect({ host: address.host, port: address.port, localAddress, noDelay: true, keepAlive: true });
+    this.dialing = socket;
+    socket.setTimeout(timeoutMs);
+    socket.on("timeout", () => {
+      // Idle is fine; stuck is not: a connect that hangs, or writes the peer stopped reading.
+      if (socket.connecting || socket.writableLength > 0) {
+        logger.warn("peer_connection_stalled", { peer, connecting: socket.connecting, buffered: socket.writableLength });
+        socket.destroy();
+      }
+    });
+    socket.once("connect", () => {
+      this.dialing = null;
+      this.failures = 0;
+      socket.write(encodeFrame(encodeHello({ from: self, to: peer })));
+      this.socket = socket;
+      logger.info("peer_connected", { peer, address: `${address.host}:${address.port}` });
+    });
+    socket.on("error", (err) => {
+      const fields = { peer, address: `${address.host}:${address.port}`, error: err.message };
+      // One warning per outage, not one per redial.
+      if (this.failures === 0) logger.warn("peer_connection_error", fields);
+      else logger.debug("peer_connection_error", fields);
+    });
+    socket.on("close", () => {
+      if (this.socket === socket) {
+        this.socket = null;
+        logger.info("peer_disconnected", { peer });
+      }
+      if (this.dialing === socket) this.dialing = null;
+      if (!this.closed) this.scheduleDial();
+    });
+    // Nothing is expected from the peer on this connection, but reading is how its close is noticed.
+    socket.resume();
+  }
+
+  private scheduleDial(): void {
+    const { min, max } = this.options.reconnectMs;
+    const backoff = Math.min(max, min * 2 ** this.failures);
+    this.failures++;
+    // Jitter keeps nodes that lost each other at the same moment from redialling in lockstep.
+    const delay = backoff / 2 + Math.random() * (backoff / 2);
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.dial();
+    }, delay);
+  }
+}

@@ -1,0 +1,258 @@
+// Message passing between the nodes of a cluster over TCP.
+//
+// Each node dials every other node and sends only on the connection it
+// dialled; it receives on the connections the others dialled. Two one-way
+// connections per pair need no tie-breaking about who dials whom, and each
+// side repairs its own sending path. Outgoing connections are bound to the
+// node's own listen host, so with one loopback address per node (127.0.0.11,
+// .12, ...) a node's traffic can be cut off by address.
+//
+// Sending never waits: while a peer is unreachable, or slower than the
+// cap on bytes buffered for it, its messages are dropped — Raft retries.
+
+import net, { type AddressInfo, type Socket } from "node:net";
+import type { Message, MessageType, NodeId } from "../core/types.js";
+import type { Logger } from "../util/log.js";
+import { CodecError, decodeMessage, encodeMessageInto, encodedMessageSize } from "./codec.js";
+import { FRAME_HEADER_BYTES, readFrames, remoteOf, writeFrameHeader } from "./framing.js";
+import { HandshakeError, decodeHello } from "./handshake.js";
+import { OutboundLink, type Address } from "./outbound.js";
+
+export type { Address } from "./outbound.js";
+
+export interface PeerTransportOptions {
+  readonly id: NodeId;
+  /** Where this node accepts peer connections; its host is also the source address of the ones it dials. */
+  readonly listen: Address;
+  /** The other nodes of the cluster (an entry for `id` itself is ignored). */
+  readonly peers: ReadonlyMap<NodeId, Address>;
+  readonly logger: Logger;
+  /**
+   * Called for each message from a peer, in the order that peer sent them.
+   * Byte fields of the message are views of the received bytes: copy what is kept for long.
+   */
+  readonly onMessage: (message: Message) => void;
+  /** Largest frame accepted or sent. Default 64 MiB. */
+  readonly maxFrameBytes?: number;
+  /** Bytes that may wait in a peer's socket buffer before messages to it are dropped. Default 64 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** Redial delay after a failure: starts at min, doubles up to max. Default 50–1000 ms. */
+  readonly reconnectMs?: { readonly min: number; readonly max: number };
+  /** A connect, a hello, or buffered bytes making no progress for this long close the connection. Default 2000 ms. */
+  readonly timeoutMs?: number;
+}
+
+export type MessageCounts = Readonly<Record<MessageType, number>>;
+
+export interface TransportStats {
+  readonly sent: MessageCounts;
+  readonly received: MessageCounts;
+  /** Messages send() gave up on: peer unreachable or too far behind, message too large, or transport closed. */
+  readonly dropped: MessageCounts;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+}
+
+/** Before a connection has said who it is, it gets no more room than a hello needs. */
+const HELLO_MAX_FRAME_BYTES = 64;
+
+export class PeerTransport {
+  private readonly id: NodeId;
+  private readonly logger: Logger;
+  private readonly onMessage: (message: Message) => void;
+  private readonly maxFrameBytes: number;
+  private readonly timeoutMs: number;
+  private readonly server: net.Server;
+  private readonly links = new Map<NodeId, OutboundLink>();
+  private readonly inbound = new Set<Socket>();
+  /** The live incoming connection from each peer; a newer one replaces it. */
+  private readonly inboundFrom = new Map<NodeId, Socket>();
+  private closed = false;
+  private readonly counts = {
+    sent: zeroCounts(),
+    received: zeroCounts(),
+    dropped: zeroCounts(),
+    bytesSent: 0,
+    bytesReceived: 0,
+  };
+
+  constructor(private readonly options: PeerTransportOptions) {
+    this.id = options.id;
+    this.logger = options.logger;
+    this.onMessage = options.onMessage;
+    this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024 * 1024;
+    this.timeoutMs = options.timeoutMs ?? 2000;
+    const localAddress = bindableAddress(options.listen.host);
+    for (const [peer, address] of options.peers) {
+      if (peer === this.id) continue;
+      this.links.set(
+        peer,
+        new OutboundLink({
+          self: this.id,
+          peer,
+          address,
+          localAddress,
+          logger: this.logger,
+          maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
+          reconnectMs: options.reconnectMs ?? { min: 50, max: 1000 },
+          timeoutMs: this.timeoutMs,
+        }),
+      );
+    }
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  /** Listens on the peer address, then starts dialling every peer. */
+  async start(): Promise<void> {
+    const { host, port } = this.options.listen;
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error) => reject(new Error(`cannot listen for peers on ${host}:${port}: ${err.message}`));
+      this.server.once("error", fail);
+      this.server.listen(port, host, () => {
+        this.server.off("error", fail);
+        resolve();
+      });
+    });
+    this.server.on("error", (err) => this.logger.error("peer_listener_error", { error: err.message }));
+    for (const link of this.links.values()) link.start();
+  }
+
+  /** The address actually listened on (useful with port 0). */
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Sends if the peer can take it now; otherwise drops the message. Never waits, never throws for a slow or dead peer. */
+  send(message: Message): void {
+    const link = this.links.get(message.to);
+    if (link === undefined || message.from !== this.id) {
+      throw new Error(`node ${this.id} cannot send a message from ${message.from} to ${message.to}: not one of its peers`);
+    }
+    const size = encodedMessageSize(message);
+    if (this.closed || size > this.maxFrameBytes || !link.canWrite(FRAME_HEADER_BYTES + size)) {
+      if (size > this.maxFrameBytes) {
+        this.logger.error("peer_message_too_large", { peer: message.to, type: message.type, size, maxFrameBytes: this.maxFrameBytes });
+      }
+      this.counts.dropped[message.type]++;
+      return;
+    }
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + size);
+    writeFrameHeader(frame, size);
+    encodeMessageInto(message, frame, FRAME_HEADER_BYTES);
+    link.write(frame);
+    this.counts.sent[message.type]++;
+    this.counts.bytesSent += frame.length;
+  }
+
+  /** True while the connection this node dialled to `peer` is up. */
+  isConnected(peer: NodeId): boolean {
+    return this.links.get(peer)?.connected ?? false;
+  }
+
+  get stats(): TransportStats {
+    return this.counts;
+  }
+
+  /** Closes every connection and the listener. Later sends are dropped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links.values()) link.close();
+    for (const socket of this.inbound) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.inbound.add(socket);
+    socket.setKeepAlive(true);
+    let peer: NodeId | null = null;
+    socket.setTimeout(this.timeoutMs);
+    socket.on("timeout", () => {
+      this.logger.warn("peer_hello_timeout", { remote: remoteOf(socket) });
+      socket.destroy();
+    });
+    socket.on("error", (err) => this.logger.debug("peer_inbound_error", { peer, error: err.message }));
+    socket.on("close", () => {
+      this.inbound.delete(socket);
+      if (peer !== null && this.inboundFrom.get(peer) === socket) this.inboundFrom.delete(peer);
+    });
+    const decoder = readFrames(socket, {
+      maxFrameBytes: HELLO_MAX_FRAME_BYTES,
+      logger: this.logger,
+      onFrame: (frame) => {
+        if (peer !== null) {
+          this.receive(socket, peer, frame);
+          return;
+        }
+        peer = this.handshake(socket, frame);
+        if (peer === null) return;
+        socket.setTimeout(0);
+        decoder.maxFrameBytes = this.maxFrameBytes;
+      },
+    });
+  }
+
+  /** Checks the hello; returns the peer's id, or null after closing the connection. */
+  private handshake(socket: Socket, frame: Buffer): NodeId | null {
+    const remote = remoteOf(socket);
+    let from: NodeId;
+    try {
+      const hello = decodeHello(frame);
+      from = hello.from;
+      if (hello.to !== this.id) {
+        throw new HandshakeError(`node ${hello.from} dialled ${this.options.listen.host}:${this.options.listen.port} believing it is node ${hello.to}, but this is node ${this.id}: the cluster files disagree`);
+      }
+      if (!this.links.has(from)) throw new HandshakeError(`node ${from} is not in this node's cluster file`);
+    } catch (err) {
+      if (!(err instanceof HandshakeError)) throw err;
+      this.logger.warn("peer_hello_refused", { remote, error: err.message });
+      socket.destroy();
+      return null;
+    }
+    // The peer dials again only after its previous connection failed, so an older one is dead even if we have not noticed yet.
+    this.inboundFrom.get(from)?.destroy();
+    this.inboundFrom.set(from, socket);
+    this.logger.debug("peer_accepted", { peer: from, remote });
+    return from;
+  }
+
+  private receive(socket: Socket, peer: NodeId, frame: Buffer): void {
+    let message: Message;
+    try {
+      message = decodeMessage(frame);
+    } catch (err) {
+      if (!(err instanceof CodecError)) throw err;
+      this.logger.warn("peer_bad_message", { peer, error: err.message });
+      socket.destroy();
+      return;
+    }
+    if (message.from !== peer || message.to !== this.id) {
+      this.logger.warn("peer_misaddressed_message", { peer, from: message.from, to: message.to });
+      socket.destroy();
+      return;
+    }
+    this.counts.received[message.type]++;
+    this.counts.bytesReceived += FRAME_HEADER_BYTES + frame.length;
+    this.onMessage(message);
+  }
+}
+
+/** The source address for outgoing connections: the listen host, unless it is a wildcard or a name. */
+function bindableAddress(host: string): string | undefined {
+  return net.isIP(host) !== 0 && host !== "0.0.0.0" && host !== "::" ? host : undefined;
+}
+
+function zeroCounts(): Record<MessageType, number> {
+  return {
+    RequestVote: 0,
+    RequestVoteResponse: 0,
+    AppendEntries: 0,
+    AppendEntriesResponse: 0,
+    InstallSnapshot: 0,
+    InstallSnapshotResponse: 0,
+  };
+}

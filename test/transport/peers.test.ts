@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import net from "node:net";
+import { after, describe, test } from "node:test";
+import { EntryType, type Message, type NodeId } from "../../src/core/types.js";
+import { encodeMessage } from "../../src/transport/codec.js";
+import { FrameDecoder, encodeFrame } from "../../src/transport/framing.js";
+import { decodeHello, encodeHello } from "../../src/transport/handshake.js";
+import { PeerTransport, type Address, type PeerTransportOptions } from "../../src/transport/peers.js";
+import { eventually, freePort, recordingLogger, type LogLine } from "./support.js";
+
+// Each test uses its own loopback addresses, so nodes have distinct network identities.
+
+interface Node {
+  readonly id: NodeId;
+  readonly transport: PeerTransport;
+  readonly inbox: Message[];
+  readonly lines: LogLine[];
+}
+
+const open: PeerTransport[] = [];
+after(async () => {
+  for (const t of open) await t.close();
+});
+
+function makeNode(id: NodeId, addresses: ReadonlyMap<NodeId, Address>, extra: Partial<PeerTransportOptions> = {}): Node {
+  const inbox: Message[] = [];
+  const { logger, lines } = recordingLogger();
+  const transport = new PeerTransport({
+    id,
+    listen: addresses.get(id)!,
+    peers: addresses,
+    logger,
+    onMessage: (m) => inbox.push(m),
+    reconnectMs: { min: 10, max: 100 },
+    ...extra,
+  });
+  open.push(transport);
+  return { id, transport, inbox, lines };
+}
+
+async function addressesFor(hosts: Record<NodeId, string>): Promise<Map<NodeId, Address>> {
+  const addresses = new Map<NodeId, Address>();
+  for (const [id, host] of Object.entries(hosts)) addresses.set(Number(id), { host, port: await freePort(host) });
+  return addresses;
+}
+
+function vote(from: NodeId, to: NodeId, term = 1): Message {
+  return { type: "RequestVote", from, to, term, preVote: false, lastLogIndex: 0, lastLogTerm: 0 };
+}
+
+function append(from: NodeId, to: NodeId, bytes: number): Message {
+  const data = Buffer.alloc(bytes, 1);
+  return { type: "AppendEntries", from, to, term: 1, prevLogIndex: 0, prevLogTerm: 0, leaderCommit: 0, seq: 1, entries: [{ index: 1, term: 1, type: EntryType.Normal, data }] };
+}
+
+/** A plain TCP server standing in for a peer, to see exactly what a transport sends. */
+async function rawPeer(host: string, onSocket: (socket: net.Socket) => void): Promise<{ server: net.Server; address: Address }> {
+  const server = net.createServer((socket) => {
+    socket.on("error", () => {});
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return { server, address: { host, port: (server.address() as net.AddressInfo).port } };
+}
+
+describe("PeerTransport", () => {
+  test("three nodes exchange messages, each from its own address", async () => {
+    const addresses = await addressesFor({ 1: "127.0.0.11", 2: "127.0.0.12", 3: "127.0.0.13" });
+    const nodes = [1, 2, 3].map((id) => makeNode(id, addresses));
+    for (const n of nodes) await n.transport.start();
+    for (const a of nodes) for (const b of nodes) if (a !== b) await eventually(() => a.transport.isConnected(b.id), `${a.id} -> ${b.id}`);
+
+    for (const a of nodes) for (const b of nodes) if (a !== b) a.transport.send(vote(a.id, b.id, 10 * a.id + b.id));
+    for (const n of nodes) await eventually(() => n.inbox.length === 2, `node ${n.id} receives two messages`);
+
+    for (const n of nodes) {
+      const terms = n.inbox.map((m) => m.term).sort();
+      const others = nodes.filter((o) => o !== n).map((o) => 10 * o.id + n.id);
+      assert.deepEqual(terms, others);
+      assert.ok(n.inbox.every((m) => m.to === n.id && m.type === "RequestVote"));
+      assert.equal(n.transport.stats.sent.RequestVote, 2);
+      assert.equal(n.transport.stats.received.RequestVote, 2);
+      assert.equal(n.transport.stats.dropped.RequestVote, 0);
+      assert.ok(n.transport.stats.bytesSent > 0 && n.transport.stats.bytesReceived === n.transport.stats.bytesSent);
+    }
+  });
+
+  test("delivers each peer's messages in order, large ones included", async () => {
+    const addresses = await addressesFor({ 1: "127.0.0.14", 2: "127.0.0.15" });
+    const [a, b] = [makeNode(1, addresses), makeNode(2, addresses)];
+    await a!.transport.start();
+    await b!.transport.start();
+    await eventually(() => a!.transport.isConnected(2), "1 -> 2");
+    const sizes = [0, 10, 5 << 20, 1, 100_000, 0];
+    for (const size of sizes) a!.transport.send(append(1, 2, size));
+    await eventually(() => b!.inbox.length === sizes.length, "all appends");
+    assert.deepEqual(
+      b!.inbox.map((m) => (m.type === "AppendEntries" ? m.entries[0]!.data.length : -1)),
+      sizes,
+    );
+  });
+
+  test("binds outgoing connections to the node's own host and opens with a hello", async () => {
+    let remoteAddress: string | undefined;
+    const hellos: unknown[] = [];
+    const peer = await rawPeer("127.0.0.21", (socket) => {
+      remoteAddress = socket.remoteAddress;
+      const decoder = new FrameDecoder(1 << 20);
+      socket.on("data", (chunk) => decoder.push(chunk, (f) => hellos.push(decodeHello(f))));
+    });
+    const addresses = new Map<NodeId, Address>([
+      [1, { host: "127.0.0.22", port: await freePort("127.0.0.22") }],
+      [2, peer.address],
+    ]);
+    const node = makeNode(1, addresses);
+    await node.transport.start();
+    await eventually(() => hellos.length === 1, "a hello");
+    assert.equal(remoteAddress, "127.0.0.22");
+    assert.deepEqual(hellos, [{ from: 1, to: 2 }]);
+    peer.server.close();
+  });
+
+  test("reaches a peer that starts late", async () => {
+    const addresses = await addressesFor({ 1: "127.0.0.31", 2: "127.0.0.32" });
+    const a = makeNode(1, addresses);
+    await a.transport.start();
+    a.transport.send(vote(1, 2));
+    assert.equal(a.transport.stats.dropped.RequestVote, 1, "nobody to send to yet");
+
+    const b = makeNode(2, addresses);
+    await b.transport.start();
+    await eventually(() => a.transport.isConnected(2), "1 reconnects to 2");
+    a.transport.send(vote(1, 2, 5));
+    await eventually(() => b.inbox.length === 1, "the message arrives");
+    assert.equal(b.inbox[0]!.term, 5);
+  });
+
+  test("reconnects to a peer that closed and came back", async () => {
+    const addresses = await addressesFor({ 1: "127.0.0.41", 2: "127.0.0.42" });
+    const a = makeNode(1, addresses);
+    const b = makeNode(2, addresses);
+    await a.transport.start();
+    await b.transport.start();
+    await eventually(() => a.transport.isConnected(2), "connected");
+
+    await b.transport.close();
+    await eventually(() => !a.transport.isConnected(2), "disconnect noticed");
+    const b2 = makeNode(2, addresses);
+    await b2.transport.start();
+    await eventually(() => a.transport.isConnected(2) && b2.transport.isConnected(1), "reconnected both ways");
+    a.transport.send(vote(1, 2, 8));
+    b2.transport.send(vote(2, 1, 9));
+    await eventually(() => b2.inbox.length === 1 && a.inbox.length === 1, "messages after the restart");
+    assert.deepEqual([b2.inbox[0]!.term, a.inbox[0]!.term], [8, 9]);
+  });
+
+  test("sends to a dead peer neither throw nor block: they are dropped and counted", async () => {
+    const addresses = await addressesFor({ 1: "127.0.0.51", 2: "127.0.0.52" });
+    const a = makeNode(1, addresses);
+    await a.transport.start();
+    for (let i = 0; i < 10_000; i++) a.transport.send(vote(1, 2));
+    assert.equal(a.transport.stats.dropped.RequestVote, 10_000);
+    assert.equal(a.transport.stats.sent.RequestVote, 0);
+  });
+
+  test("caps the bytes buffered for a peer that stops reading, then redials it", async () => {
+    const peer = await rawPeer("127.0.0.61", (socket) => socket.pause());
+    const addresses = new Map<NodeId, Address>([
+      [1, { host: "127.0.0.62", port: await freePort("127.0.0.62") }],
+      [2, peer.address],
+    ]);
+    const a = makeNode(1, addresses, { maxBufferedBytes: 4 << 20, timeoutMs: 300 });
+    await a.transport.start();
+    await eventually(() => a.transport.isConnected(2), "connected");
+    // Far more than loopback socket buffers hold: once they are full, the cap must drop the rest.
+    for (let i = 0; i < 200; i++) a.transport.send(append(1, 2, 1 << 20));
+    const { sent, dropped } = a.transport.stats;
+    assert.equal(sent.AppendEntries + dropped.AppendEntries, 200);
+    assert.ok(dropped.AppendEntries > 0, "some messages were dropped");
+    // Keep writing until the socket buffers are full and the connection makes no progress.
+    const stalled = () => a.lines.some((l) => l.event === "peer_connection_stalled");
+    await eventually(() => (a.transport.send(append(1, 2, 1 << 20)), stalled()), "the stalled connection is closed");
+    await eventually(() => a.transport.isConnected(2), "redialled");
+    peer.server.close();
+  });
+
+  test("refuses connections that do not introduce themselves properly", async () => {
+    const addresses = await addressesFor({ 1: "127.0.0.71", 2: "127.0.0.72" });
+    const a = makeNode(1, addresses);
+    await a.transport.start();
+    const { host, port } = addresses.get(1)!;
+
+    const attempts: Array<[string, Buffer]> = [
+      ["garbage", Buffer.from("GET / HTTP/1.1\r\n\r\n")],
+      ["hello to the wrong node", encodeFrame(encodeHello({ from: 2, to: 3 }))],
+      ["hello from a stranger", encodeFrame(encodeHello({ from: 9, to: 1 }))],
+      ["a message that lies about its sender", Buffer.concat([encodeFrame(encodeHello({ from: 2, to: 1 })), encodeFrame(encodeMessage(vote(3, 1)))])],
+      ["an undecodable message", Buffer.concat([encodeFrame(encodeHello({ from: 2, to: 1 })), encodeFrame(Buffer.from([42, 0, 0]))])],
+    ];
+    for (const [what, bytes] of attempts) {
+      const socket = net.connect({ host, port, localAddress: "127.0.0.72" });
+      socket.on("error", () => {});
+      socket.write(bytes);
+      await new Promise((resolve) => socket.on("close", resolve));
+      assert.equal(a.inbox.length, 0, what);
+    }
+    // (Node 1's own dialling of the absent node 2 logs too; only the refusals matter here.)
+    const events = a.lines.filter((l) => l.level !== "debug" && l.event !== "peer_connection_error").map((l) => l.event);
+    assert.deepEqual(events, ["frame_too_large", "peer_hello_refused", "peer_hello_refused", "peer_misaddressed_message", "peer_bad_message"]);
+  });
+
+  test("drops a message larger than the frame limit, with an error logged", async () => {
+    const addresses = await addressesFor({ 1: "127.0.0.81", 2: "127.0.0.82" });
+    const a = makeNode(1, addresses, { maxFrameBytes: 1000 });
+    const b = makeNode(2, addresses);
+    await a.transport.start();
+    await b.transport.start();
+    await eventually(() => a.transport.isConnected(2), "connected");
+    a.transport.send(append(1, 2, 2000));
+    assert.equal(a.transport.stats.dropped.AppendEntries, 1);
+    assert.ok(a.lines.some((l) => l.event === "peer_message_too_large" && l.level === "error"));
+  });
+
+  test("refuses to send as another node or to a node that is not a peer", async () => {
+    const addresses = await addressesFor({ 1: "127.0.0.91", 2: "127.0.0.92" });
+    const a = makeNode(1, addresses);
+    assert.throws(() => a.transport.send(vote(1, 5)), /not one of its peers/);
+    assert.throws(() => a.transport.send(vote(2, 1)), /not one of its peers/);
+  });
+});

@@ -1,5 +1,6 @@
-// The table of `raftkv` subcommands. Each module exports `run(argv): Promise<exit code>`.
+// The table of \`raftkv\` subcommands. Each module exports \`run(argv): Promise<exit code>\`
+// and is loaded only when its command runs.
 
 import { registerCommand } from "./raftkv.js";
 
-void registerCommand;
+registerCommand("sim", async () => (await import("./sim.js")).run);

@@ -173,6 +173,14 @@ export class RaftLog {
     return this.base.term === term ? this.base.index : 0;
   }
 
+  /** An independent copy (entries are immutable and shared). */
+  clone(): RaftLog {
+    const c = new RaftLog();
+    c.base = { ...this.base };
+    c.entries = [...this.entries];
+    return c;
+  }
+
   /** Drops the entries covered by a snapshot ending at (index, term), keeping the suffix after it. */
   compact(index: number, term: number): void {
     if (index <= this.base.index) return;

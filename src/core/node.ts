@@ -850,6 +850,60 @@ export class RaftNode {
     if (this.readyInFlight) throw new Error("input between ready() and advance()");
   }
 
+  // ---------------------------------------------------------------------
+  // Model checking support: copying a server, and naming its state.
+  // ---------------------------------------------------------------------
+
+  /** An independent copy, of the same class (bug-zoo variants stay broken). */
+  clone(): this {
+    if (this.readyInFlight) throw new Error("clone() between ready() and advance()");
+    const c = Object.create(Object.getPrototypeOf(this) as object) as this;
+    Object.assign(c, this);
+    const w = c as unknown as Record<string, unknown>;
+    w.log = this.log.clone();
+    w.progress = new Map([...this.progress].map(([id, pr]) => [id, pr.clone()]));
+    w.votes = new Map(this.votes);
+    w.pendingReads = this.pendingReads.map((r) => ({ ...r }));
+    w.messages = [...this.messages];
+    w.reads = [...this.reads];
+    return c;
+  }
+
+  /**
+   * Every piece of state that decides this server's future behaviour, as a
+   * string: two servers with equal fingerprints (and equal configs) act the
+   * same from here on. The read-index sequence number is left out on
+   * purpose: only its order relative to followers' acknowledgements matters,
+   * so acknowledgements are recorded relative to it.
+   */
+  fingerprint(): string {
+    const log: string[] = [];
+    for (let i = this.log.firstIndex(); i <= this.log.lastIndex(); i++) {
+      const e = this.log.entry(i)!;
+      log.push(`${e.term}${e.type === EntryType.Noop ? "n" : ":" + Array.from(e.data).join(".")}`);
+    }
+    const pr = [...this.progress.values()].map((p) => `${p.id}=${p.fingerprint()}@${p.ackedSeq - this.seq}`);
+    const votes = [...this.votes].map(([id, g]) => `${id}${g ? "+" : "-"}`);
+    return [
+      this.role[0],
+      this.currentTerm,
+      this.votedFor ?? "_",
+      this.leaderId ?? "_",
+      `${this.log.snapshotIndex}@${this.log.snapshotTerm}`,
+      log.join(" "),
+      this.commitIndex,
+      this.lastApplied,
+      this.electionElapsed,
+      this.heartbeatElapsed,
+      this.randomizedElectionTimeout,
+      votes.join(""),
+      pr.join(";"),
+      this.pendingReads.map((r) => `${r.id}:${r.index}:${r.requiredSeq - this.seq}`).join(","),
+      this.stableIndex,
+      `${this.persistedHardState.currentTerm}/${this.persistedHardState.votedFor ?? "_"}`,
+    ].join("|");
+  }
+
   /** A snapshot of the externally visible state (status pages, tests, invariants). */
   status(): NodeStatus {
     return {

@@ -37,6 +37,15 @@ export class Progress {
     this.nextIndex = lastIndex + 1;
   }
 
+  clone(): Progress {
+    return Object.assign(new Progress(this.id, 0), this, { inflight: [...this.inflight] });
+  }
+
+  /** Everything that decides its future behaviour, as text (model checking). */
+  fingerprint(): string {
+    return `${this.state[0]}${this.matchIndex}/${this.nextIndex}${this.probeSent ? "p" : ""}[${this.inflight.join(",")}]${this.recentActive ? "a" : ""}${this.respondedSinceHeartbeat ? "r" : ""}`;
+  }
+
   becomeProbe(): void {
     this.state = "probe";
     this.nextIndex = this.matchIndex + 1;

@@ -39,6 +39,8 @@ export class Invariants {
   private readonly leaders = new Map<number, NodeId>();
   private readonly committed = new Map<number, Known>();
   private readonly appliedAt = new Map<number, Known>();
+  /** The state machine's digest after applying each index, as the first server to get there saw it. */
+  private readonly stateAt = new Map<number, string>();
   /** "index:term" -> the entry's data and the term before it: the inductive form of Log Matching. */
   private readonly entries = new Map<string, { data: Uint8Array; prevTerm: number | undefined }>();
   private readonly nodes = new Map<NodeId, NodeState>();
@@ -113,6 +115,17 @@ export class Invariants {
     if (!k) this.appliedAt.set(e.index, { term: e.term, data: e.data });
     else if (k.term !== e.term || !bytesEqual(k.data, e.data))
       this.fail("State Machine Safety", `n${id} applied ${e.index}@${e.term}, another server applied ${e.index}@${k.term}`);
+  }
+
+  /**
+   * State Machine Safety for whole states: every server's state machine after
+   * index i is the same, whether it got there by applying entries or by
+   * installing a snapshot.
+   */
+  stateAfter(id: NodeId, index: number, digest: string, how: "applied" | "snapshot"): void {
+    const known = this.stateAt.get(index);
+    if (known === undefined) this.stateAt.set(index, digest);
+    else if (known !== digest) this.fail("State Machine Safety", `n${id}'s state after index ${index} (${how}) is ${digest}, another server's was ${known}`);
   }
 
   diskTruncated(id: NodeId, removed: readonly Entry[]): void {

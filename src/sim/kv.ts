@@ -43,6 +43,11 @@ export class SimKv {
     }
   }
 
+  /** The whole state as text (the simulator's maps are tiny), to compare replicas. */
+  digest(): string {
+    return JSON.stringify([...this.map].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+  }
+
   snapshot(): Uint8Array {
     return new TextEncoder().encode(JSON.stringify([...this.map]));
   }

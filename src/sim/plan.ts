@@ -55,7 +55,14 @@ export interface Plan extends PlanOptions {
   readonly maxBytesPerAppend: number;
   /** Ticks after the faults during which the network is perfect and every node up: the cluster must recover. */
   readonly healTicks: number;
+  /**
+   * A branched run ends BRANCH_HORIZON ticks after its last branch point,
+   * with no healing period: it exists to try one future of one moment.
+   */
+  readonly stopAt: number | null;
 }
+
+export const BRANCH_HORIZON = 300;
 
 export function specToString(spec: RunSpec): string {
   return [String(spec.seed), ...spec.branches.map((b) => `${b.at}:${b.seed}`)].join("~");
@@ -83,7 +90,9 @@ export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = [])
     for (const e of generateEvents(o, new Prng(w.seed ^ 0x5eed ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
   });
   events.sort((a, b) => a.at - b.at);
-  return { ...o, clients: o.clients ?? 3, keys: o.keys ?? 2, spec: { seed: o.seed, branches }, events, maxBytesPerAppend, healTicks: 400 };
+  const last = branches.at(-1);
+  const stopAt = last ? Math.min(o.steps, last.at + BRANCH_HORIZON) : null;
+  return { ...o, clients: o.clients ?? 3, keys: o.keys ?? 2, spec: { seed: o.seed, branches }, events, maxBytesPerAppend, healTicks: 400, stopAt };
 }
 
 /** Faults and client operations from tick `from` on. */
@@ -97,7 +106,8 @@ function generateEvents(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
   // Faults: a new one every so often, each with its own end.
   const down = new Set<NodeId>();
   const pendingRestarts: [number, NodeId][] = [];
-  let t = from + rng.range(from === 0 ? 20 : 1, 80);
+  // A branch exists to try futures of one moment: its first fault often strikes at once.
+  let t = from === 0 ? rng.range(20, 80) : from + (rng.chance(0.5) ? rng.range(0, 3) : rng.range(1, 80));
   while (t < o.steps) {
     const choices: (() => void)[] = [];
     if (has("crash")) {

@@ -41,6 +41,8 @@ interface BranchPoint {
   readonly spec: RunSpec;
   readonly nodes: number;
   readonly at: number;
+  /** How far the logs have drifted apart there (see divergence). */
+  readonly score: number;
   picks: number;
 }
 
@@ -70,7 +72,7 @@ export function search(o: SearchOptions): SearchResult {
         const sig = signature(w);
         if (seen.has(sig)) return;
         seen.add(sig);
-        corpus.push({ spec, nodes, at: w.now + 1, picks: 0 });
+        corpus.push({ spec, nodes, at: w.now + 1, score: divergence(sig), picks: 0 });
         added++;
       },
     });
@@ -81,15 +83,34 @@ export function search(o: SearchOptions): SearchResult {
   return { runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, found: null };
 }
 
-/** Prefers branch points tried least often (a tournament of three). */
+/**
+ * A tournament: of a few random branch points, the one whose logs diverge
+ * most, discounted by how often it was tried already. Safety bugs live where
+ * logs disagree about uncommitted entries, so that is where the search
+ * spends its time; the discount keeps it from digging one hole forever.
+ */
 function pickPoint(corpus: BranchPoint[], rng: Prng): BranchPoint {
+  const value = (p: BranchPoint) => p.score / (1 + p.picks);
   let best = rng.pick(corpus);
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 4; i++) {
     const c = rng.pick(corpus);
-    if (c.picks < best.picks || (c.picks === best.picks && c.at > best.at)) best = c;
+    if (value(c) > value(best)) best = c;
   }
   best.picks++;
   return best;
+}
+
+/** Distinct uncommitted log shapes plus distinct terms in them, read off a signature. */
+export function divergence(sig: string): number {
+  const shapes = new Set<string>();
+  const terms = new Set<string>();
+  for (const node of sig.split("|")) {
+    const m = /^[a-z]\d+[=<](.*)$/.exec(node);
+    if (!m || m[1] === "") continue;
+    shapes.add(m[1]!);
+    for (const t of m[1]!.split(",")) terms.add(t);
+  }
+  return 1 + shapes.size + terms.size;
 }
 
 /**

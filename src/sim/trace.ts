@@ -23,3 +23,8 @@ export function describeMessage(m: Message): string {
       return assertNever(m);
   }
 }
+
+/** A trace without the chatter: heartbeats that carry nothing and their plain acknowledgements. */
+export function condense(trace: readonly string[]): string[] {
+  return trace.filter((line) => !/AppendEntries\(.*heartbeat/.test(line) && !/AppendEntriesResponse\(.*, ok, /.test(line));
+}

@@ -143,9 +143,12 @@ export class World {
   /** Runs the whole plan, then the healing period. Stops at the first violation. */
   /** Runs the whole plan, then the healing period (or stops at tick `until`). Stops at the first violation. */
   run(until = Infinity): void {
-    const end = Math.min(until, this.plan.steps + this.plan.healTicks);
+    const cut = Math.min(until, this.plan.stopAt ?? Infinity);
+    const end = Math.min(cut, this.plan.steps + this.plan.healTicks);
     while (this.now < end && !this.violation) this.step();
-    if (!this.violation && until === Infinity) this.checkLiveness();
+    if (!this.violation && cut === Infinity) this.checkLiveness();
+    // Writes still in flight may yet take effect: they enter the history as unknown.
+    for (const op of this.clientBusy.values()) if (op && !op.done) this.giveUp(op);
   }
 
   /** One tick of virtual time. */
@@ -266,6 +269,7 @@ export class World {
     if (ready.snapshot) {
       node.kv = SimKv.restore(ready.snapshot.data);
       this.settleProposalsThrough(node, ready.snapshot.lastIncludedIndex);
+      this.invariants.stateAfter(node.id, ready.snapshot.lastIncludedIndex, node.kv.digest(), "snapshot");
       this.log(`n${node.id} installed snapshot at ${ready.snapshot.lastIncludedIndex}`);
     }
     for (const e of ready.committed) this.applyEntry(node, e);
@@ -312,9 +316,13 @@ export class World {
 
   private applyEntry(node: SimNode, e: Entry): void {
     this.invariants.applied(node.id, e);
-    if (e.type !== EntryType.Normal) return;
+    if (e.type !== EntryType.Normal) {
+      this.invariants.stateAfter(node.id, e.index, node.kv.digest(), "applied");
+      return;
+    }
     const input = decodeOp(e.data);
     const output = node.kv.apply(input);
+    this.invariants.stateAfter(node.id, e.index, node.kv.digest(), "applied");
     const p = node.proposals.get(e.index);
     if (p) {
       node.proposals.delete(e.index);

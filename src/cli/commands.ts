@@ -1,6 +1,13 @@
-// The table of \`raftkv\` subcommands. Each module exports \`run(argv): Promise<exit code>\`
+// The table of `raftkv` subcommands. Each module exports a `(argv) => Promise<exit code>`
 // and is loaded only when its command runs.
 
 import { registerCommand } from "./raftkv.js";
 
+registerCommand("server", async () => (await import("../server/main.js")).runServer);
+registerCommand("cluster", async () => (await import("../server/cluster.js")).runCluster);
+registerCommand("set", async () => (await import("./client-commands.js")).set);
+registerCommand("get", async () => (await import("./client-commands.js")).get);
+registerCommand("delete", async () => (await import("./client-commands.js")).del);
+registerCommand("incr", async () => (await import("./client-commands.js")).incr);
+registerCommand("status", async () => (await import("./client-commands.js")).status);
 registerCommand("sim", async () => (await import("./sim.js")).run);

@@ -28,16 +28,6 @@ export function registerCommand(name: string, load: () => Promise<Command>): voi
   commands[name] = load;
 }
 
-const planned: Record<string, string> = {
-  server: "the server process",
-  cluster: "the local cluster supervisor",
-  set: "the client commands",
-  get: "the client commands",
-  delete: "the client commands",
-  incr: "the client commands",
-  status: "the status command",
-  sim: "the simulator",
-};
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -56,11 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = commands[cmd];
   if (!load) {
-    if (cmd in planned) {
-      process.stderr.write(`raftkv: '${cmd}' (${planned[cmd]}) is not available in this build yet\n`);
-    } else {
-      process.stderr.write(`raftkv: unknown command '${cmd}'\n\n${HELP}\n`);
-    }
+    process.stderr.write(`raftkv: unknown command '${cmd}'\n\n${HELP}\n`);
     return EXIT.usage;
   }
   try {

@@ -1,0 +1,92 @@
+// The admin port (SPEC §5), on node:http with no framework:
+//   GET /status   this node's Raft state as JSON
+//   GET /metrics  Prometheus text format
+//   GET /         the live dashboard
+
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Logger } from "../util/log.js";
+import type { Address } from "./config.js";
+import { MetricsText } from "./metrics.js";
+import type { RaftServer } from "./server.js";
+import { dashboardHtml } from "./dashboard.js";
+
+const ROLES = ["follower", "precandidate", "candidate", "leader"] as const;
+
+export class AdminPort {
+  private readonly server: http.Server;
+
+  constructor(
+    private readonly node: RaftServer,
+    private readonly listen: Address,
+    private readonly logger: Logger,
+    private readonly clientConnections: () => number,
+  ) {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.listen.port, this.listen.host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") return this.send(res, 405, "text/plain", "only GET\n");
+    try {
+      switch (path) {
+        case "/status":
+          return this.send(res, 200, "application/json", JSON.stringify(this.node.status()) + "\n");
+        case "/metrics":
+          return this.send(res, 200, "text/plain; version=0.0.4; charset=utf-8", this.metrics());
+        case "/":
+        case "/index.html":
+          return this.send(res, 200, "text/html; charset=utf-8", dashboardHtml());
+        default:
+          return this.send(res, 404, "text/plain", `no such page: ${path} (try /, /status or /metrics)\n`);
+      }
+    } catch (err) {
+      this.logger.error("admin_request_failed", { path, error: err });
+      this.send(res, 500, "text/plain", "internal error\n");
+    }
+  }
+
+  private send(res: ServerResponse, code: number, type: string, body: string): void {
+    res.writeHead(code, { "content-type": type, "cache-control": "no-store", "access-control-allow-origin": "*" });
+    res.end(body);
+  }
+
+  private metrics(): string {
+    const m = this.node.metrics;
+    const g = this.node.raftGauges();
+    const t = this.node.transportStats();
+    const types = Object.keys(t.sent) as (keyof typeof t.sent)[];
+    return new MetricsText()
+      .metric("raftkv_term", "gauge", "Current Raft term.", [[{}, g.term]])
+      .metric("raftkv_role", "gauge", "1 for this node's current role, 0 for the others.", ROLES.map((r) => [{ role: r }, r === g.role ? 1 : 0]))
+      .metric("raftkv_commit_index", "gauge", "Highest log index known to be committed.", [[{}, g.commitIndex]])
+      .metric("raftkv_applied_index", "gauge", "Highest log index applied to the state machine.", [[{}, g.lastApplied]])
+      .metric("raftkv_last_log_index", "gauge", "Index of the last entry in this node's log.", [[{}, g.lastLogIndex]])
+      .metric("raftkv_proposals_total", "counter", "Client writes proposed to the Raft log by this node as leader.", [[{}, m.proposals.value]])
+      .metric("raftkv_elections_total", "counter", "Elections this node started as a candidate.", [[{}, m.elections.value]])
+      .metric("raftkv_applied_entries_total", "counter", "Log entries applied to the state machine.", [[{}, m.applied.value]])
+      .metric("raftkv_append_entries_sent_total", "counter", "AppendEntries requests sent to peers.", [[{}, t.sent.AppendEntries]])
+      .metric("raftkv_append_entries_received_total", "counter", "AppendEntries requests received from peers.", [[{}, t.received.AppendEntries]])
+      .metric("raftkv_peer_messages_sent_total", "counter", "Peer messages sent, by type.", types.map((k) => [{ type: k }, t.sent[k]]))
+      .metric("raftkv_peer_messages_received_total", "counter", "Peer messages received, by type.", types.map((k) => [{ type: k }, t.received[k]]))
+      .metric("raftkv_peer_messages_dropped_total", "counter", "Peer messages dropped (peer unreachable or too slow), by type.", types.map((k) => [{ type: k }, t.dropped[k]]))
+      .metric("raftkv_client_connections", "gauge", "Open client (RESP) connections.", [[{}, this.clientConnections()]])
+      .histogram("raftkv_fsync_duration_seconds", "Duration of write-ahead log fsyncs.", m.fsyncSeconds)
+      .histogram("raftkv_request_duration_seconds", "Client request latency, from arrival to reply (writes and linearizable reads).", m.requestSeconds)
+      .toString();
+  }
+}

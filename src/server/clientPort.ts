@@ -1,0 +1,127 @@
+// The client port: the Redis protocol (RESP2) over TCP (SPEC §4). Each
+// connection parses commands as they arrive (any fragmentation, any
+// pipelining), plans each one, and answers strictly in order: a reply that
+// is ready early waits for the ones before it.
+
+import net, { type Server, type Socket } from "node:net";
+import type { Plan } from "../kv/plan.js";
+import { CommandPlanner } from "../kv/planner.js";
+import { ProtocolError, RespParser } from "../resp/parser.js";
+import { encodeReplies, errorReply, type Reply } from "../resp/writer.js";
+import type { Logger } from "../util/log.js";
+import type { Address } from "./config.js";
+
+export interface ClientPortOptions {
+  readonly listen: Address;
+  readonly logger: Logger;
+  /** Runs a command that needs the cluster (a write, or a linearizable read). */
+  readonly execute: (plan: Exclude<Plan, { kind: "reply" }>) => Promise<Reply>;
+  readonly maxKeyBytes?: number;
+  readonly maxValueBytes?: number;
+}
+
+interface Pending {
+  reply: Reply | null;
+  close: boolean;
+}
+
+export class ClientPort {
+  private readonly server: Server;
+  private readonly planner: CommandPlanner;
+  private readonly sockets = new Set<Socket>();
+  connections = 0;
+
+  constructor(private readonly o: ClientPortOptions) {
+    this.planner = new CommandPlanner({
+      ...(o.maxKeyBytes !== undefined ? { maxKeyBytes: o.maxKeyBytes } : {}),
+      ...(o.maxValueBytes !== undefined ? { maxValueBytes: o.maxValueBytes } : {}),
+    });
+    this.server = net.createServer((socket) => this.connection(socket));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.o.listen.port, this.o.listen.host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting; open connections are closed. */
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private connection(socket: Socket): void {
+    this.sockets.add(socket);
+    this.connections++;
+    socket.setNoDelay(true);
+    const parser = new RespParser();
+    const queue: Pending[] = [];
+    let closing = false;
+
+    const flush = () => {
+      const out: Reply[] = [];
+      let close = false;
+      while (queue.length > 0 && queue[0]!.reply !== null) {
+        const p = queue.shift()!;
+        out.push(p.reply!);
+        if (p.close) {
+          close = true;
+          break;
+        }
+      }
+      if (out.length > 0 && !socket.destroyed) socket.write(encodeReplies(out));
+      if (close) {
+        closing = true;
+        queue.length = 0;
+        socket.end();
+      }
+    };
+
+    socket.on("data", (chunk: Buffer) => {
+      if (closing) return;
+      parser.push(chunk);
+      for (;;) {
+        let args: Buffer[] | null;
+        try {
+          args = parser.next();
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw err;
+          queue.push({ reply: err.reply, close: true });
+          flush();
+          return;
+        }
+        if (args === null) break;
+        if (args.length === 0) continue;
+        const plan = this.planner.plan(args);
+        if (plan.kind === "reply") {
+          queue.push({ reply: plan.reply, close: plan.close });
+          continue;
+        }
+        const p: Pending = { reply: null, close: false };
+        queue.push(p);
+        this.o.execute(plan).then(
+          (reply) => {
+            p.reply = reply;
+            flush();
+          },
+          (err: unknown) => {
+            this.o.logger.error("command_failed", { error: err });
+            p.reply = errorReply("ERR internal error");
+            flush();
+          },
+        );
+      }
+      flush();
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      this.sockets.delete(socket);
+      this.connections--;
+    });
+  }
+}

@@ -1,0 +1,135 @@
+// The cluster file (SPEC §3): which nodes exist and where each listens.
+// Every mistake is refused with a message that names it (exit code 2).
+
+import { readFileSync } from "node:fs";
+import type { NodeId } from "../core/types.js";
+
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface NodeAddresses {
+  readonly id: NodeId;
+  /** Where the node listens for other nodes; also the source address of its outgoing peer connections. */
+  readonly peer: Address;
+  /** The Redis-protocol port. */
+  readonly client: Address;
+  /** The HTTP port: /status, /metrics, the dashboard. */
+  readonly admin: Address;
+}
+
+export interface ClusterConfig {
+  readonly nodes: readonly NodeAddresses[];
+  readonly electionTimeoutMs: readonly [number, number];
+  readonly heartbeatMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export const DEFAULT_ELECTION_TIMEOUT_MS: readonly [number, number] = [150, 300];
+export const DEFAULT_HEARTBEAT_MS = 50;
+
+export function formatAddress(a: Address): string {
+  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export function parseAddress(text: unknown, what: string): Address {
+  if (typeof text !== "string") throw new ConfigError(`${what} must be a "host:port" string`);
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  if (!m) throw new ConfigError(`${what} "${text}" is not of the form host:port`);
+  const port = Number(m[3]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`${what} "${text}" has port ${m[3]}, which is not between 1 and 65535`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** Reads and checks a cluster file. */
+export function loadClusterFile(path: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === "ENOENT" ? `cluster file ${path} does not exist` : `cannot read cluster file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return parseClusterConfig(text);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function parseClusterConfig(text: string): ClusterConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError("must be a JSON object with a \"nodes\" list");
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!["nodes", "electionTimeoutMs", "heartbeatMs"].includes(k)) throw new ConfigError(`unknown field "${k}"`);
+  if (!Array.isArray(o.nodes) || o.nodes.length === 0) throw new ConfigError("\"nodes\" must be a non-empty list");
+
+  const nodes = o.nodes.map((n: unknown, i: number): NodeAddresses => {
+    const where = `nodes[${i}]`;
+    if (typeof n !== "object" || n === null) throw new ConfigError(`${where} must be an object with id, peer, client and admin`);
+    const r = n as Record<string, unknown>;
+    for (const k of Object.keys(r)) if (!["id", "peer", "client", "admin"].includes(k)) throw new ConfigError(`${where} has an unknown field "${k}"`);
+    if (typeof r.id !== "number" || !Number.isInteger(r.id) || r.id < 1 || r.id > 0xffffffff) throw new ConfigError(`${where}.id must be a positive integer`);
+    return {
+      id: r.id,
+      peer: parseAddress(r.peer, `${where}.peer`),
+      client: parseAddress(r.client, `${where}.client`),
+      admin: parseAddress(r.admin, `${where}.admin`),
+    };
+  });
+
+  const ids = new Set<number>();
+  const addresses = new Map<string, string>();
+  nodes.forEach((n, i) => {
+    if (ids.has(n.id)) throw new ConfigError(`node id ${n.id} appears twice`);
+    ids.add(n.id);
+    for (const kind of ["peer", "client", "admin"] as const) {
+      const a = formatAddress(n[kind]);
+      const other = addresses.get(a);
+      if (other) throw new ConfigError(`address ${a} is used twice (${other} and nodes[${i}].${kind})`);
+      addresses.set(a, `nodes[${i}].${kind}`);
+    }
+  });
+
+  const election = o.electionTimeoutMs ?? DEFAULT_ELECTION_TIMEOUT_MS;
+  if (!Array.isArray(election) || election.length !== 2 || !election.every((x) => typeof x === "number" && Number.isFinite(x) && x > 0))
+    throw new ConfigError("\"electionTimeoutMs\" must be [min, max] in milliseconds");
+  const [lo, hi] = election as [number, number];
+  if (!(lo < hi)) throw new ConfigError(`"electionTimeoutMs" [${lo}, ${hi}]: min must be below max`);
+  const heartbeat = o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  if (typeof heartbeat !== "number" || !(heartbeat > 0)) throw new ConfigError("\"heartbeatMs\" must be a positive number of milliseconds");
+  if (!(heartbeat < lo)) throw new ConfigError(`"heartbeatMs" (${heartbeat}) must be below the minimum election timeout (${lo})`);
+  return { nodes, electionTimeoutMs: [lo, hi], heartbeatMs: heartbeat };
+}
+
+/** The node with this id, or a ConfigError naming the ids there are. */
+export function nodeById(config: ClusterConfig, id: NodeId): NodeAddresses {
+  const n = config.nodes.find((x) => x.id === id);
+  if (!n) throw new ConfigError(`node id ${id} is not in the cluster file (ids: ${config.nodes.map((x) => x.id).join(", ")})`);
+  return n;
+}
+
+/** The cluster file `raftkv cluster` writes: client 6381+, peer 7001+, admin 8081+ for the default base port 6381. */
+export function localClusterConfig(count: number, basePort = 6381, host = "127.0.0.1"): ClusterConfig {
+  const nodes: NodeAddresses[] = [];
+  for (let i = 0; i < count; i++) {
+    nodes.push({ id: i + 1, peer: { host, port: basePort + 620 + i }, client: { host, port: basePort + i }, admin: { host, port: basePort + 1700 + i } });
+  }
+  return { nodes, electionTimeoutMs: DEFAULT_ELECTION_TIMEOUT_MS, heartbeatMs: DEFAULT_HEARTBEAT_MS };
+}
+
+/** The file's JSON form, as in SPEC §3. */
+export function clusterConfigToJson(c: ClusterConfig): string {
+  const nodes = c.nodes.map((n) => ({ id: n.id, peer: formatAddress(n.peer), client: formatAddress(n.client), admin: formatAddress(n.admin) }));
+  return JSON.stringify({ nodes, electionTimeoutMs: c.electionTimeoutMs, heartbeatMs: c.heartbeatMs }, null, 2) + "\n";
+}

@@ -1,0 +1,83 @@
+// `raftkv server --config FILE --id ID [--data DIR]`: one node in the foreground.
+
+import { join } from "node:path";
+import { parseArgs, stringFlag, UsageError } from "../cli/args.js";
+import { EXIT } from "../cli/raftkv.js";
+import { createLogger } from "../util/log.js";
+import { AdminPort } from "./admin.js";
+import { ClientPort } from "./clientPort.js";
+import { ConfigError, formatAddress, loadClusterFile, nodeById } from "./config.js";
+import { RaftServer } from "./server.js";
+
+const HELP = `raftkv server --config FILE --id ID [--data DIR]
+
+Runs one raftkv node in the foreground. FILE is the cluster file (SPEC §3);
+ID is this node's id in it. Data (write-ahead log, snapshots) goes to DIR,
+by default ./data/node-ID. Logs are JSON lines on stderr; set
+RAFTKV_LOG_LEVEL=debug for more. SIGINT or SIGTERM stops the node cleanly.`;
+
+/** How long a clean stop may take before the process exits anyway (SPEC §6: within 2 s). */
+const STOP_DEADLINE_MS = 1800;
+
+export async function runServer(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { config: {}, id: {}, data: {}, help: { boolean: true } });
+  if (p.flags.has("help")) {
+    process.stdout.write(HELP + "\n");
+    return EXIT.ok;
+  }
+  if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
+  const configPath = stringFlag(p, "config");
+  const idText = stringFlag(p, "id");
+  if (!configPath) throw new UsageError("--config FILE is required");
+  if (!idText) throw new UsageError("--id ID is required");
+  if (!/^\d+$/.test(idText)) throw new UsageError(`--id must be a positive integer, got '${idText}'`);
+  const id = Number(idText);
+
+  let config;
+  try {
+    config = loadClusterFile(configPath);
+    nodeById(config, id);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`raftkv server: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  const dataDir = stringFlag(p, "data") ?? join("data", `node-${id}`);
+  let server: RaftServer | null = null;
+  const logger = createLogger({ node: id }, { dynamic: () => ({ term: server?.term ?? null }) });
+  server = new RaftServer({ config, id, dataDir, logger });
+  const self = nodeById(config, id);
+  const client = new ClientPort({ listen: self.client, logger, execute: (plan) => server.execute(plan) });
+  const admin = new AdminPort(server, self.admin, logger, () => client.connections);
+
+  try {
+    await server.start();
+    await client.listen();
+    await admin.start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const msg = e.code === "EADDRINUSE" ? `address in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, "")}): is another node running?` : e.message;
+    logger.error("start_failed", { error: msg });
+    process.stderr.write(`raftkv server: cannot start node ${id}: ${msg}\n`);
+    return e.code === "EADDRINUSE" ? EXIT.usage : 1;
+  }
+  logger.info("ready", { client: formatAddress(self.client), admin: formatAddress(self.admin), data: dataDir });
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info("stopping", { signal });
+      setTimeout(() => {
+        logger.warn("stop_deadline_passed");
+        process.exit(0);
+      }, STOP_DEADLINE_MS).unref();
+      void Promise.allSettled([client.close(), admin.close()])
+        .then(() => server.stop())
+        .then(resolve);
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  return EXIT.ok;
+}

@@ -1,0 +1,418 @@
+// One raftkv node: the unchanged Raft core, driven by real time, real
+// sockets and a real disk, with the key-value state machine on top.
+//
+// Node's event loop is the course's "one thread reading a queue". Inputs —
+// timer ticks, peer messages, client commands — go straight into the core
+// unless a Ready is being written to disk; then they wait in `queued` and
+// are all fed in before the next ready(): everything that arrives during
+// one fsync shares the next one (group commit).
+//
+// For each Ready: persist (WAL append + one fsync), then send the messages,
+// apply the committed entries, answer the reads, advance(). Nothing is sent
+// before the state it depends on is durable (GUIDE: persist before you promise).
+
+import { mkdirSync } from "node:fs";
+import { RaftNode, type ReadResult, type Ready, type Snapshot } from "../core/node.js";
+import { EntryType, type Entry, type Message, type NodeId, type Role } from "../core/types.js";
+import type { NodeStatus } from "../kv/info.js";
+import type { Plan } from "../kv/plan.js";
+import { KvStateMachine } from "../kv/stateMachine.js";
+import { errorReply, type Reply } from "../resp/writer.js";
+import { Wal } from "../storage/wal.js";
+import { PeerTransport } from "../transport/peers.js";
+import type { Logger } from "../util/log.js";
+import { formatAddress, nodeById, type ClusterConfig, type NodeAddresses } from "./config.js";
+import { Metrics } from "./metrics.js";
+
+export interface ServerOptions {
+  readonly config: ClusterConfig;
+  readonly id: NodeId;
+  readonly dataDir: string;
+  readonly logger: Logger;
+  /** Milliseconds per core tick; heartbeat and election timeouts are whole numbers of ticks. Default 10. */
+  readonly tickMs?: number;
+  /** How long a write may wait for its commit before the client gets -TIMEOUT. Default 5000. */
+  readonly commitTimeoutMs?: number;
+  /** Take a snapshot (and drop the log before it) every this many applied entries. Default 10000. */
+  readonly snapshotEvery?: number;
+}
+
+/** A client command waiting for the cluster. */
+interface Waiter {
+  resolve(reply: Reply): void;
+  readonly started: number;
+}
+
+export class RaftServer {
+  readonly id: NodeId;
+  readonly self: NodeAddresses;
+  readonly metrics = new Metrics();
+  readonly sm = new KvStateMachine();
+  private raft!: RaftNode;
+  private wal!: Wal;
+  private transport!: PeerTransport;
+  private readonly log: Logger;
+  private readonly tickMs: number;
+  private readonly commitTimeoutMs: number;
+  private readonly snapshotEvery: number;
+  private ticker: NodeJS.Timeout | null = null;
+  private writing = false;
+  private queued: (() => void)[] = [];
+  private stopped = false;
+  /** Resolves when the current write finishes (used by stop()). */
+  private writeDone: Promise<void> = Promise.resolve();
+
+  /** Proposed writes: log index -> term and the client waiting for the reply. */
+  private readonly proposals = new Map<number, { term: number; waiter: Waiter }>();
+  /** Reads waiting for their read index, then for the state machine to reach it. */
+  private readonly reads = new Map<number, { run: Extract<Plan, { kind: "read" }>["run"]; waiter: Waiter }>();
+  private readonly readsWaiting: { index: number; run: Extract<Plan, { kind: "read" }>["run"]; waiter: Waiter }[] = [];
+  private nextReadId = 1;
+  private lastRole: Role = "follower";
+  private lastLeader: NodeId | null = null;
+  /** Recent elections and leader changes, newest last (for the dashboard). */
+  readonly events: { time: number; term: number; event: string }[] = [];
+
+  constructor(private readonly o: ServerOptions) {
+    this.id = o.id;
+    this.self = nodeById(o.config, o.id);
+    this.log = o.logger;
+    this.tickMs = o.tickMs ?? 10;
+    this.commitTimeoutMs = o.commitTimeoutMs ?? 5000;
+    this.snapshotEvery = o.snapshotEvery ?? 10_000;
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.o.dataDir, { recursive: true });
+    const { wal, state } = await Wal.open(this.o.dataDir, {
+      logger: this.log,
+      onFsync: (seconds) => this.metrics.fsyncSeconds.observe(seconds),
+    });
+    this.wal = wal;
+    if (state.snapshot) this.sm.restore(state.snapshot.data);
+    const { electionTimeoutMs, heartbeatMs } = this.o.config;
+    const ticks = (ms: number) => Math.max(1, Math.round(ms / this.tickMs));
+    let [lo, hi] = [ticks(electionTimeoutMs[0]), ticks(electionTimeoutMs[1])];
+    const hb = ticks(heartbeatMs);
+    if (lo <= hb) lo = hb + 1;
+    if (hi <= lo) hi = lo + 1;
+    this.raft = new RaftNode(
+      {
+        id: this.id,
+        members: this.o.config.nodes.map((n) => n.id),
+        electionTimeoutTicks: [lo, hi],
+        heartbeatTicks: hb,
+        random: (n) => Math.floor(Math.random() * n),
+      },
+      state,
+    );
+    this.log.info("recovered", {
+      term: this.raft.currentTerm,
+      votedFor: this.raft.votedFor,
+      lastLogIndex: this.raft.log.lastIndex(),
+      snapshotIndex: this.raft.log.snapshotIndex,
+    });
+    this.transport = new PeerTransport({
+      id: this.id,
+      listen: this.self.peer,
+      peers: new Map(this.o.config.nodes.map((n) => [n.id, n.peer])),
+      logger: this.log,
+      onMessage: (m) => this.input(() => this.raft.step(copyMessage(m))),
+    });
+    await this.transport.start();
+    this.ticker = setInterval(() => this.input(() => this.raft.tick()), this.tickMs);
+    this.log.info("started", { peer: formatAddress(this.self.peer), members: this.o.config.nodes.length });
+  }
+
+  /** Stops cleanly: no new input, the disk write in flight finishes, everything closes. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await this.writeDone;
+    for (const { waiter } of this.proposals.values()) waiter.resolve(errorReply("TIMEOUT the node is shutting down; the command may or may not have been applied"));
+    this.proposals.clear();
+    this.failReads(null);
+    await this.transport?.close();
+    await this.wal?.close();
+    this.log.info("stopped");
+  }
+
+  // ---------------------------------------------------------------------
+  // Client commands
+  // ---------------------------------------------------------------------
+
+  /** Runs a write or read plan through Raft; resolves with the client's reply. */
+  execute(plan: Exclude<Plan, { kind: "reply" }>): Promise<Reply> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = { resolve, started: performance.now() };
+      this.input(() => {
+        if (this.stopped) return resolve(errorReply("CLUSTERDOWN the node is shutting down"));
+        if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
+        if (plan.kind === "write") {
+          const r = this.raft.propose(plan.command);
+          if (!r.ok) return resolve(this.notLeader(r.leader));
+          this.metrics.proposals.inc();
+          this.proposals.set(r.index, { term: r.term, waiter: this.timed(waiter, () => this.proposals.delete(r.index)) });
+        } else {
+          const id = this.nextReadId++;
+          this.reads.set(id, { run: plan.run, waiter });
+          this.raft.read(id);
+        }
+      });
+    });
+  }
+
+  /** A write's waiter that answers -TIMEOUT if the commit is not seen in time. */
+  private timed(waiter: Waiter, forget: () => void): Waiter {
+    let done = false;
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      forget();
+      waiter.resolve(errorReply(`TIMEOUT the command was accepted into the log, but its commit was not seen within ${this.commitTimeoutMs} ms; it may or may not have been applied`));
+    }, this.commitTimeoutMs);
+    return {
+      started: waiter.started,
+      resolve: (reply) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        waiter.resolve(reply);
+      },
+    };
+  }
+
+  /** Not executed: where to retry. */
+  notLeader(leader: NodeId | null): Reply {
+    if (leader === null || leader === this.id) return errorReply("CLUSTERDOWN no leader");
+    const n = this.o.config.nodes.find((x) => x.id === leader);
+    return n ? errorReply(`MOVED 0 ${formatAddress(n.client)}`) : errorReply("CLUSTERDOWN no leader");
+  }
+
+  // ---------------------------------------------------------------------
+  // The event loop
+  // ---------------------------------------------------------------------
+
+  private input(fn: () => void): void {
+    if (this.stopped) return;
+    if (this.writing) {
+      this.queued.push(fn);
+      return;
+    }
+    fn();
+    this.pump();
+  }
+
+  /** Processes Readies until there is nothing to do or a disk write is under way. */
+  private pump(): void {
+    while (!this.writing && !this.stopped && this.raft.hasReady()) {
+      const rd = this.raft.ready();
+      this.noteRole();
+      const needsDisk = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
+      if (!needsDisk) {
+        this.finish(rd);
+        continue;
+      }
+      this.writing = true;
+      this.writeDone = this.persist(rd).then(
+        () => {
+          this.finish(rd);
+          this.writing = false;
+          const queued = this.queued;
+          this.queued = [];
+          for (const fn of queued) fn();
+          this.pump();
+        },
+        (err: unknown) => this.fatal("the write-ahead log failed", err),
+      );
+    }
+  }
+
+  private async persist(rd: Ready): Promise<void> {
+    const saved = rd.snapshot ? this.wal.saveSnapshot(rd.snapshot) : null;
+    if (rd.hardState) this.wal.setHardState(rd.hardState);
+    if (rd.entries.length > 0) this.wal.append(rd.entries);
+    await this.wal.sync();
+    await saved;
+  }
+
+  /** After the Ready is durable: send, apply, answer, advance. */
+  private finish(rd: Ready): void {
+    for (const m of rd.messages) this.transport.send(m);
+    if (rd.snapshot) this.installSnapshot(rd.snapshot);
+    for (const e of rd.committed) this.apply(e);
+    this.raft.advance();
+    for (const r of rd.reads) this.readResult(r);
+    this.serveReads();
+    this.maybeSnapshot();
+    this.noteRole();
+  }
+
+  private apply(e: Entry): void {
+    const reply = e.type === EntryType.Normal ? this.sm.apply(e.index, e.data) : null;
+    this.metrics.applied.inc();
+    const p = this.proposals.get(e.index);
+    if (!p) return;
+    this.proposals.delete(e.index);
+    if (p.term === e.term && reply) {
+      this.metrics.requestSeconds.observe((performance.now() - p.waiter.started) / 1000);
+      p.waiter.resolve(reply);
+    } else {
+      // Another leader's entry took that index: ours was never committed.
+      p.waiter.resolve(this.notLeader(this.raft.leaderId));
+    }
+  }
+
+  private installSnapshot(s: Snapshot): void {
+    this.sm.restore(s.data);
+    for (const [index, p] of this.proposals) {
+      if (index > s.lastIncludedIndex) continue;
+      this.proposals.delete(index);
+      p.waiter.resolve(errorReply("TIMEOUT the node caught up from a snapshot; the command may or may not have been applied"));
+    }
+    this.log.info("snapshot_installed", { index: s.lastIncludedIndex, term: s.lastIncludedTerm, bytes: s.data.length });
+  }
+
+  private readResult(r: ReadResult): void {
+    const read = this.reads.get(r.id);
+    if (!read) return;
+    this.reads.delete(r.id);
+    if (!r.ok) read.waiter.resolve(this.notLeader(r.leader));
+    else this.readsWaiting.push({ index: r.index, run: read.run, waiter: read.waiter });
+  }
+
+  private serveReads(): void {
+    if (this.readsWaiting.length === 0) return;
+    const applied = this.raft.lastApplied;
+    let i = 0;
+    while (i < this.readsWaiting.length) {
+      const w = this.readsWaiting[i]!;
+      if (w.index > applied) {
+        i++;
+        continue;
+      }
+      this.readsWaiting.splice(i, 1);
+      this.metrics.requestSeconds.observe((performance.now() - w.waiter.started) / 1000);
+      w.waiter.resolve(w.run(this.sm, this.nodeStatus()));
+    }
+  }
+
+  private failReads(leader: NodeId | null): void {
+    for (const { waiter } of this.reads.values()) waiter.resolve(this.notLeader(leader));
+    this.reads.clear();
+    for (const { waiter } of this.readsWaiting) waiter.resolve(this.notLeader(leader));
+    this.readsWaiting.length = 0;
+  }
+
+  /** Every `snapshotEvery` applied entries: snapshot the state machine, drop the log before it. */
+  private maybeSnapshot(): void {
+    const applied = this.raft.lastApplied;
+    if (applied - this.raft.log.snapshotIndex < this.snapshotEvery) return;
+    const snap: Snapshot = { lastIncludedIndex: applied, lastIncludedTerm: this.raft.log.term(applied)!, data: this.sm.snapshot() };
+    this.raft.compact(applied, snap.data);
+    this.wal
+      .saveSnapshot(snap)
+      .then(() => this.wal.compact(applied))
+      .then(
+        () => this.log.info("snapshot_taken", { index: applied, bytes: snap.data.length }),
+        (err: unknown) => this.fatal("saving a snapshot failed", err),
+      );
+  }
+
+  /** Logs role and leader changes (with the term), and counts elections. */
+  private noteRole(): void {
+    const role = this.raft.role;
+    const leader = this.raft.leaderId;
+    if (role === this.lastRole && leader === this.lastLeader) return;
+    const term = this.raft.currentTerm;
+    if (role !== this.lastRole) {
+      this.log.info("role_changed", { term, from: this.lastRole, to: role });
+      if (role === "candidate") this.metrics.elections.inc();
+      if (role === "leader") this.record(term, `node ${this.id} became leader`);
+      if (this.lastRole === "leader") {
+        this.record(term, `node ${this.id} stepped down`);
+        this.failReads(leader);
+      }
+    }
+    if (leader !== this.lastLeader && leader !== null) this.log.info("leader_changed", { term, leader });
+    this.lastRole = role;
+    this.lastLeader = leader;
+  }
+
+  private record(term: number, event: string): void {
+    this.events.push({ time: Date.now(), term, event });
+    if (this.events.length > 50) this.events.shift();
+  }
+
+  private fatal(what: string, err: unknown): never {
+    this.log.error("fatal", { what, error: err });
+    process.exit(1);
+  }
+
+  // ---------------------------------------------------------------------
+  // Views
+  // ---------------------------------------------------------------------
+
+  nodeStatus(): NodeStatus {
+    return {
+      id: this.id,
+      role: this.raft.role,
+      term: this.raft.currentTerm,
+      leaderId: this.raft.leaderId,
+      commitIndex: this.raft.commitIndex,
+      lastApplied: this.raft.lastApplied,
+    };
+  }
+
+  /** GET /status (SPEC §5). */
+  status(): Record<string, unknown> {
+    const s = this.raft.status();
+    const leader = this.raft.leaderId;
+    return {
+      id: this.id,
+      role: s.role,
+      term: s.term,
+      votedFor: s.votedFor,
+      leader,
+      leaderClient: leader === null ? null : formatAddress(nodeById(this.o.config, leader).client),
+      commitIndex: s.commitIndex,
+      lastApplied: s.lastApplied,
+      lastLogIndex: s.lastLogIndex,
+      lastLogTerm: s.lastLogTerm,
+      snapshotIndex: s.snapshotIndex,
+      peers: this.o.config.nodes
+        .filter((n) => n.id !== this.id)
+        .map((n) => {
+          const p = s.peers.find((x) => x.id === n.id);
+          return { id: n.id, matchIndex: p?.matchIndex ?? null, nextIndex: p?.nextIndex ?? null, state: p?.state ?? null, reachable: this.transport.isConnected(n.id) };
+        }),
+      keys: this.sm.size,
+      events: this.events,
+    };
+  }
+
+  /** The current term, for log lines (null before start). */
+  get term(): number | null {
+    return this.raft ? this.raft.currentTerm : null;
+  }
+
+  /** Raft state for /metrics. */
+  raftGauges(): { term: number; role: Role; commitIndex: number; lastApplied: number; lastLogIndex: number } {
+    return { term: this.raft.currentTerm, role: this.raft.role, commitIndex: this.raft.commitIndex, lastApplied: this.raft.lastApplied, lastLogIndex: this.raft.log.lastIndex() };
+  }
+
+  transportStats(): PeerTransport["stats"] {
+    return this.transport.stats;
+  }
+}
+
+/**
+ * Messages from the transport hold views of the receive buffer; entries and
+ * snapshots the core keeps must own their bytes.
+ */
+function copyMessage(m: Message): Message {
+  if (m.type === "AppendEntries" && m.entries.length > 0) return { ...m, entries: m.entries.map((e) => ({ ...e, data: Uint8Array.prototype.slice.call(e.data) })) };
+  if (m.type === "InstallSnapshot") return { ...m, data: Uint8Array.prototype.slice.call(m.data) };
+  return m;
+}

@@ -1,0 +1,232 @@
+// Real raftkv clusters for black-box tests: `raftkv server` child processes
+// on loopback, each node on its own 127.x.y.z address (so iptables rules can
+// cut links between nodes), data in a temporary directory.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { encodeCommand } from "../../src/client/commandEncoder.js";
+import { ReplyParser } from "../../src/client/replyParser.js";
+import type { Reply } from "../../src/resp/writer.js";
+
+export const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
+
+export interface TestNode {
+  readonly id: number;
+  readonly host: string;
+  readonly clientPort: number;
+  readonly adminPort: number;
+  readonly peerPort: number;
+  process: ChildProcess | null;
+}
+
+export interface NodeStatusJson {
+  id: number;
+  role: string;
+  term: number;
+  leader: number | null;
+  commitIndex: number;
+  lastApplied: number;
+  lastLogIndex: number;
+  snapshotIndex: number;
+  peers: { id: number; matchIndex: number | null; nextIndex: number | null; reachable: boolean }[];
+}
+
+export interface ClusterOptions {
+  nodes?: number;
+  electionTimeoutMs?: [number, number];
+  heartbeatMs?: number;
+  /** Extra environment for the servers. */
+  env?: Record<string, string>;
+}
+
+let clusterCount = 0;
+
+export class TestCluster {
+  readonly dir: string;
+  readonly configPath: string;
+  readonly nodes: TestNode[];
+
+  private constructor(readonly options: ClusterOptions) {
+    this.dir = mkdtempSync(join(tmpdir(), "raftkv-test-"));
+    this.configPath = join(this.dir, "cluster.json");
+    // A fresh 127.a.b.0/24 per cluster: parallel test files cannot collide.
+    const a = 10 + ((process.pid + clusterCount * 7) % 240);
+    const b = 10 + ((Math.floor(Math.random() * 240) + clusterCount++) % 240);
+    this.nodes = Array.from({ length: options.nodes ?? 3 }, (_, i) => ({
+      id: i + 1,
+      host: `127.${a}.${b}.${i + 1}`,
+      clientPort: 6379,
+      adminPort: 8080,
+      peerPort: 7000,
+      process: null,
+    }));
+    const file = {
+      nodes: this.nodes.map((n) => ({ id: n.id, peer: `${n.host}:${n.peerPort}`, client: `${n.host}:${n.clientPort}`, admin: `${n.host}:${n.adminPort}` })),
+      electionTimeoutMs: options.electionTimeoutMs ?? [150, 300],
+      heartbeatMs: options.heartbeatMs ?? 50,
+    };
+    writeFileSync(this.configPath, JSON.stringify(file, null, 2));
+  }
+
+  static async start(options: ClusterOptions = {}): Promise<TestCluster> {
+    const c = new TestCluster(options);
+    for (const n of c.nodes) c.startNode(n.id);
+    await Promise.all(c.nodes.map((n) => c.waitForPort(n.id)));
+    return c;
+  }
+
+  node(id: number): TestNode {
+    return this.nodes.find((n) => n.id === id)!;
+  }
+
+  /** Starts (or restarts) node `id` from its data directory. */
+  startNode(id: number): void {
+    const n = this.node(id);
+    if (n.process) throw new Error(`node ${id} is already running`);
+    const log = createWriteStream(join(this.dir, `node-${id}.log`), { flags: "a" });
+    const child = spawn(process.execPath, [BIN, "server", "--config", this.configPath, "--id", String(id), "--data", join(this.dir, `node-${id}`)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...this.options.env },
+    });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    n.process = child;
+    child.on("exit", () => {
+      if (n.process === child) n.process = null;
+    });
+  }
+
+  /** kill -9 (default) or another signal; resolves when the process is gone. */
+  async kill(id: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const p = this.node(id).process;
+    if (!p) return;
+    const gone = new Promise<void>((r) => p.once("exit", () => r()));
+    p.kill(signal);
+    await gone;
+  }
+
+  async restart(id: number): Promise<void> {
+    this.startNode(id);
+    await this.waitForPort(id);
+  }
+
+  /** Waits until node `id` answers on its admin port. */
+  async waitForPort(id: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await this.status(id)) !== null) return;
+      await sleep(50);
+    }
+    throw new Error(`node ${id} did not come up within ${timeoutMs} ms (log: ${join(this.dir, `node-${id}.log`)})`);
+  }
+
+  /** GET /status of node `id`, or null if it does not answer. */
+  async status(id: number): Promise<NodeStatusJson | null> {
+    const n = this.node(id);
+    try {
+      const res = await fetch(`http://${n.host}:${n.adminPort}/status`, { signal: AbortSignal.timeout(1000) });
+      return (await res.json()) as NodeStatusJson;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Waits until exactly one live node is leader and every other live node follows it; returns its id. */
+  async waitForLeader(timeoutMs = 10_000, among: number[] = this.nodes.filter((n) => n.process).map((n) => n.id)): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      const all = await Promise.all(among.map((id) => this.status(id)));
+      const live = all.filter((s): s is NodeStatusJson => s !== null);
+      const leaders = live.filter((s) => s.role === "leader");
+      last = JSON.stringify(live.map((s) => [s.id, s.role, s.term, s.leader]));
+      if (leaders.length === 1 && live.length === among.length && live.every((s) => s.leader === leaders[0]!.id && s.term === leaders[0]!.term)) return leaders[0]!.id;
+      await sleep(50);
+    }
+    throw new Error(`no single agreed leader within ${timeoutMs} ms; last seen [id, role, term, leader]: ${last}`);
+  }
+
+  /** Sends one command to node `id` over RESP and returns the reply. */
+  async command(id: number, ...args: (string | Buffer)[]): Promise<Reply> {
+    const n = this.node(id);
+    return respCommand(n.host, n.clientPort, args);
+  }
+
+  /** Sends a command to the current leader, following MOVED and retrying CLUSTERDOWN until it succeeds. */
+  async leaderCommand(timeoutMs: number, ...args: (string | Buffer)[]): Promise<Reply> {
+    const deadline = Date.now() + timeoutMs;
+    let id = this.nodes.find((n) => n.process)!.id;
+    let last: unknown = null;
+    while (Date.now() < deadline) {
+      try {
+        const r = await this.command(id, ...args);
+        if (r.kind === "error" && r.message.startsWith("MOVED ")) {
+          const addr = r.message.split(" ")[2]!;
+          id = this.nodes.find((n) => `${n.host}:${n.clientPort}` === addr)!.id;
+          continue;
+        }
+        if (r.kind === "error" && (r.message.startsWith("CLUSTERDOWN") || r.message.startsWith("TIMEOUT"))) {
+          last = r.message;
+          await sleep(100);
+          continue;
+        }
+        return r;
+      } catch (err) {
+        last = err;
+        const live = this.nodes.filter((n) => n.process);
+        id = live[(live.findIndex((n) => n.id === id) + 1) % live.length]!.id;
+        await sleep(100);
+      }
+    }
+    throw new Error(`command ${args.join(" ")} did not succeed within ${timeoutMs} ms (last: ${String(last)})`);
+  }
+
+  /** Stops every node (SIGTERM, then SIGKILL) and removes the data unless `keep`. */
+  async stop(keep = false): Promise<void> {
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        const p = n.process;
+        if (!p) return;
+        const gone = new Promise<void>((r) => p.once("exit", () => r()));
+        p.kill("SIGTERM");
+        const t = setTimeout(() => p.kill("SIGKILL"), 3000);
+        await gone;
+        clearTimeout(t);
+      }),
+    );
+    if (!keep && !process.env.RAFTKV_KEEP_TEST_DATA) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** One RESP round trip on a fresh connection. */
+export function respCommand(host: string, port: number, args: (string | Buffer)[], timeoutMs = 5000): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const parser = new ReplyParser();
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no reply from ${host}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on("connect", () => socket.write(encodeCommand(args)));
+    socket.on("data", (chunk: Buffer) => {
+      parser.push(chunk);
+      const r = parser.next();
+      if (r === undefined || r === null) return;
+      clearTimeout(timer);
+      socket.end();
+      resolve(r as Reply);
+    });
+    socket.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}

@@ -97,7 +97,8 @@ export class World {
   private faults: Prng;
   private readonly nodeRandom = new Map<NodeId, Prng>();
   private readonly invariants: Invariants;
-  private inflight: { at: number; order: number; m: Message }[] = [];
+  /** Messages in flight, by the tick they arrive. */
+  private inflight = new Map<number, { order: number; m: Message }[]>();
   private cut = new Set<string>(); // "from>to"
   private drop = 0;
   private duplicate = 0;
@@ -167,8 +168,8 @@ export class World {
       if (this.violation) return;
     }
     // Messages due now, in a shuffled order (the network does not preserve order).
-    const due = this.inflight.filter((f) => f.at <= t).sort((a, b) => a.order - b.order);
-    if (due.length > 0) this.inflight = this.inflight.filter((f) => f.at > t);
+    const due = (this.inflight.get(t) ?? []).sort((a, b) => a.order - b.order);
+    this.inflight.delete(t);
     for (const f of due) {
       this.deliver(f.m);
       if (this.violation) return;
@@ -196,7 +197,7 @@ export class World {
     this.disks = root.fork();
     this.faults = root.fork();
     for (const id of this.ids) this.nodeRandom.set(id, root.fork());
-    this.log(`BRANCH: random choices from seed ${seed}`);
+    this.log(() => `BRANCH: random choices from seed ${seed}`);
   }
 
   // -------------------------------------------------------------------
@@ -245,7 +246,7 @@ export class World {
   private roleChanged(node: SimNode, before: string): void {
     const raft = node.raft!;
     if (raft.role === "leader") this.stats.elections++;
-    this.log(`n${node.id} ${before} -> ${raft.role} (term ${raft.currentTerm})`);
+    this.log(() => `n${node.id} ${before} -> ${raft.role} (term ${raft.currentTerm})`);
     this.invariants.roleChanged(node.id, raft);
   }
 
@@ -266,11 +267,12 @@ export class World {
     this.persist(node, ready, Infinity);
     node.writing = null;
     for (const m of ready.messages) this.send(m);
-    if (ready.snapshot) {
-      node.kv = SimKv.restore(ready.snapshot.data);
-      this.settleProposalsThrough(node, ready.snapshot.lastIncludedIndex);
-      this.invariants.stateAfter(node.id, ready.snapshot.lastIncludedIndex, node.kv.digest(), "snapshot");
-      this.log(`n${node.id} installed snapshot at ${ready.snapshot.lastIncludedIndex}`);
+    const snap = ready.snapshot;
+    if (snap) {
+      node.kv = SimKv.restore(snap.data);
+      this.settleProposalsThrough(node, snap.lastIncludedIndex);
+      this.invariants.stateAfter(node.id, snap.lastIncludedIndex, node.kv.digest(), "snapshot");
+      this.log(() => `n${node.id} installed snapshot at ${snap.lastIncludedIndex}`);
     }
     for (const e of ready.committed) this.applyEntry(node, e);
     raft.advance();
@@ -374,7 +376,7 @@ export class World {
     node.reads.clear();
     node.readsWaiting = [];
     this.invariants.crashed(node.id);
-    this.log(`n${node.id} CRASHED`);
+    this.log(() => `n${node.id} CRASHED`);
   }
 
   // -------------------------------------------------------------------
@@ -384,21 +386,27 @@ export class World {
   private send(m: Message): void {
     this.stats.messages++;
     if (this.cut.has(`${m.from}>${m.to}`)) {
-      this.log(`${describeMessage(m)}  [cut]`);
+      this.log(() => `${describeMessage(m)}  [cut]`);
       return;
     }
     if (this.net.chance(this.drop)) {
-      this.log(`${describeMessage(m)}  [dropped]`);
+      this.log(() => `${describeMessage(m)}  [dropped]`);
       return;
     }
     const copies = this.net.chance(this.duplicate) ? 2 : 1;
-    for (let i = 0; i < copies; i++) this.inflight.push({ at: this.now + this.net.range(1, this.maxDelay), order: this.net.u32(), m });
+    for (let i = 0; i < copies; i++) {
+      const at = this.now + this.net.range(1, this.maxDelay);
+      const slot = this.inflight.get(at);
+      const f = { order: this.net.u32(), m };
+      if (slot) slot.push(f);
+      else this.inflight.set(at, [f]);
+    }
   }
 
   private deliver(m: Message): void {
     const node = this.nodes.get(m.to)!;
     if (!node.raft || this.cut.has(`${m.from}>${m.to}`)) return;
-    this.log(describeMessage(m));
+    this.log(() => describeMessage(m));
     this.input(node, { kind: "message", message: m });
     if (this.storm && this.now < this.storm.until && this.faults.chance(this.storm.p)) {
       this.crash(node);
@@ -419,31 +427,31 @@ export class World {
         const node = this.nodes.get(e.node)!;
         if (node.raft) return;
         this.boot(node);
-        this.log(`n${e.node} RESTARTED (term ${node.raft!.currentTerm}, log ${node.raft!.log.lastIndex()})`);
+        this.log(() => `n${e.node} RESTARTED (term ${node.raft!.currentTerm}, log ${node.raft!.log.lastIndex()})`);
         return;
       }
       case "partition":
         this.cut.clear();
         for (const a of e.groups) for (const b of e.groups) if (a !== b) for (const x of a) for (const y of b) this.cut.add(`${x}>${y}`);
-        this.log(`PARTITION ${e.groups.map((g) => `{${g.join(",")}}`).join(" ")}`);
+        this.log(() => `PARTITION ${e.groups.map((g) => `{${g.join(",")}}`).join(" ")}`);
         return;
       case "cut":
         this.cut.add(`${e.from}>${e.to}`);
-        this.log(`CUT link n${e.from} -> n${e.to}`);
+        this.log(() => `CUT link n${e.from} -> n${e.to}`);
         return;
       case "heal":
         this.cut.clear();
-        this.log("HEAL all links");
+        this.log(() => "HEAL all links");
         return;
       case "network":
         this.drop = e.drop;
         this.duplicate = e.duplicate;
         this.maxDelay = e.maxDelay;
-        this.log(`NETWORK drop ${e.drop} duplicate ${e.duplicate} delay 1..${e.maxDelay}`);
+        this.log(() => `NETWORK drop ${e.drop} duplicate ${e.duplicate} delay 1..${e.maxDelay}`);
         return;
       case "storm":
         this.storm = { until: e.until, p: e.p };
-        this.log(`CRASH STORM until t=${e.until}, p=${e.p} per delivered message`);
+        this.log(() => `CRASH STORM until t=${e.until}, p=${e.p} per delivered message`);
         return;
       case "op":
         this.clientQueue.get(e.client)!.push(e.input);
@@ -458,7 +466,7 @@ export class World {
     this.duplicate = 0;
     this.maxDelay = 2;
     for (const node of this.nodes.values()) if (!node.raft) this.boot(node);
-    this.log("FAULTS END: all nodes up, network healed");
+    this.log(() => "FAULTS END: all nodes up, network healed");
   }
 
   // -------------------------------------------------------------------
@@ -532,7 +540,7 @@ export class World {
     this.stats.opsCompleted++;
     this.history.push({ clientId: op.client, input: op.input, output, call: op.call, return: this.now });
     this.clientBusy.set(op.client, null);
-    this.log(`client ${op.client}: ${JSON.stringify(op.input)} -> ${String(output)}  (n${node.id}, applied ${node.raft!.lastApplied})`);
+    this.log(() => `client ${op.client}: ${JSON.stringify(op.input)} -> ${String(output)}  (n${node.id}, applied ${node.raft!.lastApplied})`);
   }
 
   /** The outcome is unknown: it may still commit. */
@@ -596,10 +604,11 @@ export class World {
   private fail(invariant: string, message: string): void {
     if (this.violation) return;
     this.violation = { invariant, message, at: this.now };
-    this.log(`VIOLATION ${invariant}: ${message}`);
+    this.log(() => `VIOLATION ${invariant}: ${message}`);
   }
 
-  private log(line: string): void {
-    if (this.tracing) this.trace.push(`t=${String(this.now).padStart(5)}  ${line}`);
+  /** Trace lines are built only when tracing: most runs never read them. */
+  private log(line: () => string): void {
+    if (this.tracing) this.trace.push(`t=${String(this.now).padStart(5)}  ${line()}`);
   }
 }

@@ -1,0 +1,329 @@
+// The cluster as a model for the generic explorer: N servers running the
+// unchanged Raft core (or a bug-zoo variant), a network that loses and
+// reorders, disks, crashes and client proposals, every interleaving of them.
+//
+// Choices that keep the state space finite and small, and why they are
+// faithful enough:
+//
+// - Election timeout [2, 3) ticks and heartbeat 1 tick: each timer has one
+//   value, so `random` is never consulted and a tick is deterministic. Time
+//   is logical anyway; what matters is the order of ticks and messages,
+//   and every order is explored.
+// - Events, each enabled in every state unless said otherwise:
+//     tick(n)       one tick at server n
+//     deliver(m)    any message in flight, in any order
+//     drop(m)       the network loses it
+//     restart(n)    n crashes and comes back at once from its disk alone
+//                   (hard state + entries as persisted from each Ready, so a
+//                   variant that persists less than it holds is caught);
+//                   in-flight messages to and from it stay in the network
+//     propose(n)    a client command at n, only while n is leader and fewer
+//                   than maxEntries commands were proposed in all
+//   After each event the server is driven as a real driver would: while it
+//   hasReady(), ready(), persist to its disk, put the messages in the
+//   network, advance().
+// - A transition after which the server's term exceeds maxTerm is disabled:
+//   next() returns the state unchanged, a self-loop the explorer skips.
+// - The network is a multiset of messages kept sorted by their key, so two
+//   states that differ only in sending order are one. At most `linkCapacity`
+//   messages are in flight per (from, to) link: a send to a full link is
+//   lost, which the network may always do anyway. Duplication is not
+//   modelled beyond this: a server that sends the same message twice puts
+//   two copies in flight.
+// - A restart is one event (crash and recovery together): a server that is
+//   down receives nothing and does nothing, which drops and not ticking
+//   already cover.
+//
+// History variables, part of the state and its key because the invariants
+// read them: which servers were leader of each term, and the entries known
+// committed anywhere (their term, and the term of the first server seen
+// with it committed).
+
+import { RaftNode, type RaftConfig, type RestoredState } from "../core/node.js";
+import type { Entry, HardState, Message, NodeId } from "../core/types.js";
+import type { Model } from "../explore/explorer.js";
+import { INVARIANTS, TRANSITION_CHECKS } from "./exhaustive-invariants.js";
+import { entryKey, hash64, messageKey, nodeKey } from "./exhaustive-key.js";
+import type { Bug } from "./zoo.js";
+
+export interface ClusterOptions {
+  readonly nodes: number;
+  /** No server's term goes above this. */
+  readonly maxTerm: number;
+  /** Client commands proposed, in all. */
+  readonly maxEntries: number;
+  readonly bug?: Bug | undefined;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  /** Messages in flight per (from, to) link; more are lost. */
+  readonly linkCapacity: number;
+  /** Explore crash-and-restart events. */
+  readonly restarts: boolean;
+}
+
+/** What survives a crash. No server compacts its log here, so there is never a snapshot. */
+export interface Disk {
+  readonly hardState: HardState;
+  /** Entry i at position i - 1. */
+  readonly entries: readonly Entry[];
+}
+
+/** A message in the network, with its canonical key and the events that act on it. */
+export interface InFlight {
+  readonly key: string;
+  readonly message: Message;
+  readonly deliver: ClusterEvent;
+  readonly drop: ClusterEvent;
+}
+
+export type ClusterEvent =
+  | { readonly kind: "tick"; readonly node: NodeId }
+  | { readonly kind: "deliver"; readonly flight: InFlight }
+  | { readonly kind: "drop"; readonly flight: InFlight }
+  | { readonly kind: "restart"; readonly node: NodeId }
+  | { readonly kind: "propose"; readonly node: NodeId };
+
+export interface CommittedEntry {
+  readonly term: number;
+  /** The term of the first server seen with this entry committed: no leader of a later term may lack it. */
+  readonly commitTerm: number;
+}
+
+/**
+ * One state of the cluster. Immutable: a transition copies the arrays and
+ * clones the one server it changes, and shares everything else.
+ */
+export interface ClusterState {
+  /** Server with id i + 1 at index i. */
+  readonly nodes: readonly RaftNode[];
+  readonly disks: readonly Disk[];
+  /** Per server, the key of its state and disk (cached: most transitions change one server). */
+  readonly parts: readonly string[];
+  /** Sorted by key. */
+  readonly network: readonly InFlight[];
+  readonly proposals: number;
+  /** Per term, the bitmask of servers that were its leader at some point (bit i for id i + 1). */
+  readonly leaders: readonly number[];
+  /** Index i + 1 at position i. */
+  readonly committed: readonly CommittedEntry[];
+}
+
+/** A server that always has a Ready: it would loop the driver forever. */
+export class EndlessReadyError extends Error {
+  constructor(id: NodeId) {
+    super(`n${id} still hasReady() after ${MAX_READY_ROUNDS} ready()/advance() rounds in one step`);
+    this.name = "EndlessReadyError";
+  }
+}
+
+const MAX_READY_ROUNDS = 64;
+const ELECTION_TICKS: readonly [number, number] = [2, 3];
+const HEARTBEAT_TICKS = 1;
+const EMPTY_DISK: Disk = { hardState: { currentTerm: 0, votedFor: null }, entries: [] };
+
+export function clusterModel(o: ClusterOptions): Model<ClusterState, ClusterEvent> {
+  return new ClusterModel(o);
+}
+
+class ClusterModel implements Model<ClusterState, ClusterEvent> {
+  readonly initial: readonly ClusterState[];
+  readonly invariants = INVARIANTS;
+  readonly transitionChecks = TRANSITION_CHECKS;
+  private readonly configs: RaftConfig[];
+  private readonly ticks: ClusterEvent[];
+  private readonly restarts: ClusterEvent[];
+  private readonly proposes: ClusterEvent[];
+
+  constructor(private readonly o: ClusterOptions) {
+    const members = Array.from({ length: o.nodes }, (_, i) => i + 1);
+    this.configs = members.map((id) => ({
+      id,
+      members,
+      electionTimeoutTicks: ELECTION_TICKS,
+      heartbeatTicks: HEARTBEAT_TICKS,
+      random: () => 0,
+      preVote: o.preVote,
+      checkQuorum: o.checkQuorum,
+    }));
+    this.ticks = members.map((node) => ({ kind: "tick", node }));
+    this.restarts = members.map((node) => ({ kind: "restart", node }));
+    this.proposes = members.map((node) => ({ kind: "propose", node }));
+    const nodes = this.configs.map((c) => this.boot(c, EMPTY_DISK));
+    this.initial = [
+      {
+        nodes,
+        disks: nodes.map(() => EMPTY_DISK),
+        parts: nodes.map((n) => part(n, EMPTY_DISK)),
+        network: [],
+        proposals: 0,
+        leaders: [],
+        committed: [],
+      },
+    ];
+  }
+
+  events(s: ClusterState): readonly ClusterEvent[] {
+    const events: ClusterEvent[] = [...this.ticks];
+    // Equal messages are interchangeable: act on the first of each run only.
+    const distinct = s.network.filter((f, i) => i === 0 || s.network[i - 1]!.key !== f.key);
+    for (const f of distinct) events.push(f.deliver);
+    for (const f of distinct) events.push(f.drop);
+    if (this.o.restarts) events.push(...this.restarts);
+    if (s.proposals < this.o.maxEntries) s.nodes.forEach((n, i) => n.role === "leader" && events.push(this.proposes[i]!));
+    return events;
+  }
+
+  next(s: ClusterState, e: ClusterEvent): ClusterState {
+    switch (e.kind) {
+      case "tick": {
+        const node = s.nodes[e.node - 1]!.clone();
+        node.tick();
+        return this.settle(s, node, s.network, s.proposals);
+      }
+      case "deliver": {
+        const node = s.nodes[e.flight.message.to - 1]!.clone();
+        node.step(e.flight.message);
+        return this.settle(s, node, without(s.network, e.flight), s.proposals);
+      }
+      case "drop":
+        return { ...s, network: without(s.network, e.flight) };
+      case "restart":
+        return this.settle(s, this.boot(this.configs[e.node - 1]!, s.disks[e.node - 1]!), s.network, s.proposals);
+      case "propose": {
+        const node = s.nodes[e.node - 1]!.clone();
+        node.propose(Uint8Array.of(s.proposals + 1));
+        return this.settle(s, node, s.network, s.proposals + 1);
+      }
+    }
+  }
+
+  key(s: ClusterState): string {
+    const leaders = s.leaders.join(",");
+    const committed = s.committed.map((c) => `${c.term}/${c.commitTerm}`).join(",");
+    const network = s.network.map((f) => f.key).join("\n");
+    return hash64(`${s.parts.join("\n")}\n#${network}\n#${s.proposals}#${leaders}#${committed}`);
+  }
+
+  private boot(config: RaftConfig, disk: Disk): RaftNode {
+    const restored: RestoredState = { hardState: disk.hardState, entries: disk.entries, snapshot: null };
+    return this.o.bug ? this.o.bug.make(config, restored) : new RaftNode(config, restored);
+  }
+
+  /** Drives `node` (already given its input) to quiescence and builds the state after it. */
+  private settle(s: ClusterState, node: RaftNode, network: readonly InFlight[], proposals: number): ClusterState {
+    const i = node.id - 1;
+    let disk = s.disks[i]!;
+    let net = network;
+    for (let rounds = 0; node.hasReady(); rounds++) {
+      if (rounds === MAX_READY_ROUNDS) throw new EndlessReadyError(node.id);
+      const ready = node.ready();
+      if (ready.snapshot) throw new Error(`n${node.id} got a snapshot to persist, but no server here ever compacts its log`);
+      disk = persist(disk, ready.hardState, ready.entries);
+      if (ready.messages.length > 0) net = this.send(net, ready.messages);
+      node.advance();
+    }
+    if (node.currentTerm > this.o.maxTerm) return s;
+    const disks = replace(s.disks, i, disk);
+    return {
+      nodes: replace(s.nodes, i, node),
+      disks,
+      parts: replace(s.parts, i, part(node, disk)),
+      network: withoutDead(net, disks),
+      proposals,
+      leaders: noteLeader(s.leaders, node),
+      committed: noteCommitted(s.committed, node),
+    };
+  }
+
+  private send(network: readonly InFlight[], messages: readonly Message[]): InFlight[] {
+    const net = [...network];
+    for (const m of messages) {
+      let onLink = 0;
+      for (const f of net) if (f.message.from === m.from && f.message.to === m.to) onLink++;
+      if (onLink >= this.o.linkCapacity) continue;
+      const f = inFlight(m);
+      net.splice(sortedPosition(net, f.key), 0, f);
+    }
+    return net;
+  }
+}
+
+/**
+ * Figure 2 ignores a response from an older term, and a server's term never
+ * goes below what its disk holds; so such a response can only ever be lost.
+ * It is removed at once: the state without it can do everything the state
+ * with it can (delivering it changes nothing, and dropping it gives exactly
+ * this state), so no violation is missed, and states that differ only in
+ * such leftovers are not explored separately.
+ */
+function withoutDead(network: readonly InFlight[], disks: readonly Disk[]): readonly InFlight[] {
+  const live = network.filter((f) => !(isResponse(f.message) && f.message.term < disks[f.message.to - 1]!.hardState.currentTerm));
+  return live.length === network.length ? network : live;
+}
+
+function isResponse(m: Message): boolean {
+  return m.type === "RequestVoteResponse" || m.type === "AppendEntriesResponse" || m.type === "InstallSnapshotResponse";
+}
+
+function inFlight(message: Message): InFlight {
+  const f = { key: messageKey(message), message } as { key: string; message: Message; deliver: ClusterEvent; drop: ClusterEvent };
+  f.deliver = { kind: "deliver", flight: f };
+  f.drop = { kind: "drop", flight: f };
+  return f;
+}
+
+function sortedPosition(net: readonly InFlight[], key: string): number {
+  let lo = 0;
+  let hi = net.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (net[mid]!.key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function without(network: readonly InFlight[], f: InFlight): InFlight[] {
+  const i = network.indexOf(f);
+  return [...network.slice(0, i), ...network.slice(i + 1)];
+}
+
+function replace<T>(items: readonly T[], i: number, item: T): T[] {
+  const copy = [...items];
+  copy[i] = item;
+  return copy;
+}
+
+/** What a driver writes for one Ready: the hard state, and entries (each replacing the stored suffix from its index). */
+function persist(disk: Disk, hardState: HardState | null, entries: readonly Entry[]): Disk {
+  if (hardState === null && entries.length === 0) return disk;
+  const stored = [...disk.entries];
+  for (const e of entries) {
+    stored.length = Math.min(stored.length, e.index - 1);
+    stored.push(e);
+  }
+  return { hardState: hardState ?? disk.hardState, entries: stored };
+}
+
+function part(node: RaftNode, disk: Disk): string {
+  const hs = disk.hardState;
+  return `${nodeKey(node)}~${hs.currentTerm}/${hs.votedFor ?? "_"}/${disk.entries.map(entryKey).join(" ")}`;
+}
+
+function noteLeader(leaders: readonly number[], node: RaftNode): readonly number[] {
+  if (node.role !== "leader") return leaders;
+  const bit = 1 << (node.id - 1);
+  const seen = leaders[node.currentTerm] ?? 0;
+  if (seen & bit) return leaders;
+  const copy = Array.from({ length: Math.max(leaders.length, node.currentTerm + 1) }, (_, t) => leaders[t] ?? 0);
+  copy[node.currentTerm] = seen | bit;
+  return copy;
+}
+
+function noteCommitted(committed: readonly CommittedEntry[], node: RaftNode): readonly CommittedEntry[] {
+  const upTo = Math.min(node.commitIndex, node.log.lastIndex());
+  if (upTo <= committed.length) return committed;
+  const copy = [...committed];
+  for (let i = copy.length + 1; i <= upTo; i++) copy.push({ term: node.log.term(i) ?? -1, commitTerm: node.currentTerm });
+  return copy;
+}

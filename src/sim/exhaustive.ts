@@ -1,0 +1,93 @@
+// `raftkv sim --exhaustive`: bounded model checking of the real Raft core.
+// Every interleaving of ticks, deliveries, losses, crashes and proposals
+// that the bounds allow is explored breadth first (see exhaustive-model.ts
+// for the model and its bounds, exhaustive-invariants.ts for what is
+// checked), so a violation comes with a shortest path to it, and a complete
+// exploration without one is a proof for those bounds.
+
+import { explore } from "../explore/explorer.js";
+import { INVARIANTS, TRANSITION_CHECKS } from "./exhaustive-invariants.js";
+import { clusterModel, type ClusterOptions } from "./exhaustive-model.js";
+import { describePath } from "./exhaustive-report.js";
+import type { Bug } from "./zoo.js";
+
+export interface ExhaustiveOptions {
+  readonly nodes: number;
+  readonly maxTerm: number;
+  readonly maxEntries: number;
+  /** Stop, incomplete, rather than visit more distinct states. */
+  readonly maxStates: number;
+  readonly bug?: Bug | undefined;
+  /** Default true, as in the core. */
+  readonly preVote?: boolean;
+  /** Default true, as in the core. */
+  readonly checkQuorum?: boolean;
+  /** Messages in flight per (from, to) link; more are lost. Default 2. */
+  readonly linkCapacity?: number;
+  /** Explore crash-and-restart events. Default true. */
+  readonly restarts?: boolean;
+}
+
+export interface ExhaustiveResult {
+  /** What the CLI prints: the bounds, the counts, and a violation's path. */
+  readonly report: string;
+  readonly violation: boolean;
+  /** The property violated, when one is. */
+  readonly invariant?: string;
+  /** Events on the path to the violation. */
+  readonly pathLength?: number;
+  readonly statesExplored: number;
+  readonly transitions: number;
+  readonly depth: number;
+  /** Every state within the bounds was explored. */
+  readonly complete: boolean;
+}
+
+export const DEFAULT_LINK_CAPACITY = 2;
+
+export function exhaustive(o: ExhaustiveOptions): ExhaustiveResult {
+  const options: ClusterOptions = {
+    nodes: o.nodes,
+    maxTerm: o.maxTerm,
+    maxEntries: o.maxEntries,
+    bug: o.bug,
+    preVote: o.preVote ?? true,
+    checkQuorum: o.checkQuorum ?? true,
+    linkCapacity: o.linkCapacity ?? DEFAULT_LINK_CAPACITY,
+    restarts: o.restarts ?? true,
+  };
+  const started = performance.now();
+  const r = explore(clusterModel(options), { maxStates: o.maxStates });
+  const seconds = (performance.now() - started) / 1000;
+
+  const lines = [
+    `exhaustive: ${options.nodes} servers, ${o.bug ? `bug ${o.bug.name}` : "the real core"}, terms <= ${options.maxTerm}, ` +
+      `client entries <= ${options.maxEntries}, pre-vote ${onOff(options.preVote)}, check-quorum ${onOff(options.checkQuorum)}, ` +
+      `restarts ${onOff(options.restarts)}, <= ${options.linkCapacity} messages in flight per link`,
+    `  election timeout 2 ticks, heartbeat 1 tick; transitions past term ${options.maxTerm} are not explored, sends to a full link are lost`,
+    `explored ${r.statesExplored} states, ${r.transitions} transitions, depth ${r.maxDepthReached} in ${seconds.toFixed(1)} s ` +
+      `(${Math.round(r.statesExplored / Math.max(seconds, 1e-3))} states/s)`,
+  ];
+  if (r.complete) lines.push("  complete: every state within these bounds was explored");
+  else if (r.stoppedBy === "maxStates") lines.push(`  INCOMPLETE: stopped at ${o.maxStates} states (raise --max-states); no violation so far proves nothing beyond them`);
+
+  const v = r.violation;
+  if (v) {
+    lines.push(`VIOLATION of ${v.invariant}: ${v.message}`, `path (${v.path.steps.length} events, the shortest there is):`, ...describePath(v.path));
+  } else {
+    lines.push(`no violation of: ${[...INVARIANTS, ...TRANSITION_CHECKS].map((c) => c.name).join(", ")}`);
+  }
+  return {
+    report: lines.join("\n"),
+    violation: v !== undefined,
+    ...(v && { invariant: v.invariant, pathLength: v.path.steps.length }),
+    statesExplored: r.statesExplored,
+    transitions: r.transitions,
+    depth: r.maxDepthReached,
+    complete: r.complete,
+  };
+}
+
+function onOff(on: boolean): string {
+  return on ? "on" : "off";
+}

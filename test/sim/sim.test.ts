@@ -1,0 +1,125 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { FAULTS, generatePlan, parseSpec, specToString, type Fault } from "../../src/sim/plan.js";
+import { runPlan, runSeed } from "../../src/sim/run.js";
+import { shrink } from "../../src/sim/shrink.js";
+import { search } from "../../src/sim/search.js";
+import { findBug } from "../../src/sim/zoo.js";
+
+const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
+const ALL = new Set<Fault>(FAULTS);
+
+describe("the simulator", () => {
+  test("one seed, one run: the same seed gives the same run, event for event", () => {
+    const a = runSeed({ seed: 42, nodes: 5, steps: 600, faults: ALL }, { trace: true });
+    const b = runSeed({ seed: 42, nodes: 5, steps: 600, faults: ALL }, { trace: true });
+    assert.ok(a.trace.length > 1000);
+    assert.deepEqual(a.trace, b.trace);
+    assert.deepEqual(a.stats, b.stats);
+    const c = runSeed({ seed: 43, nodes: 5, steps: 600, faults: ALL }, { trace: true });
+    assert.notDeepEqual(a.trace, c.trace, "another seed, another run");
+  });
+
+  test("branched runs replay exactly from their spec string", () => {
+    const spec = parseSpec("7~120:99~300:5")!;
+    assert.equal(specToString(spec), "7~120:99~300:5");
+    assert.equal(parseSpec("7~x"), null);
+    const plan = () => generatePlan({ seed: spec.seed, nodes: 3, steps: 800, faults: ALL }, spec.branches);
+    const a = runPlan(plan(), { trace: true });
+    const b = runPlan(plan(), { trace: true });
+    assert.deepEqual(a.trace, b.trace);
+    const prefix = runPlan(generatePlan({ seed: 7, nodes: 3, steps: 800, faults: ALL }), { trace: true });
+    const upTo = (t: readonly string[]) => t.filter((l) => Number(/^t=\s*(\d+)/.exec(l)![1]) < 120);
+    assert.deepEqual(upTo(a.trace), upTo(prefix.trace), "a branch keeps the run before its tick");
+  });
+
+  for (const nodes of [3, 5]) {
+    test(`150 random schedules on ${nodes} nodes with every fault: every invariant holds, histories are linearizable, the cluster recovers`, () => {
+      let elections = 0;
+      let ops = 0;
+      for (let seed = 1; seed <= 150; seed++) {
+        const r = runSeed({ seed: seed * 7919 + nodes, nodes, steps: 800, faults: ALL });
+        assert.equal(r.violation, null, `seed ${seed * 7919 + nodes}: ${r.violation?.invariant}: ${r.violation?.message}`);
+        elections += r.stats.elections;
+        ops += r.stats.opsCompleted;
+      }
+      assert.ok(elections > 150, `faults forced elections (${elections})`);
+      assert.ok(ops > 150 * 50, `clients got answers (${ops})`);
+    });
+  }
+
+  test("each fault on its own, and none at all", () => {
+    for (const f of [...FAULTS, null]) {
+      const faults = new Set<Fault>(f ? [f] : []);
+      for (let seed = 1; seed <= 10; seed++) {
+        const r = runSeed({ seed, nodes: 3, steps: 600, faults });
+        assert.equal(r.violation, null, `fault ${f} seed ${seed}: ${r.violation?.message}`);
+      }
+    }
+  });
+
+  test("a 1-node and a 7-node cluster work too", () => {
+    for (const nodes of [1, 7]) {
+      const r = runSeed({ seed: 5, nodes, steps: 600, faults: ALL });
+      assert.equal(r.violation, null, `${nodes} nodes: ${r.violation?.message}`);
+      assert.ok(r.stats.opsCompleted > 20);
+    }
+  });
+
+  test("shrinking keeps the violation and removes most of the schedule", () => {
+    const bug = findBug("double-vote")!;
+    const found = search({ seed: 1, nodes: [3], steps: 1000, faults: ALL, bug, budgetMs: Infinity, maxRuns: 500, now: () => 0 }).found;
+    assert.ok(found?.violation, "the search finds double-vote");
+    const s = shrink(found!, { bug });
+    assert.equal(s.result.violation?.invariant, found!.violation!.invariant);
+    assert.ok(s.result.plan.events.length < found!.plan.events.length / 4, `${s.result.plan.events.length} of ${found!.plan.events.length} events kept`);
+    const again = runPlan(s.result.plan, { bug, ...(s.until !== null ? { until: s.until } : {}) });
+    assert.equal(again.violation?.invariant, found!.violation!.invariant, "the shrunk plan replays to the same violation");
+  });
+});
+
+describe("raftkv sim (command line)", () => {
+  const sim = (...args: string[]) => spawnSync(process.execPath, [BIN, "sim", ...args], { encoding: "utf8" });
+
+  test("--seeds prints a summary and exits 0", () => {
+    const r = sim("--seeds", "6", "--nodes", "3");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /6 seeds \(1\.\.6\)/);
+    assert.match(r.stdout, /violations: 0/);
+  });
+
+  test("--list-bugs lists at least eight variants, name first", () => {
+    const out = execFileSync(process.execPath, [BIN, "sim", "--list-bugs"], { encoding: "utf8" });
+    const lines = out.trim().split("\n");
+    assert.ok(lines.length >= 8);
+    for (const l of lines) assert.match(l, /^[a-z0-9-]+\s+\S/);
+  });
+
+  test("--bug NAME --budget S exits 0 with time-to-find, replay command and shrunk trace", () => {
+    const r = sim("--bug", "truncate-matching", "--budget", "60", "--nodes", "3");
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /found with bug truncate-matching after [\d.]+ s/);
+    assert.match(r.stdout, /replay: +raftkv sim --replay \d+/);
+    assert.match(r.stdout, /shrunk trace/);
+  });
+
+  test("--seeds exits 1 on a violation and prints the seed's replay command", () => {
+    const r = sim("--seeds", "20", "--nodes", "3", "--bug", "truncate-matching");
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /VIOLATION of/);
+    const replay = /replay: +raftkv sim (--replay .*)/.exec(r.stdout)![1]!.split(" ");
+    const again = sim(...replay);
+    assert.equal(again.status, 1, "the replay command reproduces the violation");
+    assert.match(again.stdout, /VIOLATION of/);
+  });
+
+  test("usage errors exit 2", () => {
+    for (const args of [[], ["--seeds"], ["--seeds", "x"], ["--nodes", "4", "--seeds", "1"], ["--faults", "fire", "--seeds", "1"], ["--bug", "nope", "--budget", "1"], ["--budget", "5"]]) {
+      const r = sim(...args);
+      assert.equal(r.status, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.ok(r.stderr.length > 0);
+    }
+  });
+});

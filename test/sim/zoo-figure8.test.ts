@@ -1,0 +1,8 @@
+import { describe } from "node:test";
+import { zooTest } from "./zoo-support.js";
+
+// With the leader's no-op, the Figure 8 bug needs a batch split in two and a
+// crash between the halves: the hardest variant to find.
+describe("bug zoo: Figure 8 with the no-op", () => {
+  zooTest("figure8", 20000);
+});

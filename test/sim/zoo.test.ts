@@ -1,0 +1,12 @@
+import { describe } from "node:test";
+import { zooTest } from "./zoo-support.js";
+
+describe("bug zoo: the quick ones", () => {
+  zooTest("figure8-paper", 4000);
+  zooTest("no-up-to-date-check", 500);
+  zooTest("double-vote", 500);
+  zooTest("truncate-matching", 500);
+  zooTest("keep-leadership", 1500);
+  zooTest("commit-past-last-new", 500);
+  zooTest("read-without-quorum", 500);
+});

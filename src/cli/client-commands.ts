@@ -1,0 +1,199 @@
+// `raftkv set | get | delete | incr | status` (SPEC §2): the client commands.
+// They read the cluster file for the nodes' addresses, find the leader
+// themselves and ride out elections (RaftKvClient), and print like the
+// course's kvclient.
+
+import { existsSync } from "node:fs";
+import { DEFAULT_TIMEOUT_MS, RaftKvClient } from "../client/client.js";
+import { ServerError, UnavailableError, UnexpectedReplyError, UnknownOutcomeError } from "../client/errors.js";
+import { fetchStatus } from "../client/status.js";
+import { formatStatusTable, type StatusRow } from "../client/statusTable.js";
+import { type ClusterConfig, ConfigError, formatAddress, loadClusterFile } from "../server/config.js";
+import { createLogger } from "../util/log.js";
+import { type Parsed, UsageError, intFlag, parseArgs, stringFlag } from "./args.js";
+import { EXIT } from "./raftkv.js";
+
+const DEFAULT_CONFIG = "./data/cluster.json";
+const DEFAULT_STATUS_TIMEOUT_MS = 2_000;
+
+const FLAGS = { config: {}, timeout: {}, help: { boolean: true } } as const;
+
+const OPTIONS = `options:
+  --config FILE   the cluster file (default ${DEFAULT_CONFIG}, which \`npm start\` writes)
+  --timeout MS    give up after MS milliseconds, retries included (default ${DEFAULT_TIMEOUT_MS})
+  --help          this help`;
+
+const EXIT_CODES = `exit codes: 0 success, 1 (get) no such key, 2 usage or configuration error,
+or a command the server refuses, 3 cluster unavailable or timed out`;
+
+const FINDS_THE_LEADER = `Any node of the cluster file will do: the command finds the leader itself
+and retries through elections.`;
+
+interface ClientCommand {
+  readonly name: string;
+  readonly usage: string;
+  readonly positionals: readonly string[];
+  run(client: RaftKvClient, args: readonly string[]): Promise<number>;
+}
+
+export const set = clientCommand({
+  name: "set",
+  usage: `usage: raftkv set KEY VALUE [--config FILE] [--timeout MS]
+
+Stores VALUE under KEY and prints "ok" once the write is committed (stored
+on a majority of the nodes). Retried writes are applied exactly once.
+${FINDS_THE_LEADER} A VALUE that starts with "--" goes after "--":
+raftkv set KEY -- --VALUE.`,
+  positionals: ["KEY", "VALUE"],
+  async run(client, [key, value]) {
+    await client.set(key!, value!);
+    process.stdout.write("ok\n");
+    return EXIT.ok;
+  },
+});
+
+export const get = clientCommand({
+  name: "get",
+  usage: `usage: raftkv get KEY [--config FILE] [--timeout MS]
+
+Prints the value of KEY. When KEY does not exist, prints nothing and exits 1.
+The read is linearizable: it sees every write committed before it began.
+${FINDS_THE_LEADER}`,
+  positionals: ["KEY"],
+  async run(client, [key]) {
+    const value = await client.get(key!);
+    if (value === null) return EXIT.notFound;
+    process.stdout.write(Buffer.concat([value, NEWLINE]));
+    return EXIT.ok;
+  },
+});
+
+export const del = clientCommand({
+  name: "delete",
+  usage: `usage: raftkv delete KEY [--config FILE] [--timeout MS]
+
+Deletes KEY and prints "ok" once the delete is committed (also when KEY did
+not exist). ${FINDS_THE_LEADER}`,
+  positionals: ["KEY"],
+  async run(client, [key]) {
+    await client.del(key!);
+    process.stdout.write("ok\n");
+    return EXIT.ok;
+  },
+});
+
+export const incr = clientCommand({
+  name: "incr",
+  usage: `usage: raftkv incr KEY [--config FILE] [--timeout MS]
+
+Adds 1 to the integer stored at KEY (a missing KEY counts as 0) and prints the
+new value. Retried increments are applied exactly once. ${FINDS_THE_LEADER}`,
+  positionals: ["KEY"],
+  async run(client, [key]) {
+    process.stdout.write(`${await client.incr(key!)}\n`);
+    return EXIT.ok;
+  },
+});
+
+const STATUS_USAGE = `usage: raftkv status [--config FILE] [--timeout MS]
+
+Prints one line per node of the cluster file: its id, client address, role,
+term, the leader it knows, commit index, applied index, and whether its admin
+port answered (GET /status).
+
+options:
+  --config FILE   the cluster file (default ${DEFAULT_CONFIG}, which \`npm start\` writes)
+  --timeout MS    how long to wait for each node (default ${DEFAULT_STATUS_TIMEOUT_MS})
+  --help          this help
+
+exit codes: 0 at least one node answered, 2 usage or configuration error,
+3 no node answered`;
+
+export async function status(argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, FLAGS);
+  if (parsed.flags.has("help")) return help(STATUS_USAGE);
+  expectPositionals(parsed, []);
+  const timeoutMs = intFlag(parsed, "timeout", DEFAULT_STATUS_TIMEOUT_MS, 1);
+  const config = readConfig("status", parsed);
+  if (config === null) return EXIT.usage;
+  const rows = await Promise.all(
+    config.nodes.map(async (node): Promise<StatusRow> => {
+      const address = formatAddress(node.client);
+      try {
+        return { id: node.id, address, answer: { ok: true, status: await fetchStatus(node.admin, timeoutMs) } };
+      } catch (err) {
+        return { id: node.id, address, answer: { ok: false, reason: (err as Error).message } };
+      }
+    }),
+  );
+  process.stdout.write(formatStatusTable(rows));
+  if (rows.some((row) => row.answer.ok)) return EXIT.ok;
+  process.stderr.write("raftkv status: no node answered; is the cluster running? (`npm start` runs a local one)\n");
+  return EXIT.unavailable;
+}
+
+const NEWLINE = Buffer.from("\n");
+
+function clientCommand(command: ClientCommand): (argv: string[]) => Promise<number> {
+  return async (argv) => {
+    const parsed = parseArgs(argv, FLAGS);
+    if (parsed.flags.has("help")) return help(`${command.usage}\n\n${OPTIONS}\n\n${EXIT_CODES}`);
+    expectPositionals(parsed, command.positionals);
+    const timeoutMs = intFlag(parsed, "timeout", DEFAULT_TIMEOUT_MS, 1);
+    const config = readConfig(command.name, parsed);
+    if (config === null) return EXIT.usage;
+    const client = new RaftKvClient({
+      nodes: config.nodes.map((node) => node.client),
+      timeoutMs,
+      logger: createLogger({ program: `raftkv ${command.name}` }),
+    });
+    try {
+      return await command.run(client, parsed.positional);
+    } catch (err) {
+      if (err instanceof UnavailableError || err instanceof UnknownOutcomeError) {
+        process.stderr.write(`raftkv ${command.name}: ${err.message}\n`);
+        return EXIT.unavailable;
+      }
+      if (err instanceof ServerError || err instanceof UnexpectedReplyError) {
+        process.stderr.write(`raftkv ${command.name}: the server refused the command: ${err.message}\n`);
+        return EXIT.usage;
+      }
+      throw err;
+    } finally {
+      client.close();
+    }
+  };
+}
+
+function help(text: string): number {
+  process.stdout.write(text + "\n");
+  return EXIT.ok;
+}
+
+function expectPositionals(parsed: Parsed, names: readonly string[]): void {
+  const got = parsed.positional.length;
+  if (got !== names.length) {
+    const expected = names.length === 0 ? "no arguments" : names.join(" ");
+    throw new UsageError(`expects ${expected} (got ${got} argument${got === 1 ? "" : "s"})`);
+  }
+}
+
+/** The cluster file, or null after printing why it cannot be used. */
+function readConfig(command: string, parsed: Parsed): ClusterConfig | null {
+  const path = stringFlag(parsed, "config") ?? DEFAULT_CONFIG;
+  if (!existsSync(path)) {
+    process.stderr.write(
+      `raftkv ${command}: cluster file ${path} does not exist.\n` +
+        "Start a local cluster with `npm start` (or `raftkv cluster`), which writes it,\n" +
+        "or give the cluster's file with --config FILE.\n",
+    );
+    return null;
+  }
+  try {
+    return loadClusterFile(path);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`raftkv ${command}: ${err.message}\n`);
+    return null;
+  }
+}

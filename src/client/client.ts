@@ -1,0 +1,283 @@
+// RaftKvClient: talks to a raftkv cluster as if it were one server.
+//
+// - Leader discovery: start at any node; a follower answers -MOVED with the
+//   leader's address, which the client follows and remembers.
+// - Retries: "not executed" answers (-MOVED, -CLUSTERDOWN, refused or lost
+//   connections) are retried, with jittered exponential backoff while no
+//   leader is known, until the operation's overall timeout; then
+//   UnavailableError.
+// - Exactly-once writes: every write goes out as RAFTKV.SESSION id seq ...
+//   under a session registered on first use. When an attempt's outcome is
+//   unknown (-TIMEOUT, no reply, connection lost after sending), the retry
+//   carries the same seq, and the server answers a write it already applied
+//   with the reply it gave the first time instead of applying it again.
+// - Reads are sent as they are: re-sending a read is harmless.
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { performance } from "node:perf_hooks";
+import type { Reply } from "../resp/writer.js";
+import { silentLogger, type Logger } from "../util/log.js";
+import { type NodeAddress, formatHostPort, parseHostPort } from "./address.js";
+import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
+import type { Arg } from "./commandEncoder.js";
+import { isWriteCommand } from "./commandKinds.js";
+import { Connection } from "./connection.js";
+import {
+  ClientClosedError,
+  ConnectError,
+  ConnectionLostError,
+  RequestTimeoutError,
+  ServerError,
+  UnavailableError,
+  UnexpectedReplyError,
+  UnknownOutcomeError,
+} from "./errors.js";
+import { SessionPool } from "./sessions.js";
+
+export interface RaftKvClientOptions {
+  /** The client (RESP) addresses of the cluster's nodes. Any one finds the leader; all of them ride out failures. */
+  readonly nodes: readonly NodeAddress[];
+  /** Time budget of one operation, retries included. Default 10 s. */
+  readonly timeoutMs?: number;
+  /**
+   * How long one attempt waits for its reply before its connection is given
+   * up. Default 6 s: longer than the server's commit timeout (5 s), so that
+   * a live server answers -TIMEOUT first.
+   */
+  readonly requestTimeoutMs?: number;
+  /** Default 1 s. */
+  readonly connectTimeoutMs?: number;
+  /** Most writes in flight at once, each under its own session. Default 8. */
+  readonly maxConcurrentWrites?: number;
+  /** Retries and redirects are logged at debug level. */
+  readonly logger?: Logger;
+}
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 6_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
+const DEFAULT_MAX_CONCURRENT_WRITES = 8;
+
+/** One operation's retry state. */
+class Attempts {
+  retries = 0;
+  /** Consecutive -MOVED answers; a few in a row are followed at once, a loop of them backs off. */
+  redirects = 0;
+  lastError: Error | null = null;
+  /** Some attempt of this write may have been applied. */
+  mayHaveExecuted = false;
+
+  constructor(
+    readonly deadline: number,
+    readonly isWrite: boolean,
+  ) {}
+}
+
+export class RaftKvClient {
+  private readonly nodes: readonly NodeAddress[];
+  private readonly timeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly logger: Logger;
+  private readonly sessions: SessionPool;
+  private readonly connections = new Map<string, Connection | Promise<Connection>>();
+  /** The node believed to lead, if any. */
+  private leader: NodeAddress | null = null;
+  /** The node of `nodes` to try next while no leader is known. */
+  private cursor = 0;
+  private closed = false;
+
+  constructor(options: RaftKvClientOptions) {
+    if (options.nodes.length === 0) throw new RangeError("RaftKvClient needs the address of at least one node");
+    this.nodes = [...options.nodes];
+    this.timeoutMs = positive(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, "timeoutMs");
+    this.requestTimeoutMs = positive(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, "requestTimeoutMs");
+    this.connectTimeoutMs = positive(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, "connectTimeoutMs");
+    this.sessions = new SessionPool(options.maxConcurrentWrites ?? DEFAULT_MAX_CONCURRENT_WRITES);
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** The value of `key`, or null when it does not exist. */
+  async get(key: Arg): Promise<Buffer | null> {
+    const reply = await this.command(["GET", key]);
+    if (reply.kind !== "bulk") throw new UnexpectedReplyError("GET", "a bulk string", reply.kind);
+    const value = reply.value;
+    if (value === null || Buffer.isBuffer(value)) return value;
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  }
+
+  async set(key: Arg, value: Arg): Promise<void> {
+    const reply = await this.command(["SET", key, value]);
+    if (reply.kind !== "simple") throw new UnexpectedReplyError("SET", "+OK", reply.kind);
+  }
+
+  /** Deletes the keys; returns how many existed. */
+  async del(key: Arg, ...moreKeys: Arg[]): Promise<number> {
+    const reply = await this.command(["DEL", key, ...moreKeys]);
+    if (reply.kind !== "integer") throw new UnexpectedReplyError("DEL", "an integer", reply.kind);
+    return Number(reply.value);
+  }
+
+  /** Adds 1 to the integer stored at `key` (missing counts as 0); returns the new value. */
+  async incr(key: Arg): Promise<bigint> {
+    const reply = await this.command(["INCR", key]);
+    if (reply.kind !== "integer") throw new UnexpectedReplyError("INCR", "an integer", reply.kind);
+    return BigInt(reply.value);
+  }
+
+  /**
+   * Any command, e.g. ["MSET", "a", "1", "b", "2"]. Writes go through a
+   * session, like set(). An error reply is thrown as ServerError, so the
+   * reply returned is never of kind "error".
+   */
+  async command(args: readonly Arg[]): Promise<Reply> {
+    if (args.length === 0) throw new RangeError("a command needs at least its name");
+    const reply = isWriteCommand(args) ? await this.write(args) : await this.exchange(args, this.attempts(false));
+    if (reply.kind === "error") throw new ServerError(reply.message);
+    return reply;
+  }
+
+  /** Closes every connection. Operations still running fail with ClientClosedError. */
+  close(): void {
+    this.closed = true;
+    for (const connection of this.connections.values()) {
+      if (connection instanceof Connection) connection.close();
+      else connection.then((c) => c.close(), () => {});
+    }
+    this.connections.clear();
+  }
+
+  private attempts(isWrite: boolean): Attempts {
+    return new Attempts(performance.now() + this.timeoutMs, isWrite);
+  }
+
+  /** A write under a session; a retry after an unknown outcome reuses the seq. */
+  private async write(args: readonly Arg[]): Promise<Reply> {
+    const attempts = this.attempts(true);
+    const session = await this.sessions.acquire();
+    try {
+      for (;;) {
+        if (session.id === null) {
+          session.id = await this.register(attempts.deadline);
+          session.seq = 0;
+        }
+        const { id } = session;
+        const seq = ++session.seq;
+        const reply = await this.exchange(["RAFTKV.SESSION", String(id), String(seq), ...args], attempts);
+        if (reply.kind !== "error" || errorCode(reply.message) !== "SESSIONEXPIRED") return reply;
+        // The server forgot the session (evicted as least recently used).
+        // This attempt was refused, not applied; whether an earlier one was is what matters.
+        session.id = null;
+        if (attempts.mayHaveExecuted) {
+          throw new UnknownOutcomeError(`an attempt got no clear answer, and then the server had forgotten the session (client id ${id})`);
+        }
+        this.logger.debug("session expired", { clientId: id, seq });
+      }
+    } finally {
+      this.sessions.release(session);
+    }
+  }
+
+  private async register(deadline: number): Promise<number> {
+    const reply = await this.exchange(["RAFTKV.REGISTER"], new Attempts(deadline, false));
+    if (reply.kind === "error") throw new ServerError(reply.message);
+    const id = reply.kind === "integer" ? Number(reply.value) : NaN;
+    if (!Number.isSafeInteger(id) || id < 1) throw new UnexpectedReplyError("RAFTKV.REGISTER", "a positive integer", reply.kind);
+    this.logger.debug("registered", { clientId: id });
+    return id;
+  }
+
+  /**
+   * Sends `args` to the leader until an attempt gets an answer that is
+   * final: a success, or an error reply other than the retryable ones
+   * (returned, for the caller to interpret).
+   */
+  private async exchange(args: readonly Arg[], attempts: Attempts): Promise<Reply> {
+    for (;;) {
+      if (this.closed) throw new ClientClosedError();
+      const remaining = attempts.deadline - performance.now();
+      if (remaining <= 0) throw new UnavailableError(this.timeoutMs, attempts.isWrite && attempts.mayHaveExecuted, attempts.lastError);
+      const node = this.leader ?? this.nodes[this.cursor]!;
+      let reply: Reply;
+      try {
+        const connection = await this.connectionTo(node, remaining);
+        reply = await connection.send(args, Math.min(this.requestTimeoutMs, remaining));
+      } catch (err) {
+        if (this.closed) throw new ClientClosedError();
+        if (!(err instanceof ConnectError || err instanceof ConnectionLostError || err instanceof RequestTimeoutError)) throw err;
+        // The request may have reached the server unless it never left this process.
+        if (err instanceof RequestTimeoutError || (err instanceof ConnectionLostError && err.written)) attempts.mayHaveExecuted = true;
+        this.nodeFailed(node);
+        await this.retryLater(attempts, node, err);
+        continue;
+      }
+      if (reply.kind !== "error") return reply;
+      const code = errorCode(reply.message);
+      if (code === "MOVED") {
+        const leader = parseMoved(reply.message);
+        if (leader === null) return reply;
+        this.logger.debug("redirected", { from: formatHostPort(node), to: formatHostPort(leader) });
+        this.leader = leader;
+        attempts.lastError = new ServerError(reply.message);
+        if (++attempts.redirects > this.nodes.length) await this.retryLater(attempts, node, attempts.lastError);
+      } else if (code === "CLUSTERDOWN") {
+        this.nodeFailed(node);
+        await this.retryLater(attempts, node, new ServerError(reply.message));
+      } else if (code === "TIMEOUT") {
+        // The node had the command in its log: retry there (if it lost leadership, it will redirect).
+        attempts.mayHaveExecuted = true;
+        await this.retryLater(attempts, node, new ServerError(reply.message));
+      } else {
+        return reply;
+      }
+    }
+  }
+
+  /** `node` cannot serve now: stop assuming it leads, and try the next node. */
+  private nodeFailed(node: NodeAddress): void {
+    if (this.leader === node) this.leader = null;
+    const i = this.nodes.findIndex((n) => n.host === node.host && n.port === node.port);
+    if (i >= 0) this.cursor = (i + 1) % this.nodes.length;
+  }
+
+  private async retryLater(attempts: Attempts, node: NodeAddress, error: Error): Promise<void> {
+    attempts.lastError = error;
+    attempts.redirects = 0;
+    const delay = Math.min(backoffDelay(attempts.retries++, DEFAULT_BACKOFF), attempts.deadline - performance.now());
+    this.logger.debug("retrying", { node: formatHostPort(node), error: error.message, retry: attempts.retries, delayMs: Math.round(delay) });
+    if (delay > 0) await sleep(delay);
+  }
+
+  private connectionTo(node: NodeAddress, remainingMs: number): Connection | Promise<Connection> {
+    const key = formatHostPort(node);
+    const existing = this.connections.get(key);
+    if (existing !== undefined && (!(existing instanceof Connection) || existing.isOpen)) return existing;
+    const forget = () => {
+      const current = this.connections.get(key);
+      if (current === connecting || (current instanceof Connection && !current.isOpen)) this.connections.delete(key);
+    };
+    const connecting = Connection.connect(node, { connectTimeoutMs: Math.min(this.connectTimeoutMs, remainingMs), onClose: forget });
+    this.connections.set(key, connecting);
+    connecting.then((c) => {
+      if (this.connections.get(key) === connecting) this.connections.set(key, c);
+    }, forget);
+    return connecting;
+  }
+}
+
+/** The first word of an error reply: "MOVED", "ERR", ... */
+function errorCode(message: string): string {
+  const space = message.indexOf(" ");
+  return space < 0 ? message : message.slice(0, space);
+}
+
+/** The leader's address in "MOVED 0 HOST:PORT", or null if the reply is not of that form. */
+function parseMoved(message: string): NodeAddress | null {
+  const parts = message.split(" ");
+  return parts.length === 3 ? parseHostPort(parts[2]!) : null;
+}
+
+function positive(value: number, name: string): number {
+  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be a positive number of milliseconds, got ${value}`);
+  return value;
+}

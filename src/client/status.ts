@@ -1,0 +1,75 @@
+// Reads one node's GET /status from its admin port (SPEC §5).
+
+import http from "node:http";
+import { type NodeAddress, formatHostPort } from "./address.js";
+
+/** The fields of /status that `raftkv status` shows (SPEC §5 has more: lastLogIndex, snapshotIndex, peers). */
+export interface NodeStatus {
+  readonly id: number;
+  readonly role: string;
+  readonly term: number;
+  /** The leader's id as this node knows it; null when it knows none. */
+  readonly leader: number | null;
+  readonly commitIndex: number;
+  readonly lastApplied: number;
+}
+
+/** The node's admin port did not give a usable answer; the message says why, in a few words. */
+export class StatusUnavailableError extends Error {
+  override readonly name = "StatusUnavailableError";
+}
+
+/** GETs http://ADMIN/status and checks its shape. */
+export function fetchStatus(admin: NodeAddress, timeoutMs: number): Promise<NodeStatus> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: admin.host, port: admin.port, path: "/status", agent: false, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", (err) => reject(new StatusUnavailableError(err.message)));
+      response.on("end", () => {
+        if (response.statusCode !== 200) {
+          reject(new StatusUnavailableError(`HTTP ${response.statusCode} from ${formatHostPort(admin)}/status`));
+          return;
+        }
+        try {
+          resolve(parseStatus(Buffer.concat(chunks).toString("utf8")));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    request.on("timeout", () => request.destroy(new StatusUnavailableError(`no answer within ${timeoutMs} ms`)));
+    request.on("error", (err: NodeJS.ErrnoException) => {
+      if (err instanceof StatusUnavailableError) reject(err);
+      else reject(new StatusUnavailableError(err.code === "ECONNREFUSED" ? "connection refused" : (err.code ?? err.message)));
+    });
+  });
+}
+
+/** Checks a /status body; throws StatusUnavailableError naming the first field that is wrong. */
+export function parseStatus(body: string): NodeStatus {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    throw new StatusUnavailableError("/status did not answer JSON");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new StatusUnavailableError("/status did not answer a JSON object");
+  const o = raw as Record<string, unknown>;
+  if (typeof o.role !== "string") throw new StatusUnavailableError('/status: "role" is not a string');
+  return {
+    id: count(o, "id"),
+    role: o.role,
+    term: count(o, "term"),
+    // A node that knows no leader may say null, 0 or nothing at all.
+    leader: o.leader === null || o.leader === undefined || o.leader === 0 ? null : count(o, "leader"),
+    commitIndex: count(o, "commitIndex"),
+    lastApplied: count(o, "lastApplied"),
+  };
+}
+
+function count(o: Record<string, unknown>, field: string): number {
+  const v = o[field];
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new StatusUnavailableError(`/status: "${field}" is not a non-negative integer`);
+  return v;
+}

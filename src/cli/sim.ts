@@ -1,10 +1,12 @@
 // `raftkv sim`: the deterministic simulator from the command line (SPEC §9).
 
+import { writeFileSync } from "node:fs";
 import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "./args.js";
 import { FAULTS, generatePlan, parseSpec, specToString, type Fault, type Plan } from "../sim/plan.js";
 import { runPlan, type RunResult } from "../sim/run.js";
 import { search } from "../sim/search.js";
 import { shrink } from "../sim/shrink.js";
+import { replayPage } from "../sim/html.js";
 import { condense } from "../sim/trace.js";
 import { BUGS, findBug, type Bug } from "../sim/zoo.js";
 
@@ -138,7 +140,7 @@ function replay(text: string, c: Common, html: string | undefined): number {
   const plan = generatePlan({ seed: rs.seed, nodes: c.nodes[0]!, steps: c.steps, faults: c.faults }, rs.branches);
   const r = runPlan(plan, { bug: c.bug, trace: true });
   process.stdout.write(r.trace.join("\n") + "\n");
-  if (html) writeHtml(html, r);
+  if (html) writeHtml(html, r, c.bug);
   if (r.violation) {
     process.stdout.write(`\nVIOLATION of ${r.violation.invariant} at t=${r.violation.at}: ${r.violation.message}\n`);
     return 1;
@@ -147,10 +149,10 @@ function replay(text: string, c: Common, html: string | undefined): number {
   return 0;
 }
 
-function writeHtml(file: string, r: RunResult): void {
-  void file;
-  void r;
-  throw new UsageError("--html is not available in this build yet");
+/** The replay page (SPEC §9); `bug` must be the variant the run was made with. */
+function writeHtml(file: string, r: RunResult, bug?: Bug): void {
+  writeFileSync(file, replayPage(r, { bug }));
+  process.stdout.write(`replay page written to ${file}\n`);
 }
 
 async function hunt(c: Common, seconds: number, expectBug: boolean): Promise<number> {

@@ -388,6 +388,7 @@ export class RaftServer {
           return { id: n.id, matchIndex: p?.matchIndex ?? null, nextIndex: p?.nextIndex ?? null, state: p?.state ?? null, reachable: this.transport.isConnected(n.id) };
         }),
       keys: this.sm.size,
+      nodes: this.o.config.nodes.map((n) => ({ id: n.id, admin: formatAddress(n.admin), client: formatAddress(n.client) })),
       events: this.events,
     };
   }

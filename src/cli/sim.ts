@@ -7,7 +7,7 @@ import { runPlan, type RunResult } from "../sim/run.js";
 import { search } from "../sim/search.js";
 import { shrink } from "../sim/shrink.js";
 import { replayPage } from "../sim/html.js";
-import { condense } from "../sim/trace.js";
+import { condense, story } from "../sim/trace.js";
 import { BUGS, findBug, type Bug } from "../sim/zoo.js";
 
 const HELP = `raftkv sim — run the Raft core in a deterministic simulated world
@@ -180,7 +180,8 @@ function report(r: RunResult, c: Common): void {
   const ops = s.result.plan.events.length - faults;
   process.stdout.write(
     `shrunk: ${s.result.plan.events.length} of ${s.eventsBefore} plan events kept (${faults} faults, ${ops} client operations), violation at t=${again.violation?.at ?? "?"}, ${s.trials} trial runs\n` +
-      `shrunk trace (heartbeats left out):\n${condense(again.trace).join("\n")}\n`,
+      `shrunk trace (heartbeats left out):\n${condense(again.trace).join("\n")}\n` +
+      `\nthe story (leaders, crashes, partitions, votes, and the entries at the index the violation names):\n${story(again.trace, again.violation?.message ?? v.message).join("\n")}\n`,
   );
 }
 

@@ -28,3 +28,33 @@ export function describeMessage(m: Message): string {
 export function condense(trace: readonly string[]): string[] {
   return trace.filter((line) => !/AppendEntries\(.*heartbeat/.test(line) && !/AppendEntriesResponse\(.*, ok, /.test(line));
 }
+
+/**
+ * The story of a violation: the lines that matter for the log index it names
+ * ("entry 29@9"): leaders and candidates, crashes and restarts, partitions,
+ * real (not pre-) votes, the AppendEntries that carry that index and the
+ * answers that acknowledge it, and the violation itself.
+ */
+export function story(trace: readonly string[], violationMessage: string): string[] {
+  const m = /entry (\d+)@\d+/.exec(violationMessage) ?? /(\d+)@\d+/.exec(violationMessage);
+  const index = m ? Number(m[1]) : null;
+  const carries = (line: string) => {
+    if (index === null) return false;
+    const es = /entries ([\d@ ]+),/.exec(line);
+    if (es) return es[1]!.split(" ").some((e) => Number(e.split("@")[0]) === index);
+    const match = /, ok, match (\d+)\)/.exec(line);
+    return match !== null && Number(match[1]) >= index && Number(match[1]) < index + 3;
+  };
+  const relevant = (line: string) =>
+    /-> (leader|candidate) |CRASHED|RESTARTED|PARTITION|HEAL|CUT |VIOLATION|FAULTS END|installed snapshot/.test(line) ||
+    (/RequestVote(Response)?\(term \d+, (last|granted)/.test(line) && !line.includes("pre-vote")) ||
+    carries(line);
+  // The story starts with the leader that first sent an entry at that index.
+  const first = trace.findIndex(carries);
+  let start = 0;
+  if (first > 0) {
+    start = first;
+    while (start > 0 && !/-> leader /.test(trace[start]!)) start--;
+  }
+  return trace.slice(start).filter(relevant);
+}

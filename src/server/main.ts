@@ -61,7 +61,7 @@ export async function runServer(argv: string[]): Promise<number> {
     const msg = e.code === "EADDRINUSE" ? `address in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, "")}): is another node running?` : e.message;
     logger.error("start_failed", { error: msg });
     process.stderr.write(`raftkv server: cannot start node ${id}: ${msg}\n`);
-    return e.code === "EADDRINUSE" ? EXIT.usage : 1;
+    return e.code === "EADDRINUSE" || e.name === "DataDirInUseError" ? EXIT.usage : 1;
   }
   logger.info("ready", { client: formatAddress(self.client), admin: formatAddress(self.admin), data: dataDir });
 

@@ -11,7 +11,8 @@
 // apply the committed entries, answer the reads, advance(). Nothing is sent
 // before the state it depends on is durable (GUIDE: persist before you promise).
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
+import { join } from "node:path";
 import { RaftNode, type ReadResult, type Ready, type Snapshot } from "../core/node.js";
 import { EntryType, type Entry, type Message, type NodeId, type Role } from "../core/types.js";
 import type { NodeStatus } from "../kv/info.js";
@@ -57,6 +58,7 @@ export class RaftServer {
   private readonly snapshotEvery: number;
   private ticker: NodeJS.Timeout | null = null;
   private writing = false;
+  private releaseLock: () => void = () => {};
   private queued: (() => void)[] = [];
   private stopped = false;
   /** Resolves when the current write finishes (used by stop()). */
@@ -84,6 +86,7 @@ export class RaftServer {
 
   async start(): Promise<void> {
     mkdirSync(this.o.dataDir, { recursive: true });
+    this.releaseLock = lockDataDir(this.o.dataDir);
     const { wal, state } = await Wal.open(this.o.dataDir, {
       logger: this.log,
       onFsync: (seconds) => this.metrics.fsyncSeconds.observe(seconds),
@@ -135,6 +138,7 @@ export class RaftServer {
     this.failReads(null);
     await this.transport?.close();
     await this.wal?.close();
+    this.releaseLock();
     this.log.info("stopped");
   }
 
@@ -405,6 +409,44 @@ export class RaftServer {
 
   transportStats(): PeerTransport["stats"] {
     return this.transport.stats;
+  }
+}
+
+export class DataDirInUseError extends Error {
+  override readonly name = "DataDirInUseError";
+}
+
+/**
+ * Only one process may own a data directory: a second `raftkv server` for a
+ * running node would otherwise open (and start a segment in) its live WAL.
+ * The lock is a LOCK file holding the owner's pid; a lock left by a process
+ * that no longer exists (kill -9) is taken over.
+ */
+function lockDataDir(dir: string): () => void {
+  const path = join(dir, "LOCK");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, "wx");
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = Number(readFileSync(path, "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid))
+        throw new DataDirInUseError(`data directory ${dir} is in use by process ${pid} (is this node already running?)`);
+      rmSync(path, { force: true }); // stale: its owner is gone
+    }
+  }
+  throw new DataDirInUseError(`cannot lock data directory ${dir}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

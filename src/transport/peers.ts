@@ -106,7 +106,8 @@ export class PeerTransport {
   async start(): Promise<void> {
     const { host, port } = this.options.listen;
     await new Promise<void>((resolve, reject) => {
-      const fail = (err: Error) => reject(new Error(`cannot listen for peers on ${host}:${port}: ${err.message}`));
+      const fail = (err: NodeJS.ErrnoException) =>
+        reject(Object.assign(new Error(`cannot listen for peers on ${host}:${port}: ${err.message}`, { cause: err }), { code: err.code }));
       this.server.once("error", fail);
       this.server.listen(port, host, () => {
         this.server.off("error", fail);

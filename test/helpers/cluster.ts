@@ -3,7 +3,7 @@
 // cut links between nodes), data in a temporary directory.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +33,12 @@ export interface NodeStatusJson {
   lastLogIndex: number;
   snapshotIndex: number;
   peers: { id: number; matchIndex: number | null; nextIndex: number | null; reachable: boolean }[];
+}
+
+/** How a node's process ended: an exit code, or the signal that killed it. */
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
 }
 
 export interface ClusterOptions {
@@ -75,7 +81,13 @@ export class TestCluster {
   static async start(options: ClusterOptions = {}): Promise<TestCluster> {
     const c = new TestCluster(options);
     for (const n of c.nodes) c.startNode(n.id);
-    await Promise.all(c.nodes.map((n) => c.waitForPort(n.id)));
+    try {
+      await Promise.all(c.nodes.map((n) => c.waitForPort(n.id)));
+    } catch (err) {
+      // The caller gets no cluster to stop: stop the nodes that did start, or they keep the test process alive.
+      await c.stop();
+      throw err;
+    }
     return c;
   }
 
@@ -83,12 +95,31 @@ export class TestCluster {
     return this.nodes.find((n) => n.id === id)!;
   }
 
-  /** Starts (or restarts) node `id` from its data directory. */
-  startNode(id: number): void {
+  /** Where node `id` keeps its data (write-ahead log, snapshots). */
+  dataDir(id: number): string {
+    return join(this.dir, `node-${id}`);
+  }
+
+  /** The file that collects node `id`'s stdout and stderr, across restarts. */
+  logPath(id: number): string {
+    return join(this.dir, `node-${id}.log`);
+  }
+
+  /** The last lines node `id` wrote, for error messages. */
+  logTail(id: number, lines = 8): string {
+    try {
+      return readFileSync(this.logPath(id), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+
+  /** Starts (or restarts) node `id` from its data directory; returns its process (it may still fail to start). */
+  startNode(id: number): ChildProcess {
     const n = this.node(id);
     if (n.process) throw new Error(`node ${id} is already running`);
-    const log = createWriteStream(join(this.dir, `node-${id}.log`), { flags: "a" });
-    const child = spawn(process.execPath, [BIN, "server", "--config", this.configPath, "--id", String(id), "--data", join(this.dir, `node-${id}`)], {
+    const log = createWriteStream(this.logPath(id), { flags: "a" });
+    const child = spawn(process.execPath, [BIN, "server", "--config", this.configPath, "--id", String(id), "--data", this.dataDir(id)], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.options.env },
     });
@@ -98,15 +129,16 @@ export class TestCluster {
     child.on("exit", () => {
       if (n.process === child) n.process = null;
     });
+    return child;
   }
 
-  /** kill -9 (default) or another signal; resolves when the process is gone. */
-  async kill(id: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  /** kill -9 (default) or another signal; resolves with how the process ended (null if it was not running). */
+  async kill(id: number, signal: NodeJS.Signals = "SIGKILL"): Promise<ExitStatus | null> {
     const p = this.node(id).process;
-    if (!p) return;
-    const gone = new Promise<void>((r) => p.once("exit", () => r()));
+    if (!p) return null;
+    const gone = exitOf(p);
     p.kill(signal);
-    await gone;
+    return gone;
   }
 
   async restart(id: number): Promise<void> {
@@ -119,9 +151,10 @@ export class TestCluster {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if ((await this.status(id)) !== null) return;
+      if (!this.node(id).process) throw new Error(`node ${id} exited before it came up; the end of ${this.logPath(id)}:\n${this.logTail(id)}`);
       await sleep(50);
     }
-    throw new Error(`node ${id} did not come up within ${timeoutMs} ms (log: ${join(this.dir, `node-${id}.log`)})`);
+    throw new Error(`node ${id} did not come up within ${timeoutMs} ms; the end of ${this.logPath(id)}:\n${this.logTail(id)}`);
   }
 
   /** GET /status of node `id`, or null if it does not answer. */
@@ -202,6 +235,12 @@ export class TestCluster {
   }
 }
 
+/** Resolves when `child` has exited (at once if it already has). */
+export function exitOf(child: ChildProcess): Promise<ExitStatus> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((r) => child.once("exit", (code, signal) => r({ code, signal })));
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -227,6 +266,11 @@ export function respCommand(host: string, port: number, args: (string | Buffer)[
     socket.on("error", (err) => {
       clearTimeout(timer);
       reject(err);
+    });
+    // A node that dies or stops closes the connection without an error; after a reply this is a no-op.
+    socket.on("close", () => {
+      clearTimeout(timer);
+      reject(new Error(`${host}:${port} closed the connection without a reply`));
     });
   });
 }

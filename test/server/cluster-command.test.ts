@@ -1,0 +1,127 @@
+// `raftkv cluster` (SPEC §1, §2): supervises three local nodes, prints where
+// they are, writes DIR/cluster.json, stops them all on SIGINT or SIGTERM, and a second
+// run comes back with the data of the first.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { exitOf } from "../helpers/cluster.js";
+import { cleanStop, commandAnyLeader, deadline, readLog, runRaftkv, show, startRaftkv, waitUntil } from "./support.js";
+
+const HOST = "127.0.0.1";
+/** `raftkv cluster` puts node i's client port at P+i, its peer port at P+620+i and its admin port at P+1700+i. */
+const portsOf = (base: number) => [0, 1, 2].flatMap((i) => [base + i, base + 620 + i, base + 1700 + i]);
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, HOST, () => s.close(() => resolve(true)));
+  });
+}
+
+/** A base port whose nine ports are free, below the ephemeral range, spread by pid so that parallel runs differ. */
+async function freeBasePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 12_000 + ((process.pid * 7 + attempt * 131) % 800) * 20;
+    if ((await Promise.all(portsOf(base).map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error("no free port range for the cluster");
+}
+
+/** The ids of `pid`'s child processes (Linux /proc; empty elsewhere). */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          // Field 4 of /proc/PID/stat is the parent's pid; the command name before it is in parentheses.
+          return Number(readFileSync(`/proc/${d}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[1]) === pid;
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Starts `raftkv cluster` and waits for its banner; `stop()` sends SIGINT (or `signal`) and resolves with the exit status and the output. */
+async function startCluster(dir: string, base: number) {
+  const child = startRaftkv(["cluster", "--dir", dir, "--base-port", String(base)]);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (b: Buffer) => (stdout += b.toString()));
+  child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+  const exited = exitOf(child);
+  const stop = async (signal: NodeJS.Signals = "SIGINT") => {
+    child.kill(signal);
+    const exit = await Promise.race([exited, deadline(10_000, null)]);
+    if (exit === null) {
+      // It did not stop its nodes: stop them, and it, so that nothing outlives the test.
+      for (const pid of childPids(child.pid!)) process.kill(pid, "SIGKILL");
+      child.kill("SIGKILL");
+    }
+    return { exit, stdout, stderr };
+  };
+  try {
+    await waitUntil(`the banner of raftkv cluster`, () => {
+      if (child.exitCode !== null) throw new Error(`raftkv cluster exited with ${child.exitCode}: ${stderr}`);
+      return stdout.includes("Ctrl-C stops every node.");
+    });
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\nstdout: ${stdout}\nstderr: ${stderr}`);
+  }
+  return { banner: stdout, stop };
+}
+
+test("raftkv cluster runs three nodes, stops them all on SIGINT (and SIGTERM), and a second run has the first run's data", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "raftkv-cluster-"));
+  const base = await freeBasePort();
+  const clients = [0, 1, 2].map((i) => ({ host: HOST, port: base + i }));
+  const admins = [0, 1, 2].map((i) => `http://${HOST}:${base + 1700 + i}/status`);
+  const answering = async () => (await Promise.all(admins.map((url) => fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)))).filter(Boolean).length;
+  let running: Awaited<ReturnType<typeof startCluster>> | null = null;
+  try {
+    running = await startCluster(dir, base);
+    for (const c of clients) assert.ok(running.banner.includes(`client ${c.host}:${c.port}`), `the banner names ${c.host}:${c.port}:\n${running.banner}`);
+    assert.ok(running.banner.includes(`dashboard: http://${HOST}:${base + 1700}/`), `the banner has the dashboard URL:\n${running.banner}`);
+
+    const file = JSON.parse(readFileSync(join(dir, "cluster.json"), "utf8")) as { nodes: { id: number; client: string }[] };
+    assert.deepEqual(file.nodes.map((n) => [n.id, n.client]), clients.map((c, i) => [i + 1, `${c.host}:${c.port}`]));
+
+    assert.equal(show(await commandAnyLeader(clients, ["SET", "first-run", "still here"])), "+OK");
+    assert.equal(await waitUntil("all three nodes to answer /status", async () => ((await answering()) === 3 ? 3 : null)), 3);
+
+    const first = await running.stop();
+    running = null;
+    assert.deepEqual(first.exit, { code: 0, signal: null }, first.stderr);
+    assert.equal(await answering(), 0, "no node answers after SIGINT");
+    for (const id of [1, 2, 3]) {
+      const log = readLog(join(dir, `node-${id}.log`));
+      assert.match(log, cleanStop("SIGTERM"), `node ${id} stopped cleanly:\n${log.slice(-500)}`);
+    }
+    assert.ok(!first.stdout.includes("exited ("), `no node died on its own:\n${first.stdout}`);
+
+    // A different node count for the same directory is refused.
+    const other = await runRaftkv(["cluster", "--dir", dir, "--nodes", "5", "--base-port", String(base)]);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /already describes 3 nodes/);
+
+    running = await startCluster(dir, base);
+    assert.equal(show(await commandAnyLeader(clients, ["GET", "first-run"])), "$still here");
+    const second = await running.stop("SIGTERM");
+    running = null;
+    assert.deepEqual(second.exit, { code: 0, signal: null }, second.stderr);
+    assert.equal(await answering(), 0, "no node answers after SIGTERM");
+  } finally {
+    await running?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

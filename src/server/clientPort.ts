@@ -62,6 +62,14 @@ export class ClientPort {
     const parser = new RespParser();
     const queue: Pending[] = [];
     let closing = false;
+    // Redis runs one connection's commands one after another. Writes go into
+    // the log in order and reads are ordered among themselves, so a run of
+    // writes (or of reads) may be in flight together; but a read must not
+    // start before the writes sent ahead of it are applied, nor a write
+    // before the reads ahead of it are answered.
+    let inFlight = 0;
+    let inFlightKind: "read" | "write" = "write";
+    const held: { plan: Exclude<Plan, { kind: "reply" }>; pending: Pending }[] = [];
 
     const flush = () => {
       const out: Reply[] = [];
@@ -76,10 +84,32 @@ export class ClientPort {
       }
       if (out.length > 0 && !socket.destroyed) socket.write(encodeReplies(out));
       if (close) {
-        closing = true;
         queue.length = 0;
+        held.length = 0;
         socket.end();
       }
+    };
+
+    const start = (plan: Exclude<Plan, { kind: "reply" }>, p: Pending) => {
+      inFlight++;
+      inFlightKind = plan.kind;
+      this.o.execute(plan).then(
+        (reply) => done(p, reply),
+        (err: unknown) => {
+          this.o.logger.error("command_failed", { error: err });
+          done(p, errorReply("ERR internal error"));
+        },
+      );
+    };
+
+    const done = (p: Pending, reply: Reply) => {
+      p.reply = reply;
+      inFlight--;
+      while (held.length > 0 && (inFlight === 0 || held[0]!.plan.kind === inFlightKind)) {
+        const h = held.shift()!;
+        start(h.plan, h.pending);
+      }
+      flush();
     };
 
     socket.on("data", (chunk: Buffer) => {
@@ -92,29 +122,25 @@ export class ClientPort {
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
           queue.push({ reply: err.reply, close: true });
-          flush();
-          return;
+          closing = true;
+          break;
         }
         if (args === null) break;
         if (args.length === 0) continue;
         const plan = this.planner.plan(args);
         if (plan.kind === "reply") {
           queue.push({ reply: plan.reply, close: plan.close });
+          // Redis reads nothing after QUIT.
+          if (plan.close) {
+            closing = true;
+            break;
+          }
           continue;
         }
         const p: Pending = { reply: null, close: false };
         queue.push(p);
-        this.o.execute(plan).then(
-          (reply) => {
-            p.reply = reply;
-            flush();
-          },
-          (err: unknown) => {
-            this.o.logger.error("command_failed", { error: err });
-            p.reply = errorReply("ERR internal error");
-            flush();
-          },
-        );
+        if (held.length === 0 && (inFlight === 0 || plan.kind === inFlightKind)) start(plan, p);
+        else held.push({ plan, pending: p });
       }
       flush();
     });

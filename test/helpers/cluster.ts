@@ -119,6 +119,7 @@ export class TestCluster {
     const n = this.node(id);
     if (n.process) throw new Error(`node ${id} is already running`);
     const log = createWriteStream(this.logPath(id), { flags: "a" });
+    log.on("error", () => {}); // the directory may be gone after stop(); the log is best effort
     const child = spawn(process.execPath, [BIN, "server", "--config", this.configPath, "--id", String(id), "--data", this.dataDir(id)], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.options.env },

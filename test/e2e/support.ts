@@ -1,0 +1,149 @@
+// Shared tools of the end-to-end tests: real `raftkv server` processes
+// (TestCluster) driven by real Redis tools and by raw sockets.
+
+import { spawn } from "node:child_process";
+import net from "node:net";
+import { ReplyParser } from "../../src/client/replyParser.js";
+import type { Reply } from "../../src/resp/writer.js";
+import { show } from "../server/support.js";
+import { sleep, TestCluster, type ClusterOptions, type TestNode } from "../helpers/cluster.js";
+
+/** "host:port" of a node's client (RESP) port, the form MOVED uses. */
+export function clientAddress(n: TestNode): string {
+  return `${n.host}:${n.clientPort}`;
+}
+
+/** Starts a cluster, waits for its leader, runs `body`, and always stops the cluster. */
+export async function withCluster<T>(options: ClusterOptions, body: (c: TestCluster, leader: number) => Promise<T>): Promise<T> {
+  const c = await TestCluster.start(options);
+  try {
+    return await body(c, await c.waitForLeader(20_000));
+  } catch (err) {
+    // The servers' last words usually say why.
+    for (const n of c.nodes) console.error(`--- end of node ${n.id}'s log:\n${c.logTail(n.id, 15)}`);
+    throw err;
+  } finally {
+    await c.stop();
+  }
+}
+
+export interface ToolRun {
+  /** Exit code, or null when a signal ended it. */
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs an installed tool (redis-cli, redis-benchmark) to completion, with
+ * `input` on its stdin and stdout a pipe (not a TTY, so redis-cli prints
+ * raw replies). Killed after `timeoutMs`, which then fails.
+ */
+export function runTool(command: string, args: readonly string[], input = "", timeoutMs = 60_000): Promise<ToolRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${command} ${args.join(" ")} did not finish within ${timeoutMs} ms; output so far:\n${Buffer.concat(out).toString()}`));
+    }, timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${command} (is redis-tools installed?): ${e.message}`));
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.on("error", () => {}); // the tool may exit before reading all of it
+    child.stdin.end(input);
+  });
+}
+
+/** redis-cli against node `n`. */
+export function redisCli(n: TestNode, args: readonly string[], input = ""): Promise<ToolRun> {
+  return runTool("redis-cli", ["-h", n.host, "-p", String(n.clientPort), ...args], input);
+}
+
+/** The current leader's id and the others', once the cluster agrees on a leader. */
+export async function roles(c: TestCluster, timeoutMs = 20_000): Promise<{ leader: number; followers: number[] }> {
+  const leader = await c.waitForLeader(timeoutMs);
+  return { leader, followers: c.nodes.map((n) => n.id).filter((id) => id !== leader) };
+}
+
+/** Sends a signal to a running node without waiting for it to exit (SIGSTOP, SIGCONT). */
+export function signal(c: TestCluster, id: number, sig: NodeJS.Signals): void {
+  const p = c.node(id).process;
+  if (!p) throw new Error(`node ${id} is not running`);
+  p.kill(sig);
+}
+
+/** What a raw socket got back: every byte the node sent, and whether the node closed the connection. */
+export interface RawExchange {
+  readonly received: Buffer;
+  readonly closedByServer: boolean;
+}
+
+/**
+ * Writes `chunks` to a fresh connection (one write each), then collects
+ * what comes back until the node closes the connection or `quietMs` pass
+ * with nothing new (then the client closes it).
+ */
+export function rawExchange(n: TestNode, chunks: readonly Buffer[], quietMs = 1500): Promise<RawExchange> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: n.host, port: n.clientPort });
+    const got: Buffer[] = [];
+    let timer: NodeJS.Timeout | null = null;
+    let done = false;
+    const finish = (closedByServer: boolean) => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      socket.destroy();
+      resolve({ received: Buffer.concat(got), closedByServer });
+    };
+    const quiet = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => finish(false), quietMs);
+    };
+    socket.on("connect", () => {
+      for (const c of chunks) socket.write(c);
+      quiet();
+    });
+    socket.on("data", (b: Buffer) => {
+      got.push(b);
+      quiet();
+    });
+    socket.on("end", () => finish(true));
+    socket.on("close", () => finish(true));
+    // A reset after the server closed with unread input still counts as closed by the server.
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "ECONNRESET" || err.code === "EPIPE") finish(true);
+      else if (!done) {
+        done = true;
+        reject(err);
+      }
+    });
+  });
+}
+
+/** Polls until `probe` returns true, or throws naming `what`. */
+export async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** The replies in `bytes`, each shown as "+OK", "-ERR ...", ":3", "$value", "$nil" (see show()); throws on a malformed reply. */
+export function parseReplies(bytes: Buffer): string[] {
+  const parser = new ReplyParser();
+  parser.push(bytes);
+  const replies: string[] = [];
+  for (let r = parser.next(); r !== null && r !== undefined; r = parser.next()) replies.push(show(r as Reply));
+  return replies;
+}

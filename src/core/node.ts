@@ -518,30 +518,14 @@ export class RaftNode {
       if (result.truncatedFrom !== null && result.truncatedFrom <= this.stableIndex) this.stableIndex = result.truncatedFrom - 1;
       const newCommit = this.followerCommitTarget(m.leaderCommit, result.lastNewIndex);
       if (newCommit > this.commitIndex) this.commitIndex = newCommit;
-      this.send({
-        type: "AppendEntriesResponse",
-        from: this.id,
-        to: m.from,
-        term: this.currentTerm,
-        success: true,
-        matchIndex: result.lastNewIndex,
-        conflictIndex: 0,
-        conflictTerm: 0,
-        seq: m.seq,
-      });
+      this.answerAppend(m.from, m.seq, true, result.lastNewIndex, 0, 0);
     } else {
-      this.send({
-        type: "AppendEntriesResponse",
-        from: this.id,
-        to: m.from,
-        term: this.currentTerm,
-        success: false,
-        matchIndex: 0,
-        conflictIndex: result.conflictIndex,
-        conflictTerm: result.conflictTerm,
-        seq: m.seq,
-      });
+      this.answerAppend(m.from, m.seq, false, 0, result.conflictIndex, result.conflictTerm);
     }
+  }
+
+  private answerAppend(to: NodeId, seq: number, success: boolean, matchIndex: number, conflictIndex: number, conflictTerm: number): void {
+    this.send({ type: "AppendEntriesResponse", from: this.id, to, term: this.currentTerm, success, matchIndex, conflictIndex, conflictTerm, seq });
   }
 
   private handleAppendResponse(m: AppendEntriesResponse): void {
@@ -762,17 +746,7 @@ export class RaftNode {
     switch (m.type) {
       case "AppendEntries":
       case "InstallSnapshot":
-        this.send({
-          type: "AppendEntriesResponse",
-          from: this.id,
-          to: m.from,
-          term: this.currentTerm,
-          success: false,
-          matchIndex: 0,
-          conflictIndex: 0,
-          conflictTerm: 0,
-          seq: 0,
-        });
+        this.answerAppend(m.from, 0, false, 0, 0, 0);
         return;
       case "RequestVote":
         this.send({ type: "RequestVoteResponse", from: this.id, to: m.from, term: this.currentTerm, preVote: m.preVote, voteGranted: false });

@@ -41,7 +41,10 @@ describe("bad input on the client port", () => {
   let follower: TestNode;
 
   before(async () => {
-    c = await TestCluster.start({ nodes: 3 });
+    // Long election timeouts: these tests talk to "the leader" across several
+    // exchanges and push tens of MiB through one node; on a loaded 2-core
+    // machine the default 150–300 ms would let leadership move in between.
+    c = await TestCluster.start({ nodes: 3, electionTimeoutMs: [1000, 2000], heartbeatMs: 100 });
     assert.equal(show(await c.leaderCommand(15_000, "SET", "canary", "alive")), "+OK");
   });
 

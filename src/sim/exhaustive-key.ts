@@ -1,39 +1,158 @@
-// Canonical text for the parts of an exhaustive-mode state, and the short
+// Canonical text for the parts of an exhaustive-mode state, written so that
+// renaming the servers is cheap (see exhaustive-symmetry.ts), and the short
 // hash the explorer remembers instead of the whole text.
 //
-// The model never asks for a linearizable read, so the read-index sequence
-// numbers decide nothing: no read is pending, and any future read waits for
-// acknowledgements of sequence numbers not sent yet. They are left out of
-// the key: `seq` of every message, and the `@<ackedSeq - seq>` that
-// RaftNode.fingerprint() prints per follower (a leader heartbeating one
-// silent follower would otherwise count it down without end, and the state
-// space would be infinite). The order in which votes arrived is left out too:
-// only who granted and who refused matters.
+// Every server id in the text is one character, idChar(id) (a C1 control
+// character, which nothing else in the text uses, and which keeps the
+// strings one byte per character), so that renaming is a character
+// substitution. Per-peer
+// lists (votes received, a leader's progress per follower) are kept as
+// arrays indexed by id, since renaming reorders them.
+//
+// What is left out, because it cannot change what happens next here:
+// - read-index sequence numbers. The model never asks for a linearizable
+//   read, so no read is pending, and a future read waits for
+//   acknowledgements of sequence numbers not sent yet. Gone are the `seq` of
+//   every message and the `@<ackedSeq - seq>` that RaftNode.fingerprint()
+//   prints per follower (a leader heartbeating one silent follower would
+//   otherwise count it down without end: an infinite state space);
+// - the order in which votes arrived: only who granted and who refused.
 
 import type { RaftNode } from "../core/node.js";
-import { EntryType, assertNever, type Entry, type Message } from "../core/types.js";
+import { EntryType, assertNever, type Entry, type HardState, type Message, type NodeId } from "../core/types.js";
 
-/** RaftNode.fingerprint() with the parts that cannot matter here normalized (see the header). */
-export function nodeKey(node: RaftNode): string {
-  const fields = node.fingerprint().split("|");
-  // Fields 11 and 12 of the fingerprint: votes ("2+3-") and progress ("2=...@-3;3=...@0").
-  fields[11] = sortVotes(fields[11]!);
-  fields[12] = fields[12]!.replace(/@-?\d+(?=;|$)/g, "");
-  return fields.join("|");
+/** One server's state and disk as text; see the header. */
+export interface NodePart {
+  /** Everything but the per-peer lists, ids written with idChar. */
+  readonly text: string;
+  /** Per id (at id - 1): how that server answered this one's current campaign: "+", "-" or "". */
+  readonly votes: readonly string[];
+  /** Per id (at id - 1): this leader's progress for that follower, or "". */
+  readonly progress: readonly string[];
+  /** Equal for two servers' parts whenever some renaming of the servers maps one onto the other. */
+  readonly signature: string;
+  /** The last rendering of this part under a renaming (exhaustive-symmetry.ts), which the next state most likely asks for again. */
+  memo: Memo | null;
 }
 
-function sortVotes(votes: string): string {
-  const each = votes.match(/\d+[+-]/g);
-  return each === null ? votes : each.sort().join("");
+/** A number given to a text as rendered under one renaming of the servers (exhaustive-symmetry.ts). */
+export interface Memo {
+  readonly renaming: number;
+  readonly number: number;
+}
+
+/** Thrown when RaftNode.fingerprint() no longer has the layout this file reads. */
+export class FingerprintFormatError extends Error {
+  constructor(fingerprint: string) {
+    super(`RaftNode.fingerprint() changed its layout (got "${fingerprint}"); update nodePart() in src/sim/exhaustive-key.ts to match`);
+    this.name = "FingerprintFormatError";
+  }
+}
+
+const ID_BASE = 0x80;
+/** Matches any idChar. */
+export const ID_CHARS = /[\x81-\xff]/g;
+
+export function idChar(id: NodeId): string {
+  return String.fromCharCode(ID_BASE + id);
+}
+
+export function idOf(c: string): NodeId {
+  return c.charCodeAt(0) - ID_BASE;
+}
+
+// RaftNode.fingerprint(): fields separated by "|"; these hold ids.
+const VOTED_FOR = 2;
+const LEADER = 3;
+const VOTES = 11;
+const PROGRESS = 12;
+const PERSISTED_HARD_STATE = 15;
+const FIELDS = 16;
+
+/**
+ * Node parts by server, fingerprint and disk. A server's states recur (a
+ * heartbeat often leaves a follower as it was), so most lookups hit: the
+ * parts are shared between states, and so are their memoized renderings.
+ */
+export class NodePartCache {
+  private readonly parts = new Map<string, NodePart>();
+
+  constructor(
+    private readonly members: number,
+    /** Forget everything beyond this many parts, to bound memory. */
+    private readonly limit = 1 << 18,
+  ) {}
+
+  of(node: RaftNode, diskText: string): NodePart {
+    const fingerprint = node.fingerprint();
+    const key = `${node.id}|${fingerprint}~${diskText}`;
+    let part = this.parts.get(key);
+    if (part === undefined) {
+      if (this.parts.size >= this.limit) this.parts.clear();
+      part = nodePart(fingerprint, node.id, diskText, this.members);
+      this.parts.set(key, part);
+    }
+    return part;
+  }
+}
+
+/** The disk's contribution to a part: hard state and entries. */
+export function diskText(hardState: HardState, entries: readonly Entry[]): string {
+  return `${hardState.currentTerm}/${hardState.votedFor === null ? "_" : idChar(hardState.votedFor)}/${entries.map(entryKey).join(" ")}`;
+}
+
+function nodePart(fingerprint: string, self: NodeId, disk: string, members: number): NodePart {
+  const f = fingerprint.split("|");
+  if (f.length !== FIELDS) throw new FingerprintFormatError(fingerprint);
+  // Votes: "<id>+" or "<id>-" each, no separator.
+  const votes = new Array<string>(members).fill("");
+  const v = f[VOTES]!;
+  for (let i = 0, id = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (c === "+" || c === "-") {
+      votes[id - 1] = c;
+      id = 0;
+    } else id = 10 * id + Number(c);
+  }
+  // Progress: "<id>=<progress>@<ackedSeq - seq>" each, separated by ";".
+  const progress = new Array<string>(members).fill("");
+  if (f[PROGRESS] !== "") {
+    for (const one of f[PROGRESS]!.split(";")) {
+      const eq = one.indexOf("=");
+      const at = one.lastIndexOf("@");
+      if (eq < 1 || at < eq) throw new FingerprintFormatError(fingerprint);
+      progress[Number(one.slice(0, eq)) - 1] = one.slice(eq + 1, at);
+    }
+  }
+  f[VOTED_FOR] = optionalId(f[VOTED_FOR]!);
+  f[LEADER] = optionalId(f[LEADER]!);
+  const [persistedTerm, persistedVote] = f[PERSISTED_HARD_STATE]!.split("/");
+  f[PERSISTED_HARD_STATE] = `${persistedTerm}/${optionalId(persistedVote!)}`;
+  f[VOTES] = "";
+  f[PROGRESS] = "";
+  const text = `${f.join("|")}~${disk}`;
+  const selfChar = idChar(self);
+  const others = votes.filter((_, i) => i !== self - 1);
+  const signature = [
+    text.replace(ID_CHARS, (c) => (c === selfChar ? "s" : "*")),
+    votes[self - 1],
+    others.sort().join(""),
+    progress.filter((p) => p !== "").sort().join(";"),
+  ].join("|");
+  return { text, votes, progress, signature, memo: null };
+}
+
+function optionalId(field: string): string {
+  return field === "_" ? "_" : idChar(Number(field));
 }
 
 export function entryKey(e: Entry): string {
   return e.type === EntryType.Noop ? `${e.term}n` : `${e.term}:${e.data.join(".")}`;
 }
 
-/** Sorts by sender, then receiver (so one link's messages are adjacent), then content; no `seq`. */
+/** The sender's and the receiver's idChar first (so one link's messages sort together), then the content, without `seq`. */
 export function messageKey(m: Message): string {
-  const link = `${m.from}>${m.to} `;
+  const link = idChar(m.from) + idChar(m.to);
   switch (m.type) {
     case "RequestVote":
       return `${link}V${m.term}${m.preVote ? "p" : ""} ${m.lastLogIndex}@${m.lastLogTerm}`;

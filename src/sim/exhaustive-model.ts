@@ -43,7 +43,8 @@ import { RaftNode, type RaftConfig, type RestoredState } from "../core/node.js";
 import type { Entry, HardState, Message, NodeId } from "../core/types.js";
 import type { Model } from "../explore/explorer.js";
 import { INVARIANTS, TRANSITION_CHECKS } from "./exhaustive-invariants.js";
-import { entryKey, hash64, messageKey, nodeKey } from "./exhaustive-key.js";
+import { NodePartCache, diskText, hash64, messageKey, type Memo, type NodePart } from "./exhaustive-key.js";
+import { Canonicalizer } from "./exhaustive-symmetry.js";
 import type { Bug } from "./zoo.js";
 
 export interface ClusterOptions {
@@ -57,8 +58,12 @@ export interface ClusterOptions {
   readonly checkQuorum: boolean;
   /** Messages in flight per (from, to) link; more are lost. */
   readonly linkCapacity: number;
+  /** Messages in flight to one server; more are lost. */
+  readonly inboxCapacity: number;
   /** Explore crash-and-restart events. */
   readonly restarts: boolean;
+  /** Count states that differ only by a renaming of the servers as one (exhaustive-symmetry.ts). */
+  readonly symmetry: boolean;
 }
 
 /** What survives a crash. No server compacts its log here, so there is never a snapshot. */
@@ -66,6 +71,8 @@ export interface Disk {
   readonly hardState: HardState;
   /** Entry i at position i - 1. */
   readonly entries: readonly Entry[];
+  /** For the state's key. */
+  readonly text: string;
 }
 
 /** A message in the network, with its canonical key and the events that act on it. */
@@ -74,6 +81,8 @@ export interface InFlight {
   readonly message: Message;
   readonly deliver: ClusterEvent;
   readonly drop: ClusterEvent;
+  /** The number of its key under the last renaming asked for (exhaustive-symmetry.ts). */
+  memo: Memo | null;
 }
 
 export type ClusterEvent =
@@ -97,8 +106,8 @@ export interface ClusterState {
   /** Server with id i + 1 at index i. */
   readonly nodes: readonly RaftNode[];
   readonly disks: readonly Disk[];
-  /** Per server, the key of its state and disk (cached: most transitions change one server). */
-  readonly parts: readonly string[];
+  /** Per server, the text of its state and disk for the key (cached: most transitions change one server). */
+  readonly parts: readonly NodePart[];
   /** Sorted by key. */
   readonly network: readonly InFlight[];
   readonly proposals: number;
@@ -119,7 +128,7 @@ export class EndlessReadyError extends Error {
 const MAX_READY_ROUNDS = 64;
 const ELECTION_TICKS: readonly [number, number] = [2, 3];
 const HEARTBEAT_TICKS = 1;
-const EMPTY_DISK: Disk = { hardState: { currentTerm: 0, votedFor: null }, entries: [] };
+const EMPTY_DISK = disk({ currentTerm: 0, votedFor: null }, []);
 
 export function clusterModel(o: ClusterOptions): Model<ClusterState, ClusterEvent> {
   return new ClusterModel(o);
@@ -133,9 +142,13 @@ class ClusterModel implements Model<ClusterState, ClusterEvent> {
   private readonly ticks: ClusterEvent[];
   private readonly restarts: ClusterEvent[];
   private readonly proposes: ClusterEvent[];
+  private readonly parts: NodePartCache;
+  private readonly canonical: Canonicalizer;
 
   constructor(private readonly o: ClusterOptions) {
     const members = Array.from({ length: o.nodes }, (_, i) => i + 1);
+    this.parts = new NodePartCache(o.nodes);
+    this.canonical = new Canonicalizer(o.symmetry);
     this.configs = members.map((id) => ({
       id,
       members,
@@ -153,7 +166,7 @@ class ClusterModel implements Model<ClusterState, ClusterEvent> {
       {
         nodes,
         disks: nodes.map(() => EMPTY_DISK),
-        parts: nodes.map((n) => part(n, EMPTY_DISK)),
+        parts: nodes.map((n) => this.parts.of(n, EMPTY_DISK.text)),
         network: [],
         proposals: 0,
         leaders: [],
@@ -163,7 +176,8 @@ class ClusterModel implements Model<ClusterState, ClusterEvent> {
   }
 
   events(s: ClusterState): readonly ClusterEvent[] {
-    const events: ClusterEvent[] = [...this.ticks];
+    // A follower or candidate at maxTerm would campaign for a term past the bound.
+    const events = this.ticks.filter((_, i) => s.nodes[i]!.role === "leader" || s.nodes[i]!.currentTerm < this.o.maxTerm);
     // Equal messages are interchangeable: act on the first of each run only.
     const distinct = s.network.filter((f, i) => i === 0 || s.network[i - 1]!.key !== f.key);
     for (const f of distinct) events.push(f.deliver);
@@ -177,7 +191,7 @@ class ClusterModel implements Model<ClusterState, ClusterEvent> {
     switch (e.kind) {
       case "tick": {
         const node = s.nodes[e.node - 1]!.clone();
-        node.tick();
+        tickUntilItActs(node);
         return this.settle(s, node, s.network, s.proposals);
       }
       case "deliver": {
@@ -198,10 +212,7 @@ class ClusterModel implements Model<ClusterState, ClusterEvent> {
   }
 
   key(s: ClusterState): string {
-    const leaders = s.leaders.join(",");
-    const committed = s.committed.map((c) => `${c.term}/${c.commitTerm}`).join(",");
-    const network = s.network.map((f) => f.key).join("\n");
-    return hash64(`${s.parts.join("\n")}\n#${network}\n#${s.proposals}#${leaders}#${committed}`);
+    return hash64(this.canonical.key(s));
   }
 
   private boot(config: RaftConfig, disk: Disk): RaftNode {
@@ -227,7 +238,7 @@ class ClusterModel implements Model<ClusterState, ClusterEvent> {
     return {
       nodes: replace(s.nodes, i, node),
       disks,
-      parts: replace(s.parts, i, part(node, disk)),
+      parts: replace(s.parts, i, this.parts.of(node, disk.text)),
       network: withoutDead(net, disks),
       proposals,
       leaders: noteLeader(s.leaders, node),
@@ -238,9 +249,14 @@ class ClusterModel implements Model<ClusterState, ClusterEvent> {
   private send(network: readonly InFlight[], messages: readonly Message[]): InFlight[] {
     const net = [...network];
     for (const m of messages) {
+      let toInbox = 0;
       let onLink = 0;
-      for (const f of net) if (f.message.from === m.from && f.message.to === m.to) onLink++;
-      if (onLink >= this.o.linkCapacity) continue;
+      for (const f of net) {
+        if (f.message.to !== m.to) continue;
+        toInbox++;
+        if (f.message.from === m.from) onLink++;
+      }
+      if (onLink >= this.o.linkCapacity || toInbox >= this.o.inboxCapacity) continue;
       const f = inFlight(m);
       net.splice(sortedPosition(net, f.key), 0, f);
     }
@@ -265,8 +281,24 @@ function isResponse(m: Message): boolean {
   return m.type === "RequestVoteResponse" || m.type === "AppendEntriesResponse" || m.type === "InstallSnapshotResponse";
 }
 
+/**
+ * Ticks until the server does something: sends, persists, or changes role or
+ * term. Ticks before that only bring a timer closer to firing, and no rule
+ * reads a timer below its deadline except "heard from a leader within the
+ * minimum election timeout", which holds for every such tick; so the states
+ * in between act like the state before them, just nearer the timeout, and
+ * skipping them loses no behaviour. A leader acts at each tick (heartbeat 1).
+ */
+function tickUntilItActs(node: RaftNode): void {
+  const { role, currentTerm } = node;
+  for (let ticks = 0; ticks < ELECTION_TICKS[1]; ticks++) {
+    node.tick();
+    if (node.hasReady() || node.role !== role || node.currentTerm !== currentTerm) return;
+  }
+}
+
 function inFlight(message: Message): InFlight {
-  const f = { key: messageKey(message), message } as { key: string; message: Message; deliver: ClusterEvent; drop: ClusterEvent };
+  const f = { key: messageKey(message), message, memo: null } as InFlight & { deliver: ClusterEvent; drop: ClusterEvent };
   f.deliver = { kind: "deliver", flight: f };
   f.drop = { kind: "drop", flight: f };
   return f;
@@ -295,19 +327,18 @@ function replace<T>(items: readonly T[], i: number, item: T): T[] {
 }
 
 /** What a driver writes for one Ready: the hard state, and entries (each replacing the stored suffix from its index). */
-function persist(disk: Disk, hardState: HardState | null, entries: readonly Entry[]): Disk {
-  if (hardState === null && entries.length === 0) return disk;
-  const stored = [...disk.entries];
+function persist(d: Disk, hardState: HardState | null, entries: readonly Entry[]): Disk {
+  if (hardState === null && entries.length === 0) return d;
+  const stored = [...d.entries];
   for (const e of entries) {
     stored.length = Math.min(stored.length, e.index - 1);
     stored.push(e);
   }
-  return { hardState: hardState ?? disk.hardState, entries: stored };
+  return disk(hardState ?? d.hardState, stored);
 }
 
-function part(node: RaftNode, disk: Disk): string {
-  const hs = disk.hardState;
-  return `${nodeKey(node)}~${hs.currentTerm}/${hs.votedFor ?? "_"}/${disk.entries.map(entryKey).join(" ")}`;
+function disk(hardState: HardState, entries: readonly Entry[]): Disk {
+  return { hardState, entries, text: diskText(hardState, entries) };
 }
 
 function noteLeader(leaders: readonly number[], node: RaftNode): readonly number[] {

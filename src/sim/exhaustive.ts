@@ -22,10 +22,14 @@ export interface ExhaustiveOptions {
   readonly preVote?: boolean;
   /** Default true, as in the core. */
   readonly checkQuorum?: boolean;
-  /** Messages in flight per (from, to) link; more are lost. Default 2. */
+  /** Messages in flight per (from, to) link; more are lost. Default 1. */
   readonly linkCapacity?: number;
+  /** Messages in flight to one server; more are lost. Default 1. */
+  readonly inboxCapacity?: number;
   /** Explore crash-and-restart events. Default true. */
   readonly restarts?: boolean;
+  /** Symmetry reduction: states equal up to renaming the servers count once. Default true. */
+  readonly symmetry?: boolean;
 }
 
 export interface ExhaustiveResult {
@@ -43,7 +47,8 @@ export interface ExhaustiveResult {
   readonly complete: boolean;
 }
 
-export const DEFAULT_LINK_CAPACITY = 2;
+export const DEFAULT_LINK_CAPACITY = 1;
+export const DEFAULT_INBOX_CAPACITY = 1;
 
 export function exhaustive(o: ExhaustiveOptions): ExhaustiveResult {
   const options: ClusterOptions = {
@@ -54,7 +59,9 @@ export function exhaustive(o: ExhaustiveOptions): ExhaustiveResult {
     preVote: o.preVote ?? true,
     checkQuorum: o.checkQuorum ?? true,
     linkCapacity: o.linkCapacity ?? DEFAULT_LINK_CAPACITY,
+    inboxCapacity: o.inboxCapacity ?? DEFAULT_INBOX_CAPACITY,
     restarts: o.restarts ?? true,
+    symmetry: o.symmetry ?? true,
   };
   const started = performance.now();
   const r = explore(clusterModel(options), { maxStates: o.maxStates });
@@ -63,7 +70,7 @@ export function exhaustive(o: ExhaustiveOptions): ExhaustiveResult {
   const lines = [
     `exhaustive: ${options.nodes} servers, ${o.bug ? `bug ${o.bug.name}` : "the real core"}, terms <= ${options.maxTerm}, ` +
       `client entries <= ${options.maxEntries}, pre-vote ${onOff(options.preVote)}, check-quorum ${onOff(options.checkQuorum)}, ` +
-      `restarts ${onOff(options.restarts)}, <= ${options.linkCapacity} messages in flight per link`,
+      `restarts ${onOff(options.restarts)}, symmetry ${onOff(options.symmetry)}, in flight <= ${options.linkCapacity} message(s) per link and <= ${options.inboxCapacity} to a server`,
     `  election timeout 2 ticks, heartbeat 1 tick; transitions past term ${options.maxTerm} are not explored, sends to a full link are lost`,
     `explored ${r.statesExplored} states, ${r.transitions} transitions, depth ${r.maxDepthReached} in ${seconds.toFixed(1)} s ` +
       `(${Math.round(r.statesExplored / Math.max(seconds, 1e-3))} states/s)`,

@@ -190,8 +190,8 @@ async function runExhaustive(p: Parsed, c: Common): Promise<number> {
   const nodes = c.nodes.length === 1 ? c.nodes[0]! : 3;
   const res = exhaustive({
     nodes,
-    maxTerm: intFlag(p, "max-term", 3, 1, 10),
-    maxEntries: intFlag(p, "max-entries", 1, 0, 5),
+    maxTerm: intFlag(p, "max-term", 1, 1, 10),
+    maxEntries: intFlag(p, "max-entries", 0, 0, 5),
     maxStates: intFlag(p, "max-states", 2_000_000, 1),
     bug: c.bug,
   });

@@ -1,13 +1,13 @@
-// Canonical text for the parts of an exhaustive-mode state, written so that
-// renaming the servers is cheap (see exhaustive-symmetry.ts), and the short
-// hash the explorer remembers instead of the whole text.
+// Canonical text for the parts of an exhaustive-mode state (servers with
+// their disks, messages), written so that renaming the servers is cheap
+// (see exhaustive-symmetry.ts), and the short hash the explorer remembers
+// instead of a state's key.
 //
 // Every server id in the text is one character, idChar(id) (a C1 control
 // character, which nothing else in the text uses, and which keeps the
 // strings one byte per character), so that renaming is a character
-// substitution. Per-peer
-// lists (votes received, a leader's progress per follower) are kept as
-// arrays indexed by id, since renaming reorders them.
+// substitution. Per-peer lists (votes received, a leader's progress per
+// follower) are kept as arrays indexed by id, since renaming reorders them.
 //
 // What is left out, because it cannot change what happens next here:
 // - read-index sequence numbers. The model never asks for a linearizable

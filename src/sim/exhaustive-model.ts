@@ -1,38 +1,52 @@
 // The cluster as a model for the generic explorer: N servers running the
 // unchanged Raft core (or a bug-zoo variant), a network that loses and
-// reorders, disks, crashes and client proposals, every interleaving of them.
+// reorders, disks, crashes and client proposals, in every interleaving.
 //
-// Choices that keep the state space finite and small, and why they are
-// faithful enough:
+// Events (each enabled in every state unless said otherwise):
+//   tick(n)       time passes at server n until it acts (see below)
+//   deliver(m)    any message in flight, in any order
+//   drop(m)       the network loses it
+//   restart(n)    n crashes and comes back at once from its disk alone: the
+//                 hard state and entries persisted from each Ready, so a
+//                 variant that persists less than it holds is caught. The
+//                 messages in flight to and from it stay in the network.
+//   propose(n)    a client command at n, while n is leader and fewer than
+//                 maxEntries commands were proposed in all
+// After each event the server is driven as a real driver would: while it
+// hasReady(), ready(), persist to its disk, put the messages in the network,
+// advance().
 //
-// - Election timeout [2, 3) ticks and heartbeat 1 tick: each timer has one
-//   value, so `random` is never consulted and a tick is deterministic. Time
-//   is logical anyway; what matters is the order of ticks and messages,
-//   and every order is explored.
-// - Events, each enabled in every state unless said otherwise:
-//     tick(n)       one tick at server n
-//     deliver(m)    any message in flight, in any order
-//     drop(m)       the network loses it
-//     restart(n)    n crashes and comes back at once from its disk alone
-//                   (hard state + entries as persisted from each Ready, so a
-//                   variant that persists less than it holds is caught);
-//                   in-flight messages to and from it stay in the network
-//     propose(n)    a client command at n, only while n is leader and fewer
-//                   than maxEntries commands were proposed in all
-//   After each event the server is driven as a real driver would: while it
-//   hasReady(), ready(), persist to its disk, put the messages in the
-//   network, advance().
-// - A transition after which the server's term exceeds maxTerm is disabled:
-//   next() returns the state unchanged, a self-loop the explorer skips.
-// - The network is a multiset of messages kept sorted by their key, so two
-//   states that differ only in sending order are one. At most `linkCapacity`
-//   messages are in flight per (from, to) link: a send to a full link is
-//   lost, which the network may always do anyway. Duplication is not
-//   modelled beyond this: a server that sends the same message twice puts
-//   two copies in flight.
+// Choices that keep the state space finite and small, and why they keep it
+// faithful:
+// - Election timeout [2, 3) ticks and heartbeat 1 tick: each timer has a
+//   single value, so `random` is never consulted. What matters is the order
+//   of timeouts and messages, and every order is explored.
+// - A tick event runs the server's clock until it acts: sends, persists, or
+//   changes role or term. A follower's first tick only brings its timeout
+//   nearer, and the one rule that reads the timer before then ("heard from a
+//   leader within the minimum election timeout") holds for both values; so
+//   the skipped state acts like the state before it, and skipping it loses
+//   no behaviour. (A leader acts at every tick: heartbeat 1.)
+// - Terms: a transition after which the server's term exceeds maxTerm is
+//   disabled (next() returns the state unchanged: a self-loop the explorer
+//   skips), and a follower or candidate already at maxTerm does not time
+//   out, since its campaign could only be for a term past the bound (its
+//   pre-vote round would change nothing but its own role).
+// - The network is a multiset of messages kept sorted by key, so sending
+//   order does not split states. It holds at most `linkCapacity` messages
+//   per (from, to) link and `inboxCapacity` messages to one server: a send
+//   beyond that is lost, as the network may always lose it. Both bounds
+//   treat every server alike, which symmetry reduction needs (a bound on the
+//   whole network would keep the broadcast to the lower id and lose the
+//   other). Duplication is only what the servers send twice.
+// - A response from a term older than its receiver's persisted term can
+//   only ever be ignored (Figure 2), so it is removed as soon as that holds:
+//   the state without it can do everything the state with it can.
 // - A restart is one event (crash and recovery together): a server that is
 //   down receives nothing and does nothing, which drops and not ticking
 //   already cover.
+// - Symmetry: states that differ only by a renaming of the servers are one
+//   (exhaustive-symmetry.ts).
 //
 // History variables, part of the state and its key because the invariants
 // read them: which servers were leader of each term, and the entries known
@@ -183,7 +197,9 @@ class ClusterModel implements Model<ClusterState, ClusterEvent> {
     for (const f of distinct) events.push(f.deliver);
     for (const f of distinct) events.push(f.drop);
     if (this.o.restarts) events.push(...this.restarts);
-    if (s.proposals < this.o.maxEntries) s.nodes.forEach((n, i) => n.role === "leader" && events.push(this.proposes[i]!));
+    if (s.proposals < this.o.maxEntries) {
+      for (let i = 0; i < s.nodes.length; i++) if (s.nodes[i]!.role === "leader") events.push(this.proposes[i]!);
+    }
     return events;
   }
 

@@ -1,5 +1,6 @@
 // Readable lines for a path the exhaustive mode found: one per event, each
-// followed by the servers whose role, term, log or commit index it changed.
+// followed by the servers whose role, term, vote, log or commit index it
+// changed.
 
 import type { RaftNode } from "../core/node.js";
 import type { Path } from "../explore/explorer.js";
@@ -22,13 +23,11 @@ export function describePath(path: Path<ClusterState, ClusterEvent>): string[] {
 
 function describeEvent(before: ClusterState, e: ClusterEvent, after: ClusterState): string {
   switch (e.kind) {
-    case "tick": {
-      const was = before.nodes[e.node - 1]!.role;
-      const is = after.nodes[e.node - 1]!.role;
-      if (was === "leader" && is !== "leader") return `n${e.node} ticks: it heard from no majority, so it steps down (check-quorum)`;
-      if ((is === "precandidate" || is === "candidate") && (was !== is || after.nodes[e.node - 1]!.currentTerm !== before.nodes[e.node - 1]!.currentTerm)) return `n${e.node} times out`;
-      return was === "leader" ? `n${e.node} ticks (heartbeat)` : `n${e.node} ticks`;
-    }
+    case "tick":
+      // A tick runs the clock until the server acts: all a follower or candidate does then is campaign.
+      if (before.nodes[e.node - 1]!.role !== "leader") return `n${e.node} times out`;
+      if (after.nodes[e.node - 1]!.role === "leader") return `n${e.node} ticks (heartbeat)`;
+      return `n${e.node} ticks: it heard from no majority, so it steps down (check-quorum)`;
     case "deliver":
       return `deliver ${describeMessage(e.flight.message)}`;
     case "drop":
@@ -46,5 +45,6 @@ function describeEvent(before: ClusterState, e: ClusterEvent, after: ClusterStat
 function summarize(n: RaftNode): string {
   const entries: string[] = [];
   for (let i = 1; i <= n.log.lastIndex(); i++) entries.push(`${i}@${n.log.term(i)}`);
-  return `${n.role}, term ${n.currentTerm}, log ${entries.length > 0 ? entries.join(" ") : "empty"}, commit ${n.commitIndex}`;
+  const vote = n.votedFor === null ? "" : `, voted for n${n.votedFor}`;
+  return `${n.role}, term ${n.currentTerm}${vote}, log ${entries.length > 0 ? entries.join(" ") : "empty"}, commit ${n.commitIndex}`;
 }

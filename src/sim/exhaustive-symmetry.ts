@@ -11,7 +11,9 @@
 // servers).
 //
 // Keys stay short: every distinct server text and message text, as renamed,
-// is numbered once (interned), and a key lists numbers.
+// is numbered once (interned), and a key lists numbers. Numbers are never
+// forgotten, since keys must stay comparable for the whole exploration;
+// there are far fewer distinct server and message texts than states.
 
 import type { ClusterState, InFlight } from "./exhaustive-model.js";
 import { ID_CHARS, idChar, idOf, type NodePart } from "./exhaustive-key.js";

@@ -47,10 +47,11 @@ export interface ExhaustiveResult {
   readonly complete: boolean;
 }
 
-export const DEFAULT_LINK_CAPACITY = 1;
-export const DEFAULT_INBOX_CAPACITY = 1;
+/** Server ids are bits of a mask and single characters in keys; beyond a few servers the state space is out of reach anyway. */
+const MAX_NODES = 9;
 
 export function exhaustive(o: ExhaustiveOptions): ExhaustiveResult {
+  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_NODES) throw new RangeError(`exhaustive mode takes 1 to ${MAX_NODES} servers, got ${o.nodes}`);
   const options: ClusterOptions = {
     nodes: o.nodes,
     maxTerm: o.maxTerm,
@@ -58,8 +59,8 @@ export function exhaustive(o: ExhaustiveOptions): ExhaustiveResult {
     bug: o.bug,
     preVote: o.preVote ?? true,
     checkQuorum: o.checkQuorum ?? true,
-    linkCapacity: o.linkCapacity ?? DEFAULT_LINK_CAPACITY,
-    inboxCapacity: o.inboxCapacity ?? DEFAULT_INBOX_CAPACITY,
+    linkCapacity: o.linkCapacity ?? 1,
+    inboxCapacity: o.inboxCapacity ?? 1,
     restarts: o.restarts ?? true,
     symmetry: o.symmetry ?? true,
   };
@@ -68,15 +69,17 @@ export function exhaustive(o: ExhaustiveOptions): ExhaustiveResult {
   const seconds = (performance.now() - started) / 1000;
 
   const lines = [
-    `exhaustive: ${options.nodes} servers, ${o.bug ? `bug ${o.bug.name}` : "the real core"}, terms <= ${options.maxTerm}, ` +
-      `client entries <= ${options.maxEntries}, pre-vote ${onOff(options.preVote)}, check-quorum ${onOff(options.checkQuorum)}, ` +
-      `restarts ${onOff(options.restarts)}, symmetry ${onOff(options.symmetry)}, in flight <= ${options.linkCapacity} message(s) per link and <= ${options.inboxCapacity} to a server`,
-    `  election timeout 2 ticks, heartbeat 1 tick; transitions past term ${options.maxTerm} are not explored, sends to a full link are lost`,
+    `exhaustive: ${options.nodes} servers running ${o.bug ? `bug ${o.bug.name}` : "the real core"}; ` +
+      `terms <= ${options.maxTerm}, client entries <= ${options.maxEntries}, restarts ${onOff(options.restarts)}`,
+    `  pre-vote ${onOff(options.preVote)}, check-quorum ${onOff(options.checkQuorum)}; election timeout 2 ticks, heartbeat 1 tick ` +
+      `(a tick runs a server's clock until it acts)`,
+    `  in flight: <= ${options.linkCapacity} per link, <= ${options.inboxCapacity} to a server (a send beyond is lost); ` +
+      `symmetry reduction ${onOff(options.symmetry)}`,
     `explored ${r.statesExplored} states, ${r.transitions} transitions, depth ${r.maxDepthReached} in ${seconds.toFixed(1)} s ` +
       `(${Math.round(r.statesExplored / Math.max(seconds, 1e-3))} states/s)`,
   ];
   if (r.complete) lines.push("  complete: every state within these bounds was explored");
-  else if (r.stoppedBy === "maxStates") lines.push(`  INCOMPLETE: stopped at ${o.maxStates} states (raise --max-states); no violation so far proves nothing beyond them`);
+  else if (r.stoppedBy === "maxStates") lines.push(`  INCOMPLETE: stopped at ${o.maxStates} states (raise --max-states); the states beyond were not checked`);
 
   const v = r.violation;
   if (v) {

@@ -9,8 +9,8 @@
 //
 // and then asks `ready()` what must happen as a consequence: state to persist,
 // messages to send, committed entries to apply, reads that are now safe. When
-// the driver has done all of it (persist first, then send and apply), it calls
-// `advance()`. No other call may come between `ready()` and `advance()`.
+// the driver has done all of it (persist first, then send and apply — a
+// leader's messages may go out while it persists), it calls `advance()`. No other call may come between `ready()` and `advance()`.
 // This is etcd-io/raft's Ready/Advance contract.
 //
 // The rules are Figure 2 of the Raft paper plus, from Ongaro's thesis:
@@ -90,8 +90,19 @@ export interface Ready {
   readonly snapshot: Snapshot | null;
   /** Append to stable storage; if entries[0].index is not past the stored log, the stored suffix from there is replaced. */
   readonly entries: readonly Entry[];
-  /** Send after persisting. */
+  /** Send after persisting, or at once if `sendBeforePersist`. */
   readonly messages: readonly Message[];
+  /**
+   * The messages promise nothing about this Ready's writes, so the driver may
+   * send them while it persists (thesis §10.2.1: the leader writes its log in
+   * parallel with replicating it). True only for a leader whose term and vote
+   * are already durable: its AppendEntries carry entries and a commit index,
+   * and the commit index counts the leader's own log only up to what is
+   * durable (`stableIndex`), so no entry is committed on the strength of an
+   * unwritten copy. Everything else (votes, follower acknowledgements)
+   * promises durable state and must wait.
+   */
+  readonly sendBeforePersist: boolean;
   /** Apply to the state machine, in order, after the snapshot if any. */
   readonly committed: readonly Entry[];
   readonly reads: readonly ReadResult[];
@@ -343,6 +354,7 @@ export class RaftNode {
       snapshot: this.snapshotToPersist,
       entries: this.log.slice(this.stableIndex + 1, this.log.lastIndex() + 1),
       messages: this.messages,
+      sendBeforePersist: this.role === "leader" && hardState === null && this.snapshotToPersist === null,
       committed: this.log.slice(this.lastApplied + 1, applyTo + 1),
       reads: this.reads,
     };

@@ -14,7 +14,13 @@ export type Plan =
   /** Propose `command` to the Raft log; the client's reply is what KvStateMachine.apply returns for it. */
   | { readonly kind: "write"; readonly command: Uint8Array }
   /** Once this node has confirmed it is still the leader (read index) and applied up to that index, run it. */
-  | { readonly kind: "read"; readonly run: (sm: KvStateMachine, node: NodeStatus) => Reply };
+  | { readonly kind: "read"; readonly run: (sm: KvStateMachine, node: NodeStatus) => Reply }
+  /**
+   * Run at once on this node's own applied state, whatever its role: not
+   * linearizable, for diagnostics (INFO), as a Redis replica or an etcd
+   * member answers status questions about itself.
+   */
+  | { readonly kind: "local"; readonly run: (sm: KvStateMachine, node: NodeStatus) => Reply };
 
 /** Size limits; the defaults follow SPEC §4. */
 export interface PlanLimits {
@@ -67,4 +73,8 @@ export function writePlan(command: Uint8Array): Plan {
 
 export function readPlan(run: (sm: KvStateMachine, node: NodeStatus) => Reply): Plan {
   return { kind: "read", run };
+}
+
+export function localPlan(run: (sm: KvStateMachine, node: NodeStatus) => Reply): Plan {
+  return { kind: "local", run };
 }

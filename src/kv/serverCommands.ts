@@ -1,7 +1,9 @@
 // Planners of the connection and server commands: what Redis tools and
 // client libraries send besides data commands (PING, ECHO, SELECT, QUIT,
 // INFO, COMMAND, CONFIG, CLIENT). All answer at once except INFO, which
-// reports the key count and so is a read.
+// reports this node's own view (role, term, indexes, key count) from its
+// applied state on any node, leader or not: a status question, answered as a
+// Redis replica answers it, not a linearizable read.
 //
 // Choices where raftkv differs from a Redis server:
 // - One database: SELECT 0 works, any other index is "DB index is out of range".
@@ -20,7 +22,7 @@ import { array, bulk, bulkString, EMPTY_ARRAY, errorReply, integer, NIL, OK, PON
 import { cString, DB_INDEX_OUT_OF_RANGE, INT_OUT_OF_RANGE, NOT_INTEGER, wrongArity } from "./errors.js";
 import { globMatch, isGlob } from "./glob.js";
 import { renderInfo } from "./info.js";
-import { readPlan, replyPlan, type CommandSpec, type CommandTable, type Plan, type PlanContext } from "./plan.js";
+import { localPlan, replyPlan, type CommandSpec, type CommandTable, type Plan, type PlanContext } from "./plan.js";
 
 type Args = readonly Buffer[];
 
@@ -47,7 +49,7 @@ export function planSelect(args: Args): Plan {
 
 export function planInfo(args: Args): Plan {
   const sections = args.slice(1).map((a) => a.toString("latin1"));
-  return readPlan((sm, node) => bulkString(renderInfo(sections, sm, node)));
+  return localPlan((sm, node) => bulkString(renderInfo(sections, sm, node)));
 }
 
 // --- COMMAND ---------------------------------------------------------------

@@ -68,7 +68,7 @@ export class ClientPort {
     // start before the writes sent ahead of it are applied, nor a write
     // before the reads ahead of it are answered.
     let inFlight = 0;
-    let inFlightKind: "read" | "write" = "write";
+    let inFlightKind: Exclude<Plan, { kind: "reply" }>["kind"] = "write";
     const held: { plan: Exclude<Plan, { kind: "reply" }>; pending: Pending }[] = [];
 
     const flush = () => {

@@ -9,7 +9,10 @@
 //
 // For each Ready: persist (WAL append + one fsync), then send the messages,
 // apply the committed entries, answer the reads, advance(). Nothing is sent
-// before the state it depends on is durable (GUIDE: persist before you promise).
+// before the state it depends on is durable (GUIDE: persist before you promise)
+// — except a leader's AppendEntries, which go out while its own fsync runs
+// (thesis §10.2.1; the core marks such a Ready `sendBeforePersist` and counts
+// the leader's log toward commitment only once it is durable).
 
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
@@ -146,12 +149,13 @@ export class RaftServer {
   // Client commands
   // ---------------------------------------------------------------------
 
-  /** Runs a write or read plan through Raft; resolves with the client's reply. */
+  /** Runs a write or read plan through Raft (a local one at once, in turn with the node's other inputs); resolves with the client's reply. */
   execute(plan: Exclude<Plan, { kind: "reply" }>): Promise<Reply> {
     return new Promise((resolve) => {
       const waiter: Waiter = { resolve, started: performance.now() };
       this.input(() => {
         if (this.stopped) return resolve(errorReply("CLUSTERDOWN the node is shutting down"));
+        if (plan.kind === "local") return resolve(plan.run(this.sm, this.nodeStatus()));
         if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
         if (plan.kind === "write") {
           const r = this.raft.propose(plan.command);
@@ -215,13 +219,14 @@ export class RaftServer {
       this.noteRole();
       const needsDisk = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
       if (!needsDisk) {
-        this.finish(rd);
+        this.finish(rd, true);
         continue;
       }
       this.writing = true;
+      if (rd.sendBeforePersist) this.send(rd);
       this.writeDone = this.persist(rd).then(
         () => {
-          this.finish(rd);
+          this.finish(rd, !rd.sendBeforePersist);
           this.writing = false;
           const queued = this.queued;
           this.queued = [];
@@ -241,9 +246,13 @@ export class RaftServer {
     await saved;
   }
 
-  /** After the Ready is durable: send, apply, answer, advance. */
-  private finish(rd: Ready): void {
+  private send(rd: Ready): void {
     for (const m of rd.messages) this.transport.send(m);
+  }
+
+  /** After the Ready is durable: send (unless sent already), apply, answer, advance. */
+  private finish(rd: Ready, send: boolean): void {
+    if (send) this.send(rd);
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
     for (const e of rd.committed) this.apply(e);
     this.raft.advance();

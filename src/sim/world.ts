@@ -258,6 +258,8 @@ export class World {
     const needsDisk = ready.hardState !== null || ready.entries.length > 0 || ready.snapshot !== null;
     const latency = needsDisk ? this.disks.pick([0, 0, 1, 2]) : 0;
     node.writing = { ready, doneAt: this.now + latency };
+    // A leader replicates while it writes (thesis §10.2.1): a crash before the write completes loses its copy, not the messages.
+    if (ready.sendBeforePersist) for (const m of ready.messages) this.send(m);
     if (latency === 0) this.finishWrite(node);
   }
 
@@ -266,7 +268,7 @@ export class World {
     const raft = node.raft!;
     this.persist(node, ready, Infinity);
     node.writing = null;
-    for (const m of ready.messages) this.send(m);
+    if (!ready.sendBeforePersist) for (const m of ready.messages) this.send(m);
     const snap = ready.snapshot;
     if (snap) {
       node.kv = SimKv.restore(snap.data);

@@ -109,6 +109,23 @@ describe("redis-cli against a 3-node cluster", () => {
     await expectPrints(["get", "via-follower"], "42\n");
   });
 
+  test("INFO is answered by every node about itself: a follower names itself a replica and the leader", async () => {
+    for (let attempt = 1; ; attempt++) {
+      const before = await roles(c);
+      const answers = await Promise.all(c.nodes.map(async (n) => ({ id: n.id, r: await redisCli(n, ["info", "replication", "raftkv"]) })));
+      if ((await roles(c)).leader !== before.leader && attempt < 10) continue; // leadership moved mid-way: look again
+      for (const { id, r } of answers) {
+        assert.equal(r.code, 0, `redis-cli info at node ${id} (stderr: ${r.stderr})`);
+        const fields = new Map(r.stdout.split(/\r?\n/).filter((l) => l.includes(":")).map((l) => l.split(":", 2) as [string, string]));
+        assert.equal(fields.get("raftkv_node_id"), String(id), r.stdout);
+        assert.equal(fields.get("role"), id === before.leader ? "master" : "slave", r.stdout);
+        assert.equal(fields.get("raftkv_role"), id === before.leader ? "leader" : "follower", r.stdout);
+        assert.equal(fields.get("raftkv_leader_id"), String(before.leader), r.stdout);
+      }
+      return;
+    }
+  });
+
   test("commands on stdin are answered one after the other, in order", async () => {
     const lines = ["set seq 0", ...Array.from({ length: 100 }, () => "incr seq"), "get seq", "ping", "echo done"];
     const r = await atLeader([], lines.join("\n") + "\n");

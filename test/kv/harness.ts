@@ -59,6 +59,8 @@ export class Harness {
         return plan.reply;
       case "write":
         return this.applyWrite(plan.command);
+      case "local":
+        return plan.run(this.sm, LEADER);
       case "read": {
         const replies = this.replicas.map((sm) => wire(plan.run(sm, LEADER)));
         for (const r of replies) assert.equal(r, replies[0], "replicas disagree on a read");

@@ -45,6 +45,49 @@ describe("log replication and commitment (§5.3, §5.4.2)", () => {
     assert.deepEqual(h.appliedData(1), ["solo"]);
   });
 
+  test("a leader may replicate before its own write is durable, but counts its log only once it is (thesis §10.2.1)", () => {
+    const solo = new Harness([1]).elect(1);
+    solo.propose(bytes("x"));
+    const first = solo.ready();
+    assert.equal(first.sendBeforePersist, true);
+    assert.deepEqual(first.entries.map((e) => e.index), [2]);
+    assert.deepEqual(first.committed, [], "not committed while the leader's only copy is unwritten");
+    assert.equal(solo.commitIndex, 1);
+    solo.advance();
+    assert.equal(solo.commitIndex, 2, "committed once the driver says it is durable");
+    assert.deepEqual(solo.ready().committed.map((e) => e.index), [2]);
+    solo.advance();
+
+    const h = new Harness([1, 2, 3]);
+    const leader = h.elect(1);
+    leader.propose(bytes("y"));
+    const rd = leader.ready();
+    assert.equal(rd.sendBeforePersist, true, "a leader's AppendEntries need not wait for its fsync");
+    assert.ok(rd.messages.length > 0 && rd.messages.every(isAppend));
+    leader.advance();
+    for (const m of rd.messages) if (m.to === 2) h.node(2).step(m);
+    const ack = h.node(2).ready();
+    h.node(2).advance();
+    assert.equal(ack.sendBeforePersist, false, "a follower's acknowledgement promises its write is durable");
+    assert.ok(ack.entries.length > 0 && ack.messages.length > 0);
+
+    // A higher term reaches the leader: the Ready that steps it down carries a new term to persist first.
+    leader.step({ ...ack.messages[0]!, type: "AppendEntriesResponse", from: 3, to: 1, term: leader.currentTerm + 1 } as Message);
+    const down = leader.ready();
+    assert.equal(leader.role, "follower");
+    assert.ok(down.hardState !== null);
+    assert.equal(down.sendBeforePersist, false);
+    leader.advance();
+
+    // A candidate's vote requests wait for its new term and self-vote to be durable.
+    const c = h.node(3);
+    for (let i = 0; i < 100 && c.role === "follower"; i++) c.tick();
+    const campaign = c.ready();
+    assert.notEqual(c.role, "follower");
+    assert.equal(campaign.sendBeforePersist, false);
+    c.advance();
+  });
+
   test("proposals made between two sends go out together in one AppendEntries", () => {
     const h = new Harness([1, 2, 3]);
     const leader = h.elect(1);

@@ -53,6 +53,8 @@ export interface Plan extends PlanOptions {
   readonly events: readonly PlanEvent[];
   /** Entry bytes per AppendEntries: small values split batches, which some bugs need. */
   readonly maxBytesPerAppend: number;
+  /** The election timeout range in ticks: a narrow one makes split votes common, where vote bugs live. */
+  readonly electionTicks: readonly [number, number];
   /** Ticks after the faults during which the network is perfect and every node up: the cluster must recover. */
   readonly healTicks: number;
   /**
@@ -83,6 +85,7 @@ export function parseSpec(text: string): RunSpec | null {
 export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = []): Plan {
   const base = new Prng(o.seed ^ 0x5eed);
   const maxBytesPerAppend = base.pick([1, 200, 1 << 20]);
+  const electionTicks = base.pick<readonly [number, number]>([[15, 30], [15, 17]]);
   const windows = [{ from: 0, seed: o.seed }, ...branches.map((b) => ({ from: b.at, seed: b.seed }))];
   const events: PlanEvent[] = [];
   windows.forEach((w, i) => {
@@ -92,7 +95,7 @@ export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = [])
   events.sort((a, b) => a.at - b.at);
   const last = branches.at(-1);
   const stopAt = last ? Math.min(o.steps, last.at + BRANCH_HORIZON) : null;
-  return { ...o, clients: o.clients ?? 3, keys: o.keys ?? 2, spec: { seed: o.seed, branches }, events, maxBytesPerAppend, healTicks: 400, stopAt };
+  return { ...o, clients: o.clients ?? 3, keys: o.keys ?? 2, spec: { seed: o.seed, branches }, events, maxBytesPerAppend, electionTicks, healTicks: 400, stopAt };
 }
 
 /** Faults and client operations from tick `from` on. */

@@ -100,17 +100,27 @@ function pickPoint(corpus: BranchPoint[], rng: Prng): BranchPoint {
   return best;
 }
 
-/** Distinct uncommitted log shapes plus distinct terms in them, read off a signature. */
+/**
+ * How much the nodes disagree, read off a signature: distinct uncommitted
+ * log shapes plus distinct terms in them (disagreement about the log), plus
+ * the campaigns that compete in one term (disagreement about leadership:
+ * two candidates, or a candidate and a leader, of the same term).
+ */
 export function divergence(sig: string): number {
   const shapes = new Set<string>();
   const terms = new Set<string>();
+  const campaigns = new Map<string, number>();
   for (const node of sig.split("|")) {
-    const m = /^[a-z]\d+[=<](.*)$/.exec(node);
-    if (!m || m[1] === "") continue;
-    shapes.add(m[1]!);
-    for (const t of m[1]!.split(",")) terms.add(t);
+    const m = /^([a-z])v?(\d+)[=<](.*)$/.exec(node);
+    if (!m) continue;
+    if (m[1] === "c" || m[1] === "l") campaigns.set(m[2]!, (campaigns.get(m[2]!) ?? 0) + 1);
+    if (m[3] === "") continue;
+    shapes.add(m[3]!);
+    for (const t of m[3]!.split(",")) terms.add(t);
   }
-  return 1 + shapes.size + terms.size;
+  let contested = 0;
+  for (const n of campaigns.values()) contested += n - 1;
+  return 1 + shapes.size + terms.size + 2 * contested;
 }
 
 /**
@@ -141,7 +151,8 @@ export function signature(w: World): string {
     if (!n.raft) return "down";
     const r = n.raft;
     const known = r.commitIndex === commit ? "=" : "<";
-    return `${r.role[0]}${rank.get(r.currentTerm)}${known}${suffixes.get(n.id)!.map((t) => rank.get(t)).join(",")}`;
+    const voted = r.votedFor !== null && r.role === "follower" ? "v" : "";
+    return `${r.role[0]}${voted}${rank.get(r.currentTerm)}${known}${suffixes.get(n.id)!.map((t) => rank.get(t)).join(",")}`;
   });
   return parts.sort().join("|");
 }

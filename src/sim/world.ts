@@ -75,7 +75,6 @@ export interface RunStats {
   opsUnknown: number;
 }
 
-const ELECTION_TICKS: [number, number] = [15, 30];
 const HEARTBEAT_TICKS = 3;
 const CLIENT_TIMEOUT = 150;
 const SNAPSHOT_EVERY = 40;
@@ -208,7 +207,7 @@ export class World {
     return {
       id,
       members: this.ids,
-      electionTimeoutTicks: ELECTION_TICKS,
+      electionTimeoutTicks: this.plan.electionTicks,
       heartbeatTicks: HEARTBEAT_TICKS,
       random: (n) => this.nodeRandom.get(id)!.int(n),
       maxBytesPerAppend: this.plan.maxBytesPerAppend,
@@ -410,9 +409,14 @@ export class World {
     if (!node.raft || this.cut.has(`${m.from}>${m.to}`)) return;
     this.log(() => describeMessage(m));
     this.input(node, { kind: "message", message: m });
-    if (this.storm && this.now < this.storm.until && this.faults.chance(this.storm.p)) {
+    // Vote traffic is rare next to replication traffic, yet a crash right after
+    // answering a vote is as dangerous as one after answering an append: a
+    // storm strikes it ten times as often, so elections get their share of crashes.
+    const weight = m.type === "RequestVote" ? 10 : 1;
+    if (this.storm && this.now < this.storm.until && this.faults.chance(Math.min(1, this.storm.p * weight))) {
       this.crash(node);
-      this.restarts.push({ at: this.now + this.faults.range(1, 60), node: node.id });
+      // Often back at once: what a node forgot to persist matters most to the messages still in flight to it.
+      this.restarts.push({ at: this.now + (this.faults.chance(0.5) ? this.faults.range(1, 4) : this.faults.range(1, 60)), node: node.id });
     }
   }
 

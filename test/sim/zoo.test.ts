@@ -2,7 +2,7 @@ import { describe } from "node:test";
 import { zooTest } from "./zoo-support.js";
 
 describe("bug zoo: the quick ones", () => {
-  zooTest("figure8-paper", 4000);
+  zooTest("figure8-paper", 6000);
   zooTest("no-up-to-date-check", 500);
   zooTest("double-vote", 500);
   zooTest("truncate-matching", 500);

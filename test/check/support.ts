@@ -4,31 +4,10 @@
 
 import { isUnknown, type KvInput, type KvOutput, type KvState, type Operation } from "../../src/check/linearizability.js";
 
-export type KvOp = Operation<KvInput, KvOutput>;
+import { Rng } from "../helpers/prng.js";
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(bound: number): number {
-    return Math.floor(this.next() * bound);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
+export { Rng };
+export type KvOp = Operation<KvInput, KvOutput>;
 
 export interface GenerateOptions {
   readonly clients: number;

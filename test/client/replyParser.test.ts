@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ReplyParseError } from "../../src/client/errors.js";
 import { ReplyParser, type ReplyParserLimits } from "../../src/client/replyParser.js";
 import { array, bulk, bulkString, encodeReplies, errorReply, integer, NIL, NIL_ARRAY, simple, type Reply } from "../../src/resp/writer.js";
+import { prng } from "../helpers/prng.js";
 
 /** Feeds `chunks` one by one, draining after each. */
 function parse(chunks: readonly Buffer[], limits: Partial<ReplyParserLimits> = {}): { replies: Reply[]; error: string | null } {
@@ -40,17 +41,6 @@ function allSplits(bytes: Buffer): Buffer[][] {
   return splits;
 }
 
-/** mulberry32: the same replies on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomReply(random: () => number, depth: number): Reply {
   const pick = Math.floor(random() * (depth > 0 ? 8 : 6));

@@ -9,6 +9,7 @@ import { encodeCommand } from "../../src/client/commandEncoder.js";
 import { respCommand, TestCluster, type TestNode } from "../helpers/cluster.js";
 import { show } from "../server/support.js";
 import { parseReplies, rawExchange, roles } from "./support.js";
+import { prng } from "../helpers/prng.js";
 
 /** Malformed frames, each with the reply Redis gives (networking.c); the connection must close after it. */
 const MALFORMED: [string, string | Buffer, RegExp][] = [
@@ -23,17 +24,6 @@ const MALFORMED: [string, string | Buffer, RegExp][] = [
   ["a multibulk count line over 64 KiB", Buffer.concat([Buffer.from("*"), Buffer.alloc(70 * 1024, "1")]), /^-ERR Protocol error: too big mbulk count string$/],
 ];
 
-/** mulberry32, seeded: the same garbage on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("bad input on the client port", () => {
   let c: TestCluster;

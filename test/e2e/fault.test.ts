@@ -25,6 +25,7 @@ import type { Reply } from "../../src/resp/writer.js";
 import { sleep, type TestCluster } from "../helpers/cluster.js";
 import { show } from "../server/support.js";
 import { withCluster } from "./support.js";
+import { prng } from "../helpers/prng.js";
 
 const CHAOS_MS = 25_000;
 const RAW_CLIENTS = 3;
@@ -369,14 +370,7 @@ test("concurrent clients under repeated kill -9 of nodes (the leader most often)
   });
 });
 
-/** mulberry32: a seeded PRNG; the run's seed is printed, so its choices can be replayed. */
+/** A seeded PRNG per use; the run's seed is printed, so its choices can be replayed. */
 function seeded(seed: number): () => number {
-  let a = (RUN_SEED + Math.imul(seed, 0x9e3779b9)) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return prng(RUN_SEED + Math.imul(seed, 0x9e3779b9));
 }

@@ -10,7 +10,7 @@ import type { NodeStatus } from "../../src/kv/info.js";
 import type { Plan, PlanLimits } from "../../src/kv/plan.js";
 import { CommandPlanner } from "../../src/kv/planner.js";
 import { KvStateMachine, type KvStateMachineOptions } from "../../src/kv/stateMachine.js";
-export { prng } from "../resp/prng.js";
+export { prng } from "../helpers/prng.js";
 
 export const LEADER: NodeStatus = { id: 1, role: "leader", term: 3, leaderId: 1, commitIndex: 10, lastApplied: 10 };
 

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProtocolError, RespParser, type ParserLimits } from "../../src/resp/parser.js";
-import { prng } from "./prng.js";
+import { prng } from "../helpers/prng.js";
 
 const LIMITS: Partial<ParserLimits> = { maxBulkBytes: 64, maxArgs: 16, maxCommandBytes: 200, maxLineBytes: 48 };
 

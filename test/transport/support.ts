@@ -4,28 +4,7 @@
 import net from "node:net";
 import { createLogger, type Logger } from "../../src/util/log.js";
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(bound: number): number {
-    return Math.floor(this.next() * bound);
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
+export { Rng } from "../helpers/prng.js";
 
 export interface LogLine {
   readonly level: string;

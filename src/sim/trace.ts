@@ -56,5 +56,34 @@ export function story(trace: readonly string[], violationMessage: string): strin
     start = first;
     while (start > 0 && !/-> leader /.test(trace[start]!)) start--;
   }
-  return trace.slice(start).filter(relevant);
+  return collapseRepeats(trace.slice(start).filter(relevant));
+}
+
+/**
+ * Folds a run of lines that say the same thing at different ticks (a leader
+ * resending one entry, a follower acknowledging it again) into one line
+ * that says how often and until when.
+ */
+export function collapseRepeats(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  let body: string | null = null;
+  let count = 0;
+  let last = "";
+  const flush = () => {
+    if (count > 1) out[out.length - 1] += `  (x${count}, the last at t=${last})`;
+  };
+  for (const line of lines) {
+    const m = /^t=\s*(\d+)  (.*)$/.exec(line);
+    if (m && m[2] === body) {
+      count++;
+      last = m[1]!;
+      continue;
+    }
+    flush();
+    out.push(line);
+    body = m ? m[2]! : null;
+    count = 1;
+  }
+  flush();
+  return out;
 }

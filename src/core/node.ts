@@ -57,6 +57,8 @@ export interface RaftConfig {
   readonly maxInflight?: number;
   /** Entry data per AppendEntries, in bytes (at least one entry is always sent). Default 1 MiB. */
   readonly maxBytesPerAppend?: number;
+  /** Snapshot bytes per InstallSnapshot chunk (Figure 13). Default 1 MiB. */
+  readonly snapshotChunkBytes?: number;
 }
 
 /** What survived a restart. */
@@ -157,6 +159,8 @@ export class RaftNode {
   private snapshotToPersist: Snapshot | null = null;
   /** Newest snapshot (own or installed), for followers that fell behind the log. */
   private snapshot: Snapshot | null;
+  /** Follower: the chunks received so far of a snapshot the leader is sending (memory only; a restart starts it over). */
+  private incoming: { leaderTerm: number; index: number; term: number; chunks: Uint8Array[]; bytes: number } | null = null;
 
   // Outputs collected until the next ready().
   private messages: Message[] = [];
@@ -586,10 +590,9 @@ export class RaftNode {
    */
   private maybeSendAppend(p: NodeId, heartbeat: boolean): void {
     const pr = this.progress.get(p)!;
-    if (pr.state === "snapshot") {
-      if (heartbeat) this.sendSnapshot(pr); // resend: the last one may be lost
-      return;
-    }
+    // Chunks go out one at a time, on each answer (handleSnapshotResponse),
+    // and again from the heartbeat when an answer is overdue.
+    if (pr.state === "snapshot") return;
     const prevLogIndex = pr.nextIndex - 1;
     const prevLogTerm = this.log.term(prevLogIndex);
     if (prevLogTerm === undefined) {
@@ -617,8 +620,13 @@ export class RaftNode {
     });
   }
 
+  /** Sends the chunk of the snapshot that starts where the follower is known to be. */
   private sendSnapshot(pr: Progress): void {
     const snap = this.snapshot!;
+    // A newer snapshot replaced the one being sent: start it over.
+    if (pr.nextIndex !== snap.lastIncludedIndex + 1) pr.becomeSnapshot(snap.lastIncludedIndex);
+    const offset = Math.min(pr.snapshotOffset, snap.data.length);
+    const end = Math.min(snap.data.length, offset + Math.max(1, this.config.snapshotChunkBytes ?? 1 << 20));
     this.send({
       type: "InstallSnapshot",
       from: this.id,
@@ -626,7 +634,9 @@ export class RaftNode {
       term: this.currentTerm,
       lastIncludedIndex: snap.lastIncludedIndex,
       lastIncludedTerm: snap.lastIncludedTerm,
-      data: snap.data,
+      offset,
+      data: snap.data.subarray(offset, end),
+      done: end === snap.data.length,
       seq: ++this.seq,
     });
   }
@@ -638,6 +648,8 @@ export class RaftNode {
       // may have lost the whole window: fall back to probing from matchIndex.
       if (pr.state === "replicate" && pr.inflight.length > 0 && !pr.respondedSinceHeartbeat) pr.becomeProbe();
       if (pr.state === "probe") pr.probeSent = false;
+      // A chunk or its answer may be lost: send the chunk again (which also keeps the follower's election timer quiet).
+      if (pr.state === "snapshot" && !pr.respondedSinceHeartbeat) this.sendSnapshot(pr);
       pr.respondedSinceHeartbeat = false;
       this.maybeSendAppend(p, true);
     }
@@ -649,22 +661,43 @@ export class RaftNode {
     for (const p of this.peers()) if (!told.has(p)) this.maybeSendAppend(p, true);
   }
 
+  /**
+   * One chunk of a snapshot (Figure 13). Chunks are kept only if they
+   * continue what was received of the same snapshot from the same leader
+   * term; the answer says how many bytes are held, so the leader resends
+   * from there after a loss, a duplicate or a restart.
+   */
   private handleInstallSnapshot(m: InstallSnapshot): void {
     if (this.role !== "follower") this.becomeFollower(m.term, m.from);
     this.leaderId = m.from;
     this.electionElapsed = 0;
-    if (m.lastIncludedIndex > this.commitIndex) {
-      if (this.log.term(m.lastIncludedIndex) === m.lastIncludedTerm) {
-        // We already hold that entry: just learn that it is committed.
-        this.commitIndex = m.lastIncludedIndex;
-      } else {
-        const snap: Snapshot = { lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, data: m.data };
-        this.log.restore(m.lastIncludedIndex, m.lastIncludedTerm);
-        this.snapshot = snap;
-        this.snapshotToPersist = snap;
-        this.stableIndex = m.lastIncludedIndex;
-        this.commitIndex = m.lastIncludedIndex;
-        this.lastApplied = m.lastIncludedIndex;
+    const whole = m.offset + m.data.length;
+    let matchIndex = 0;
+    let received = whole;
+    if (m.lastIncludedIndex <= this.commitIndex) {
+      // Nothing to install: everything it covers is committed here already.
+      this.incoming = null;
+      matchIndex = this.commitIndex;
+    } else if (this.log.term(m.lastIncludedIndex) === m.lastIncludedTerm) {
+      // We already hold that entry: just learn that it is committed.
+      this.incoming = null;
+      this.commitIndex = m.lastIncludedIndex;
+      matchIndex = m.lastIncludedIndex;
+    } else {
+      const inc = this.incoming;
+      const same = inc !== null && inc.leaderTerm === m.term && inc.index === m.lastIncludedIndex && inc.term === m.lastIncludedTerm;
+      if (m.offset === 0) {
+        this.incoming = { leaderTerm: m.term, index: m.lastIncludedIndex, term: m.lastIncludedTerm, chunks: [m.data], bytes: m.data.length };
+      } else if (same && inc.bytes === m.offset) {
+        inc.chunks.push(m.data);
+        inc.bytes += m.data.length;
+      }
+      const now = this.incoming !== null && this.incoming.leaderTerm === m.term && this.incoming.index === m.lastIncludedIndex && this.incoming.term === m.lastIncludedTerm ? this.incoming : null;
+      received = now?.bytes ?? 0;
+      if (now && m.done && now.bytes === whole) {
+        this.incoming = null;
+        this.installSnapshot({ lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, data: concatChunks(now.chunks, now.bytes) });
+        matchIndex = m.lastIncludedIndex;
       }
     }
     this.send({
@@ -672,9 +705,21 @@ export class RaftNode {
       from: this.id,
       to: m.from,
       term: this.currentTerm,
-      matchIndex: Math.max(this.commitIndex, m.lastIncludedIndex),
+      matchIndex,
+      lastIncludedIndex: m.lastIncludedIndex,
+      received,
       seq: m.seq,
     });
+  }
+
+  /** Figure 13, steps 6–8: the snapshot replaces the whole log, and the state machine is reset from it. */
+  private installSnapshot(snap: Snapshot): void {
+    this.log.restore(snap.lastIncludedIndex, snap.lastIncludedTerm);
+    this.snapshot = snap;
+    this.snapshotToPersist = snap;
+    this.stableIndex = snap.lastIncludedIndex;
+    this.commitIndex = snap.lastIncludedIndex;
+    this.lastApplied = snap.lastIncludedIndex;
   }
 
   private handleSnapshotResponse(m: InstallSnapshotResponse): void {
@@ -683,7 +728,15 @@ export class RaftNode {
     if (!pr) return;
     this.noteActive(pr, m.seq);
     pr.acknowledge(m.matchIndex);
-    if (pr.state === "snapshot") pr.becomeProbe();
+    if (pr.state === "snapshot") {
+      if (pr.matchIndex >= pr.nextIndex - 1) {
+        pr.becomeProbe(); // installed, or it had the entries already
+      } else if (m.lastIncludedIndex === pr.nextIndex - 1 && m.matchIndex === 0) {
+        // The next chunk, from where the follower is (also after a loss or its restart).
+        pr.snapshotOffset = m.received;
+        this.sendSnapshot(pr);
+      }
+    }
     this.maybeCommit();
   }
 
@@ -850,6 +903,7 @@ export class RaftNode {
     w.progress = new Map([...this.progress].map(([id, pr]) => [id, pr.clone()]));
     w.votes = new Map(this.votes);
     w.pendingReads = this.pendingReads.map((r) => ({ ...r }));
+    w.incoming = this.incoming && { ...this.incoming, chunks: [...this.incoming.chunks] };
     w.messages = [...this.messages];
     w.reads = [...this.reads];
     return c;
@@ -887,6 +941,7 @@ export class RaftNode {
       this.pendingReads.map((r) => `${r.id}:${r.index}:${r.requiredSeq - this.seq}`).join(","),
       this.stableIndex,
       `${this.persistedHardState.currentTerm}/${this.persistedHardState.votedFor ?? "_"}`,
+      this.incoming ? `${this.incoming.leaderTerm}:${this.incoming.index}@${this.incoming.term}:${this.incoming.bytes}` : "",
     ].join("|");
   }
 
@@ -920,4 +975,16 @@ export interface NodeStatus {
   readonly lastLogTerm: number;
   readonly snapshotIndex: number;
   readonly peers: readonly { id: NodeId; matchIndex: number; nextIndex: number; state: string }[];
+}
+
+/** The chunks of a snapshot, joined (the core cannot use node:buffer). */
+function concatChunks(chunks: readonly Uint8Array[], bytes: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

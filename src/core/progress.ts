@@ -6,8 +6,8 @@
 //              AppendEntries at a time (per heartbeat) and back up on refusal.
 //   replicate  the follower is caught up to matchIndex; stream entries
 //              optimistically, with at most `maxInflight` messages unanswered.
-//   snapshot   the entries it needs are compacted; an InstallSnapshot is on
-//              its way and nothing else is sent until it is answered.
+//   snapshot   the entries it needs are compacted; a snapshot is on its way,
+//              one chunk at a time, and nothing else is sent until it is in.
 
 import type { NodeId } from "./types.js";
 
@@ -29,6 +29,8 @@ export class Progress {
   respondedSinceHeartbeat = false;
   /** Highest AppendEntries `seq` it has acknowledged in the current term (read index, thesis §6.4). */
   ackedSeq = 0;
+  /** snapshot: bytes of the snapshot the follower is known to hold; the next chunk starts there. */
+  snapshotOffset = 0;
 
   constructor(
     readonly id: NodeId,
@@ -43,7 +45,7 @@ export class Progress {
 
   /** Everything that decides its future behaviour, as text (model checking). */
   fingerprint(): string {
-    return `${this.state[0]}${this.matchIndex}/${this.nextIndex}${this.probeSent ? "p" : ""}[${this.inflight.join(",")}]${this.recentActive ? "a" : ""}${this.respondedSinceHeartbeat ? "r" : ""}`;
+    return `${this.state[0]}${this.state === "snapshot" ? `${this.snapshotOffset}:` : ""}${this.matchIndex}/${this.nextIndex}${this.probeSent ? "p" : ""}[${this.inflight.join(",")}]${this.recentActive ? "a" : ""}${this.respondedSinceHeartbeat ? "r" : ""}`;
   }
 
   becomeProbe(): void {
@@ -62,6 +64,7 @@ export class Progress {
   becomeSnapshot(snapshotIndex: number): void {
     this.state = "snapshot";
     this.nextIndex = snapshotIndex + 1;
+    this.snapshotOffset = 0;
     this.inflight = [];
   }
 

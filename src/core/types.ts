@@ -90,19 +90,31 @@ export interface AppendEntriesResponse extends Envelope {
   readonly seq: number;
 }
 
-/** InstallSnapshot RPC (§7): sent when the entries a follower needs were compacted away. */
+/**
+ * InstallSnapshot RPC (§7, Figure 13): sent when the entries a follower needs
+ * were compacted away. A snapshot travels in chunks, one at a time.
+ */
 export interface InstallSnapshot extends Envelope {
   readonly type: "InstallSnapshot";
   readonly lastIncludedIndex: number;
   readonly lastIncludedTerm: number;
+  /** Where this chunk starts in the snapshot's bytes. */
+  readonly offset: number;
+  /** This chunk of the snapshot's bytes. */
   readonly data: Uint8Array;
+  /** This is the last chunk. */
+  readonly done: boolean;
   readonly seq: number;
 }
 
 export interface InstallSnapshotResponse extends Envelope {
   readonly type: "InstallSnapshotResponse";
-  /** The follower's last index after installing (or lastIncludedIndex if it already had it). */
+  /** The follower's last index known to match: at least lastIncludedIndex once it installed the snapshot (or already held that entry); 0 while chunks are still arriving. */
   readonly matchIndex: number;
+  /** lastIncludedIndex of the snapshot this answers. */
+  readonly lastIncludedIndex: number;
+  /** Bytes of that snapshot the follower holds: where the next chunk must start. */
+  readonly received: number;
   readonly seq: number;
 }
 

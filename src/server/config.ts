@@ -23,6 +23,10 @@ export interface ClusterConfig {
   readonly nodes: readonly NodeAddresses[];
   readonly electionTimeoutMs: readonly [number, number];
   readonly heartbeatMs: number;
+  /** Take a snapshot every this many applied entries (optional; default 10,000). */
+  readonly snapshotEvery?: number;
+  /** Snapshot bytes per InstallSnapshot chunk (optional; default 1 MiB). */
+  readonly snapshotChunkBytes?: number;
 }
 
 export class ConfigError extends Error {
@@ -31,6 +35,8 @@ export class ConfigError extends Error {
 
 export const DEFAULT_ELECTION_TIMEOUT_MS: readonly [number, number] = [150, 300];
 export const DEFAULT_HEARTBEAT_MS = 50;
+/** Half the peer transport's frame limit (64 MiB), leaving room for the message around the chunk. */
+export const MAX_SNAPSHOT_CHUNK_BYTES = 32 * 1024 * 1024;
 
 export function formatAddress(a: Address): string {
   return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
@@ -71,7 +77,7 @@ export function parseClusterConfig(text: string): ClusterConfig {
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError("must be a JSON object with a \"nodes\" list");
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!["nodes", "electionTimeoutMs", "heartbeatMs"].includes(k)) throw new ConfigError(`unknown field "${k}"`);
+  for (const k of Object.keys(o)) if (!["nodes", "electionTimeoutMs", "heartbeatMs", "snapshotEvery", "snapshotChunkBytes"].includes(k)) throw new ConfigError(`unknown field "${k}"`);
   if (!Array.isArray(o.nodes) || o.nodes.length === 0) throw new ConfigError("\"nodes\" must be a non-empty list");
 
   const nodes = o.nodes.map((n: unknown, i: number): NodeAddresses => {
@@ -109,7 +115,15 @@ export function parseClusterConfig(text: string): ClusterConfig {
   const heartbeat = o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   if (typeof heartbeat !== "number" || !(heartbeat > 0)) throw new ConfigError("\"heartbeatMs\" must be a positive number of milliseconds");
   if (!(heartbeat < lo)) throw new ConfigError(`"heartbeatMs" (${heartbeat}) must be below the minimum election timeout (${lo})`);
-  return { nodes, electionTimeoutMs: [lo, hi], heartbeatMs: heartbeat };
+  const config: ClusterConfig = { nodes, electionTimeoutMs: [lo, hi], heartbeatMs: heartbeat };
+  for (const k of ["snapshotEvery", "snapshotChunkBytes"] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`"${k}" must be a positive whole number, got ${JSON.stringify(v)}`);
+    if (k === "snapshotChunkBytes" && v > MAX_SNAPSHOT_CHUNK_BYTES) throw new ConfigError(`"snapshotChunkBytes" must be at most ${MAX_SNAPSHOT_CHUNK_BYTES} (a chunk travels in one peer frame)`);
+    Object.assign(config, { [k]: v });
+  }
+  return config;
 }
 
 /** The node with this id, or a ConfigError naming the ids there are. */

@@ -84,7 +84,7 @@ export class RaftServer {
     this.log = o.logger;
     this.tickMs = o.tickMs ?? 10;
     this.commitTimeoutMs = o.commitTimeoutMs ?? 5000;
-    this.snapshotEvery = o.snapshotEvery ?? 10_000;
+    this.snapshotEvery = o.snapshotEvery ?? o.config.snapshotEvery ?? 10_000;
   }
 
   async start(): Promise<void> {
@@ -109,6 +109,7 @@ export class RaftServer {
         electionTimeoutTicks: [lo, hi],
         heartbeatTicks: hb,
         random: (n) => Math.floor(Math.random() * n),
+        snapshotChunkBytes: this.o.config.snapshotChunkBytes ?? 1 << 20,
       },
       state,
     );

@@ -67,7 +67,8 @@ const LEADER = 3;
 const VOTES = 11;
 const PROGRESS = 12;
 const PERSISTED_HARD_STATE = 15;
-const FIELDS = 16;
+// 16: a snapshot being received in chunks (no ids in it).
+const FIELDS = 17;
 
 /**
  * Node parts by server, fingerprint and disk. A server's states recur (a
@@ -163,9 +164,9 @@ export function messageKey(m: Message): string {
     case "AppendEntriesResponse":
       return `${link}a${m.term}${m.success ? "+" : "-"} ${m.matchIndex} ${m.conflictIndex}@${m.conflictTerm}`;
     case "InstallSnapshot":
-      return `${link}S${m.term} ${m.lastIncludedIndex}@${m.lastIncludedTerm} ${m.data.join(".")}`;
+      return `${link}S${m.term} ${m.lastIncludedIndex}@${m.lastIncludedTerm} ${m.offset}${m.done ? "." : "+"} ${m.data.join(".")}`;
     case "InstallSnapshotResponse":
-      return `${link}s${m.term} ${m.matchIndex}`;
+      return `${link}s${m.term} ${m.matchIndex} ${m.lastIncludedIndex}:${m.received}`;
     default:
       return assertNever(m);
   }

@@ -16,9 +16,9 @@ export function describeMessage(m: Message): string {
     case "AppendEntriesResponse":
       return m.success ? `${head}, ok, match ${m.matchIndex})` : `${head}, refused, hint ${m.conflictIndex}@${m.conflictTerm})`;
     case "InstallSnapshot":
-      return `${head}, snapshot ${m.lastIncludedIndex}@${m.lastIncludedTerm}, ${m.data.length} bytes)`;
+      return `${head}, snapshot ${m.lastIncludedIndex}@${m.lastIncludedTerm}, bytes ${m.offset}..${m.offset + m.data.length}${m.done ? ", done" : ""})`;
     case "InstallSnapshotResponse":
-      return `${head}, match ${m.matchIndex})`;
+      return m.matchIndex > 0 ? `${head}, match ${m.matchIndex})` : `${head}, snapshot ${m.lastIncludedIndex}, has ${m.received} bytes)`;
     default:
       return assertNever(m);
   }

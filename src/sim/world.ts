@@ -211,6 +211,8 @@ export class World {
       heartbeatTicks: HEARTBEAT_TICKS,
       random: (n) => this.nodeRandom.get(id)!.int(n),
       maxBytesPerAppend: this.plan.maxBytesPerAppend,
+      // Plans that split batches finely also split snapshots into small chunks (Figure 13).
+      snapshotChunkBytes: this.plan.maxBytesPerAppend === 1 ? 8 : this.plan.maxBytesPerAppend === 200 ? 64 : 1 << 20,
       maxInflight: 8,
     };
   }

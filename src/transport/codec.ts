@@ -12,8 +12,8 @@
 //   2 RequestVoteResponse  preVote bool, voteGranted bool
 //   3 AppendEntries        prevLogIndex u64, prevLogTerm u64, leaderCommit u64, seq u64, count u32, count × Entry
 //   4 AppendEntriesResp.   success bool, matchIndex u64, conflictIndex u64, conflictTerm u64, seq u64
-//   5 InstallSnapshot      lastIncludedIndex u64, lastIncludedTerm u64, seq u64, dataLength u32, data
-//   6 InstallSnapshotResp. matchIndex u64, seq u64
+//   5 InstallSnapshot      lastIncludedIndex u64, lastIncludedTerm u64, seq u64, offset u64, done u8, dataLength u32, data
+//   6 InstallSnapshotResp. matchIndex u64, seq u64, lastIncludedIndex u64, received u64
 //
 // A bool is one byte, 0 or 1. Decoded byte fields (entry and snapshot data)
 // are views of the input buffer, not copies.
@@ -102,9 +102,9 @@ export function encodedMessageSize(m: Message): number {
     case "AppendEntriesResponse":
       return ENVELOPE_BYTES + U8 + 4 * U64;
     case "InstallSnapshot":
-      return ENVELOPE_BYTES + 3 * U64 + U32 + m.data.length;
+      return ENVELOPE_BYTES + 4 * U64 + U8 + U32 + m.data.length;
     case "InstallSnapshotResponse":
-      return ENVELOPE_BYTES + 2 * U64;
+      return ENVELOPE_BYTES + 4 * U64;
     default:
       return assertNever(m);
   }
@@ -142,12 +142,16 @@ export function encodeMessageInto(m: Message, buf: Buffer, offset: number): numb
       offset = writeUint64(buf, m.lastIncludedIndex, offset);
       offset = writeUint64(buf, m.lastIncludedTerm, offset);
       offset = writeUint64(buf, m.seq, offset);
+      offset = writeUint64(buf, m.offset, offset);
+      offset = buf.writeUInt8(m.done ? 1 : 0, offset);
       offset = buf.writeUInt32BE(m.data.length, offset);
       buf.set(m.data, offset);
       return offset + m.data.length;
     case "InstallSnapshotResponse":
       offset = writeUint64(buf, m.matchIndex, offset);
-      return writeUint64(buf, m.seq, offset);
+      offset = writeUint64(buf, m.seq, offset);
+      offset = writeUint64(buf, m.lastIncludedIndex, offset);
+      return writeUint64(buf, m.received, offset);
     default:
       return assertNever(m);
   }
@@ -200,11 +204,13 @@ export function decodeMessage(buf: Buffer): Message {
       const lastIncludedIndex = r.u64();
       const lastIncludedTerm = r.u64();
       const seq = r.u64();
-      m = { type: "InstallSnapshot", from, to, term, lastIncludedIndex, lastIncludedTerm, seq, data: r.bytes(r.u32()) };
+      const offset = r.u64();
+      const done = r.bool();
+      m = { type: "InstallSnapshot", from, to, term, lastIncludedIndex, lastIncludedTerm, seq, offset, done, data: r.bytes(r.u32()) };
       break;
     }
     case TAG.InstallSnapshotResponse:
-      m = { type: "InstallSnapshotResponse", from, to, term, matchIndex: r.u64(), seq: r.u64() };
+      m = { type: "InstallSnapshotResponse", from, to, term, matchIndex: r.u64(), seq: r.u64(), lastIncludedIndex: r.u64(), received: r.u64() };
       break;
     default:
       throw new CodecError(`unknown message tag ${tag}`, 0);

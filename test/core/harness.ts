@@ -2,7 +2,7 @@
 // a list until the test delivers them, persistence is instantaneous, and each
 // node's election timeout is fixed by the test.
 
-import { RaftNode, type RaftConfig, type ReadResult } from "../../src/core/node.js";
+import { RaftNode, type RaftConfig, type ReadResult, type Snapshot } from "../../src/core/node.js";
 import type { Entry, Message, NodeId } from "../../src/core/types.js";
 
 export interface HarnessOptions {
@@ -13,6 +13,7 @@ export interface HarnessOptions {
   heartbeatTicks?: number;
   maxInflight?: number;
   maxBytesPerAppend?: number;
+  snapshotChunkBytes?: number;
 }
 
 export class Harness {
@@ -21,6 +22,8 @@ export class Harness {
   inflight: Message[] = [];
   readonly applied = new Map<NodeId, Entry[]>();
   readonly reads = new Map<NodeId, ReadResult[]>();
+  /** Snapshots each node was told to install, in order. */
+  readonly installed = new Map<NodeId, Snapshot[]>();
 
   constructor(
     readonly ids: NodeId[],
@@ -41,6 +44,7 @@ export class Harness {
       checkQuorum: this.opts.checkQuorum ?? true,
       maxInflight: this.opts.maxInflight ?? 64,
       maxBytesPerAppend: this.opts.maxBytesPerAppend ?? 1 << 20,
+      snapshotChunkBytes: this.opts.snapshotChunkBytes ?? 1 << 20,
     };
   }
 
@@ -75,6 +79,7 @@ export class Harness {
         this.inflight.push(...rd.messages);
         this.applied.get(id)!.push(...rd.committed);
         this.reads.get(id)!.push(...rd.reads);
+        if (rd.snapshot) (this.installed.get(id) ?? this.installed.set(id, []).get(id)!).push(rd.snapshot);
         n.advance();
       }
     }

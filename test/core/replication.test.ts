@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Harness, bytes } from "./harness.js";
-import type { AppendEntries, Message, NodeId } from "../../src/core/types.js";
+import type { AppendEntries, InstallSnapshot, Message, NodeId } from "../../src/core/types.js";
 
 const isAppend = (m: Message): m is AppendEntries => m.type === "AppendEntries";
 
@@ -290,5 +290,54 @@ describe("snapshots (§7)", () => {
     h.settle();
     assert.equal(n3.log.lastIndex(), 7);
     assert.deepEqual(h.appliedData(3), ["after"], "entries after the snapshot are applied normally");
+  });
+
+  test("a snapshot larger than a chunk travels in pieces (Figure 13), past a lost chunk, a follower restart and a duplicate", () => {
+    const h = new Harness([1, 2, 3], { snapshotChunkBytes: 4 });
+    const leader = h.elect(1);
+    for (let i = 0; i < 5; i++) leader.propose(bytes(`v${i}`));
+    h.settle((m) => m.to === 3);
+    const state = bytes("0123456789abcdefXYZ"); // 19 bytes: 5 chunks
+    leader.compact(leader.lastApplied, state);
+    const chunks: InstallSnapshot[] = [];
+    let lost = false;
+    let restarted = false;
+    let duplicated = false;
+    let second: InstallSnapshot | null = null;
+    const n3 = () => h.node(3);
+    for (let round = 0; round < 20 && n3().log.snapshotIndex < 6; round++) {
+      h.tick(1, 3);
+      h.settle((m) => {
+        if (m.type !== "InstallSnapshot") return false;
+        chunks.push(m);
+        if (!lost && m.offset === 4) return (lost = true); // the second chunk is lost once
+        if (m.offset === 4) second = m;
+        if (restarted && !duplicated && m.offset === 8 && second) {
+          // A late duplicate of the second chunk arrives after it was taken: it must not be appended twice.
+          n3().step(second);
+          duplicated = true;
+        }
+        if (!restarted && m.offset === 12) {
+          // The follower crashes with 12 bytes received: it starts over from nothing.
+          h.restart(3);
+          restarted = true;
+          return true;
+        }
+        return false;
+      });
+    }
+    assert.ok(lost && restarted && duplicated);
+    assert.equal(n3().log.snapshotIndex, 6);
+    assert.equal(n3().commitIndex, 6);
+    const got = h.installed.get(3) ?? [];
+    assert.equal(got.length, 1, "installed once");
+    assert.deepEqual(got[0]!.data, state, "the chunks joined are the snapshot");
+    assert.ok(chunks.every((m) => m.data.length <= 4), "no chunk over the limit");
+    const restartAt = chunks.findIndex((m) => m.offset === 12);
+    assert.ok(chunks.slice(restartAt + 1).some((m) => m.offset === 0), "after the restart the transfer began again at offset 0");
+    assert.ok(chunks.some((m) => m.done && m.offset === 16));
+    leader.propose(bytes("after"));
+    h.settle();
+    assert.equal(n3().log.lastIndex(), 7);
   });
 });

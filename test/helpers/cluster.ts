@@ -45,6 +45,9 @@ export interface ClusterOptions {
   nodes?: number;
   electionTimeoutMs?: [number, number];
   heartbeatMs?: number;
+  /** Cluster-file snapshot settings (the servers' defaults when left out). */
+  snapshotEvery?: number;
+  snapshotChunkBytes?: number;
   /** Extra environment for the servers. */
   env?: Record<string, string>;
 }
@@ -74,6 +77,8 @@ export class TestCluster {
       nodes: this.nodes.map((n) => ({ id: n.id, peer: `${n.host}:${n.peerPort}`, client: `${n.host}:${n.clientPort}`, admin: `${n.host}:${n.adminPort}` })),
       electionTimeoutMs: options.electionTimeoutMs ?? [150, 300],
       heartbeatMs: options.heartbeatMs ?? 50,
+      ...(options.snapshotEvery !== undefined && { snapshotEvery: options.snapshotEvery }),
+      ...(options.snapshotChunkBytes !== undefined && { snapshotChunkBytes: options.snapshotChunkBytes }),
     };
     writeFileSync(this.configPath, JSON.stringify(file, null, 2));
   }

@@ -94,6 +94,12 @@ describe("raftkv server refuses bad configuration with exit code 2", () => {
     await refused("empty", { nodes: [] }, ["--id", "1"], /"nodes" must be a non-empty list/);
   });
 
+  test("snapshot settings that are not positive whole numbers, or a chunk too big for one peer frame", async () => {
+    await refused("snapshot-every", { ...clusterFile(), snapshotEvery: 0 }, ["--id", "1"], /"snapshotEvery" must be a positive whole number, got 0/);
+    await refused("snapshot-chunk", { ...clusterFile(), snapshotChunkBytes: "1MB" }, ["--id", "1"], /"snapshotChunkBytes" must be a positive whole number, got "1MB"/);
+    await refused("snapshot-chunk-big", { ...clusterFile(), snapshotChunkBytes: 2 ** 30 }, ["--id", "1"], /"snapshotChunkBytes" must be at most 33554432/);
+  });
+
   test("an unknown field (a typo must not be ignored)", async () => {
     await refused("typo", { ...clusterFile(), heartbeatMS: 50 }, ["--id", "1"], /unknown field "heartbeatMS"/);
   });

@@ -4,6 +4,7 @@
 // InstallSnapshot; every node restarts from its snapshot plus its WAL.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { TestCluster } from "../helpers/cluster.js";
 import { pipeline, show, waitForAllApplied, waitForApplied, waitUntil } from "./support.js";
@@ -12,10 +13,12 @@ import { pipeline, show, waitForAllApplied, waitForApplied, waitUntil } from "./
 const SNAPSHOT_EVERY = 10_000;
 const KEYS = SNAPSHOT_EVERY + 500;
 const BATCH = 500;
+/** Small chunks, so the snapshot (a few hundred KB) crosses the network in many InstallSnapshot messages. */
+const CHUNK = 32 * 1024;
 
 test("a follower that missed a snapshot's worth of writes catches up from the leader's snapshot, and the cluster restarts from snapshots", async (t) => {
   // Wide election timeouts: one leader must take the whole pipelined burst on a loaded machine.
-  const c = await TestCluster.start({ nodes: 3, electionTimeoutMs: [500, 1000] });
+  const c = await TestCluster.start({ nodes: 3, electionTimeoutMs: [500, 1000], snapshotChunkBytes: CHUNK });
   try {
     const leader = await c.waitForLeader(15_000);
     const late = c.nodes.map((n) => n.id).find((id) => id !== leader)!;
@@ -38,6 +41,13 @@ test("a follower that missed a snapshot's worth of writes catches up from the le
     const commitIndex = (await c.status(leader))!.commitIndex;
     const caughtUp = await waitForApplied(c, late, commitIndex, 30_000);
     assert.ok(caughtUp.snapshotIndex >= snapshotIndex, `node ${late} installed the leader's snapshot (its snapshotIndex: ${caughtUp.snapshotIndex}, the leader's: ${snapshotIndex})`);
+    const installed = readFileSync(c.logPath(late), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"snapshot_installed"'))
+      .map((l) => JSON.parse(l) as { bytes: number });
+    assert.equal(installed.length, 1, "one snapshot installed");
+    assert.ok(installed[0]!.bytes > 4 * CHUNK, `the snapshot (${installed[0]!.bytes} bytes) came in many chunks of ${CHUNK}`);
+    t.diagnostic(`snapshot of ${installed[0]!.bytes} bytes in chunks of ${CHUNK}`);
 
     const sample = [0, 1, 4_999, SNAPSHOT_EVERY - 1, SNAPSHOT_EVERY, KEYS - 1];
     const readSample = async () => {

@@ -19,8 +19,13 @@ const HELP = `raftkv sim — run the Raft core in a deterministic simulated worl
       one run with its full trace. SEED is a number, or SEED~TICK:SEED~... for
       a run the search branched (as printed by --bug and --time).
   raftkv sim --exhaustive [--nodes 3] [--max-term T] [--max-entries E] [--max-states M] [--bug NAME]
+                [--no-pre-vote] [--no-check-quorum] [--no-restarts] [--no-symmetry]
+                [--link-capacity K] [--inbox-capacity K]
       bounded model checking: every interleaving of deliveries, drops,
-      timeouts, crashes and proposals, with visited-state hashing.
+      timeouts, crashes and proposals, with visited-state hashing. Defaults:
+      --max-term 1 --max-entries 0 --max-states 2000000, pre-vote, check-quorum,
+      restarts and symmetry reduction on, one message in flight per link and
+      per server (K up to 3). Each bound raised multiplies the states.
   raftkv sim --list-bugs
       the bug zoo: deliberately broken variants of the core.
   raftkv sim --bug NAME --budget SECONDS [--nodes ...] [--seed FIRST]
@@ -46,12 +51,20 @@ const spec = {
   "max-term": {},
   "max-entries": {},
   "max-states": {},
+  "no-pre-vote": { boolean: true },
+  "no-check-quorum": { boolean: true },
+  "no-restarts": { boolean: true },
+  "no-symmetry": { boolean: true },
+  "link-capacity": {},
+  "inbox-capacity": {},
   "list-bugs": { boolean: true },
   bug: {},
   budget: {},
   time: {},
   help: { boolean: true },
 } as const;
+
+const EXHAUSTIVE_FLAGS = ["max-term", "max-entries", "max-states", "no-pre-vote", "no-check-quorum", "no-restarts", "no-symmetry", "link-capacity", "inbox-capacity"] as const;
 
 interface Common {
   nodes: number[];
@@ -74,6 +87,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const c = common(p);
   if (p.flags.has("exhaustive")) return runExhaustive(p, c);
+  const exhaustiveOnly = EXHAUSTIVE_FLAGS.find((f) => p.flags.has(f));
+  if (exhaustiveOnly) throw new UsageError(`--${exhaustiveOnly} is for --exhaustive`);
   if (p.flags.has("replay")) return replay(stringFlag(p, "replay")!, c, stringFlag(p, "html"));
   if (p.flags.has("seeds")) return seeds(intFlag(p, "seeds", 1, 1), c);
   if (p.flags.has("budget")) {
@@ -194,6 +209,12 @@ async function runExhaustive(p: Parsed, c: Common): Promise<number> {
     maxEntries: intFlag(p, "max-entries", 0, 0, 5),
     maxStates: intFlag(p, "max-states", 2_000_000, 1),
     bug: c.bug,
+    preVote: !p.flags.has("no-pre-vote"),
+    checkQuorum: !p.flags.has("no-check-quorum"),
+    restarts: !p.flags.has("no-restarts"),
+    symmetry: !p.flags.has("no-symmetry"),
+    linkCapacity: intFlag(p, "link-capacity", 1, 1, 3),
+    inboxCapacity: intFlag(p, "inbox-capacity", 1, 1, 3),
   });
   process.stdout.write(res.report + "\n");
   return res.violation ? 1 : 0;

@@ -91,6 +91,28 @@ describe("raftkv sim (command line)", () => {
     assert.match(r.stdout, /violations: 0/);
   });
 
+  test("--exhaustive takes its bounds and switches, prints them, and exits 0 with no violation", () => {
+    const r = sim("--exhaustive", "--nodes", "3", "--no-restarts", "--no-pre-vote");
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /3 servers running the real core; terms <= 1, client entries <= 0, restarts off/);
+    assert.match(r.stdout, /pre-vote off, check-quorum on/);
+    assert.match(r.stdout, /complete: every state within these bounds was explored/);
+    assert.match(r.stdout, /no violation of: Election Safety/);
+  });
+
+  test("--exhaustive exits 1 with the shortest path to a bug's violation", () => {
+    const r = sim("--exhaustive", "--nodes", "3", "--bug", "double-vote", "--no-restarts");
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /VIOLATION of Election Safety/);
+    assert.match(r.stdout, /path \(\d+ events, the shortest there is\)/);
+  });
+
+  test("model-checking flags without --exhaustive are refused", () => {
+    const r = sim("--seeds", "3", "--no-restarts");
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--no-restarts is for --exhaustive/);
+  });
+
   test("--list-bugs lists at least eight variants, name first", () => {
     const out = execFileSync(process.execPath, [BIN, "sim", "--list-bugs"], { encoding: "utf8" });
     const lines = out.trim().split("\n");

@@ -896,7 +896,11 @@ export class RaftNode {
   /** An independent copy, of the same class (bug-zoo variants stay broken). */
   clone(): this {
     if (this.readyInFlight) throw new Error("clone() between ready() and advance()");
-    const c = Object.create(Object.getPrototypeOf(this) as object) as this;
+    // Built by the constructor (with a random source that draws nothing), so the
+    // copy has the same V8 object shape as a real server and stays fast;
+    // then every field is overwritten with this server's.
+    const Kind = this.constructor as new (config: RaftConfig) => this;
+    const c = new Kind({ ...this.config, random: () => 0 });
     Object.assign(c, this);
     const w = c as unknown as Record<string, unknown>;
     w.log = this.log.clone();

@@ -1,7 +1,8 @@
 // The black-box fault test (SPEC §4 consistency, §6 durability): concurrent
 // clients read, write and increment three keys while nodes, the leader
 // most often, are killed with -9 and restarted; once two at a time (no
-// majority). Every operation is recorded with its call and return time, and
+// majority); and, between kills, the network is partitioned with iptables
+// (the leader or another node cut off from the rest, for 1-3 s, then healed). Every operation is recorded with its call and return time, and
 // the history, closed by reads after a crash of the WHOLE cluster, must be
 // linearizable (checkLinearizability with kvModel). A prefill first pushes
 // the log past a snapshot, so that restarts recover from snapshots and a
@@ -26,6 +27,7 @@ import { sleep, type TestCluster } from "../helpers/cluster.js";
 import { show } from "../server/support.js";
 import { withCluster } from "./support.js";
 import { prng } from "../helpers/prng.js";
+import { Firewall } from "../helpers/netfilter.js";
 
 const CHAOS_MS = 25_000;
 const RAW_CLIENTS = 3;
@@ -184,10 +186,17 @@ async function currentLeader(c: TestCluster): Promise<number | null> {
   return leaders[0]?.id ?? null;
 }
 
-/** Kills nodes with -9 and restarts them until `running()` is false; returns how many kills, and of leaders. */
-async function nemesis(c: TestCluster, running: () => boolean, log: string[]): Promise<{ kills: number; leaderKills: number; majorityLosses: number }> {
+interface NemesisCounts {
+  kills: number;
+  leaderKills: number;
+  majorityLosses: number;
+  partitions: number;
+}
+
+/** Kills nodes with -9 and restarts them, or cuts one off the network and heals it, until `running()` is false. */
+async function nemesis(c: TestCluster, fw: Firewall, running: () => boolean, log: string[]): Promise<NemesisCounts> {
   const rand = seeded(99);
-  const counts = { kills: 0, leaderKills: 0, majorityLosses: 0 };
+  const counts: NemesisCounts = { kills: 0, leaderKills: 0, majorityLosses: 0, partitions: 0 };
   const started = performance.now();
   let majorityLossDone = false;
   while (running()) {
@@ -195,6 +204,16 @@ async function nemesis(c: TestCluster, running: () => boolean, log: string[]): P
     if (!running()) break;
     const leader = await currentLeader(c);
     const ids = c.nodes.map((n) => n.id);
+    if (rand() < 0.4) {
+      // A partition: one node (the leader more often than not) against the other two.
+      const alone = leader !== null && rand() < 0.6 ? leader : ids[Math.floor(rand() * ids.length)]!;
+      fw.partition([c.node(alone).host], ids.filter((id) => id !== alone).map((id) => c.node(id).host));
+      counts.partitions++;
+      log.push(`${((performance.now() - started) / 1000).toFixed(1)} s: partition {${alone}} {${ids.filter((id) => id !== alone).join(",")}}${alone === leader ? " (the leader cut off)" : ""}`);
+      await sleep(1000 + rand() * 2000);
+      fw.heal();
+      continue;
+    }
     const victims: number[] = [];
     if (!majorityLossDone && performance.now() - started > CHAOS_MS / 2) {
       // Once: two nodes at a time, the leader among them. Nothing can commit until one is back.
@@ -317,7 +336,16 @@ function checkDurability(history: readonly Operation<KvInput, KvOutput>[], final
   return problems;
 }
 
-test("concurrent clients under repeated kill -9 of nodes (the leader most often): the history is linearizable and acknowledged writes survive", { timeout: 600_000 }, async () => {
+test("concurrent clients under repeated kill -9 of nodes (the leader most often) and network partitions: the history is linearizable and acknowledged writes survive", { timeout: 600_000 }, async () => {
+  const fw = Firewall.create();
+  try {
+    await faultRun(fw);
+  } finally {
+    fw.close();
+  }
+});
+
+async function faultRun(fw: Firewall): Promise<void> {
   await withCluster({ nodes: 3 }, async (c) => {
     const recorder: Recorder = new HistoryRecorder();
     const stats: Stats = { ops: 0, returned: 0, unknown: 0, discarded: 0, unexpected: [] };
@@ -332,11 +360,12 @@ test("concurrent clients under repeated kill -9 of nodes (the leader most often)
     ].map((client) => client.catch((err: unknown) => void stats.unexpected.push(`a client crashed: ${(err as Error).stack ?? String(err)}`)));
     let counts;
     try {
-      counts = await nemesis(c, () => chaosRunning, events);
+      counts = await nemesis(c, fw, () => chaosRunning, events);
       // A calm second with every node up, then the clients stop.
       await c.waitForLeader(30_000);
       await sleep(1000);
     } finally {
+      fw.heal();
       clearTimeout(chaosTimer);
       clientsRunning = false;
       await Promise.all(clients);
@@ -357,7 +386,7 @@ test("concurrent clients under repeated kill -9 of nodes (the leader most often)
     const byKey = KEYS.map((k) => `${k}: ${history.filter((op) => op.input.key === k).length}`).join(", ");
     console.log(
       `${stats.ops} operations in ${clientSeconds.toFixed(1)} s by ${RAW_CLIENTS + LIBRARY_CLIENTS} clients: ${stats.returned} returned, ${stats.unknown} unknown, ${stats.discarded} not executed (MOVED/CLUSTERDOWN/refused); ` +
-        `history ${history.length} (${byKey}); ${counts.kills} kills (${counts.leaderKills} of the leader, ${counts.majorityLosses} majority loss) + a whole-cluster kill -9; ` +
+        `history ${history.length} (${byKey}); ${counts.kills} kills (${counts.leaderKills} of the leader, ${counts.majorityLosses} majority loss), ${counts.partitions} partitions + a whole-cluster kill -9; ` +
         `check ${result.ok === true ? "ok" : String(result.ok)} in ${checkMs.toFixed(0)} ms (${result.steps} steps); final ${JSON.stringify(Object.fromEntries(finals))}`,
     );
     console.log(`seed ${RUN_SEED} (RAFTKV_FAULT_SEED); nemesis: ${events.join("; ")}`);
@@ -368,7 +397,7 @@ test("concurrent clients under repeated kill -9 of nodes (the leader most often)
     if (result.ok === false) assert.fail(`the history is not linearizable:\n${result.explanation}`);
     assert.deepEqual(checkDurability(history, finals), []);
   });
-});
+}
 
 /** A seeded PRNG per use; the run's seed is printed, so its choices can be replayed. */
 function seeded(seed: number): () => number {

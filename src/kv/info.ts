@@ -24,6 +24,7 @@ interface Section {
   readonly name: string;
   readonly title: string;
   readonly fields: (sm: KvStateMachine, node: NodeStatus) => [field: string, value: string | number][];
+  readonly onlyOnLeader?: boolean;
 }
 
 const SECTIONS: readonly Section[] = [
@@ -65,8 +66,12 @@ const SECTIONS: readonly Section[] = [
   {
     name: "keyspace",
     title: "Keyspace",
-    // Redis lists only non-empty databases.
+    // Redis lists only non-empty databases. The key count is data: only a
+    // leader that confirmed its leadership gives it (SPEC §4: a read is never
+    // answered by a node that is not the leader), so a follower leaves the
+    // whole section out rather than show a stale or empty count.
     fields: (sm) => (sm.size > 0 ? [["db0", `keys=${sm.size},expires=0,avg_ttl=0`]] : []),
+    onlyOnLeader: true,
   },
 ];
 
@@ -77,6 +82,7 @@ export function renderInfo(requested: readonly string[], sm: KvStateMachine, nod
   const parts: string[] = [];
   for (const section of SECTIONS) {
     if (!everything && !wanted.includes(section.name)) continue;
+    if (section.onlyOnLeader && node.role !== "leader") continue;
     let text = `# ${section.title}\r\n`;
     for (const [field, value] of section.fields(sm, node)) text += `${field}:${value}\r\n`;
     parts.push(text);

@@ -16,9 +16,10 @@ export type Plan =
   /** Once this node has confirmed it is still the leader (read index) and applied up to that index, run it. */
   | { readonly kind: "read"; readonly run: (sm: KvStateMachine, node: NodeStatus) => Reply }
   /**
-   * Run at once on this node's own applied state, whatever its role: not
-   * linearizable, for diagnostics (INFO), as a Redis replica or an etcd
-   * member answers status questions about itself.
+   * Status questions any node answers about itself (INFO), as a Redis replica
+   * or an etcd member does: on a leader, run as a read (after the read-index
+   * confirmation); on any other node, at once, and `run` must then show no
+   * data (it sees the node's role and leaves the key count out).
    */
   | { readonly kind: "local"; readonly run: (sm: KvStateMachine, node: NodeStatus) => Reply };
 

@@ -1,9 +1,9 @@
 // Planners of the connection and server commands: what Redis tools and
 // client libraries send besides data commands (PING, ECHO, SELECT, QUIT,
 // INFO, COMMAND, CONFIG, CLIENT). All answer at once except INFO, which
-// reports this node's own view (role, term, indexes, key count) from its
-// applied state on any node, leader or not: a status question, answered as a
-// Redis replica answers it, not a linearizable read.
+// any node answers about itself (role, term, leader, indexes), as a Redis
+// replica does; the key count (the Keyspace section) is data, so only a
+// leader gives it, after confirming its leadership like any read.
 //
 // Choices where raftkv differs from a Redis server:
 // - One database: SELECT 0 works, any other index is "DB index is out of range".

@@ -156,9 +156,10 @@ export class RaftServer {
       const waiter: Waiter = { resolve, started: performance.now() };
       this.input(() => {
         if (this.stopped) return resolve(errorReply("CLUSTERDOWN the node is shutting down"));
-        if (plan.kind === "local") return resolve(plan.run(this.sm, this.nodeStatus()));
+        if (plan.kind === "local" && this.raft.role !== "leader") return resolve(plan.run(this.sm, this.nodeStatus()));
         if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
         if (plan.kind === "write") {
+          // (A local plan on the leader is run as a read, below.)
           const r = this.raft.propose(plan.command);
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();

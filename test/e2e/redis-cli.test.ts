@@ -109,10 +109,10 @@ describe("redis-cli against a 3-node cluster", () => {
     await expectPrints(["get", "via-follower"], "42\n");
   });
 
-  test("INFO is answered by every node about itself: a follower names itself a replica and the leader", async () => {
+  test("INFO is answered by every node about itself: a follower names itself a replica and the leader, only the leader counts keys", async () => {
     for (let attempt = 1; ; attempt++) {
       const before = await roles(c);
-      const answers = await Promise.all(c.nodes.map(async (n) => ({ id: n.id, r: await redisCli(n, ["info", "replication", "raftkv"]) })));
+      const answers = await Promise.all(c.nodes.map(async (n) => ({ id: n.id, r: await redisCli(n, ["info", "replication", "raftkv", "keyspace"]) })));
       if ((await roles(c)).leader !== before.leader && attempt < 10) continue; // leadership moved mid-way: look again
       for (const { id, r } of answers) {
         assert.equal(r.code, 0, `redis-cli info at node ${id} (stderr: ${r.stderr})`);
@@ -121,6 +121,9 @@ describe("redis-cli against a 3-node cluster", () => {
         assert.equal(fields.get("role"), id === before.leader ? "master" : "slave", r.stdout);
         assert.equal(fields.get("raftkv_role"), id === before.leader ? "leader" : "follower", r.stdout);
         assert.equal(fields.get("raftkv_leader_id"), String(before.leader), r.stdout);
+        // The key count is data: the leader gives it (after a read-index round), a follower leaves it out.
+        if (id === before.leader) assert.match(r.stdout, /# Keyspace\r?\ndb0:keys=\d+/, r.stdout);
+        else assert.doesNotMatch(r.stdout, /Keyspace|db0/, r.stdout);
       }
       return;
     }

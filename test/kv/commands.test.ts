@@ -3,7 +3,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Harness } from "./harness.js";
+import { Harness, wire } from "./harness.js";
 
 const OK = "+OK\r\n";
 const NIL = "$-1\r\n";
@@ -375,6 +375,20 @@ describe("INFO and DBSIZE", () => {
     assert.equal(info("nosuch"), "");
     assert.equal(info("all"), info());
     assert.equal(h.run("DBSIZE"), int(1));
+  });
+
+  test("INFO on a node that is not the leader leaves out the key count (it would be a read from a follower)", () => {
+    const h = new Harness();
+    h.run("SET", "a", "1");
+    const plan = h.plan("INFO");
+    assert.equal(plan.kind, "local");
+    if (plan.kind !== "local") return;
+    const follower = { id: 2, role: "follower" as const, term: 3, leaderId: 1, commitIndex: 10, lastApplied: 10 };
+    const reply = wire(plan.run(h.sm, follower));
+    assert.match(reply, /# Replication\r\nrole:slave\r\n/);
+    assert.match(reply, /raftkv_role:follower\r\nraftkv_term:3\r\nraftkv_leader_id:1\r\n/);
+    assert.doesNotMatch(reply, /Keyspace|db0/);
+    assert.doesNotMatch(wire((h.plan("INFO", "keyspace") as { run: typeof plan.run }).run(h.sm, follower)), /Keyspace/);
   });
 });
 

@@ -185,3 +185,14 @@ describe("the Figure 8 run of docs/SIMULATION.md, as a regression test", () => {
     assert.equal(runPlan(plan).violation, null);
   });
 });
+
+describe("chunked snapshots in the simulated world", () => {
+  test("a follower behind the compacted log gets the snapshot in several chunks and installs it (seed 1, 3 nodes)", () => {
+    const r = runSeed({ seed: 1, nodes: 3, steps: 1000, faults: new Set(FAULTS) }, { trace: true });
+    assert.equal(r.violation, null);
+    assert.equal(r.plan.maxBytesPerAppend, 1, "a plan that splits batches, and so snapshots (8-byte chunks)");
+    const lastChunks = r.trace.filter((l) => /InstallSnapshot\(.*bytes [1-9]\d*\.\.\d+, done\)$/.test(l));
+    assert.ok(lastChunks.length > 0, "a last chunk that is not the first one was delivered");
+    assert.ok(r.trace.some((l) => /installed snapshot/.test(l)), "and a snapshot was installed");
+  });
+});

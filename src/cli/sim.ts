@@ -36,6 +36,8 @@ const HELP = `raftkv sim — run the Raft core in a deterministic simulated worl
 
 Faults (--faults, comma-separated, or "all" / "none"; default all):
   ${FAULTS.join(", ")}
+--transfers adds leadership transfers now and then (an operator action, thesis
+§3.10) to --seeds, --replay, --bug and --time runs.
 Defaults: --steps 1000 ticks of faults (then 400 ticks of healing), --nodes 3,5, --seed 1.
 Exit codes: 0 as described, 1 violation (or bug not found), 2 usage error.`;
 
@@ -58,6 +60,7 @@ const spec = {
   "link-capacity": {},
   "inbox-capacity": {},
   "list-bugs": { boolean: true },
+  transfers: { boolean: true },
   bug: {},
   budget: {},
   time: {},
@@ -72,6 +75,7 @@ interface Common {
   faults: Set<Fault>;
   bug: Bug | undefined;
   first: number;
+  transfers: boolean;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -116,12 +120,12 @@ function common(p: Parsed): Common {
   const bugName = stringFlag(p, "bug");
   const bug = bugName === undefined ? undefined : findBug(bugName);
   if (bugName !== undefined && !bug) throw new UsageError(`unknown bug '${bugName}' (see --list-bugs)`);
-  return { nodes, steps: intFlag(p, "steps", 1000, 10, 1_000_000), faults, bug, first: intFlag(p, "seed", 1, 0, 2 ** 32 - 1) };
+  return { nodes, steps: intFlag(p, "steps", 1000, 10, 1_000_000), faults, bug, first: intFlag(p, "seed", 1, 0, 2 ** 32 - 1), transfers: p.flags.has("transfers") };
 }
 
 function replayCommand(plan: Plan, c: Common): string {
   const faults = c.faults.size === FAULTS.length ? "all" : c.faults.size === 0 ? "none" : [...c.faults].join(",");
-  return `raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps} --faults ${faults}${c.bug ? ` --bug ${c.bug.name}` : ""}`;
+  return `raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps} --faults ${faults}${c.transfers ? " --transfers" : ""}${c.bug ? ` --bug ${c.bug.name}` : ""}`;
 }
 
 async function seeds(n: number, c: Common): Promise<number> {
@@ -130,7 +134,7 @@ async function seeds(n: number, c: Common): Promise<number> {
   for (let i = 0; i < n; i++) {
     const seed = c.first + i;
     const nodes = c.nodes[i % c.nodes.length]!;
-    const r = runPlan(generatePlan({ seed, nodes, steps: c.steps, faults: c.faults }), { bug: c.bug });
+    const r = runPlan(generatePlan({ seed, nodes, steps: c.steps, faults: c.faults, transfers: c.transfers }), { bug: c.bug });
     for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r.stats[k];
     if (r.violation) {
       process.stdout.write(`after ${i + 1} run(s):\n`);
@@ -152,7 +156,7 @@ async function seeds(n: number, c: Common): Promise<number> {
 function replay(text: string, c: Common, html: string | undefined): number {
   const rs = parseSpec(text);
   if (!rs) throw new UsageError(`--replay takes a seed (e.g. 42, or 42~310:7 for a branched run), got '${text}'`);
-  const plan = generatePlan({ seed: rs.seed, nodes: c.nodes[0]!, steps: c.steps, faults: c.faults }, rs.branches);
+  const plan = generatePlan({ seed: rs.seed, nodes: c.nodes[0]!, steps: c.steps, faults: c.faults, transfers: c.transfers }, rs.branches);
   const r = runPlan(plan, { bug: c.bug, trace: true });
   process.stdout.write(r.trace.join("\n") + "\n");
   if (html) writeHtml(html, r, c.bug);
@@ -171,7 +175,7 @@ function writeHtml(file: string, r: RunResult, bug?: Bug): void {
 }
 
 async function hunt(c: Common, seconds: number, expectBug: boolean): Promise<number> {
-  const res = search({ seed: c.first, nodes: c.nodes, steps: c.steps, faults: c.faults, bug: c.bug, budgetMs: seconds * 1000, now: () => performance.now() });
+  const res = search({ seed: c.first, nodes: c.nodes, steps: c.steps, faults: c.faults, transfers: c.transfers, bug: c.bug, budgetMs: seconds * 1000, now: () => performance.now() });
   const what = c.bug ? `bug ${c.bug.name}` : "the real core";
   if (!res.found) {
     process.stdout.write(`no violation with ${what} in ${(res.elapsedMs / 1000).toFixed(1)} s: ${res.runs} runs, ${res.ticks} ticks, ${res.signatures} kinds of state seen\n`);

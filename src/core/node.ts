@@ -10,12 +10,14 @@
 // and then asks `ready()` what must happen as a consequence: state to persist,
 // messages to send, committed entries to apply, reads that are now safe. When
 // the driver has done all of it (persist first, then send and apply — a
-// leader's messages may go out while it persists), it calls `advance()`. No other call may come between `ready()` and `advance()`.
+// leader's messages may go out while it persists), it calls `advance()`.
+// No other call may come between `ready()` and `advance()`.
 // This is etcd-io/raft's Ready/Advance contract.
 //
 // The rules are Figure 2 of the Raft paper plus, from Ongaro's thesis:
 // pre-vote (§9.6), check-quorum and ignoring disruptive votes (§6.2, §4.2.3),
-// read index (§6.4), and a leader's no-op entry at the start of its term (§6.4).
+// read index (§6.4), a leader's no-op entry at the start of its term (§6.4),
+// and leadership transfer (§3.10).
 // Each rule that a bug could break lives in a small protected method, so the
 // simulator's bug zoo can break exactly one rule by overriding it.
 
@@ -32,6 +34,7 @@ import {
   type HardState,
   type InstallSnapshot,
   type InstallSnapshotResponse,
+  type TimeoutNow,
   type Message,
   type NodeId,
   type RequestVote,
@@ -159,6 +162,9 @@ export class RaftNode {
   private snapshotToPersist: Snapshot | null = null;
   /** Newest snapshot (own or installed), for followers that fell behind the log. */
   private snapshot: Snapshot | null;
+  /** Leader: the follower leadership is being handed to (thesis §3.10), and ticks since the transfer began. */
+  private leadTransferee: NodeId | null = null;
+  private transferElapsed = 0;
   /** Follower: the chunks received so far of a snapshot the leader is sending (memory only; a restart starts it over). */
   private incoming: { leaderTerm: number; index: number; term: number; chunks: Uint8Array[]; bytes: number } | null = null;
 
@@ -223,6 +229,8 @@ export class RaftNode {
   private tickLeader(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
+    // A transfer that has not happened within an election timeout is abandoned (thesis §3.10).
+    if (this.leadTransferee !== null && ++this.transferElapsed >= this.config.electionTimeoutTicks[1]) this.leadTransferee = null;
     if (this.electionElapsed >= this.config.electionTimeoutTicks[0]) {
       this.electionElapsed = 0;
       if (this.checkQuorumEnabled && !this.quorumActive()) {
@@ -236,10 +244,39 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Leadership transfer (thesis §3.10): the leader stops taking proposals,
+   * brings `to` up to date, then sends it TimeoutNow, and `to` starts an
+   * election at once that the others do not ignore. Abandoned after an
+   * election timeout. Returns false if this server is not the leader or `to`
+   * is not another member.
+   */
+  transferLeadership(to: NodeId): boolean {
+    this.assertNoReadyInFlight();
+    if (this.role !== "leader" || to === this.id || !this.progress.has(to)) return false;
+    this.leadTransferee = to;
+    this.transferElapsed = 0;
+    this.maybeSendTimeoutNow();
+    return true;
+  }
+
+  /** Where leadership is being handed, or null. */
+  get transferringTo(): NodeId | null {
+    return this.leadTransferee;
+  }
+
+  private maybeSendTimeoutNow(): void {
+    const to = this.leadTransferee;
+    if (to === null || this.progress.get(to)!.matchIndex !== this.log.lastIndex()) return;
+    this.send({ type: "TimeoutNow", from: this.id, to, term: this.currentTerm });
+  }
+
   /** Proposes a command. Only a leader accepts; the entry commits (or not) later. */
   propose(data: Uint8Array): ProposeResult {
     this.assertNoReadyInFlight();
     if (this.role !== "leader") return { ok: false, leader: this.leaderId };
+    // While handing leadership over, take nothing new: the target must catch up with a log that stands still.
+    if (this.leadTransferee !== null) return { ok: false, leader: null };
     const entry: Entry = { index: this.log.lastIndex() + 1, term: this.currentTerm, type: EntryType.Normal, data };
     this.log.appendNew(entry);
     // Sent at the next ready(): proposals made between two sends share one AppendEntries.
@@ -304,6 +341,8 @@ export class RaftNode {
         return this.handleInstallSnapshot(m);
       case "InstallSnapshotResponse":
         return this.handleSnapshotResponse(m);
+      case "TimeoutNow":
+        return this.handleTimeoutNow(m);
       default:
         assertNever(m);
     }
@@ -391,6 +430,7 @@ export class RaftNode {
       this.votedFor = null;
     }
     if (this.role === "leader") this.failPendingReads();
+    this.leadTransferee = null;
     this.role = "follower";
     this.leaderId = leader;
     this.electionElapsed = 0;
@@ -446,7 +486,7 @@ export class RaftNode {
     }
   }
 
-  private requestVotes(preVote: boolean): void {
+  private requestVotes(preVote: boolean, transfer = false): void {
     const term = preVote ? this.currentTerm + 1 : this.currentTerm;
     for (const p of this.peers()) {
       this.send({
@@ -455,6 +495,7 @@ export class RaftNode {
         to: p,
         term,
         preVote,
+        transfer,
         lastLogIndex: this.log.lastIndex(),
         lastLogTerm: this.log.lastTerm(),
       });
@@ -514,9 +555,17 @@ export class RaftNode {
    * minimum election timeout of hearing from a current leader is ignored:
    * neither the term is updated nor the vote granted.
    */
-  private ignoreDisruptiveVote(_m: RequestVote): boolean {
+  private ignoreDisruptiveVote(m: RequestVote): boolean {
     // A leader counts as having heard from itself: it keeps its lease too.
-    return this.checkQuorumEnabled && this.heardFromLeaderRecently();
+    // A transfer's election was asked for by the leader itself (thesis §3.10).
+    return !m.transfer && this.checkQuorumEnabled && this.heardFromLeaderRecently();
+  }
+
+  /** TimeoutNow from our leader: campaign now, skipping pre-vote (the leader asked for it). */
+  private handleTimeoutNow(m: TimeoutNow): void {
+    if (this.role !== "follower" || m.from !== this.leaderId) return;
+    this.becomeCandidate();
+    this.requestVotes(false, true);
   }
 
   // ---------------------------------------------------------------------
@@ -554,6 +603,7 @@ export class RaftNode {
       // Any success tells us where the logs match: stream from there on.
       if (pr.state === "probe") pr.becomeReplicate();
       if (advanced) this.maybeCommit();
+      if (m.from === this.leadTransferee) this.maybeSendTimeoutNow();
     } else {
       pr.refused(this.backtrackHint(m));
     }
@@ -819,7 +869,8 @@ export class RaftNode {
       case "RequestVoteResponse":
       case "AppendEntriesResponse":
       case "InstallSnapshotResponse":
-        return; // answers to our old requests: nothing to do
+      case "TimeoutNow":
+        return; // answers to our old requests, or an old leader's request: nothing to do
       default:
         assertNever(m);
     }
@@ -946,6 +997,7 @@ export class RaftNode {
       this.stableIndex,
       `${this.persistedHardState.currentTerm}/${this.persistedHardState.votedFor ?? "_"}`,
       this.incoming ? `${this.incoming.leaderTerm}:${this.incoming.index}@${this.incoming.term}:${this.incoming.bytes}` : "",
+      this.leadTransferee === null ? "" : `${this.leadTransferee}/${this.transferElapsed}`,
     ].join("|");
   }
 

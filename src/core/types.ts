@@ -49,6 +49,8 @@ interface Envelope {
 export interface RequestVote extends Envelope {
   readonly type: "RequestVote";
   readonly preVote: boolean;
+  /** Sent on the leader's TimeoutNow (leadership transfer, thesis §3.10): voters that heard from that leader recently do not ignore it. */
+  readonly transfer: boolean;
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
 }
@@ -118,13 +120,19 @@ export interface InstallSnapshotResponse extends Envelope {
   readonly seq: number;
 }
 
+/** Leadership transfer (thesis §3.10): the leader tells an up-to-date follower to start an election now. */
+export interface TimeoutNow extends Envelope {
+  readonly type: "TimeoutNow";
+}
+
 export type Message =
   | RequestVote
   | RequestVoteResponse
   | AppendEntries
   | AppendEntriesResponse
   | InstallSnapshot
-  | InstallSnapshotResponse;
+  | InstallSnapshotResponse
+  | TimeoutNow;
 
 export type MessageType = Message["type"];
 

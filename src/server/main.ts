@@ -14,7 +14,8 @@ const HELP = `raftkv server --config FILE --id ID [--data DIR]
 Runs one raftkv node in the foreground. FILE is the cluster file (SPEC §3);
 ID is this node's id in it. Data (write-ahead log, snapshots) goes to DIR,
 by default ./data/node-ID. Logs are JSON lines on stderr; set
-RAFTKV_LOG_LEVEL=debug for more. SIGINT or SIGTERM stops the node cleanly.`;
+RAFTKV_LOG_LEVEL=debug for more. SIGINT or SIGTERM stops the node cleanly;
+a leader first hands its leadership to the most up-to-date follower.`;
 
 /** How long a clean stop may take before the process exits anyway (SPEC §6: within 2 s). */
 const STOP_DEADLINE_MS = 1800;
@@ -72,7 +73,11 @@ export async function runServer(argv: string[]): Promise<number> {
         logger.warn("stop_deadline_passed");
         process.exit(0);
       }, STOP_DEADLINE_MS).unref();
-      void Promise.allSettled([client.close(), admin.close()])
+      // A leader first hands over its leadership, so clients wait a round trip, not an election.
+      void server
+        .handOffLeadership()
+        .catch(() => null)
+        .then(() => Promise.allSettled([client.close(), admin.close()]))
         .then(() => server.stop())
         .then(resolve);
     };

@@ -68,7 +68,8 @@ const VOTES = 11;
 const PROGRESS = 12;
 const PERSISTED_HARD_STATE = 15;
 // 16: a snapshot being received in chunks (no ids in it).
-const FIELDS = 17;
+const TRANSFER = 17;
+const FIELDS = 18;
 
 /**
  * Node parts by server, fingerprint and disk. A server's states recur (a
@@ -126,6 +127,10 @@ function nodePart(fingerprint: string, self: NodeId, disk: string, members: numb
     }
   }
   f[VOTED_FOR] = optionalId(f[VOTED_FOR]!);
+  if (f[TRANSFER] !== "") {
+    const [to, elapsed] = f[TRANSFER]!.split("/");
+    f[TRANSFER] = `${optionalId(to!)}/${elapsed}`;
+  }
   f[LEADER] = optionalId(f[LEADER]!);
   const [persistedTerm, persistedVote] = f[PERSISTED_HARD_STATE]!.split("/");
   f[PERSISTED_HARD_STATE] = `${persistedTerm}/${optionalId(persistedVote!)}`;
@@ -156,7 +161,7 @@ export function messageKey(m: Message): string {
   const link = idChar(m.from) + idChar(m.to);
   switch (m.type) {
     case "RequestVote":
-      return `${link}V${m.term}${m.preVote ? "p" : ""} ${m.lastLogIndex}@${m.lastLogTerm}`;
+      return `${link}V${m.term}${m.preVote ? "p" : ""}${m.transfer ? "t" : ""} ${m.lastLogIndex}@${m.lastLogTerm}`;
     case "RequestVoteResponse":
       return `${link}v${m.term}${m.preVote ? "p" : ""}${m.voteGranted ? "+" : "-"}`;
     case "AppendEntries":
@@ -167,6 +172,8 @@ export function messageKey(m: Message): string {
       return `${link}S${m.term} ${m.lastIncludedIndex}@${m.lastIncludedTerm} ${m.offset}${m.done ? "." : "+"} ${m.data.join(".")}`;
     case "InstallSnapshotResponse":
       return `${link}s${m.term} ${m.matchIndex} ${m.lastIncludedIndex}:${m.received}`;
+    case "TimeoutNow":
+      return `${link}T${m.term}`;
     default:
       return assertNever(m);
   }

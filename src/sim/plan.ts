@@ -24,7 +24,9 @@ export type PlanEvent =
    */
   | { readonly at: number; readonly kind: "storm"; readonly until: number; readonly p: number }
   | { readonly at: number; readonly kind: "network"; readonly drop: number; readonly duplicate: number; readonly maxDelay: number }
-  | { readonly at: number; readonly kind: "op"; readonly client: number; readonly input: KvInput };
+  | { readonly at: number; readonly kind: "op"; readonly client: number; readonly input: KvInput }
+  /** An operator asks the current leader to hand its leadership to `to` (thesis §3.10). */
+  | { readonly at: number; readonly kind: "transfer"; readonly to: NodeId };
 
 export interface PlanOptions {
   readonly seed: number;
@@ -34,6 +36,12 @@ export interface PlanOptions {
   readonly faults: ReadonlySet<Fault>;
   readonly clients?: number;
   readonly keys?: number;
+  /**
+   * Leadership transfers now and then (an operator action, not a fault).
+   * Drawn from a stream of their own, so a run without them is the same
+   * run it always was.
+   */
+  readonly transfers?: boolean;
 }
 
 /**
@@ -91,11 +99,19 @@ export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = [])
   windows.forEach((w, i) => {
     const to = i + 1 < windows.length ? windows[i + 1]!.from : Infinity;
     for (const e of generateEvents(o, new Prng(w.seed ^ 0x5eed ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
+    if (o.transfers) for (const e of generateTransfers(o, new Prng(w.seed ^ 0x7a2f5e1 ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
   });
   events.sort((a, b) => a.at - b.at);
   const last = branches.at(-1);
   const stopAt = last ? Math.min(o.steps, last.at + BRANCH_HORIZON) : null;
   return { ...o, clients: o.clients ?? 3, keys: o.keys ?? 2, spec: { seed: o.seed, branches }, events, maxBytesPerAppend, electionTicks, healTicks: 400, stopAt };
+}
+
+/** Leadership transfers from tick `from` on, to a random node, every 40-200 ticks. */
+function generateTransfers(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
+  const events: PlanEvent[] = [];
+  for (let t = from + rng.range(20, 120); t < o.steps; t += rng.range(40, 200)) events.push({ at: t, kind: "transfer", to: 1 + rng.int(o.nodes) });
+  return events;
 }
 
 /** Faults and client operations from tick `from` on. */

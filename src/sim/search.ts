@@ -19,6 +19,7 @@ export interface SearchOptions {
   readonly nodes: readonly number[];
   readonly steps: number;
   readonly faults: ReadonlySet<Fault>;
+  readonly transfers?: boolean;
   readonly bug?: Bug | undefined;
   /** Stop after this many milliseconds, measured with `now`. */
   readonly budgetMs: number;
@@ -62,7 +63,7 @@ export function search(o: SearchOptions): SearchResult {
     const spec: RunSpec = from
       ? { seed: from.spec.seed, branches: [...from.spec.branches, { at: from.at, seed: rng.u32() }] }
       : { seed: rng.u32(), branches: [] };
-    const plan = generatePlan({ seed: spec.seed, nodes, steps: o.steps, faults: o.faults }, spec.branches);
+    const plan = generatePlan({ seed: spec.seed, nodes, steps: o.steps, faults: o.faults, transfers: o.transfers ?? false }, spec.branches);
     const branchedAt = spec.branches.at(-1)?.at ?? 0;
     let added = 0;
     const result = runPlan(plan, {

@@ -6,7 +6,7 @@ export function describeMessage(m: Message): string {
   const head = `n${m.from} -> n${m.to} ${m.type}(term ${m.term}`;
   switch (m.type) {
     case "RequestVote":
-      return `${head}${m.preVote ? ", pre-vote" : ""}, last ${m.lastLogIndex}@${m.lastLogTerm})`;
+      return `${head}${m.preVote ? ", pre-vote" : ""}${m.transfer ? ", transfer" : ""}, last ${m.lastLogIndex}@${m.lastLogTerm})`;
     case "RequestVoteResponse":
       return `${head}${m.preVote ? ", pre-vote" : ""}, ${m.voteGranted ? "granted" : "refused"})`;
     case "AppendEntries": {
@@ -17,6 +17,8 @@ export function describeMessage(m: Message): string {
       return m.success ? `${head}, ok, match ${m.matchIndex})` : `${head}, refused, hint ${m.conflictIndex}@${m.conflictTerm})`;
     case "InstallSnapshot":
       return `${head}, snapshot ${m.lastIncludedIndex}@${m.lastIncludedTerm}, bytes ${m.offset}..${m.offset + m.data.length}${m.done ? ", done" : ""})`;
+    case "TimeoutNow":
+      return `${head}, campaign now: leadership transfer)`;
     case "InstallSnapshotResponse":
       return m.matchIndex > 0 ? `${head}, match ${m.matchIndex})` : `${head}, snapshot ${m.lastIncludedIndex}, has ${m.received} bytes)`;
     default:
@@ -46,7 +48,7 @@ export function story(trace: readonly string[], violationMessage: string): strin
     return match !== null && Number(match[1]) >= index && Number(match[1]) < index + 3;
   };
   const relevant = (line: string) =>
-    /-> (leader|candidate) |CRASHED|RESTARTED|PARTITION|HEAL|CUT |VIOLATION|FAULTS END|installed snapshot/.test(line) ||
+    /-> (leader|candidate) |CRASHED|RESTARTED|PARTITION|HEAL|CUT |TRANSFER|TimeoutNow|VIOLATION|FAULTS END|installed snapshot/.test(line) ||
     (/RequestVote(Response)?\(term \d+, (last|granted)/.test(line) && !line.includes("pre-vote")) ||
     carries(line);
   // The story starts with the leader that first sent an entry at that index.

@@ -24,7 +24,7 @@ interface Disk {
   entries: Entry[];
 }
 
-type Input = { kind: "tick" } | { kind: "message"; message: Message };
+type Input = { kind: "tick" } | { kind: "message"; message: Message } | { kind: "transfer"; to: NodeId };
 
 export interface SimNode {
   readonly id: NodeId;
@@ -73,6 +73,8 @@ export interface RunStats {
   commits: number;
   opsCompleted: number;
   opsUnknown: number;
+  /** Leadership transfers a leader accepted (runs with `transfers`). */
+  transfers: number;
 }
 
 const HEARTBEAT_TICKS = 3;
@@ -85,7 +87,7 @@ export class World {
   readonly nodes = new Map<NodeId, SimNode>();
   readonly trace: string[] = [];
   readonly history: Operation<KvInput, KvOutput>[] = [];
-  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0 };
+  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0 };
   violation: Violation | null = null;
   now = 0;
 
@@ -240,7 +242,9 @@ export class World {
     const before = raft.role;
     this.stats.steps++;
     if (input.kind === "tick") raft.tick();
-    else raft.step(input.message);
+    else if (input.kind === "transfer") {
+      if (raft.transferLeadership(input.to)) this.stats.transfers++;
+    } else raft.step(input.message);
     if (raft.role !== before) this.roleChanged(node, before);
   }
 
@@ -464,6 +468,14 @@ export class World {
       case "op":
         this.clientQueue.get(e.client)!.push(e.input);
         return;
+      case "transfer": {
+        // To whichever node leads in the highest term now; nothing if there is none or it is the target.
+        const leader = [...this.nodes.values()].filter((n) => n.raft?.role === "leader").sort((a, b) => b.raft!.currentTerm - a.raft!.currentTerm)[0];
+        if (!leader || leader.id === e.to) return;
+        this.log(() => `TRANSFER leadership n${leader.id} -> n${e.to}`);
+        this.input(leader, { kind: "transfer", to: e.to });
+        return;
+      }
     }
   }
 

@@ -8,12 +8,13 @@
 //
 //   Entry                  index u64, term u64, type u8, dataLength u32, data
 //   every message          tag u8, from u32, to u32, term u64, then by tag:
-//   1 RequestVote          preVote bool, lastLogIndex u64, lastLogTerm u64
+//   1 RequestVote          preVote bool, transfer bool, lastLogIndex u64, lastLogTerm u64
 //   2 RequestVoteResponse  preVote bool, voteGranted bool
 //   3 AppendEntries        prevLogIndex u64, prevLogTerm u64, leaderCommit u64, seq u64, count u32, count × Entry
 //   4 AppendEntriesResp.   success bool, matchIndex u64, conflictIndex u64, conflictTerm u64, seq u64
 //   5 InstallSnapshot      lastIncludedIndex u64, lastIncludedTerm u64, seq u64, offset u64, done u8, dataLength u32, data
 //   6 InstallSnapshotResp. matchIndex u64, seq u64, lastIncludedIndex u64, received u64
+//   7 TimeoutNow           (nothing beyond the header)
 //
 // A bool is one byte, 0 or 1. Decoded byte fields (entry and snapshot data)
 // are views of the input buffer, not copies.
@@ -42,6 +43,7 @@ const TAG = {
   AppendEntriesResponse: 4,
   InstallSnapshot: 5,
   InstallSnapshotResponse: 6,
+  TimeoutNow: 7,
 } as const satisfies Record<MessageType, number>;
 
 const U8 = 1;
@@ -91,7 +93,7 @@ export function decodeEntry(buf: Buffer): Entry {
 export function encodedMessageSize(m: Message): number {
   switch (m.type) {
     case "RequestVote":
-      return ENVELOPE_BYTES + U8 + 2 * U64;
+      return ENVELOPE_BYTES + 2 * U8 + 2 * U64;
     case "RequestVoteResponse":
       return ENVELOPE_BYTES + 2 * U8;
     case "AppendEntries": {
@@ -105,6 +107,8 @@ export function encodedMessageSize(m: Message): number {
       return ENVELOPE_BYTES + 4 * U64 + U8 + U32 + m.data.length;
     case "InstallSnapshotResponse":
       return ENVELOPE_BYTES + 4 * U64;
+    case "TimeoutNow":
+      return ENVELOPE_BYTES;
     default:
       return assertNever(m);
   }
@@ -119,6 +123,7 @@ export function encodeMessageInto(m: Message, buf: Buffer, offset: number): numb
   switch (m.type) {
     case "RequestVote":
       offset = buf.writeUInt8(m.preVote ? 1 : 0, offset);
+      offset = buf.writeUInt8(m.transfer ? 1 : 0, offset);
       offset = writeUint64(buf, m.lastLogIndex, offset);
       return writeUint64(buf, m.lastLogTerm, offset);
     case "RequestVoteResponse":
@@ -152,6 +157,8 @@ export function encodeMessageInto(m: Message, buf: Buffer, offset: number): numb
       offset = writeUint64(buf, m.seq, offset);
       offset = writeUint64(buf, m.lastIncludedIndex, offset);
       return writeUint64(buf, m.received, offset);
+    case "TimeoutNow":
+      return offset;
     default:
       return assertNever(m);
   }
@@ -173,7 +180,7 @@ export function decodeMessage(buf: Buffer): Message {
   let m: Message;
   switch (tag) {
     case TAG.RequestVote:
-      m = { type: "RequestVote", from, to, term, preVote: r.bool(), lastLogIndex: r.u64(), lastLogTerm: r.u64() };
+      m = { type: "RequestVote", from, to, term, preVote: r.bool(), transfer: r.bool(), lastLogIndex: r.u64(), lastLogTerm: r.u64() };
       break;
     case TAG.RequestVoteResponse:
       m = { type: "RequestVoteResponse", from, to, term, preVote: r.bool(), voteGranted: r.bool() };
@@ -211,6 +218,9 @@ export function decodeMessage(buf: Buffer): Message {
     }
     case TAG.InstallSnapshotResponse:
       m = { type: "InstallSnapshotResponse", from, to, term, matchIndex: r.u64(), seq: r.u64(), lastIncludedIndex: r.u64(), received: r.u64() };
+      break;
+    case TAG.TimeoutNow:
+      m = { type: "TimeoutNow", from, to, term };
       break;
     default:
       throw new CodecError(`unknown message tag ${tag}`, 0);

@@ -255,5 +255,6 @@ function zeroCounts(): Record<MessageType, number> {
     AppendEntriesResponse: 0,
     InstallSnapshot: 0,
     InstallSnapshotResponse: 0,
+    TimeoutNow: 0,
   };
 }

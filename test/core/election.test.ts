@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Harness } from "./harness.js";
+import { Harness, bytes } from "./harness.js";
 import { RaftNode } from "../../src/core/node.js";
 import type { Message, RequestVote } from "../../src/core/types.js";
 
@@ -71,7 +71,7 @@ describe("elections (§5.2, §5.4.1)", () => {
     h.settle((m) => m.to === 3);
     const n3 = h.node(3);
     assert.ok(h.node(2).log.lastIndex() > n3.log.lastIndex());
-    const rv: RequestVote = { type: "RequestVote", from: 3, to: 2, term: 5, preVote: false, lastLogIndex: n3.log.lastIndex(), lastLogTerm: n3.log.lastTerm() };
+    const rv: RequestVote = { type: "RequestVote", from: 3, to: 2, term: 5, preVote: false, transfer: false, lastLogIndex: n3.log.lastIndex(), lastLogTerm: n3.log.lastTerm() };
     const n2 = new RaftNode(h.config(2), { hardState: { currentTerm: 1, votedFor: 1 }, entries: h.node(2).log.slice(1, 100), snapshot: null });
     n2.step(rv);
     const out = n2.ready().messages;
@@ -105,7 +105,7 @@ describe("elections (§5.2, §5.4.1)", () => {
     h.elect(1);
     const n2 = h.node(2);
     // Make node 2 a candidate for term 2 by hand, then hear from a leader of term 2.
-    n2.step({ type: "RequestVote", from: 3, to: 2, term: 2, preVote: false, lastLogIndex: 0, lastLogTerm: 0 });
+    n2.step({ type: "RequestVote", from: 3, to: 2, term: 2, preVote: false, transfer: false, lastLogIndex: 0, lastLogTerm: 0 });
     h.flush();
     h.inflight = [];
     assert.equal(n2.currentTerm, 2);
@@ -131,7 +131,7 @@ describe("elections (§5.2, §5.4.1)", () => {
             ? { ...common, type, preVote: false, voteGranted: false }
             : type === "AppendEntriesResponse"
               ? { ...common, type, success: false, matchIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: 0 }
-              : { ...common, type: "RequestVote", preVote: false, lastLogIndex: 0, lastLogTerm: 0 };
+              : { ...common, type: "RequestVote", preVote: false, transfer: false, lastLogIndex: 0, lastLogTerm: 0 };
       leader.step(msg);
       assert.equal(leader.role, "follower", type);
       assert.equal(leader.currentTerm, 7, type);
@@ -154,7 +154,7 @@ describe("elections (§5.2, §5.4.1)", () => {
 
   test("a vote reply goes out in the same Ready as the hard state that records it", () => {
     const n = new RaftNode(new Harness([1, 2, 3]).config(2));
-    n.step({ type: "RequestVote", from: 1, to: 2, term: 1, preVote: false, lastLogIndex: 0, lastLogTerm: 0 });
+    n.step({ type: "RequestVote", from: 1, to: 2, term: 1, preVote: false, transfer: false, lastLogIndex: 0, lastLogTerm: 0 });
     const rd = n.ready();
     assert.deepEqual(rd.hardState, { currentTerm: 1, votedFor: 1 });
     assert.equal(rd.messages.length, 1);
@@ -217,5 +217,62 @@ describe("pre-vote and check-quorum (thesis §9.6, §6.2)", () => {
     }
     assert.equal(h.node(1).currentTerm, 1);
     assert.equal(h.node(1).role, "leader");
+  });
+});
+
+describe("leadership transfer (thesis §3.10)", () => {
+  test("the leader brings a lagging target up to date, sends TimeoutNow, and the target wins at once; the others do not ignore its votes", () => {
+    const h = new Harness([1, 2, 3]);
+    const leader = h.elect(1);
+    const term = leader.currentTerm;
+    leader.propose(bytes("a"));
+    h.settle((m) => m.to === 3); // node 3 misses "a"
+    leader.propose(bytes("b"));
+    h.settle((m) => m.to === 3);
+    assert.ok(h.node(3).log.lastIndex() < leader.log.lastIndex());
+
+    assert.equal(leader.transferLeadership(3), true);
+    assert.equal(leader.transferringTo, 3);
+    const refused = leader.propose(bytes("during"));
+    assert.equal(refused.ok, false, "no new proposals while handing over");
+    h.flush();
+    assert.ok(!h.inflight.some((m) => m.type === "TimeoutNow"), "no TimeoutNow before the target is up to date");
+
+    // Only the leader's clock runs (its heartbeats repair node 3's log): the
+    // followers' election timers never fire, so node 3 campaigns on TimeoutNow.
+    for (let beat = 0; beat < 5 && h.node(3).role !== "leader"; beat++) {
+      for (let t = 0; t < 3; t++) leader.tick();
+      h.settle();
+    }
+    assert.equal(h.node(3).role, "leader");
+    assert.equal(h.node(3).currentTerm, term + 1);
+    assert.equal(leader.role, "follower");
+    assert.equal(leader.leaderId, 3);
+    assert.equal(leader.transferringTo, null);
+    assert.equal(h.node(2).leaderId, 3);
+    assert.deepEqual(h.appliedData(3), ["a", "b"], "the new leader has everything the old one committed");
+  });
+
+  test("a transfer that cannot finish is abandoned after an election timeout, and proposals are taken again", () => {
+    const h = new Harness([1, 2, 3]);
+    const leader = h.elect(1);
+    leader.propose(bytes("a"));
+    h.settle((m) => m.to === 3);
+    assert.equal(leader.transferLeadership(3), true);
+    for (let t = 0; t < 40 && leader.transferringTo !== null; t++) {
+      h.tick(1);
+      h.settle((m) => m.to === 3 || m.from === 3); // node 3 is cut off
+    }
+    assert.equal(leader.transferringTo, null);
+    assert.equal(leader.role, "leader", "node 2 keeps it in its majority");
+    assert.equal(leader.propose(bytes("after")).ok, true);
+  });
+
+  test("only a leader transfers, and only to another member", () => {
+    const h = new Harness([1, 2, 3]);
+    const leader = h.elect(1);
+    assert.equal(leader.transferLeadership(1), false);
+    assert.equal(leader.transferLeadership(9), false);
+    assert.equal(h.node(2).transferLeadership(3), false);
   });
 });

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { respCommand, TestCluster } from "../helpers/cluster.js";
-import { cleanStop, stopNode, waitForLog, waitUntil } from "./support.js";
+import { cleanStop, show, stopNode, waitForLog, waitUntil } from "./support.js";
 
 test("SIGTERM stops a follower and SIGINT stops the leader under write load, each with exit code 0", async (t) => {
   // Wide election timeouts: the leader must stay leader until it is told to stop, even on a loaded machine.
@@ -45,6 +45,30 @@ test("SIGTERM stops a follower and SIGINT stops the leader under write load, eac
     assert.deepEqual(await stopNode(c, t, last, "SIGTERM"), { code: 0, signal: null });
   } finally {
     writing = false;
+    await c.stop();
+  }
+});
+
+test("SIGTERM of the leader hands its leadership to a follower first (thesis §3.10): that follower leads the next term, and writes go on", async (t) => {
+  // Long election timeouts: a new leader within them can only come from the hand-off.
+  const c = await TestCluster.start({ nodes: 3, electionTimeoutMs: [2000, 4000], heartbeatMs: 100 });
+  try {
+    const leader = await c.waitForLeader(20_000);
+    const term = (await c.status(leader))!.term;
+    for (let i = 0; i < 20; i++) await c.leaderCommand(10_000, "SET", `before-${i}`, "x");
+    assert.deepEqual(await stopNode(c, t, leader, "SIGTERM"), { code: 0, signal: null });
+
+    const log = await waitForLog(c.logPath(leader), /"event":"leadership_transferred"[^\n]*\n/);
+    const event = JSON.parse(log.split("\n").find((l) => l.includes('"leadership_transferred"'))!) as { to: number; leader: number; ms: number };
+    t.diagnostic(`leadership handed to node ${event.to} in ${event.ms} ms`);
+    const others = c.nodes.map((n) => n.id).filter((id) => id !== leader);
+    assert.ok(others.includes(event.to));
+    const successor = await c.waitForLeader(10_000, others);
+    assert.equal(successor, event.to, "the node named in the hand-off leads");
+    assert.equal((await c.status(successor))!.term, term + 1, "one election, the one the hand-off asked for");
+    assert.equal(show(await c.command(successor, "SET", "after", "y")), "+OK");
+    assert.equal(show(await c.command(successor, "GET", "before-19")), "$x");
+  } finally {
     await c.stop();
   }
 });

@@ -51,6 +51,26 @@ describe("the simulator", () => {
     });
   }
 
+  test("leadership transfers among the faults (100 runs on 3 nodes, 50 on 5): every invariant holds, and transfers do move leadership", () => {
+    let transfers = 0;
+    for (const [nodes, runs] of [[3, 100], [5, 50]] as const) {
+      for (let seed = 1; seed <= runs; seed++) {
+        const r = runSeed({ seed: seed * 104729 + nodes, nodes, steps: 800, faults: ALL, transfers: true });
+        assert.equal(r.violation, null, `seed ${seed * 104729 + nodes}, ${nodes} nodes, --transfers: ${r.violation?.invariant}: ${r.violation?.message}`);
+        transfers += r.stats.transfers;
+      }
+    }
+    assert.ok(transfers > 150, `leaders accepted transfers (${transfers})`);
+    // One run, read closely: the target campaigns on TimeoutNow and wins.
+    const r = runSeed({ seed: 3, nodes: 3, steps: 1000, faults: ALL, transfers: true }, { trace: true });
+    assert.equal(r.violation, null);
+    const at = r.trace.findIndex((l) => / TRANSFER leadership n\d+ -> n\d+/.test(l));
+    const target = /-> n(\d+)$/.exec(r.trace[at]!)![1];
+    const next = r.trace.slice(at).find((l) => / -> leader /.test(l));
+    assert.match(next ?? "", new RegExp(`n${target} candidate -> leader`));
+    assert.ok(r.trace.slice(at).some((l) => l.includes(`n${target} -> `) && l.includes("RequestVote(") && l.includes(", transfer,")));
+  });
+
   test("each fault on its own, and none at all", () => {
     for (const f of [...FAULTS, null]) {
       const faults = new Set<Fault>(f ? [f] : []);

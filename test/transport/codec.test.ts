@@ -20,8 +20,8 @@ function entry(index: number, term: number, data: Buffer, type = EntryType.Norma
 }
 
 const examples: Message[] = [
-  { type: "RequestVote", from: 1, to: 2, term: 7, preVote: false, lastLogIndex: 41, lastLogTerm: 6 },
-  { type: "RequestVote", from: 3, to: 1, term: MAX, preVote: true, lastLogIndex: MAX, lastLogTerm: 0 },
+  { type: "RequestVote", from: 1, to: 2, term: 7, preVote: false, transfer: false, lastLogIndex: 41, lastLogTerm: 6 },
+  { type: "RequestVote", from: 3, to: 1, term: MAX, preVote: true, transfer: true, lastLogIndex: MAX, lastLogTerm: 0 },
   { type: "RequestVoteResponse", from: 2, to: 1, term: 7, preVote: false, voteGranted: true },
   { type: "RequestVoteResponse", from: 2, to: 1, term: 8, preVote: true, voteGranted: false },
   { type: "AppendEntries", from: 1, to: 2, term: 7, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, seq: 0 },
@@ -164,7 +164,7 @@ function randomMessage(rng: Rng): Message {
   const env = { from: 1 + rng.int(0xffff_fffe), to: 1 + rng.int(7), term: num() };
   switch (rng.int(6)) {
     case 0:
-      return { type: "RequestVote", ...env, preVote: bool(), lastLogIndex: num(), lastLogTerm: num() };
+      return { type: "RequestVote", ...env, preVote: bool(), transfer: bool(), lastLogIndex: num(), lastLogTerm: num() };
     case 1:
       return { type: "RequestVoteResponse", ...env, preVote: bool(), voteGranted: bool() };
     case 2: {

@@ -45,7 +45,7 @@ async function addressesFor(hosts: Record<NodeId, string>): Promise<Map<NodeId, 
 }
 
 function vote(from: NodeId, to: NodeId, term = 1): Message {
-  return { type: "RequestVote", from, to, term, preVote: false, lastLogIndex: 0, lastLogTerm: 0 };
+  return { type: "RequestVote", from, to, term, preVote: false, transfer: false, lastLogIndex: 0, lastLogTerm: 0 };
 }
 
 function append(from: NodeId, to: NodeId, bytes: number): Message {

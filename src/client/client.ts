@@ -54,6 +54,8 @@ export interface RaftKvClientOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/** A retry is not started with less time than this left before the deadline. */
+const MIN_ATTEMPT_MS = 10;
 const DEFAULT_REQUEST_TIMEOUT_MS = 6_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
 const DEFAULT_MAX_CONCURRENT_WRITES = 8;
@@ -196,7 +198,10 @@ export class RaftKvClient {
     for (;;) {
       if (this.closed) throw new ClientClosedError();
       const remaining = attempts.deadline - performance.now();
-      if (remaining <= 0) throw new UnavailableError(this.timeoutMs, attempts.isWrite && attempts.mayHaveExecuted, attempts.lastError);
+      // A retry with a sliver of time left cannot finish; worse, its timeout would
+      // make a write's outcome unknown. Give up with what the last attempt said.
+      if (remaining <= 0 || (attempts.retries > 0 && remaining < MIN_ATTEMPT_MS))
+        throw new UnavailableError(this.timeoutMs, attempts.isWrite && attempts.mayHaveExecuted, attempts.lastError);
       const node = this.leader ?? this.nodes[this.cursor]!;
       let reply: Reply;
       try {

@@ -25,7 +25,11 @@ async function stoppedCluster(keys: number, restarts = 0) {
     for (const [k, v] of await writeKeys(c, `round${round}`, keys)) written.set(k, v);
     await waitForAllApplied(c);
     for (const n of c.nodes) lastLogIndex.set(n.id, (await c.status(n.id))!.lastLogIndex);
-    for (const n of c.nodes) assert.deepEqual(await c.kill(n.id, "SIGTERM"), { code: 0, signal: null });
+    // Followers first: a stopping leader hands its leadership over, and the
+    // new leader's no-op would reach the logs after they were measured.
+    const leader = await c.waitForLeader(15_000);
+    const order = [...c.nodes.map((n) => n.id).filter((id) => id !== leader), leader];
+    for (const id of order) assert.deepEqual(await c.kill(id, "SIGTERM"), { code: 0, signal: null });
   }
   return { c, written, lastLogIndex };
 }

@@ -1,9 +1,10 @@
-// `raftkv set | get | delete | incr | status` (SPEC §2): the client commands.
+// `raftkv set | get | delete | incr | status` (SPEC §2) and `move-leader`: the client commands.
 // They read the cluster file for the nodes' addresses, find the leader
 // themselves and ride out elections (RaftKvClient), and print like the
 // course's kvclient.
 
 import { existsSync } from "node:fs";
+import http from "node:http";
 import { DEFAULT_TIMEOUT_MS, RaftKvClient } from "../client/client.js";
 import { ServerError, UnavailableError, UnexpectedReplyError, UnknownOutcomeError } from "../client/errors.js";
 import { fetchStatus } from "../client/status.js";
@@ -130,6 +131,75 @@ export async function status(argv: string[]): Promise<number> {
   if (rows.some((row) => row.answer.ok)) return EXIT.ok;
   process.stderr.write("raftkv status: no node answered; is the cluster running? (`npm start` runs a local one)\n");
   return EXIT.unavailable;
+}
+
+const MOVE_LEADER_USAGE = `usage: raftkv move-leader [ID] [--config FILE] [--timeout MS]
+
+Asks the current leader to hand its leadership to node ID (thesis §3.10; like
+etcdctl move-leader), or to its most up-to-date follower when no ID is given.
+The leader stops taking writes, brings the target up to date and tells it to
+start an election, which it wins at once. Prints the new leader and term.
+
+options:
+  --config FILE   the cluster file (default ${DEFAULT_CONFIG}, which \`npm start\` writes)
+  --timeout MS    how long to wait for each node's answer (default ${DEFAULT_STATUS_TIMEOUT_MS})
+  --help          this help
+
+exit codes: 0 done (or node ID already leads), 2 usage or configuration error,
+3 no leader, or the transfer did not finish`;
+
+export async function moveLeader(argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, FLAGS);
+  if (parsed.flags.has("help")) return help(MOVE_LEADER_USAGE);
+  if (parsed.positional.length > 1) throw new UsageError(`expects at most one argument (ID), got ${parsed.positional.length}`);
+  const timeoutMs = intFlag(parsed, "timeout", DEFAULT_STATUS_TIMEOUT_MS, 1);
+  const config = readConfig("move-leader", parsed);
+  if (config === null) return EXIT.usage;
+  const idText = parsed.positional[0];
+  const to = idText === undefined ? null : Number(idText);
+  if (to !== null && !config.nodes.some((n) => n.id === to)) {
+    process.stderr.write(`raftkv move-leader: node ${idText} is not in the cluster file (ids: ${config.nodes.map((n) => n.id).join(", ")})\n`);
+    return EXIT.usage;
+  }
+  const statuses = await Promise.all(config.nodes.map((n) => fetchStatus(n.admin, timeoutMs).catch(() => null)));
+  const leader = statuses.filter((s) => s?.role === "leader").sort((a, b) => b!.term - a!.term)[0];
+  if (!leader) {
+    process.stderr.write("raftkv move-leader: no node says it leads right now; try again in a moment (`raftkv status` shows the nodes)\n");
+    return EXIT.unavailable;
+  }
+  if (leader.id === to) {
+    process.stdout.write(`node ${to} already leads (term ${leader.term})\n`);
+    return EXIT.ok;
+  }
+  const admin = config.nodes.find((n) => n.id === leader.id)!.admin;
+  const answer = await postTransfer(admin.host, admin.port, to, timeoutMs + 2000).catch((err: Error) => ({ code: 0, body: { error: err.message } as Record<string, unknown> }));
+  if (answer.code === 200) {
+    process.stdout.write(`node ${String(answer.body.leader)} now leads (term ${String(answer.body.term)}), was node ${leader.id}\n`);
+    return EXIT.ok;
+  }
+  process.stderr.write(`raftkv move-leader: node ${leader.id} did not hand over its leadership: ${String(answer.body.error ?? `HTTP ${answer.code}`)}\n`);
+  return answer.code === 400 ? EXIT.usage : EXIT.unavailable;
+}
+
+function postTransfer(host: string, port: number, to: number | null, timeoutMs: number): Promise<{ code: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const path = `/transfer-leadership${to === null ? "" : `?to=${to}`}`;
+    const request = http.request({ host, port, path, method: "POST", agent: false, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (c: Buffer) => chunks.push(c));
+      response.on("error", reject);
+      response.on("end", () => {
+        try {
+          resolve({ code: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown> });
+        } catch {
+          resolve({ code: response.statusCode ?? 0, body: {} });
+        }
+      });
+    });
+    request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on("error", reject);
+    request.end();
+  });
 }
 
 const NEWLINE = Buffer.from("\n");

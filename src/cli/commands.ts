@@ -10,4 +10,5 @@ registerCommand("get", async () => (await import("./client-commands.js")).get);
 registerCommand("delete", async () => (await import("./client-commands.js")).del);
 registerCommand("incr", async () => (await import("./client-commands.js")).incr);
 registerCommand("status", async () => (await import("./client-commands.js")).status);
+registerCommand("move-leader", async () => (await import("./client-commands.js")).moveLeader);
 registerCommand("sim", async () => (await import("./sim.js")).run);

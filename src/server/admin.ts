@@ -2,6 +2,8 @@
 //   GET /status   this node's Raft state as JSON
 //   GET /metrics  Prometheus text format
 //   GET /         the live dashboard
+//   POST /transfer-leadership[?to=ID]  the leader hands its leadership to ID
+//                 (or to its most up-to-date follower); answers when done
 
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Logger } from "../util/log.js";
@@ -40,7 +42,8 @@ export class AdminPort {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? "/").split("?")[0];
+    const [path, query] = (req.url ?? "/").split("?") as [string, string | undefined];
+    if (path === "/transfer-leadership") return void this.transfer(req, res, new URLSearchParams(query ?? ""));
     if (req.method !== "GET" && req.method !== "HEAD") return this.send(res, 405, "text/plain", "only GET\n");
     try {
       switch (path) {
@@ -57,6 +60,25 @@ export class AdminPort {
     } catch (err) {
       this.logger.error("admin_request_failed", { path, error: err });
       this.send(res, 500, "text/plain", "internal error\n");
+    }
+  }
+
+  /** POST /transfer-leadership[?to=ID]: 200 {leader, term} once another node leads; 409 if this node does not lead; 400 for a bad id; 504 if it did not happen in time. */
+  private async transfer(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    const json = (code: number, body: object) => this.send(res, code, "application/json", JSON.stringify(body) + "\n");
+    if (req.method !== "POST") return json(405, { error: "use POST" });
+    const toText = query.get("to");
+    const to = toText === null ? null : Number(toText);
+    if (to !== null && (!Number.isInteger(to) || to === this.node.id || !this.node.memberIds.includes(to)))
+      return json(400, { error: `'to' must be the id of another node of the cluster, got ${JSON.stringify(toText)}` });
+    if (this.node.role !== "leader") return json(409, { error: "this node is not the leader", leader: this.node.leaderId });
+    try {
+      const leader = await this.node.handOffLeadership(2000, to);
+      if (leader === null) return json(504, { error: "the transfer did not finish within 2000 ms; the leader keeps leading" });
+      json(200, { leader, term: this.node.term });
+    } catch (err) {
+      this.logger.error("admin_request_failed", { path: "/transfer-leadership", error: err });
+      json(500, { error: "internal error" });
     }
   }
 

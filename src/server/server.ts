@@ -136,16 +136,17 @@ export class RaftServer {
    * the longest log (thesis §3.10), so the cluster has a new leader within a
    * round trip instead of an election timeout. Resolves with the new leader's
    * id, or null if this node did not lead or the transfer did not finish in
-   * `timeoutMs` (then the others elect one as after a crash).
+   * `timeoutMs` (then the others elect one as after a crash). With `to`,
+   * hands it to that node (`raftkv move-leader`, POST /transfer-leadership).
    */
-  async handOffLeadership(timeoutMs = 600): Promise<NodeId | null> {
+  async handOffLeadership(timeoutMs = 600, to: NodeId | null = null): Promise<NodeId | null> {
     if (this.stopped || this.raft.role !== "leader" || this.raft.members.length < 2) return null;
     const started = performance.now();
     // In turn with the other inputs (it waits for a disk write in flight).
     const target = await new Promise<NodeId | null>((resolve) =>
       this.input(() => {
-        const best = [...this.raft.status().peers].sort((a, b) => b.matchIndex - a.matchIndex)[0];
-        resolve(best && this.raft.transferLeadership(best.id) ? best.id : null);
+        const best = to ?? [...this.raft.status().peers].sort((a, b) => b.matchIndex - a.matchIndex)[0]?.id;
+        resolve(best !== undefined && this.raft.transferLeadership(best) ? best : null);
       }),
     );
     if (target === null) return null;
@@ -441,6 +442,19 @@ export class RaftServer {
   /** The current term, for log lines (null before start). */
   get term(): number | null {
     return this.raft ? this.raft.currentTerm : null;
+  }
+
+  get role(): Role {
+    return this.raft.role;
+  }
+
+  get leaderId(): NodeId | null {
+    return this.raft.leaderId;
+  }
+
+  /** Every node id of the cluster file. */
+  get memberIds(): readonly NodeId[] {
+    return this.o.config.nodes.map((n) => n.id);
   }
 
   /** Raft state for /metrics. */

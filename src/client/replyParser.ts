@@ -13,6 +13,7 @@
 import { parseInteger } from "../resp/integer.js";
 import { array, bulk, type Reply } from "../resp/writer.js";
 import { ReplyParseError } from "./errors.js";
+import { ChunkedInput } from "../util/chunked-input.js";
 
 export interface ReplyParserLimits {
   /** Largest bulk string (Redis's proto-max-bulk-len default). */
@@ -31,7 +32,6 @@ export const DEFAULT_REPLY_LIMITS: ReplyParserLimits = {
 
 const CR = 0x0d;
 const LF = 0x0a;
-const EMPTY = Buffer.alloc(0);
 /** Marks that an array header was read and its items follow. */
 const ARRAY_OPENED = Symbol("array opened");
 
@@ -40,15 +40,8 @@ interface Frame {
   readonly length: number;
 }
 
-export class ReplyParser {
+export class ReplyParser extends ChunkedInput {
   private readonly limits: ReplyParserLimits;
-
-  /** Received bytes; those before `pos` are parsed. */
-  private buf: Buffer = EMPTY;
-  private pos = 0;
-  /** Fragments received since parsing last stopped for want of input, not yet joined to `buf`. */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
 
   /** Whether parsing can make progress; if not, it waits for a line end or for `waitBytes` unparsed bytes. */
   private ready = false;
@@ -63,21 +56,16 @@ export class ReplyParser {
   private failure: ReplyParseError | null = null;
 
   constructor(limits: Partial<ReplyParserLimits> = {}) {
+    super();
     this.limits = { ...DEFAULT_REPLY_LIMITS, ...limits };
   }
 
   /** Adds received bytes. The parser keeps a reference to `chunk`: do not reuse its memory. */
   push(chunk: Buffer): void {
     if (chunk.length === 0 || this.failure !== null) return;
-    if (this.pos === this.buf.length && this.pendingBytes === 0) {
-      this.buf = chunk;
-      this.pos = 0;
-    } else {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-    }
+    this.take(chunk);
     if (!this.ready) {
-      const unparsed = this.buf.length - this.pos + this.pendingBytes;
+      const unparsed = this.unparsedBytes;
       this.ready = this.waitForLineEnd ? chunk.includes(LF) || unparsed > this.limits.maxLineBytes : unparsed >= this.waitBytes;
     }
   }
@@ -183,17 +171,6 @@ export class ReplyParser {
     this.waitForLineEnd = true;
     this.ready = false;
     return null;
-  }
-
-  private join(): void {
-    const rest = this.buf.subarray(this.pos);
-    this.buf =
-      rest.length === 0 && this.pending.length === 1
-        ? this.pending[0]!
-        : Buffer.concat([rest, ...this.pending], rest.length + this.pendingBytes);
-    this.pos = 0;
-    this.pending = [];
-    this.pendingBytes = 0;
   }
 
   private fail(detail: string): never {

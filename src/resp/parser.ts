@@ -16,6 +16,7 @@
 import { parseInteger } from "./integer.js";
 import { splitInlineArgs } from "./inline.js";
 import { errorReply, type Reply } from "./writer.js";
+import { ChunkedInput } from "../util/chunked-input.js";
 
 export interface ParserLimits {
   /** Largest bulk argument ($N). Above the value limit, so that a value a bit too big gets a polite -ERR rather than a dropped connection. */
@@ -54,17 +55,9 @@ const CR = 0x0d;
 const LF = 0x0a;
 const STAR = 0x2a;
 const DOLLAR = 0x24;
-const EMPTY = Buffer.alloc(0);
 
-export class RespParser {
+export class RespParser extends ChunkedInput {
   private readonly limits: ParserLimits;
-
-  /** Received bytes; those before `pos` are parsed. */
-  private buf: Buffer = EMPTY;
-  private pos = 0;
-  /** Chunks received since parsing last stopped for want of input, not yet joined to `buf`. */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
 
   /** Whether parsing can make progress; when not, what it waits for (unparsed byte count, or a byte value). */
   private ready = false;
@@ -80,25 +73,20 @@ export class RespParser {
   private failure: ProtocolError | null = null;
 
   constructor(limits: Partial<ParserLimits> = {}) {
+    super();
     this.limits = { ...DEFAULT_PARSER_LIMITS, ...limits };
   }
 
   /** Bytes received but not yet returned as commands. */
   get bufferedBytes(): number {
-    return this.buf.length - this.pos + this.pendingBytes;
+    return this.unparsedBytes;
   }
 
   /** Adds received bytes. The parser keeps a reference to `chunk`: do not reuse its memory. */
   push(chunk: Buffer): void {
     // After a protocol error nothing more is parsed, so nothing more is kept.
     if (chunk.length === 0 || this.failure !== null) return;
-    if (this.pos === this.buf.length && this.pendingBytes === 0) {
-      this.buf = chunk;
-      this.pos = 0;
-    } else {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-    }
+    this.take(chunk);
     if (!this.ready) {
       this.ready =
         this.waitByte >= 0
@@ -210,17 +198,6 @@ export class RespParser {
     this.waitByte = -1;
     this.ready = false;
     return null;
-  }
-
-  private join(): void {
-    const rest = this.buf.subarray(this.pos);
-    this.buf =
-      rest.length === 0 && this.pending.length === 1
-        ? this.pending[0]!
-        : Buffer.concat([rest, ...this.pending], rest.length + this.pendingBytes);
-    this.pos = 0;
-    this.pending = [];
-    this.pendingBytes = 0;
   }
 
   private fail(detail: string): never {

@@ -4,10 +4,10 @@
 // course's kvclient.
 
 import { existsSync } from "node:fs";
-import http from "node:http";
 import { DEFAULT_TIMEOUT_MS, RaftKvClient } from "../client/client.js";
 import { ServerError, UnavailableError, UnexpectedReplyError, UnknownOutcomeError } from "../client/errors.js";
-import { fetchStatus } from "../client/status.js";
+import type { NodeAddress } from "../client/address.js";
+import { adminRequest, fetchStatus } from "../client/status.js";
 import { formatStatusTable, type StatusRow } from "../client/statusTable.js";
 import { type ClusterConfig, ConfigError, formatAddress, loadClusterFile } from "../server/config.js";
 import { createLogger } from "../util/log.js";
@@ -172,7 +172,7 @@ export async function moveLeader(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const admin = config.nodes.find((n) => n.id === leader.id)!.admin;
-  const answer = await postTransfer(admin.host, admin.port, to, timeoutMs + 2000).catch((err: Error) => ({ code: 0, body: { error: err.message } as Record<string, unknown> }));
+  const answer = await postTransfer(admin, to, timeoutMs + 2000).catch((err: Error) => ({ code: 0, body: { error: err.message } as Record<string, unknown> }));
   if (answer.code === 200) {
     process.stdout.write(`node ${String(answer.body.leader)} now leads (term ${String(answer.body.term)}), was node ${leader.id}\n`);
     return EXIT.ok;
@@ -181,25 +181,14 @@ export async function moveLeader(argv: string[]): Promise<number> {
   return answer.code === 400 ? EXIT.usage : EXIT.unavailable;
 }
 
-function postTransfer(host: string, port: number, to: number | null, timeoutMs: number): Promise<{ code: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const path = `/transfer-leadership${to === null ? "" : `?to=${to}`}`;
-    const request = http.request({ host, port, path, method: "POST", agent: false, timeout: timeoutMs }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (c: Buffer) => chunks.push(c));
-      response.on("error", reject);
-      response.on("end", () => {
-        try {
-          resolve({ code: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown> });
-        } catch {
-          resolve({ code: response.statusCode ?? 0, body: {} });
-        }
-      });
-    });
-    request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on("error", reject);
-    request.end();
-  });
+/** POST /transfer-leadership to the leader's admin port; the JSON answer, or {} if it was not JSON. */
+async function postTransfer(admin: NodeAddress, to: number | null, timeoutMs: number): Promise<{ code: number; body: Record<string, unknown> }> {
+  const { code, body } = await adminRequest(admin, "POST", `/transfer-leadership${to === null ? "" : `?to=${to}`}`, timeoutMs);
+  try {
+    return { code, body: JSON.parse(body) as Record<string, unknown> };
+  } catch {
+    return { code, body: {} };
+  }
 }
 
 const NEWLINE = Buffer.from("\n");

@@ -20,29 +20,31 @@ export class StatusUnavailableError extends Error {
 }
 
 /** GETs http://ADMIN/status and checks its shape. */
-export function fetchStatus(admin: NodeAddress, timeoutMs: number): Promise<NodeStatus> {
+export async function fetchStatus(admin: NodeAddress, timeoutMs: number): Promise<NodeStatus> {
+  const { code, body } = await adminRequest(admin, "GET", "/status", timeoutMs);
+  if (code !== 200) throw new StatusUnavailableError(`HTTP ${code} from ${formatHostPort(admin)}/status`);
+  return parseStatus(body);
+}
+
+/**
+ * One request to a node's admin port: its status code and body. A node that
+ * cannot be reached, or does not answer within `timeoutMs`, is a
+ * StatusUnavailableError saying why in a few words.
+ */
+export function adminRequest(admin: NodeAddress, method: "GET" | "POST", path: string, timeoutMs: number): Promise<{ code: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.get({ host: admin.host, port: admin.port, path: "/status", agent: false, timeout: timeoutMs }, (response) => {
+    const request = http.request({ host: admin.host, port: admin.port, method, path, agent: false, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("error", (err) => reject(new StatusUnavailableError(err.message)));
-      response.on("end", () => {
-        if (response.statusCode !== 200) {
-          reject(new StatusUnavailableError(`HTTP ${response.statusCode} from ${formatHostPort(admin)}/status`));
-          return;
-        }
-        try {
-          resolve(parseStatus(Buffer.concat(chunks).toString("utf8")));
-        } catch (err) {
-          reject(err);
-        }
-      });
+      response.on("end", () => resolve({ code: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
     });
     request.on("timeout", () => request.destroy(new StatusUnavailableError(`no answer within ${timeoutMs} ms`)));
     request.on("error", (err: NodeJS.ErrnoException) => {
       if (err instanceof StatusUnavailableError) reject(err);
       else reject(new StatusUnavailableError(err.code === "ECONNREFUSED" ? "connection refused" : (err.code ?? err.message)));
     });
+    request.end();
   });
 }
 

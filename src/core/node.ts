@@ -734,15 +734,14 @@ export class RaftNode {
       this.commitIndex = m.lastIncludedIndex;
       matchIndex = m.lastIncludedIndex;
     } else {
-      const inc = this.incoming;
-      const same = inc !== null && inc.leaderTerm === m.term && inc.index === m.lastIncludedIndex && inc.term === m.lastIncludedTerm;
+      const inc = this.incomingFor(m);
       if (m.offset === 0) {
         this.incoming = { leaderTerm: m.term, index: m.lastIncludedIndex, term: m.lastIncludedTerm, chunks: [m.data], bytes: m.data.length };
-      } else if (same && inc.bytes === m.offset) {
+      } else if (inc !== null && inc.bytes === m.offset) {
         inc.chunks.push(m.data);
         inc.bytes += m.data.length;
       }
-      const now = this.incoming !== null && this.incoming.leaderTerm === m.term && this.incoming.index === m.lastIncludedIndex && this.incoming.term === m.lastIncludedTerm ? this.incoming : null;
+      const now = this.incomingFor(m);
       received = now?.bytes ?? 0;
       if (now && m.done && now.bytes === whole) {
         this.incoming = null;
@@ -760,6 +759,12 @@ export class RaftNode {
       received,
       seq: m.seq,
     });
+  }
+
+  /** The snapshot being received, if `m` is a chunk of it (same snapshot, same leader term). */
+  private incomingFor(m: InstallSnapshot): NonNullable<RaftNode["incoming"]> | null {
+    const inc = this.incoming;
+    return inc !== null && inc.leaderTerm === m.term && inc.index === m.lastIncludedIndex && inc.term === m.lastIncludedTerm ? inc : null;
   }
 
   /** Figure 13, steps 6–8: the snapshot replaces the whole log, and the state machine is reset from it. */

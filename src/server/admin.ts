@@ -73,12 +73,9 @@ export class AdminPort {
       return json(400, { error: `'to' must be the id of another node of the cluster, got ${JSON.stringify(toText)}` });
     if (this.node.role !== "leader") return json(409, { error: "this node is not the leader", leader: this.node.leaderId });
     try {
-      const deadline = performance.now() + 2000;
-      const handedTo = await this.node.handOffLeadership(2000, to);
-      if (handedTo === null) return json(504, { error: "the transfer did not finish within 2000 ms; the leader keeps leading" });
-      // This node stepped down when the target campaigned; answer once the target's first AppendEntries names it leader.
-      while (this.node.leaderId === null && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      json(200, { leader: this.node.leaderId ?? handedTo, term: this.node.term });
+      const leader = await this.node.handOffLeadership(2000, to, true);
+      if (leader === null) return json(504, { error: "the transfer did not finish within 2000 ms" });
+      json(200, { leader, term: this.node.term });
     } catch (err) {
       this.logger.error("admin_request_failed", { path: "/transfer-leadership", error: err });
       json(500, { error: "internal error" });

@@ -138,8 +138,10 @@ export class RaftServer {
    * id, or null if this node did not lead or the transfer did not finish in
    * `timeoutMs` (then the others elect one as after a crash). With `to`,
    * hands it to that node (`raftkv move-leader`, POST /transfer-leadership).
+   * With `untilLeaderKnown`, it also waits (within `timeoutMs`) for the new
+   * leader's first message: this node steps down a moment before that.
    */
-  async handOffLeadership(timeoutMs = 600, to: NodeId | null = null): Promise<NodeId | null> {
+  async handOffLeadership(timeoutMs = 600, to: NodeId | null = null, untilLeaderKnown = false): Promise<NodeId | null> {
     if (this.stopped || this.raft.role !== "leader" || this.raft.members.length < 2) return null;
     const started = performance.now();
     // In turn with the other inputs (it waits for a disk write in flight).
@@ -153,7 +155,7 @@ export class RaftServer {
     this.log.info("leadership_transfer_started", { to: target });
     while (performance.now() - started < timeoutMs) {
       await new Promise((r) => setTimeout(r, 5));
-      if (this.raft.role !== "leader") {
+      if (this.raft.role !== "leader" && (!untilLeaderKnown || this.raft.leaderId !== null)) {
         this.log.info("leadership_transferred", { to: target, leader: this.raft.leaderId, ms: Math.round(performance.now() - started) });
         return this.raft.leaderId ?? target;
       }
@@ -187,10 +189,10 @@ export class RaftServer {
       const waiter: Waiter = { resolve, started: performance.now() };
       this.input(() => {
         if (this.stopped) return resolve(errorReply("CLUSTERDOWN the node is shutting down"));
+        // A local plan (INFO) runs at once on a non-leader, and as a read on the leader.
         if (plan.kind === "local" && this.raft.role !== "leader") return resolve(plan.run(this.sm, this.nodeStatus()));
         if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
         if (plan.kind === "write") {
-          // (A local plan on the leader is run as a read, below.)
           const r = this.raft.propose(plan.command);
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();

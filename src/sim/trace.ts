@@ -49,7 +49,7 @@ export function story(trace: readonly string[], violationMessage: string): strin
   };
   const relevant = (line: string) =>
     /-> (leader|candidate) |CRASHED|RESTARTED|PARTITION|HEAL|CUT |TRANSFER|TimeoutNow|VIOLATION|FAULTS END|installed snapshot/.test(line) ||
-    (/RequestVote(Response)?\(term \d+, (last|granted)/.test(line) && !line.includes("pre-vote")) ||
+    (/RequestVote(Response)?\(term \d+, (transfer, )?(last|granted)/.test(line) && !line.includes("pre-vote")) ||
     carries(line);
   // The story starts with the leader that first sent an entry at that index.
   const first = trace.findIndex(carries);

@@ -25,6 +25,7 @@ import { RaftLog } from "./log.js";
 import type { AppendResult } from "./log.js";
 import { Progress } from "./progress.js";
 import { committedIndex } from "./quorum.js";
+import { Survey } from "./recovery.js";
 import {
   EntryType,
   assertNever,
@@ -34,6 +35,8 @@ import {
   type HardState,
   type InstallSnapshot,
   type InstallSnapshotResponse,
+  type LostMark,
+  type RecoveryReply,
   type TimeoutNow,
   type Message,
   type NodeId,
@@ -62,11 +65,19 @@ export interface RaftConfig {
   readonly maxBytesPerAppend?: number;
   /** Snapshot bytes per InstallSnapshot chunk (Figure 13). Default 1 MiB. */
   readonly snapshotChunkBytes?: number;
+  /**
+   * Which life of this server this is: greater after every restart (the
+   * server uses its clock, the simulator a counter). Sent with every answer
+   * to a leader, so that a leader learns that a follower restarted and may
+   * have lost what it had acknowledged (docs/STORAGE.md). Default 0: unknown.
+   */
+  readonly incarnation?: number;
 }
 
 /** What survived a restart. */
 export interface RestoredState {
-  readonly hardState: HardState;
+  /** null: the term and vote were lost (a storage fault, or no data directory at all); the server asks the others first. */
+  readonly hardState: HardState | null;
   readonly entries: readonly Entry[];
   readonly snapshot: Snapshot | null;
 }
@@ -131,6 +142,12 @@ export class RaftNode {
   currentTerm = 0;
   votedFor: NodeId | null = null;
   readonly log: RaftLog;
+  /** What a storage fault may have taken (docs/STORAGE.md): no votes, no campaigns until a leader brought the log past `through`. */
+  private lost: LostMark | null = null;
+  /** Set while the term and vote are unknown: the answers to our RecoveryQuery so far. */
+  private survey: Survey | null = null;
+  /** Which other servers said, since our last RecoveryQuery, that they are recovering too. */
+  private peersRecovering = new Map<NodeId, boolean>();
 
   // Volatile state on all servers.
   commitIndex = 0;
@@ -158,7 +175,8 @@ export class RaftNode {
 
   // Persistence bookkeeping.
   private stableIndex: number;
-  private persistedHardState: HardState;
+  /** null while the term and vote are unknown (surveying). */
+  private persistedHardState: HardState | null;
   private snapshotToPersist: Snapshot | null = null;
   /** Newest snapshot (own or installed), for followers that fell behind the log. */
   private snapshot: Snapshot | null;
@@ -171,7 +189,7 @@ export class RaftNode {
   // Outputs collected until the next ready().
   private messages: Message[] = [];
   private reads: ReadResult[] = [];
-  private readyInFlight: { stableIndex: number; hardState: HardState; applied: number } | null = null;
+  private readyInFlight: { stableIndex: number; hardState: HardState | null; applied: number } | null = null;
 
   constructor(config: RaftConfig, restored?: RestoredState) {
     if (!config.members.includes(config.id)) throw new Error(`node ${config.id} is not in members [${config.members.join(", ")}]`);
@@ -183,12 +201,21 @@ export class RaftNode {
     this.snapshot = restored?.snapshot ?? null;
     const snap = this.snapshot ? { index: this.snapshot.lastIncludedIndex, term: this.snapshot.lastIncludedTerm } : undefined;
     this.log = new RaftLog(restored?.entries ?? [], snap);
-    this.currentTerm = restored?.hardState.currentTerm ?? 0;
-    this.votedFor = restored?.hardState.votedFor ?? null;
+    const hs = restored === undefined ? { currentTerm: 0, votedFor: null } : restored.hardState;
     this.commitIndex = this.log.snapshotIndex;
     this.lastApplied = this.log.snapshotIndex;
     this.stableIndex = this.log.lastIndex();
-    this.persistedHardState = { currentTerm: this.currentTerm, votedFor: this.votedFor };
+    this.persistedHardState = hs;
+    if (hs === null) {
+      // The term is at least the last entry's; the vote is anybody's guess.
+      this.currentTerm = this.log.lastTerm();
+      // Alone, there is nobody to ask and nobody to have voted for but ourselves.
+      if (this.members.length > 1) this.startSurvey();
+    } else {
+      this.currentTerm = hs.currentTerm;
+      this.votedFor = hs.votedFor;
+      this.lost = hs.lost ?? null;
+    }
     this.resetElectionTimeout();
   }
 
@@ -222,6 +249,13 @@ export class RaftNode {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
+      if (this.survey !== null || this.recovering()) {
+        // A damaged server does not campaign: it waits for a leader, and asks around meanwhile.
+        this.leaderId = null;
+        this.resetElectionTimeout();
+        this.sendRecoveryQueries();
+        return;
+      }
       this.campaign();
     }
   }
@@ -311,6 +345,11 @@ export class RaftNode {
   step(m: Message): void {
     this.assertNoReadyInFlight();
     if (m.to !== this.id || !this.members.includes(m.from)) return;
+    // Storage-fault recovery (docs/STORAGE.md) is outside the paper's RPCs: it changes no term.
+    if (m.type === "RecoveryQuery") return this.answerRecoveryQuery(m.from);
+    if (m.type === "RecoveryReply") return this.handleRecoveryReply(m);
+    // A server that does not know its term takes part in nothing until it does.
+    if (this.survey !== null) return;
 
     // Rules for all servers: a higher term makes us a follower of that term.
     if (m.term > this.currentTerm) {
@@ -390,7 +429,7 @@ export class RaftNode {
     this.commitToAnnounce = false;
     this.readRoundWanted = false;
     const hs = this.hardStateToPersist();
-    const hardState = hs.currentTerm !== this.persistedHardState.currentTerm || hs.votedFor !== this.persistedHardState.votedFor ? hs : null;
+    const hardState = this.hardStateChanged() ? hs : null;
     const applyTo = this.applyTarget();
     const rd: Ready = {
       hardState,
@@ -414,7 +453,7 @@ export class RaftNode {
     if (!done) throw new Error("advance() without ready()");
     this.readyInFlight = null;
     this.stableIndex = done.stableIndex;
-    this.persistedHardState = done.hardState;
+    if (done.hardState !== null) this.persistedHardState = done.hardState;
     this.lastApplied = Math.max(this.lastApplied, done.applied);
     // A leader counts its own log toward commitment only once it is durable (thesis §10.2.1).
     if (this.role === "leader") this.maybeCommit();
@@ -504,7 +543,9 @@ export class RaftNode {
 
   private handleRequestVote(m: RequestVote): void {
     let granted: boolean;
-    if (m.preVote) {
+    if (this.recovering()) {
+      granted = false;
+    } else if (m.preVote) {
       // Grant a pre-vote only if we would grant the real vote, and we have
       // not heard from a leader recently (else the cluster is healthy).
       granted = m.term > this.currentTerm && !this.heardFromLeaderRecently() && this.candidateIsUpToDate(m);
@@ -563,7 +604,7 @@ export class RaftNode {
 
   /** TimeoutNow from our leader: campaign now, skipping pre-vote (the leader asked for it). */
   private handleTimeoutNow(m: TimeoutNow): void {
-    if (this.role !== "follower" || m.from !== this.leaderId) return;
+    if (this.role !== "follower" || m.from !== this.leaderId || this.recovering()) return;
     this.becomeCandidate();
     this.requestVotes(false, true);
   }
@@ -583,6 +624,7 @@ export class RaftNode {
       if (result.truncatedFrom !== null && result.truncatedFrom <= this.stableIndex) this.stableIndex = result.truncatedFrom - 1;
       const newCommit = this.followerCommitTarget(m.leaderCommit, result.lastNewIndex);
       if (newCommit > this.commitIndex) this.commitIndex = newCommit;
+      this.noteMatched(result.lastNewIndex);
       this.answerAppend(m.from, m.seq, true, result.lastNewIndex, 0, 0);
     } else {
       this.answerAppend(m.from, m.seq, false, 0, result.conflictIndex, result.conflictTerm);
@@ -590,13 +632,17 @@ export class RaftNode {
   }
 
   private answerAppend(to: NodeId, seq: number, success: boolean, matchIndex: number, conflictIndex: number, conflictTerm: number): void {
-    this.send({ type: "AppendEntriesResponse", from: this.id, to, term: this.currentTerm, success, matchIndex, conflictIndex, conflictTerm, seq });
+    this.send({ type: "AppendEntriesResponse", from: this.id, to, term: this.currentTerm, success, matchIndex, conflictIndex, conflictTerm, seq, incarnation: this.incarnation });
+  }
+
+  private get incarnation(): number {
+    return this.config.incarnation ?? 0;
   }
 
   private handleAppendResponse(m: AppendEntriesResponse): void {
     if (this.role !== "leader") return;
     const pr = this.progress.get(m.from);
-    if (!pr) return;
+    if (!pr || !this.observeIncarnation(pr, m.incarnation)) return;
     this.noteActive(pr, m.seq);
     if (m.success) {
       const advanced = pr.acknowledge(m.matchIndex);
@@ -728,11 +774,13 @@ export class RaftNode {
       // Nothing to install: everything it covers is committed here already.
       this.incoming = null;
       matchIndex = this.commitIndex;
+      this.noteMatched(this.commitIndex);
     } else if (this.log.term(m.lastIncludedIndex) === m.lastIncludedTerm) {
       // We already hold that entry: just learn that it is committed.
       this.incoming = null;
       this.commitIndex = m.lastIncludedIndex;
       matchIndex = m.lastIncludedIndex;
+      this.noteMatched(matchIndex);
     } else {
       const inc = this.incomingFor(m);
       if (m.offset === 0) {
@@ -747,6 +795,7 @@ export class RaftNode {
         this.incoming = null;
         this.installSnapshot({ lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, data: concatChunks(now.chunks, now.bytes) });
         matchIndex = m.lastIncludedIndex;
+        this.noteMatched(matchIndex);
       }
     }
     this.send({
@@ -758,6 +807,7 @@ export class RaftNode {
       lastIncludedIndex: m.lastIncludedIndex,
       received,
       seq: m.seq,
+      incarnation: this.incarnation,
     });
   }
 
@@ -780,7 +830,7 @@ export class RaftNode {
   private handleSnapshotResponse(m: InstallSnapshotResponse): void {
     if (this.role !== "leader") return;
     const pr = this.progress.get(m.from);
-    if (!pr) return;
+    if (!pr || !this.observeIncarnation(pr, m.incarnation)) return;
     this.noteActive(pr, m.seq);
     pr.acknowledge(m.matchIndex);
     if (pr.state === "snapshot") {
@@ -853,6 +903,72 @@ export class RaftNode {
   }
 
   // ---------------------------------------------------------------------
+  // Recovery from storage faults (recovery.ts, docs/STORAGE.md)
+  // ---------------------------------------------------------------------
+
+  private startSurvey(): void {
+    this.survey = new Survey(this.members.length, this.log.lastTerm(), this.log.lastIndex() === 0);
+    this.sendRecoveryQueries();
+  }
+
+  /** Asks every other server for its term, its last index and whether it is recovering too. */
+  private sendRecoveryQueries(): void {
+    this.peersRecovering.clear();
+    for (const p of this.peers()) this.send({ type: "RecoveryQuery", from: this.id, to: p, term: this.currentTerm });
+  }
+
+  private answerRecoveryQuery(to: NodeId): void {
+    const recovering = this.survey !== null || this.lost !== null;
+    this.send({ type: "RecoveryReply", from: this.id, to, term: this.currentTerm, lastLogIndex: this.log.lastIndex(), recovering });
+  }
+
+  private handleRecoveryReply(m: RecoveryReply): void {
+    this.peersRecovering.set(m.from, m.recovering);
+    if (this.survey === null) return;
+    this.survey.answer(m.from, { term: m.term, lastLogIndex: m.lastLogIndex, recovering: m.recovering });
+    const outcome = this.survey.outcome();
+    if (outcome === null) return;
+    this.survey = null;
+    if (outcome.fresh) {
+      this.currentTerm = 0;
+      this.votedFor = null;
+    } else {
+      this.currentTerm = outcome.term;
+      // We may have voted in this term before the fault: we vote in it for nobody else.
+      this.votedFor = this.id;
+      this.lost = outcome.lost;
+    }
+    this.electionElapsed = 0;
+    this.resetElectionTimeout();
+  }
+
+  /** Our log is known to match the current leader's up to `index`: a damaged server brought that far has recovered. */
+  private noteMatched(index: number): void {
+    if (this.lost !== null && index >= this.lost.through) this.lost = null;
+  }
+
+  /**
+   * A damaged server that cannot recover by itself: no leader, and a
+   * majority (itself included) damaged, so no leader can ever be elected
+   * (damaged servers do not vote). Alone in its cluster, it has nobody to
+   * recover from. The driver should stop with a clear message.
+   */
+  get stuck(): boolean {
+    if (this.survey === null && this.lost === null) return false;
+    if (this.members.length === 1) return true;
+    if (this.leaderId !== null) return false;
+    let recovering = 1;
+    for (const r of this.peersRecovering.values()) if (r) recovering++;
+    return recovering >= this.quorum;
+  }
+
+  /** What a storage fault took from this server and how far it has come back: null when nothing. */
+  get recovery(): { readonly surveying: boolean; readonly lostThrough: number | null } | null {
+    if (this.survey === null && this.lost === null) return null;
+    return { surveying: this.survey !== null, lostThrough: this.lost?.through ?? null };
+  }
+
+  // ---------------------------------------------------------------------
   // Terms
   // ---------------------------------------------------------------------
 
@@ -875,6 +991,8 @@ export class RaftNode {
       case "AppendEntriesResponse":
       case "InstallSnapshotResponse":
       case "TimeoutNow":
+      case "RecoveryQuery":
+      case "RecoveryReply":
         return; // answers to our old requests, or an old leader's request: nothing to do
       default:
         assertNever(m);
@@ -900,9 +1018,28 @@ export class RaftNode {
     return this.votedFor === null || this.votedFor === candidate;
   }
 
-  /** Figure 2: currentTerm and votedFor are persisted before any reply that depends on them. */
-  protected hardStateToPersist(): HardState {
-    return { currentTerm: this.currentTerm, votedFor: this.votedFor };
+  /** Figure 2: currentTerm and votedFor are persisted before any reply that depends on them. Null while they are unknown (surveying). */
+  protected hardStateToPersist(): HardState | null {
+    if (this.survey !== null) return null;
+    return this.lost === null ? { currentTerm: this.currentTerm, votedFor: this.votedFor } : { currentTerm: this.currentTerm, votedFor: this.votedFor, lost: this.lost };
+  }
+
+  /**
+   * A server whose disk may have lost entries it acknowledged neither votes
+   * nor campaigns (docs/STORAGE.md): its log could lack a committed entry,
+   * so its vote could elect a leader without it.
+   */
+  protected recovering(): boolean {
+    return this.lost !== null;
+  }
+
+  /**
+   * The leader reads a follower's incarnation before anything else in its
+   * answer: an old one is ignored, a new one makes it forget what it knew of
+   * that follower (Progress.observeIncarnation). False: ignore the answer.
+   */
+  protected observeIncarnation(pr: Progress, incarnation: number): boolean {
+    return pr.observeIncarnation(incarnation);
   }
 
   /** Figure 2, AppendEntries receiver 2–4. */
@@ -933,7 +1070,9 @@ export class RaftNode {
 
   private hardStateChanged(): boolean {
     const hs = this.hardStateToPersist();
-    return hs.currentTerm !== this.persistedHardState.currentTerm || hs.votedFor !== this.persistedHardState.votedFor;
+    const p = this.persistedHardState;
+    if (hs === null) return false;
+    return p === null || hs.currentTerm !== p.currentTerm || hs.votedFor !== p.votedFor || (hs.lost?.through ?? -1) !== (p.lost?.through ?? -1);
   }
 
   private resetElectionTimeout(): void {
@@ -962,6 +1101,8 @@ export class RaftNode {
     w.log = this.log.clone();
     w.progress = new Map([...this.progress].map(([id, pr]) => [id, pr.clone()]));
     w.votes = new Map(this.votes);
+    w.survey = this.survey?.clone() ?? null;
+    w.peersRecovering = new Map(this.peersRecovering);
     w.pendingReads = this.pendingReads.map((r) => ({ ...r }));
     w.incoming = this.incoming && { ...this.incoming, chunks: [...this.incoming.chunks] };
     w.messages = [...this.messages];
@@ -1000,9 +1141,12 @@ export class RaftNode {
       pr.join(";"),
       this.pendingReads.map((r) => `${r.id}:${r.index}:${r.requiredSeq - this.seq}`).join(","),
       this.stableIndex,
-      `${this.persistedHardState.currentTerm}/${this.persistedHardState.votedFor ?? "_"}`,
+      this.persistedHardState === null ? "?" : `${this.persistedHardState.currentTerm}/${this.persistedHardState.votedFor ?? "_"}/${this.persistedHardState.lost?.through ?? ""}`,
       this.incoming ? `${this.incoming.leaderTerm}:${this.incoming.index}@${this.incoming.term}:${this.incoming.bytes}` : "",
       this.leadTransferee === null ? "" : `${this.leadTransferee}/${this.transferElapsed}`,
+      this.lost === null ? "" : String(this.lost.through),
+      this.survey?.fingerprint() ?? "",
+      [...this.peersRecovering].map(([id, r]) => `${id}${r ? "+" : "-"}`).join(""),
     ].join("|");
   }
 
@@ -1019,6 +1163,7 @@ export class RaftNode {
       lastLogIndex: this.log.lastIndex(),
       lastLogTerm: this.log.lastTerm(),
       snapshotIndex: this.log.snapshotIndex,
+      recovery: this.recovery,
       peers: [...this.progress.values()].map((pr) => ({ id: pr.id, matchIndex: pr.matchIndex, nextIndex: pr.nextIndex, state: pr.state })),
     };
   }
@@ -1035,6 +1180,8 @@ export interface NodeStatus {
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
   readonly snapshotIndex: number;
+  /** Recovery from a storage fault (docs/STORAGE.md), or null. */
+  readonly recovery: RaftNode["recovery"];
   readonly peers: readonly { id: NodeId; matchIndex: number; nextIndex: number; state: string }[];
 }
 

@@ -31,6 +31,8 @@ export class Progress {
   ackedSeq = 0;
   /** snapshot: bytes of the snapshot the follower is known to hold; the next chunk starts there. */
   snapshotOffset = 0;
+  /** The follower's incarnation as its answers last showed it; 0 before the first answer. */
+  incarnation = 0;
 
   constructor(
     readonly id: NodeId,
@@ -45,7 +47,7 @@ export class Progress {
 
   /** Everything that decides its future behaviour, as text (model checking). */
   fingerprint(): string {
-    return `${this.state[0]}${this.state === "snapshot" ? `${this.snapshotOffset}:` : ""}${this.matchIndex}/${this.nextIndex}${this.probeSent ? "p" : ""}[${this.inflight.join(",")}]${this.recentActive ? "a" : ""}${this.respondedSinceHeartbeat ? "r" : ""}`;
+    return `${this.incarnation === 0 ? "" : `i${this.incarnation}`}${this.state[0]}${this.state === "snapshot" ? `${this.snapshotOffset}:` : ""}${this.matchIndex}/${this.nextIndex}${this.probeSent ? "p" : ""}[${this.inflight.join(",")}]${this.recentActive ? "a" : ""}${this.respondedSinceHeartbeat ? "r" : ""}`;
   }
 
   becomeProbe(): void {
@@ -66,6 +68,28 @@ export class Progress {
     this.nextIndex = snapshotIndex + 1;
     this.snapshotOffset = 0;
     this.inflight = [];
+  }
+
+  /**
+   * Checks an answer's incarnation before it is used. An answer from an
+   * older incarnation is stale: false, ignore it. A newer one means the
+   * follower restarted, and its disk may have lost what it had acknowledged
+   * (docs/STORAGE.md): everything learned about it is forgotten, and it is
+   * probed again from scratch. This is the one way matchIndex goes down.
+   */
+  observeIncarnation(incarnation: number): boolean {
+    if (incarnation < this.incarnation) return false;
+    if (incarnation > this.incarnation) {
+      if (this.incarnation !== 0) {
+        // Keep nextIndex as a guess: the follower's refusals back it up from there.
+        this.state = "probe";
+        this.matchIndex = 0;
+        this.probeSent = false;
+        this.inflight = [];
+      }
+      this.incarnation = incarnation;
+    }
+    return true;
   }
 
   /** May an AppendEntries carrying entries go out now? */

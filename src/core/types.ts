@@ -25,6 +25,19 @@ export interface Entry {
 export interface HardState {
   readonly currentTerm: number;
   readonly votedFor: NodeId | null;
+  /**
+   * Set when a storage fault may have taken entries this server had
+   * acknowledged (docs/STORAGE.md): its log may lack entries up to
+   * `through`. Until a leader has brought its log that far again it neither
+   * votes nor campaigns. Absent when nothing was lost.
+   */
+  readonly lost?: LostMark;
+}
+
+/** What a server may have lost to a storage fault. */
+export interface LostMark {
+  /** The log may lack acknowledged entries up to this index. */
+  readonly through: number;
 }
 
 /** "precandidate": running a pre-vote round (thesis §9.6) before becoming a candidate; its term has not changed. */
@@ -90,6 +103,8 @@ export interface AppendEntriesResponse extends Envelope {
   readonly conflictIndex: number;
   readonly conflictTerm: number;
   readonly seq: number;
+  /** The follower's incarnation (see RaftConfig.incarnation): a newer one tells the leader it restarted. */
+  readonly incarnation: number;
 }
 
 /**
@@ -118,11 +133,30 @@ export interface InstallSnapshotResponse extends Envelope {
   /** Bytes of that snapshot the follower holds: where the next chunk must start. */
   readonly received: number;
   readonly seq: number;
+  /** The follower's incarnation, as in AppendEntriesResponse. */
+  readonly incarnation: number;
 }
 
 /** Leadership transfer (thesis §3.10): the leader tells an up-to-date follower to start an election now. */
 export interface TimeoutNow extends Envelope {
   readonly type: "TimeoutNow";
+}
+
+/**
+ * Storage-fault recovery (docs/STORAGE.md): a server that lost its term and
+ * vote asks the others for theirs before it takes part in anything. Answered
+ * by every server whatever the terms, and changes no one's state.
+ */
+export interface RecoveryQuery extends Envelope {
+  readonly type: "RecoveryQuery";
+}
+
+/** The answer: `term` is the sender's currentTerm. */
+export interface RecoveryReply extends Envelope {
+  readonly type: "RecoveryReply";
+  readonly lastLogIndex: number;
+  /** The sender is itself recovering from a storage fault. */
+  readonly recovering: boolean;
 }
 
 export type Message =
@@ -132,7 +166,9 @@ export type Message =
   | AppendEntriesResponse
   | InstallSnapshot
   | InstallSnapshotResponse
-  | TimeoutNow;
+  | TimeoutNow
+  | RecoveryQuery
+  | RecoveryReply;
 
 export type MessageType = Message["type"];
 

@@ -69,7 +69,12 @@ const PROGRESS = 12;
 const PERSISTED_HARD_STATE = 15;
 // 16: a snapshot being received in chunks (no ids in it).
 const TRANSFER = 17;
-const FIELDS = 18;
+// 18: lost-through (no ids). 19 and 20: a storage-fault survey's answers and
+// who said it was recovering: always empty here (the model has no storage
+// faults), so they hold no ids to rename.
+const SURVEY = 19;
+const RECOVERING_PEERS = 20;
+const FIELDS = 21;
 
 /**
  * Node parts by server, fingerprint and disk. A server's states recur (a
@@ -126,14 +131,15 @@ function nodePart(fingerprint: string, self: NodeId, disk: string, members: numb
       progress[Number(one.slice(0, eq)) - 1] = one.slice(eq + 1, at);
     }
   }
+  if (f[SURVEY] !== "" || f[RECOVERING_PEERS] !== "") throw new Error("exhaustive mode does not model storage faults, yet a server is recovering from one");
   f[VOTED_FOR] = optionalId(f[VOTED_FOR]!);
   if (f[TRANSFER] !== "") {
     const [to, elapsed] = f[TRANSFER]!.split("/");
     f[TRANSFER] = `${optionalId(to!)}/${elapsed}`;
   }
   f[LEADER] = optionalId(f[LEADER]!);
-  const [persistedTerm, persistedVote] = f[PERSISTED_HARD_STATE]!.split("/");
-  f[PERSISTED_HARD_STATE] = `${persistedTerm}/${optionalId(persistedVote!)}`;
+  const [persistedTerm, persistedVote, persistedLost] = f[PERSISTED_HARD_STATE]!.split("/");
+  f[PERSISTED_HARD_STATE] = `${persistedTerm}/${optionalId(persistedVote!)}/${persistedLost}`;
   f[VOTES] = "";
   f[PROGRESS] = "";
   const text = `${f.join("|")}~${disk}`;
@@ -167,13 +173,17 @@ export function messageKey(m: Message): string {
     case "AppendEntries":
       return `${link}A${m.term} ${m.prevLogIndex}@${m.prevLogTerm} [${m.entries.map(entryKey).join(" ")}] ${m.leaderCommit}`;
     case "AppendEntriesResponse":
-      return `${link}a${m.term}${m.success ? "+" : "-"} ${m.matchIndex} ${m.conflictIndex}@${m.conflictTerm}`;
+      return `${link}a${m.term}${m.success ? "+" : "-"} ${m.matchIndex} ${m.conflictIndex}@${m.conflictTerm}${m.incarnation === 0 ? "" : ` i${m.incarnation}`}`;
     case "InstallSnapshot":
       return `${link}S${m.term} ${m.lastIncludedIndex}@${m.lastIncludedTerm} ${m.offset}${m.done ? "." : "+"} ${m.data.join(".")}`;
     case "InstallSnapshotResponse":
-      return `${link}s${m.term} ${m.matchIndex} ${m.lastIncludedIndex}:${m.received}`;
+      return `${link}s${m.term} ${m.matchIndex} ${m.lastIncludedIndex}:${m.received}${m.incarnation === 0 ? "" : ` i${m.incarnation}`}`;
     case "TimeoutNow":
       return `${link}T${m.term}`;
+    case "RecoveryQuery":
+      return `${link}Q${m.term}`;
+    case "RecoveryReply":
+      return `${link}q${m.term} ${m.lastLogIndex}${m.recovering ? "r" : ""}`;
     default:
       return assertNever(m);
   }

@@ -13,14 +13,20 @@ export function describeMessage(m: Message): string {
       const es = m.entries.length === 0 ? "heartbeat" : `entries ${m.entries.map((e) => `${e.index}@${e.term}`).join(" ")}`;
       return `${head}, prev ${m.prevLogIndex}@${m.prevLogTerm}, ${es}, commit ${m.leaderCommit})`;
     }
-    case "AppendEntriesResponse":
-      return m.success ? `${head}, ok, match ${m.matchIndex})` : `${head}, refused, hint ${m.conflictIndex}@${m.conflictTerm})`;
+    case "AppendEntriesResponse": {
+      const inc = m.incarnation === 0 ? "" : `, life ${m.incarnation}`;
+      return m.success ? `${head}, ok, match ${m.matchIndex}${inc})` : `${head}, refused, hint ${m.conflictIndex}@${m.conflictTerm}${inc})`;
+    }
     case "InstallSnapshot":
       return `${head}, snapshot ${m.lastIncludedIndex}@${m.lastIncludedTerm}, bytes ${m.offset}..${m.offset + m.data.length}${m.done ? ", done" : ""})`;
     case "TimeoutNow":
       return `${head}, campaign now: leadership transfer)`;
     case "InstallSnapshotResponse":
       return m.matchIndex > 0 ? `${head}, match ${m.matchIndex})` : `${head}, snapshot ${m.lastIncludedIndex}, has ${m.received} bytes)`;
+    case "RecoveryQuery":
+      return `${head}, what is your term?)`;
+    case "RecoveryReply":
+      return `${head}, last ${m.lastLogIndex}${m.recovering ? ", recovering too" : ""})`;
     default:
       return assertNever(m);
   }

@@ -11,10 +11,12 @@
 //   1 RequestVote          preVote bool, transfer bool, lastLogIndex u64, lastLogTerm u64
 //   2 RequestVoteResponse  preVote bool, voteGranted bool
 //   3 AppendEntries        prevLogIndex u64, prevLogTerm u64, leaderCommit u64, seq u64, count u32, count × Entry
-//   4 AppendEntriesResp.   success bool, matchIndex u64, conflictIndex u64, conflictTerm u64, seq u64
+//   4 AppendEntriesResp.   success bool, matchIndex u64, conflictIndex u64, conflictTerm u64, seq u64, incarnation u64
 //   5 InstallSnapshot      lastIncludedIndex u64, lastIncludedTerm u64, seq u64, offset u64, done u8, dataLength u32, data
-//   6 InstallSnapshotResp. matchIndex u64, seq u64, lastIncludedIndex u64, received u64
+//   6 InstallSnapshotResp. matchIndex u64, seq u64, lastIncludedIndex u64, received u64, incarnation u64
 //   7 TimeoutNow           (nothing beyond the header)
+//   8 RecoveryQuery        (nothing beyond the header)
+//   9 RecoveryReply        lastLogIndex u64, recovering bool
 //
 // A bool is one byte, 0 or 1. Decoded byte fields (entry and snapshot data)
 // are views of the input buffer, not copies.
@@ -44,6 +46,8 @@ const TAG = {
   InstallSnapshot: 5,
   InstallSnapshotResponse: 6,
   TimeoutNow: 7,
+  RecoveryQuery: 8,
+  RecoveryReply: 9,
 } as const satisfies Record<MessageType, number>;
 
 const U8 = 1;
@@ -102,13 +106,16 @@ export function encodedMessageSize(m: Message): number {
       return size;
     }
     case "AppendEntriesResponse":
-      return ENVELOPE_BYTES + U8 + 4 * U64;
+      return ENVELOPE_BYTES + U8 + 5 * U64;
     case "InstallSnapshot":
       return ENVELOPE_BYTES + 4 * U64 + U8 + U32 + m.data.length;
     case "InstallSnapshotResponse":
-      return ENVELOPE_BYTES + 4 * U64;
+      return ENVELOPE_BYTES + 5 * U64;
     case "TimeoutNow":
+    case "RecoveryQuery":
       return ENVELOPE_BYTES;
+    case "RecoveryReply":
+      return ENVELOPE_BYTES + U64 + U8;
     default:
       return assertNever(m);
   }
@@ -142,7 +149,8 @@ export function encodeMessageInto(m: Message, buf: Buffer, offset: number): numb
       offset = writeUint64(buf, m.matchIndex, offset);
       offset = writeUint64(buf, m.conflictIndex, offset);
       offset = writeUint64(buf, m.conflictTerm, offset);
-      return writeUint64(buf, m.seq, offset);
+      offset = writeUint64(buf, m.seq, offset);
+      return writeUint64(buf, m.incarnation, offset);
     case "InstallSnapshot":
       offset = writeUint64(buf, m.lastIncludedIndex, offset);
       offset = writeUint64(buf, m.lastIncludedTerm, offset);
@@ -156,9 +164,14 @@ export function encodeMessageInto(m: Message, buf: Buffer, offset: number): numb
       offset = writeUint64(buf, m.matchIndex, offset);
       offset = writeUint64(buf, m.seq, offset);
       offset = writeUint64(buf, m.lastIncludedIndex, offset);
-      return writeUint64(buf, m.received, offset);
+      offset = writeUint64(buf, m.received, offset);
+      return writeUint64(buf, m.incarnation, offset);
     case "TimeoutNow":
+    case "RecoveryQuery":
       return offset;
+    case "RecoveryReply":
+      offset = writeUint64(buf, m.lastLogIndex, offset);
+      return buf.writeUInt8(m.recovering ? 1 : 0, offset);
     default:
       return assertNever(m);
   }
@@ -205,6 +218,7 @@ export function decodeMessage(buf: Buffer): Message {
         conflictIndex: r.u64(),
         conflictTerm: r.u64(),
         seq: r.u64(),
+        incarnation: r.u64(),
       };
       break;
     case TAG.InstallSnapshot: {
@@ -217,10 +231,16 @@ export function decodeMessage(buf: Buffer): Message {
       break;
     }
     case TAG.InstallSnapshotResponse:
-      m = { type: "InstallSnapshotResponse", from, to, term, matchIndex: r.u64(), seq: r.u64(), lastIncludedIndex: r.u64(), received: r.u64() };
+      m = { type: "InstallSnapshotResponse", from, to, term, matchIndex: r.u64(), seq: r.u64(), lastIncludedIndex: r.u64(), received: r.u64(), incarnation: r.u64() };
       break;
     case TAG.TimeoutNow:
       m = { type: "TimeoutNow", from, to, term };
+      break;
+    case TAG.RecoveryQuery:
+      m = { type: "RecoveryQuery", from, to, term };
+      break;
+    case TAG.RecoveryReply:
+      m = { type: "RecoveryReply", from, to, term, lastLogIndex: r.u64(), recovering: r.bool() };
       break;
     default:
       throw new CodecError(`unknown message tag ${tag}`, 0);

@@ -256,5 +256,7 @@ function zeroCounts(): Record<MessageType, number> {
     InstallSnapshot: 0,
     InstallSnapshotResponse: 0,
     TimeoutNow: 0,
+    RecoveryQuery: 0,
+    RecoveryReply: 0,
   };
 }

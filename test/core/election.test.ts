@@ -130,7 +130,7 @@ describe("elections (§5.2, §5.4.1)", () => {
           : type === "RequestVoteResponse"
             ? { ...common, type, preVote: false, voteGranted: false }
             : type === "AppendEntriesResponse"
-              ? { ...common, type, success: false, matchIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: 0 }
+              ? { ...common, type, success: false, matchIndex: 0, conflictIndex: 0, conflictTerm: 0, seq: 0, incarnation: 0 }
               : { ...common, type: "RequestVote", preVote: false, transfer: false, lastLogIndex: 0, lastLogTerm: 0 };
       leader.step(msg);
       assert.equal(leader.role, "follower", type);

@@ -2,7 +2,7 @@
 // a list until the test delivers them, persistence is instantaneous, and each
 // node's election timeout is fixed by the test.
 
-import { RaftNode, type RaftConfig, type ReadResult, type Snapshot } from "../../src/core/node.js";
+import { RaftNode, type RaftConfig, type ReadResult, type RestoredState, type Snapshot } from "../../src/core/node.js";
 import type { Entry, Message, NodeId } from "../../src/core/types.js";
 
 export interface HarnessOptions {
@@ -14,6 +14,8 @@ export interface HarnessOptions {
   maxInflight?: number;
   maxBytesPerAppend?: number;
   snapshotChunkBytes?: number;
+  /** Give every node incarnation 1 to start with (RaftConfig.incarnation); default: none (0). */
+  incarnations?: boolean;
 }
 
 export class Harness {
@@ -24,11 +26,14 @@ export class Harness {
   readonly reads = new Map<NodeId, ReadResult[]>();
   /** Snapshots each node was told to install, in order. */
   readonly installed = new Map<NodeId, Snapshot[]>();
+  /** Incarnation per node, when a test sets one (RaftConfig.incarnation); restartWith() counts it up. */
+  readonly incarnations = new Map<NodeId, number>();
 
   constructor(
     readonly ids: NodeId[],
     readonly opts: HarnessOptions = {},
   ) {
+    if (opts.incarnations) for (const id of ids) this.incarnations.set(id, 1);
     for (const id of ids) this.nodes.set(id, this.makeNode(id));
   }
 
@@ -45,6 +50,7 @@ export class Harness {
       maxInflight: this.opts.maxInflight ?? 64,
       maxBytesPerAppend: this.opts.maxBytesPerAppend ?? 1 << 20,
       snapshotChunkBytes: this.opts.snapshotChunkBytes ?? 1 << 20,
+      ...(this.incarnations.has(id) && { incarnation: this.incarnations.get(id)! }),
     };
   }
 
@@ -62,6 +68,18 @@ export class Harness {
       entries: old.log.slice(old.log.firstIndex(), old.log.lastIndex() + 1),
       snapshot: null,
     });
+    this.nodes.set(id, n);
+    this.inflight = this.inflight.filter((m) => m.to !== id && m.from !== id);
+    return n;
+  }
+
+  /**
+   * Crash and restart with the given durable state: what a damaged disk
+   * gave back (docs/STORAGE.md). The node's incarnation goes up by one.
+   */
+  restartWith(id: NodeId, restored: RestoredState): RaftNode {
+    this.incarnations.set(id, (this.incarnations.get(id) ?? 1) + 1);
+    const n = new RaftNode(this.config(id), restored);
     this.nodes.set(id, n);
     this.inflight = this.inflight.filter((m) => m.to !== id && m.from !== id);
     return n;

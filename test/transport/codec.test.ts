@@ -51,12 +51,16 @@ const examples: Message[] = [
     leaderCommit: 2 ** 40,
     seq: 123_456_789_012,
   },
-  { type: "AppendEntriesResponse", from: 2, to: 1, term: 9, success: true, matchIndex: 12, conflictIndex: 0, conflictTerm: 0, seq: 5 },
-  { type: "AppendEntriesResponse", from: 2, to: 1, term: 9, success: false, matchIndex: 0, conflictIndex: 4, conflictTerm: 3, seq: MAX },
+  { type: "AppendEntriesResponse", from: 2, to: 1, term: 9, success: true, matchIndex: 12, conflictIndex: 0, conflictTerm: 0, seq: 5, incarnation: 0 },
+  { type: "AppendEntriesResponse", from: 2, to: 1, term: 9, success: false, matchIndex: 0, conflictIndex: 4, conflictTerm: 3, seq: MAX, incarnation: 1_764_000_000_000 },
   { type: "InstallSnapshot", from: 1, to: 2, term: 4, lastIncludedIndex: 1000, lastIncludedTerm: 3, offset: 0, data: Buffer.alloc(0), done: true, seq: 1 },
   { type: "InstallSnapshot", from: 1, to: 2, term: 4, lastIncludedIndex: 1000, lastIncludedTerm: 3, offset: 3 << 20, data: Buffer.alloc(5 << 20, 1), done: false, seq: 2 },
-  { type: "InstallSnapshotResponse", from: 2, to: 1, term: 4, matchIndex: 1000, lastIncludedIndex: 1000, received: 8 << 20, seq: 2 },
-  { type: "InstallSnapshotResponse", from: 2, to: 1, term: 4, matchIndex: 0, lastIncludedIndex: 1000, received: 0, seq: MAX },
+  { type: "InstallSnapshotResponse", from: 2, to: 1, term: 4, matchIndex: 1000, lastIncludedIndex: 1000, received: 8 << 20, seq: 2, incarnation: 7 },
+  { type: "InstallSnapshotResponse", from: 2, to: 1, term: 4, matchIndex: 0, lastIncludedIndex: 1000, received: 0, seq: MAX, incarnation: MAX },
+  { type: "TimeoutNow", from: 1, to: 2, term: 4 },
+  { type: "RecoveryQuery", from: 3, to: 1, term: 0 },
+  { type: "RecoveryReply", from: 1, to: 3, term: 12, lastLogIndex: 2 ** 40, recovering: false },
+  { type: "RecoveryReply", from: 2, to: 3, term: 0, lastLogIndex: 0, recovering: true },
 ];
 
 describe("message codec", () => {
@@ -68,7 +72,7 @@ describe("message codec", () => {
       assert.deepEqual(decodeMessage(buf), m);
       seen.add(m.type);
     }
-    assert.equal(seen.size, 6, "an example of every message type");
+    assert.equal(seen.size, 9, "an example of every message type");
   });
 
   test("encodes at an offset, leaving the bytes around it alone", () => {
@@ -162,7 +166,7 @@ function randomMessage(rng: Rng): Message {
   const bool = () => rng.int(2) === 1;
   const bytes = () => rng.bytes(rng.int(3) === 0 ? 0 : rng.int(300));
   const env = { from: 1 + rng.int(0xffff_fffe), to: 1 + rng.int(7), term: num() };
-  switch (rng.int(6)) {
+  switch (rng.int(8)) {
     case 0:
       return { type: "RequestVote", ...env, preVote: bool(), transfer: bool(), lastLogIndex: num(), lastLogTerm: num() };
     case 1:
@@ -172,10 +176,14 @@ function randomMessage(rng: Rng): Message {
       return { type: "AppendEntries", ...env, prevLogIndex: num(), prevLogTerm: num(), entries, leaderCommit: num(), seq: num() };
     }
     case 3:
-      return { type: "AppendEntriesResponse", ...env, success: bool(), matchIndex: num(), conflictIndex: num(), conflictTerm: num(), seq: num() };
+      return { type: "AppendEntriesResponse", ...env, success: bool(), matchIndex: num(), conflictIndex: num(), conflictTerm: num(), seq: num(), incarnation: num() };
     case 4:
       return { type: "InstallSnapshot", ...env, lastIncludedIndex: num(), lastIncludedTerm: num(), offset: num(), data: bytes(), done: bool(), seq: num() };
+    case 5:
+      return { type: "InstallSnapshotResponse", ...env, matchIndex: num(), lastIncludedIndex: num(), received: num(), seq: num(), incarnation: num() };
+    case 6:
+      return { type: "RecoveryQuery", ...env };
     default:
-      return { type: "InstallSnapshotResponse", ...env, matchIndex: num(), lastIncludedIndex: num(), received: num(), seq: num() };
+      return { type: "RecoveryReply", ...env, lastLogIndex: num(), recovering: bool() };
   }
 }

@@ -1,0 +1,107 @@
+// Recovery from storage faults (docs/STORAGE.md; Alagappan et al.,
+// "Protocol-Aware Recovery for Consensus-Based Storage", FAST 2018).
+//
+// Raft's proofs assume that what a server fsynced stays on its disk. When a
+// disk breaks that promise, the server must not act as if it had not: a
+// server that lost entries it had acknowledged could help elect a leader
+// without them, and one that lost its vote could vote twice in a term. So a
+// damaged server takes part again only step by step:
+//
+//   survey    it lost its term and vote (or its whole data directory): it
+//             asks the others for their terms (RecoveryQuery) and does
+//             nothing else until enough of them answered;
+//   catch-up  it knows its term but its log may lack acknowledged entries
+//             up to `through`: it follows a leader as usual but neither
+//             votes nor campaigns until that leader has brought its log
+//             past `through` again.
+//
+// How many must answer the survey. Suppose the damaged server X voted, in
+// some term T, for a candidate that won T. That winner got a majority q of
+// votes: X and q - 1 others, and each of those others (the winner included)
+// has kept a term >= T on an intact disk. If the servers X hears from meet
+// every set of q - 1 others, one of them reports a term >= T, and X never
+// votes again in T or earlier. Among the n - 1 others, a set meets every set
+// of q - 1 of them exactly when it leaves out fewer than q - 1, so X needs
+// answers from n - q + 1 others: 1 of 1 (n = 2), 2 of 2 (n = 3), 3 of 4
+// (n = 5), 4 of 6 (n = 7). The same count makes the highest lastLogIndex
+// reported at least the index of every entry that was committed with X's
+// acknowledgement (committed on X and q - 1 others), which is how far X must
+// be brought before it votes again.
+//
+// Answers from servers that are recovering themselves are no evidence and do
+// not count, with one exception: when every other server has answered, and
+// each says term 0 and an empty log, no election was ever won and nothing
+// was ever committed (with at most a minority damaged, a winner's intact
+// voters would say otherwise): X is a server of a brand-new cluster, and
+// starts as one. That is how a new cluster starts, every server without a
+// hard state: it elects its first leader once every server is up.
+
+import type { LostMark, NodeId } from "./types.js";
+
+/** How many other servers a server that lost its hard state must hear from (see above). */
+export function surveySize(members: number): number {
+  const quorum = Math.floor(members / 2) + 1;
+  return members - quorum + 1;
+}
+
+/** One other server's answer to a RecoveryQuery. */
+export interface SurveyAnswer {
+  readonly term: number;
+  readonly lastLogIndex: number;
+  /** The server answering is recovering from a storage fault itself. */
+  readonly recovering: boolean;
+}
+
+/** What a finished survey decided. */
+export type SurveyOutcome =
+  /** Nobody has ever done anything: start as a new server. */
+  | { readonly fresh: true }
+  /**
+   * Adopt `term`, count the vote in it as given (to ourselves: no other
+   * candidate gets it), and catch up to `lost.through` before voting again.
+   */
+  | { readonly fresh: false; readonly term: number; readonly lost: LostMark };
+
+export class Survey {
+  private readonly answers = new Map<NodeId, SurveyAnswer>();
+
+  constructor(
+    private readonly members: number,
+    /** A term this server is known to have reached (its log's last term): a lower bound. */
+    private readonly termAtLeast: number,
+    /** This server's own log is empty. */
+    private readonly emptyLog: boolean,
+  ) {}
+
+  answer(from: NodeId, a: SurveyAnswer): void {
+    this.answers.set(from, a);
+  }
+
+  /** The outcome, once enough servers answered; null until then. */
+  outcome(): SurveyOutcome | null {
+    const all = [...this.answers.values()];
+    const nothingEver = (a: SurveyAnswer) => a.term === 0 && a.lastLogIndex === 0;
+    if (this.emptyLog && this.termAtLeast === 0 && all.length === this.members - 1 && all.every(nothingEver)) return { fresh: true };
+    const answers = all.filter((a) => !a.recovering);
+    if (answers.length < surveySize(this.members)) return null;
+    return {
+      fresh: false,
+      term: Math.max(this.termAtLeast, ...answers.map((a) => a.term)),
+      lost: { through: Math.max(...answers.map((a) => a.lastLogIndex)) },
+    };
+  }
+
+  /** For model checking: the answers as text. */
+  fingerprint(): string {
+    return [...this.answers]
+      .sort((a, b) => a[0] - b[0])
+      .map(([id, a]) => `${id}:${a.term}/${a.lastLogIndex}${a.recovering ? "r" : ""}`)
+      .join(",");
+  }
+
+  clone(): Survey {
+    const c = new Survey(this.members, this.termAtLeast, this.emptyLog);
+    for (const [id, a] of this.answers) c.answers.set(id, a);
+    return c;
+  }
+}

@@ -2,7 +2,7 @@
 
 import { writeFileSync } from "node:fs";
 import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "./args.js";
-import { FAULTS, generatePlan, parseSpec, specToString, type Fault, type Plan } from "../sim/plan.js";
+import { DEFAULT_FAULTS, FAULTS, generatePlan, parseSpec, specToString, type Fault, type Plan } from "../sim/plan.js";
 import { runPlan, type RunResult } from "../sim/run.js";
 import { search } from "../sim/search.js";
 import { shrink } from "../sim/shrink.js";
@@ -34,8 +34,11 @@ const HELP = `raftkv sim — run the Raft core in a deterministic simulated worl
   raftkv sim --time SECONDS [--nodes ...] [--seed FIRST]
       the same search on the real core, for as long as given; exit 1 on a violation.
 
-Faults (--faults, comma-separated, or "all" / "none"; default all):
+Faults (--faults, comma-separated, or "all" / "none"):
   ${FAULTS.join(", ")}
+The default is every fault but "disk" (storage faults: a disk that loses or
+damages what it had fsynced; docs/STORAGE.md); --faults all adds them, and
+the bug zoo's storage-fault variants add them by themselves.
 --transfers adds leadership transfers now and then (an operator action, thesis
 §3.10) to --seeds, --replay, --bug and --time runs.
 Defaults: --steps 1000 ticks of faults (then 400 ticks of healing), --nodes 3,5, --seed 1.
@@ -109,23 +112,29 @@ function common(p: Parsed): Common {
     if (!["1", "3", "5", "7"].includes(n)) throw new UsageError(`--nodes takes 1, 3, 5 or 7 (or a list like 3,5), got '${n}'`);
     return Number(n);
   });
-  const faultsText = stringFlag(p, "faults") ?? "all";
-  const faults = new Set<Fault>();
-  if (faultsText !== "none") {
+  const bugName = stringFlag(p, "bug");
+  const bug = bugName === undefined ? undefined : findBug(bugName);
+  if (bugName !== undefined && !bug) throw new UsageError(`unknown bug '${bugName}' (see --list-bugs)`);
+  const faultsText = stringFlag(p, "faults");
+  const faults = new Set<Fault>(faultsText === undefined ? defaultFaults(bug) : []);
+  if (faultsText !== undefined && faultsText !== "none") {
     for (const f of faultsText === "all" ? FAULTS : faultsText.split(",")) {
       if (!(FAULTS as readonly string[]).includes(f)) throw new UsageError(`unknown fault '${f}' (known: ${FAULTS.join(", ")}, all, none)`);
       faults.add(f as Fault);
     }
   }
-  const bugName = stringFlag(p, "bug");
-  const bug = bugName === undefined ? undefined : findBug(bugName);
-  if (bugName !== undefined && !bug) throw new UsageError(`unknown bug '${bugName}' (see --list-bugs)`);
   return { nodes, steps: intFlag(p, "steps", 1000, 10, 1_000_000), faults, bug, first: intFlag(p, "seed", 1, 0, 2 ** 32 - 1), transfers: p.flags.has("transfers") };
 }
 
+/** The faults a run has when --faults is not given. */
+function defaultFaults(bug: Bug | undefined): readonly Fault[] {
+  return bug?.storage ? FAULTS : DEFAULT_FAULTS;
+}
+
 function replayCommand(plan: Plan, c: Common): string {
-  const faults = c.faults.size === FAULTS.length ? "all" : c.faults.size === 0 ? "none" : [...c.faults].join(",");
-  return `raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps} --faults ${faults}${c.transfers ? " --transfers" : ""}${c.bug ? ` --bug ${c.bug.name}` : ""}`;
+  const same = (list: readonly Fault[]) => list.length === c.faults.size && list.every((f) => c.faults.has(f));
+  const faults = same(defaultFaults(c.bug)) ? "" : same(FAULTS) ? " --faults all" : ` --faults ${c.faults.size === 0 ? "none" : [...c.faults].join(",")}`;
+  return `raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps}${faults}${c.transfers ? " --transfers" : ""}${c.bug ? ` --bug ${c.bug.name}` : ""}`;
 }
 
 async function seeds(n: number, c: Common): Promise<number> {

@@ -25,7 +25,7 @@ import { RaftLog } from "./log.js";
 import type { AppendResult } from "./log.js";
 import { Progress } from "./progress.js";
 import { committedIndex } from "./quorum.js";
-import { Survey } from "./recovery.js";
+import { Survey, surveySize } from "./recovery.js";
 import {
   EntryType,
   assertNever,
@@ -907,7 +907,7 @@ export class RaftNode {
   // ---------------------------------------------------------------------
 
   private startSurvey(): void {
-    this.survey = new Survey(this.members.length, this.log.lastTerm(), this.log.lastIndex() === 0);
+    this.survey = new Survey(this.members.length, this.surveySize(), this.log.lastTerm(), this.log.lastIndex() === 0);
     this.sendRecoveryQueries();
   }
 
@@ -1031,6 +1031,11 @@ export class RaftNode {
    */
   protected recovering(): boolean {
     return this.lost !== null;
+  }
+
+  /** How many intact servers a server that lost its term and vote must hear from (recovery.ts). */
+  protected surveySize(): number {
+    return surveySize(this.members.length);
   }
 
   /**

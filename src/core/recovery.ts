@@ -67,6 +67,8 @@ export class Survey {
 
   constructor(
     private readonly members: number,
+    /** How many intact answers decide (surveySize, unless a bug-zoo variant says otherwise). */
+    private readonly needed: number,
     /** A term this server is known to have reached (its log's last term): a lower bound. */
     private readonly termAtLeast: number,
     /** This server's own log is empty. */
@@ -83,7 +85,7 @@ export class Survey {
     const nothingEver = (a: SurveyAnswer) => a.term === 0 && a.lastLogIndex === 0;
     if (this.emptyLog && this.termAtLeast === 0 && all.length === this.members - 1 && all.every(nothingEver)) return { fresh: true };
     const answers = all.filter((a) => !a.recovering);
-    if (answers.length < surveySize(this.members)) return null;
+    if (answers.length < this.needed) return null;
     return {
       fresh: false,
       term: Math.max(this.termAtLeast, ...answers.map((a) => a.term)),
@@ -100,7 +102,7 @@ export class Survey {
   }
 
   clone(): Survey {
-    const c = new Survey(this.members, this.termAtLeast, this.emptyLog);
+    const c = new Survey(this.members, this.needed, this.termAtLeast, this.emptyLog);
     for (const [id, a] of this.answers) c.answers.set(id, a);
     return c;
   }

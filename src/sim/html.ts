@@ -168,7 +168,7 @@ function viewNode(n: SimNode, ids: readonly number[], prev: NodeView | undefined
     if (r.role === "leader") match = ids.map((id) => (id === n.id ? r.log.lastIndex() : r.progress.get(id)?.matchIndex ?? 0));
   } else {
     // Crashed: what its disk holds is what it will come back with.
-    tuple = [DOWN, n.disk.hardState.currentTerm, n.disk.hardState.votedFor, null, null, null];
+    tuple = [DOWN, n.disk.hardState?.currentTerm ?? 0, n.disk.hardState?.votedFor ?? null, null, null, null];
     log = { base: n.disk.snapshot?.lastIncludedIndex ?? 0, baseTerm: n.disk.snapshot?.lastIncludedTerm ?? 0, terms: n.disk.entries.map((e) => e.term) };
   }
   if (!prev) return { tuple, log, match };

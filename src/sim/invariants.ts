@@ -7,7 +7,9 @@
 //   Leader Completeness   a leader's log holds every entry committed before its term
 //   State Machine Safety  no two servers apply different entries at one index
 //   Committed is forever  a committed entry never changes, is never removed
-//                         from a disk, and is on a majority of disks
+//                         from a disk, and is on a majority of disks (a disk
+//                         that lost it to a storage fault counts until its
+//                         server has recovered: its acknowledgement was true)
 //   Monotonic indexes     commitIndex and lastApplied never go backwards
 //                         (within one incarnation) and lastApplied <= commitIndex
 //
@@ -33,6 +35,8 @@ export interface DiskView {
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
   readonly entries: readonly Entry[];
+  /** A storage fault may have taken entries up to here, and the server has not recovered yet; 0 when not damaged. */
+  readonly lostThrough: number;
 }
 
 export class Invariants {
@@ -144,7 +148,7 @@ export class Invariants {
       const term = this.committed.get(index)!.term;
       let holders = 0;
       for (const d of disks.values()) {
-        if (d.snapshotIndex >= index || d.entries[index - d.snapshotIndex - 1]?.term === term) holders++;
+        if (d.snapshotIndex >= index || d.entries[index - d.snapshotIndex - 1]?.term === term || d.lostThrough >= index) holders++;
       }
       if (holders < this.majority) {
         this.fail("Committed is forever", `entry ${index}@${term} was committed while only ${holders} disk(s) held it`);

@@ -6,8 +6,28 @@ import type { KvInput } from "../check/linearizability.js";
 import type { NodeId } from "../core/types.js";
 import { Prng } from "./prng.js";
 
-export const FAULTS = ["drop", "duplicate", "delay", "partition", "oneway", "crash", "torn"] as const;
+export const FAULTS = ["drop", "duplicate", "delay", "partition", "oneway", "crash", "torn", "disk"] as const;
 export type Fault = (typeof FAULTS)[number];
+
+/**
+ * What a run has unless told otherwise: every fault but storage faults
+ * ("disk"), which break the disk's promise that Raft's proofs rely on and
+ * are switched on by name (`--faults all`). The bug zoo's storage-fault
+ * variants switch them on themselves.
+ */
+export const DEFAULT_FAULTS: readonly Fault[] = FAULTS.filter((f) => f !== "disk");
+
+/**
+ * Storage faults ("disk"), struck at a crash: what the disk gives back on
+ * restart is less than what was fsynced (docs/STORAGE.md).
+ *   tail       the last entries are gone
+ *   corrupt    one entry is damaged: it and everything after it are cut
+ *   snapshot   the snapshot is gone, and with it the log after it
+ *   hardstate  the term and vote are gone, the log is intact
+ *   wipe       the whole data directory is gone
+ */
+export const DAMAGE = ["tail", "corrupt", "snapshot", "hardstate", "wipe"] as const;
+export type Damage = (typeof DAMAGE)[number];
 
 export type PlanEvent =
   | { readonly at: number; readonly kind: "crash"; readonly node: NodeId }
@@ -26,7 +46,13 @@ export type PlanEvent =
   | { readonly at: number; readonly kind: "network"; readonly drop: number; readonly duplicate: number; readonly maxDelay: number }
   | { readonly at: number; readonly kind: "op"; readonly client: number; readonly input: KvInput }
   /** An operator asks the current leader to hand its leadership to `to` (thesis §3.10). */
-  | { readonly at: number; readonly kind: "transfer"; readonly to: NodeId };
+  | { readonly at: number; readonly kind: "transfer"; readonly to: NodeId }
+  /**
+   * `node` crashes and its disk gives back less than it had (a storage
+   * fault); it restarts `down` ticks later. Skipped when it would leave more
+   * than a minority of the servers damaged at once.
+   */
+  | { readonly at: number; readonly kind: "damage"; readonly node: NodeId; readonly damage: Damage; readonly down: number };
 
 export interface PlanOptions {
   readonly seed: number;
@@ -100,6 +126,7 @@ export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = [])
     const to = i + 1 < windows.length ? windows[i + 1]!.from : Infinity;
     for (const e of generateEvents(o, new Prng(w.seed ^ 0x5eed ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
     if (o.transfers) for (const e of generateTransfers(o, new Prng(w.seed ^ 0x7a2f5e1 ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
+    if (o.faults.has("disk")) for (const e of generateDamage(o, new Prng(w.seed ^ 0xd15cfa17 ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
   });
   events.sort((a, b) => a.at - b.at);
   const last = branches.at(-1);
@@ -111,6 +138,19 @@ export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = [])
 function generateTransfers(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
   const events: PlanEvent[] = [];
   for (let t = from + rng.range(20, 120); t < o.steps; t += rng.range(40, 200)) events.push({ at: t, kind: "transfer", to: 1 + rng.int(o.nodes) });
+  return events;
+}
+
+/**
+ * Storage faults from tick `from` on, every 60-400 ticks. Drawn from a stream
+ * of their own, so the other faults and the client operations of a seed are
+ * the same with or without them.
+ */
+function generateDamage(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
+  const events: PlanEvent[] = [];
+  for (let t = from + rng.range(30, 200); t < o.steps; t += rng.range(60, 400)) {
+    events.push({ at: t, kind: "damage", node: 1 + rng.int(o.nodes), damage: rng.pick(DAMAGE), down: rng.chance(0.5) ? rng.range(1, 10) : rng.range(10, 120) });
+  }
   return events;
 }
 

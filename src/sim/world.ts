@@ -9,16 +9,17 @@
 import type { KvInput, KvOutput, Operation } from "../check/linearizability.js";
 import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId } from "../core/types.js";
-import { Invariants } from "./invariants.js";
+import { Invariants, type DiskView } from "./invariants.js";
 import { SimKv, decodeOp, encodeOp } from "./kv.js";
-import type { Plan, PlanEvent } from "./plan.js";
+import type { Damage, Plan, PlanEvent } from "./plan.js";
 import { Prng } from "./prng.js";
 import { describeMessage } from "./trace.js";
 import type { Bug } from "./zoo.js";
 
 /** What survives a crash. */
 interface Disk {
-  hardState: HardState;
+  /** null: lost to a storage fault (or never written). */
+  hardState: HardState | null;
   snapshot: Snapshot | null;
   /** Entries after the snapshot, in order. */
   entries: Entry[];
@@ -75,6 +76,9 @@ export interface RunStats {
   opsUnknown: number;
   /** Leadership transfers a leader accepted (runs with `transfers`). */
   transfers: number;
+  /** Storage faults that took something from a disk, and recoveries from them (runs with "disk"). */
+  storageFaults: number;
+  recoveries: number;
 }
 
 const HEARTBEAT_TICKS = 3;
@@ -87,7 +91,7 @@ export class World {
   readonly nodes = new Map<NodeId, SimNode>();
   readonly trace: string[] = [];
   readonly history: Operation<KvInput, KvOutput>[] = [];
-  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0 };
+  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, storageFaults: 0, recoveries: 0 };
   violation: Violation | null = null;
   now = 0;
 
@@ -106,6 +110,8 @@ export class World {
   private maxDelay = 2;
   private storm: { until: number; p: number } | null = null;
   private readonly restarts: { at: number; node: NodeId }[] = [];
+  /** Servers whose disk lost something and that have not recovered yet: at most a minority at a time. */
+  private readonly damaged = new Set<NodeId>();
   private planPos = 0;
   private nextReadId = 1;
   private nextOpId = 1;
@@ -114,6 +120,8 @@ export class World {
   private readonly clientTarget = new Map<number, NodeId>();
   private readonly healAt: number;
   private readonly branches: { at: number; seed: number }[];
+  /** Server boots so far: each boot's number is its incarnation (RaftConfig.incarnation), always increasing. */
+  private boots = 0;
   /** Called at the end of every tick (the search uses it to spot new kinds of states). */
   onTick: ((world: World) => void) | null = null;
 
@@ -216,15 +224,18 @@ export class World {
       // Plans that split batches finely also split snapshots into small chunks (Figure 13).
       snapshotChunkBytes: this.plan.maxBytesPerAppend === 1 ? 8 : this.plan.maxBytesPerAppend === 200 ? 64 : 1 << 20,
       maxInflight: 8,
+      incarnation: this.boots,
     };
   }
 
   private boot(node: SimNode): void {
+    this.boots++;
     const restored: RestoredState = { hardState: node.disk.hardState, snapshot: node.disk.snapshot, entries: node.disk.entries };
     const config = this.config(node.id);
     node.raft = this.bug ? this.bug.make(config, restored) : new RaftNode(config, restored);
     node.kv = SimKv.restore(node.disk.snapshot?.data ?? null);
     this.invariants.restarted(node.id, node.raft);
+    if (node.raft.recovery) this.damaged.add(node.id);
   }
 
   private input(node: SimNode, input: Input): void {
@@ -283,6 +294,10 @@ export class World {
     }
     for (const e of ready.committed) this.applyEntry(node, e);
     raft.advance();
+    if (raft.recovery === null && this.damaged.delete(node.id)) {
+      this.stats.recoveries++;
+      this.log(() => `n${node.id} recovered from its storage fault`);
+    }
     this.invariants.afterStep(node.id, raft);
     if (this.violation) return;
     for (const r of ready.reads) this.readResult(node, r);
@@ -439,9 +454,12 @@ export class World {
         const node = this.nodes.get(e.node)!;
         if (node.raft) return;
         this.boot(node);
-        this.log(() => `n${e.node} RESTARTED (term ${node.raft!.currentTerm}, log ${node.raft!.log.lastIndex()})`);
+        this.log(() => `n${e.node} RESTARTED (term ${node.raft!.currentTerm}, log ${node.raft!.log.lastIndex()}${node.raft!.recovery ? ", recovering" : ""})`);
         return;
       }
+      case "damage":
+        this.damage(this.nodes.get(e.node)!, e.damage, e.down);
+        return;
       case "partition":
         this.cut.clear();
         for (const a of e.groups) for (const b of e.groups) if (a !== b) for (const x of a) for (const y of b) this.cut.add(`${x}>${y}`);
@@ -477,6 +495,63 @@ export class World {
         return;
       }
     }
+  }
+
+  /**
+   * A storage fault: the node crashes, and its disk gives back less than it
+   * had, as the real storage layer would report it (src/storage, docs/STORAGE.md):
+   * lost entries leave a lost mark in the hard state; a lost hard state is
+   * null. Only while at most a minority of the servers is damaged at once:
+   * beyond that, nothing can recover what was acknowledged.
+   */
+  private damage(node: SimNode, kind: Damage, down: number): void {
+    const minority = this.ids.length - (Math.floor(this.ids.length / 2) + 1);
+    if (!this.damaged.has(node.id) && this.damaged.size >= minority) return;
+    this.crash(node);
+    const disk = node.disk;
+    const base = disk.snapshot?.lastIncludedIndex ?? 0;
+    const last = base + disk.entries.length;
+    const lose = (keep: number) => {
+      if (keep >= disk.entries.length) return false;
+      disk.entries = disk.entries.slice(0, keep);
+      if (disk.hardState) disk.hardState = { ...disk.hardState, lost: { through: Math.max(disk.hardState.lost?.through ?? 0, last) } };
+      return true;
+    };
+    let what: string;
+    switch (kind) {
+      case "tail":
+        what = disk.entries.length > 0 && lose(disk.entries.length - 1 - this.faults.int(Math.min(disk.entries.length, 8))) ? "lost the tail of its log" : "lost nothing (empty log)";
+        break;
+      case "corrupt":
+        what = disk.entries.length > 0 && lose(this.faults.int(disk.entries.length)) ? "a damaged entry (cut from there)" : "lost nothing (empty log)";
+        break;
+      case "snapshot":
+        if (disk.snapshot === null) {
+          what = "lost nothing (no snapshot)";
+          break;
+        }
+        disk.snapshot = null;
+        disk.entries = [];
+        if (disk.hardState) disk.hardState = { ...disk.hardState, lost: { through: Math.max(disk.hardState.lost?.through ?? 0, last) } };
+        what = "lost its snapshot, and the log after it";
+        break;
+      case "hardstate":
+        disk.hardState = null;
+        what = "lost its term and vote";
+        break;
+      case "wipe":
+        disk.hardState = null;
+        disk.snapshot = null;
+        disk.entries = [];
+        what = "lost its whole data directory";
+        break;
+    }
+    if (disk.hardState === null || disk.hardState.lost) {
+      this.damaged.add(node.id);
+      this.stats.storageFaults++;
+    }
+    this.log(() => `n${node.id} DISK FAULT: ${what}`);
+    this.restarts.push({ at: this.now + down, node: node.id });
   }
 
   /** The end of the faults: every link up, every node up, a perfect network. */
@@ -600,10 +675,13 @@ export class World {
   // Checks
   // -------------------------------------------------------------------
 
-  private diskView(): Map<NodeId, { snapshotIndex: number; snapshotTerm: number; entries: readonly Entry[] }> {
-    const view = new Map<NodeId, { snapshotIndex: number; snapshotTerm: number; entries: readonly Entry[] }>();
-    for (const n of this.nodes.values())
-      view.set(n.id, { snapshotIndex: n.disk.snapshot?.lastIncludedIndex ?? 0, snapshotTerm: n.disk.snapshot?.lastIncludedTerm ?? 0, entries: n.disk.entries });
+  private diskView(): Map<NodeId, DiskView> {
+    const view = new Map<NodeId, DiskView>();
+    for (const n of this.nodes.values()) {
+      // A server that lost its hard state does not know what it lost: everything, as far as the check goes.
+      const lostThrough = !this.damaged.has(n.id) ? 0 : n.disk.hardState === null ? Infinity : (n.disk.hardState.lost?.through ?? Infinity);
+      view.set(n.id, { snapshotIndex: n.disk.snapshot?.lastIncludedIndex ?? 0, snapshotTerm: n.disk.snapshot?.lastIncludedTerm ?? 0, entries: n.disk.entries, lostThrough });
+    }
     return view;
   }
 
@@ -612,6 +690,10 @@ export class World {
     const leaders = [...this.nodes.values()].filter((n) => n.raft?.role === "leader");
     if (leaders.length === 0) {
       this.fail("Liveness", `no leader ${this.plan.healTicks} ticks after the faults ended`);
+      return;
+    }
+    if (this.damaged.size > 0) {
+      this.fail("Recovery", `${[...this.damaged].map((id) => `n${id}`).join(", ")} still recovering from a storage fault ${this.plan.healTicks} ticks after the faults ended`);
       return;
     }
     const stuck = [...this.clientBusy.values()].filter((op) => op && !op.done && this.now - op.call > CLIENT_TIMEOUT);

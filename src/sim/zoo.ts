@@ -6,12 +6,15 @@
 
 import type { AppendResult } from "../core/log.js";
 import { RaftNode, type RaftConfig, type RestoredState } from "../core/node.js";
+import type { Progress } from "../core/progress.js";
 import type { AppendEntries, HardState, NodeId, RequestVote } from "../core/types.js";
 
 export interface Bug {
   readonly name: string;
   readonly description: string;
   readonly make: (config: RaftConfig, restored?: RestoredState) => RaftNode;
+  /** It breaks a rule about storage faults: runs need them ("disk") to show it. */
+  readonly storage?: true;
 }
 
 class Figure8 extends RaftNode {
@@ -80,6 +83,24 @@ class ReadWithoutQuorum extends RaftNode {
   }
 }
 
+class DamagedVotes extends RaftNode {
+  protected override recovering(): boolean {
+    return false;
+  }
+}
+
+class SmallSurvey extends RaftNode {
+  protected override surveySize(): number {
+    return 1;
+  }
+}
+
+class StaleAcks extends RaftNode {
+  protected override observeIncarnation(_pr: Progress, _incarnation: number): boolean {
+    return true;
+  }
+}
+
 export const BUGS: readonly Bug[] = [
   { name: "figure8", description: "a leader commits an entry of an earlier term by counting replicas (Figure 8)", make: (c, r) => new Figure8(c, r) },
   {
@@ -94,6 +115,19 @@ export const BUGS: readonly Bug[] = [
   { name: "keep-leadership", description: "a leader that sees a higher term adopts it but does not step down", make: (c, r) => new KeepLeadershipOnHigherTerm(c, r) },
   { name: "commit-past-last-new", description: "a follower sets commitIndex to leaderCommit, past the last entry it knows matches", make: (c, r) => new CommitPastLastNew(c, r) },
   { name: "read-without-quorum", description: "a leader answers reads at once, without confirming its leadership with a quorum", make: (c, r) => new ReadWithoutQuorum(c, r) },
+  {
+    name: "damaged-votes",
+    description: "a server whose disk lost entries it had acknowledged votes and campaigns as if nothing happened",
+    make: (c, r) => new DamagedVotes(c, r),
+    storage: true,
+  },
+  { name: "small-survey", description: "a server that lost its term and vote trusts the first other server that answers it", make: (c, r) => new SmallSurvey(c, r), storage: true },
+  {
+    name: "stale-acks",
+    description: "a leader does not notice that a follower restarted: it keeps counting what the follower's previous life acknowledged",
+    make: (c, r) => new StaleAcks(c, r),
+    storage: true,
+  },
 ];
 
 export function findBug(name: string): Bug | undefined {

@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { recordReplay, replayPage, ReplayDivergedError, type ReplayData } from "../../src/sim/html.js";
-import { FAULTS, generatePlan, type Plan } from "../../src/sim/plan.js";
+import { DEFAULT_FAULTS, generatePlan, type Plan } from "../../src/sim/plan.js";
 import { runPlan, type RunResult } from "../../src/sim/run.js";
 import type { World } from "../../src/sim/world.js";
 import { findBug, type Bug } from "../../src/sim/zoo.js";
@@ -21,7 +21,7 @@ import { launchBrowser, screenshotPath } from "./browser.js";
 const STEPS = 300;
 
 function plan(seed: number): Plan {
-  return generatePlan({ seed, nodes: 3, steps: STEPS, faults: new Set(FAULTS) });
+  return generatePlan({ seed, nodes: 3, steps: STEPS, faults: new Set(DEFAULT_FAULTS) });
 }
 
 function embedded(html: string): ReplayData {
@@ -43,7 +43,7 @@ function worldAt(p: Plan, at: number, bug?: Bug): NodeSeen[] {
   const look = (w: World): void => {
     seen = w.ids.map((id) => {
       const n = w.nodes.get(id)!;
-      if (!n.raft) return { role: "down", term: n.disk.hardState.currentTerm, commit: null, lastIndex: (n.disk.snapshot?.lastIncludedIndex ?? 0) + n.disk.entries.length };
+      if (!n.raft) return { role: "down", term: n.disk.hardState?.currentTerm ?? 0, commit: null, lastIndex: (n.disk.snapshot?.lastIncludedIndex ?? 0) + n.disk.entries.length };
       return { role: n.raft.role, term: n.raft.currentTerm, commit: n.raft.commitIndex, lastIndex: n.raft.log.lastIndex() };
     });
   };

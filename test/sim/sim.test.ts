@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { FAULTS, generatePlan, parseSpec, specToString, type Fault } from "../../src/sim/plan.js";
+import { DEFAULT_FAULTS, FAULTS, generatePlan, parseSpec, specToString, type Fault } from "../../src/sim/plan.js";
 import { runPlan, runSeed } from "../../src/sim/run.js";
 import { shrink } from "../../src/sim/shrink.js";
 import { search } from "../../src/sim/search.js";
@@ -10,16 +10,16 @@ import { findBug } from "../../src/sim/zoo.js";
 import { collapseRepeats } from "../../src/sim/trace.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
-const ALL = new Set<Fault>(FAULTS);
+const DEFAULT = new Set<Fault>(DEFAULT_FAULTS);
 
 describe("the simulator", () => {
   test("one seed, one run: the same seed gives the same run, event for event", () => {
-    const a = runSeed({ seed: 42, nodes: 5, steps: 600, faults: ALL }, { trace: true });
-    const b = runSeed({ seed: 42, nodes: 5, steps: 600, faults: ALL }, { trace: true });
+    const a = runSeed({ seed: 42, nodes: 5, steps: 600, faults: DEFAULT }, { trace: true });
+    const b = runSeed({ seed: 42, nodes: 5, steps: 600, faults: DEFAULT }, { trace: true });
     assert.ok(a.trace.length > 1000);
     assert.deepEqual(a.trace, b.trace);
     assert.deepEqual(a.stats, b.stats);
-    const c = runSeed({ seed: 43, nodes: 5, steps: 600, faults: ALL }, { trace: true });
+    const c = runSeed({ seed: 43, nodes: 5, steps: 600, faults: DEFAULT }, { trace: true });
     assert.notDeepEqual(a.trace, c.trace, "another seed, another run");
   });
 
@@ -27,11 +27,11 @@ describe("the simulator", () => {
     const spec = parseSpec("7~120:99~300:5")!;
     assert.equal(specToString(spec), "7~120:99~300:5");
     assert.equal(parseSpec("7~x"), null);
-    const plan = () => generatePlan({ seed: spec.seed, nodes: 3, steps: 800, faults: ALL }, spec.branches);
+    const plan = () => generatePlan({ seed: spec.seed, nodes: 3, steps: 800, faults: DEFAULT }, spec.branches);
     const a = runPlan(plan(), { trace: true });
     const b = runPlan(plan(), { trace: true });
     assert.deepEqual(a.trace, b.trace);
-    const prefix = runPlan(generatePlan({ seed: 7, nodes: 3, steps: 800, faults: ALL }), { trace: true });
+    const prefix = runPlan(generatePlan({ seed: 7, nodes: 3, steps: 800, faults: DEFAULT }), { trace: true });
     const upTo = (t: readonly string[]) => t.filter((l) => Number(/^t=\s*(\d+)/.exec(l)![1]) < 120);
     assert.deepEqual(upTo(a.trace), upTo(prefix.trace), "a branch keeps the run before its tick");
   });
@@ -41,7 +41,7 @@ describe("the simulator", () => {
       let elections = 0;
       let ops = 0;
       for (let seed = 1; seed <= 150; seed++) {
-        const r = runSeed({ seed: seed * 7919 + nodes, nodes, steps: 800, faults: ALL });
+        const r = runSeed({ seed: seed * 7919 + nodes, nodes, steps: 800, faults: DEFAULT });
         assert.equal(r.violation, null, `seed ${seed * 7919 + nodes}: ${r.violation?.invariant}: ${r.violation?.message}`);
         elections += r.stats.elections;
         ops += r.stats.opsCompleted;
@@ -55,14 +55,14 @@ describe("the simulator", () => {
     let transfers = 0;
     for (const [nodes, runs] of [[3, 100], [5, 50]] as const) {
       for (let seed = 1; seed <= runs; seed++) {
-        const r = runSeed({ seed: seed * 104729 + nodes, nodes, steps: 800, faults: ALL, transfers: true });
+        const r = runSeed({ seed: seed * 104729 + nodes, nodes, steps: 800, faults: DEFAULT, transfers: true });
         assert.equal(r.violation, null, `seed ${seed * 104729 + nodes}, ${nodes} nodes, --transfers: ${r.violation?.invariant}: ${r.violation?.message}`);
         transfers += r.stats.transfers;
       }
     }
     assert.ok(transfers > 150, `leaders accepted transfers (${transfers})`);
     // One run, read closely: the target campaigns on TimeoutNow and wins.
-    const r = runSeed({ seed: 3, nodes: 3, steps: 1000, faults: ALL, transfers: true }, { trace: true });
+    const r = runSeed({ seed: 3, nodes: 3, steps: 1000, faults: DEFAULT, transfers: true }, { trace: true });
     assert.equal(r.violation, null);
     const at = r.trace.findIndex((l) => / TRANSFER leadership n\d+ -> n\d+/.test(l));
     const target = /-> n(\d+)$/.exec(r.trace[at]!)![1];
@@ -83,7 +83,7 @@ describe("the simulator", () => {
 
   test("a 1-node and a 7-node cluster work too", () => {
     for (const nodes of [1, 7]) {
-      const r = runSeed({ seed: 5, nodes, steps: 600, faults: ALL });
+      const r = runSeed({ seed: 5, nodes, steps: 600, faults: DEFAULT });
       assert.equal(r.violation, null, `${nodes} nodes: ${r.violation?.message}`);
       assert.ok(r.stats.opsCompleted > 20);
     }
@@ -91,7 +91,7 @@ describe("the simulator", () => {
 
   test("shrinking keeps the violation and removes most of the schedule", () => {
     const bug = findBug("double-vote")!;
-    const found = search({ seed: 1, nodes: [3], steps: 1000, faults: ALL, bug, budgetMs: Infinity, maxRuns: 500, now: () => 0 }).found;
+    const found = search({ seed: 1, nodes: [3], steps: 1000, faults: DEFAULT, bug, budgetMs: Infinity, maxRuns: 500, now: () => 0 }).found;
     assert.ok(found?.violation, "the search finds double-vote");
     const s = shrink(found!, { bug });
     assert.equal(s.result.violation?.invariant, found!.violation!.invariant);
@@ -193,7 +193,7 @@ describe("the Figure 8 run of docs/SIMULATION.md, as a regression test", () => {
   const spec = parseSpec(
     "1705557055~158:376809113~163:3385925785~421:3746454193~426:3467042828~437:4013969969~460:2879886554~470:1622214127~498:3440478091~499:1958638386~570:2616437397~629:1733074247",
   )!;
-  const plan = generatePlan({ seed: spec.seed, nodes: 3, steps: 1000, faults: new Set(FAULTS) }, spec.branches);
+  const plan = generatePlan({ seed: spec.seed, nodes: 3, steps: 1000, faults: new Set(DEFAULT_FAULTS) }, spec.branches);
 
   test("with the figure8-paper bug, it loses a committed entry at t=777", () => {
     const r = runPlan(plan, { bug: findBug("figure8-paper") });
@@ -208,7 +208,7 @@ describe("the Figure 8 run of docs/SIMULATION.md, as a regression test", () => {
 
 describe("chunked snapshots in the simulated world", () => {
   test("a follower behind the compacted log gets the snapshot in several chunks and installs it (seed 1, 3 nodes)", () => {
-    const r = runSeed({ seed: 1, nodes: 3, steps: 1000, faults: new Set(FAULTS) }, { trace: true });
+    const r = runSeed({ seed: 1, nodes: 3, steps: 1000, faults: new Set(DEFAULT_FAULTS) }, { trace: true });
     assert.equal(r.violation, null);
     assert.equal(r.plan.maxBytesPerAppend, 1, "a plan that splits batches, and so snapshots (8-byte chunks)");
     const lastChunks = r.trace.filter((l) => /InstallSnapshot\(.*bytes [1-9]\d*\.\.\d+, done\)$/.test(l));

@@ -10,3 +10,9 @@ describe("bug zoo: the quick ones", () => {
   zooTest("commit-past-last-new", 500);
   zooTest("read-without-quorum", 500);
 });
+
+describe("bug zoo: storage faults (docs/STORAGE.md)", () => {
+  zooTest("damaged-votes", 500, ["Leader Completeness", "Election Safety"]);
+  zooTest("small-survey", 3000, ["Leader Completeness", "Election Safety"]);
+  zooTest("stale-acks", 500, ["Recovery"]);
+});

@@ -146,8 +146,10 @@ export class RaftNode {
   private lost: LostMark | null = null;
   /** Set while the term and vote are unknown: the answers to our RecoveryQuery so far. */
   private survey: Survey | null = null;
-  /** Which other servers said, since our last RecoveryQuery, that they are recovering too. */
-  private peersRecovering = new Map<NodeId, boolean>();
+  /** What each other server last said of itself in answer to our RecoveryQuery: recovering or not, and in which round of queries. */
+  private peersRecovering = new Map<NodeId, { recovering: boolean; round: number }>();
+  /** Rounds of RecoveryQuery sent (one per election timeout without a leader). */
+  private recoveryRound = 0;
 
   // Volatile state on all servers.
   commitIndex = 0;
@@ -543,7 +545,7 @@ export class RaftNode {
 
   private handleRequestVote(m: RequestVote): void {
     let granted: boolean;
-    if (this.recovering()) {
+    if (!this.coversWhatWasLost(m)) {
       granted = false;
     } else if (m.preVote) {
       // Grant a pre-vote only if we would grant the real vote, and we have
@@ -913,7 +915,7 @@ export class RaftNode {
 
   /** Asks every other server for its term, its last index and whether it is recovering too. */
   private sendRecoveryQueries(): void {
-    this.peersRecovering.clear();
+    this.recoveryRound++;
     for (const p of this.peers()) this.send({ type: "RecoveryQuery", from: this.id, to: p, term: this.currentTerm });
   }
 
@@ -923,7 +925,7 @@ export class RaftNode {
   }
 
   private handleRecoveryReply(m: RecoveryReply): void {
-    this.peersRecovering.set(m.from, m.recovering);
+    this.peersRecovering.set(m.from, { recovering: m.recovering, round: this.recoveryRound });
     if (this.survey === null) return;
     this.survey.answer(m.from, { term: m.term, lastLogIndex: m.lastLogIndex, recovering: m.recovering });
     const outcome = this.survey.outcome();
@@ -957,8 +959,9 @@ export class RaftNode {
     if (this.survey === null && this.lost === null) return false;
     if (this.members.length === 1) return true;
     if (this.leaderId !== null) return false;
+    // Answers to this round of queries or the last: a server heard from longer ago may have changed.
     let recovering = 1;
-    for (const r of this.peersRecovering.values()) if (r) recovering++;
+    for (const r of this.peersRecovering.values()) if (r.recovering && r.round >= this.recoveryRound - 1) recovering++;
     return recovering >= this.quorum;
   }
 
@@ -1025,12 +1028,24 @@ export class RaftNode {
   }
 
   /**
-   * A server whose disk may have lost entries it acknowledged neither votes
-   * nor campaigns (docs/STORAGE.md): its log could lack a committed entry,
-   * so its vote could elect a leader without it.
+   * A server whose disk may have lost entries it acknowledged does not
+   * campaign (docs/STORAGE.md): its log could lack a committed entry, and the
+   * servers that also lack it could elect it.
    */
   protected recovering(): boolean {
     return this.lost !== null;
+  }
+
+  /**
+   * §5.4.1 for a damaged server: its vote must be as careful as the one it
+   * would have given with the log it lost, so the candidate's log must be at
+   * least as up-to-date as that log — ending in a later term than any it
+   * held, or in that term at or past its last index (docs/STORAGE.md).
+   * Always true for a server that lost nothing.
+   */
+  protected coversWhatWasLost(m: RequestVote): boolean {
+    const lost = this.lost;
+    return lost === null || m.lastLogTerm > lost.term || (m.lastLogTerm === lost.term && m.lastLogIndex >= lost.through);
   }
 
   /** How many intact servers a server that lost its term and vote must hear from (recovery.ts). */
@@ -1077,7 +1092,7 @@ export class RaftNode {
     const hs = this.hardStateToPersist();
     const p = this.persistedHardState;
     if (hs === null) return false;
-    return p === null || hs.currentTerm !== p.currentTerm || hs.votedFor !== p.votedFor || (hs.lost?.through ?? -1) !== (p.lost?.through ?? -1);
+    return p === null || hs.currentTerm !== p.currentTerm || hs.votedFor !== p.votedFor || hs.lost?.through !== p.lost?.through || hs.lost?.term !== p.lost?.term;
   }
 
   private resetElectionTimeout(): void {
@@ -1146,12 +1161,12 @@ export class RaftNode {
       pr.join(";"),
       this.pendingReads.map((r) => `${r.id}:${r.index}:${r.requiredSeq - this.seq}`).join(","),
       this.stableIndex,
-      this.persistedHardState === null ? "?" : `${this.persistedHardState.currentTerm}/${this.persistedHardState.votedFor ?? "_"}/${this.persistedHardState.lost?.through ?? ""}`,
+      this.persistedHardState === null ? "?" : `${this.persistedHardState.currentTerm}/${this.persistedHardState.votedFor ?? "_"}/${this.persistedHardState.lost ? `${this.persistedHardState.lost.through}@${this.persistedHardState.lost.term}` : ""}`,
       this.incoming ? `${this.incoming.leaderTerm}:${this.incoming.index}@${this.incoming.term}:${this.incoming.bytes}` : "",
       this.leadTransferee === null ? "" : `${this.leadTransferee}/${this.transferElapsed}`,
-      this.lost === null ? "" : String(this.lost.through),
+      this.lost === null ? "" : `${this.lost.through}@${this.lost.term}`,
       this.survey?.fingerprint() ?? "",
-      [...this.peersRecovering].map(([id, r]) => `${id}${r ? "+" : "-"}`).join(""),
+      [...this.peersRecovering].map(([id, r]) => `${id}${r.recovering ? "+" : "-"}${r.round - this.recoveryRound}`).join(""),
     ].join("|");
   }
 

@@ -11,9 +11,10 @@
 //             asks the others for their terms (RecoveryQuery) and does
 //             nothing else until enough of them answered;
 //   catch-up  it knows its term but its log may lack acknowledged entries
-//             up to `through`: it follows a leader as usual but neither
-//             votes nor campaigns until that leader has brought its log
-//             past `through` again.
+//             up to `through`: it follows a leader as usual, does not
+//             campaign, and votes only for candidates whose logs are at
+//             least as up-to-date as the one it lost, until that leader has
+//             brought its log past `through` again.
 //
 // How many must answer the survey. Suppose the damaged server X voted, in
 // some term T, for a candidate that won T. That winner got a majority q of
@@ -89,7 +90,7 @@ export class Survey {
     return {
       fresh: false,
       term: Math.max(this.termAtLeast, ...answers.map((a) => a.term)),
-      lost: { through: Math.max(...answers.map((a) => a.lastLogIndex)) },
+      lost: { through: Math.max(...answers.map((a) => a.lastLogIndex)), term: Math.max(this.termAtLeast, ...answers.map((a) => a.term)) },
     };
   }
 

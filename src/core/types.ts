@@ -28,8 +28,9 @@ export interface HardState {
   /**
    * Set when a storage fault may have taken entries this server had
    * acknowledged (docs/STORAGE.md): its log may lack entries up to
-   * `through`. Until a leader has brought its log that far again it neither
-   * votes nor campaigns. Absent when nothing was lost.
+   * `through`. Until a leader has brought its log that far again it does not
+   * campaign, and votes only for a candidate whose log is at least as
+   * up-to-date as the one it lost. Absent when nothing was lost.
    */
   readonly lost?: LostMark;
 }
@@ -38,6 +39,8 @@ export interface HardState {
 export interface LostMark {
   /** The log may lack acknowledged entries up to this index. */
   readonly through: number;
+  /** No entry it lost has a term above this one (its currentTerm when the loss was found). */
+  readonly term: number;
 }
 
 /** "precandidate": running a pre-vote round (thesis §9.6) before becoming a candidate; its term has not changed. */

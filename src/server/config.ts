@@ -27,6 +27,8 @@ export interface ClusterConfig {
   readonly snapshotEvery?: number;
   /** Snapshot bytes per InstallSnapshot chunk (optional; default 1 MiB). */
   readonly snapshotChunkBytes?: number;
+  /** Bytes of records per WAL segment before a new one starts (optional; default 64 MiB). */
+  readonly walSegmentBytes?: number;
 }
 
 export class ConfigError extends Error {
@@ -77,7 +79,7 @@ export function parseClusterConfig(text: string): ClusterConfig {
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError("must be a JSON object with a \"nodes\" list");
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!["nodes", "electionTimeoutMs", "heartbeatMs", "snapshotEvery", "snapshotChunkBytes"].includes(k)) throw new ConfigError(`unknown field "${k}"`);
+  for (const k of Object.keys(o)) if (!["nodes", "electionTimeoutMs", "heartbeatMs", "snapshotEvery", "snapshotChunkBytes", "walSegmentBytes"].includes(k)) throw new ConfigError(`unknown field "${k}"`);
   if (!Array.isArray(o.nodes) || o.nodes.length === 0) throw new ConfigError("\"nodes\" must be a non-empty list");
 
   const nodes = o.nodes.map((n: unknown, i: number): NodeAddresses => {
@@ -116,7 +118,7 @@ export function parseClusterConfig(text: string): ClusterConfig {
   if (typeof heartbeat !== "number" || !(heartbeat > 0)) throw new ConfigError("\"heartbeatMs\" must be a positive number of milliseconds");
   if (!(heartbeat < lo)) throw new ConfigError(`"heartbeatMs" (${heartbeat}) must be below the minimum election timeout (${lo})`);
   const config: ClusterConfig = { nodes, electionTimeoutMs: [lo, hi], heartbeatMs: heartbeat };
-  for (const k of ["snapshotEvery", "snapshotChunkBytes"] as const) {
+  for (const k of ["snapshotEvery", "snapshotChunkBytes", "walSegmentBytes"] as const) {
     const v = o[k];
     if (v === undefined) continue;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`"${k}" must be a positive whole number, got ${JSON.stringify(v)}`);

@@ -9,19 +9,25 @@ import { ClientPort } from "./clientPort.js";
 import { ConfigError, formatAddress, loadClusterFile, nodeById } from "./config.js";
 import { RaftServer } from "./server.js";
 
-const HELP = `raftkv server --config FILE --id ID [--data DIR]
+const HELP = `raftkv server --config FILE --id ID [--data DIR] [--accept-data-loss]
 
 Runs one raftkv node in the foreground. FILE is the cluster file (SPEC §3);
 ID is this node's id in it. Data (write-ahead log, snapshots) goes to DIR,
 by default ./data/node-ID. Logs are JSON lines on stderr; set
 RAFTKV_LOG_LEVEL=debug for more. SIGINT or SIGTERM stops the node cleanly;
-a leader first hands its leadership to the most up-to-date follower.`;
+a leader first hands its leadership to the most up-to-date follower.
+
+A node whose disk lost or damaged what it had written recovers by itself
+from the other nodes (docs/STORAGE.md). Only if a majority of the nodes lost
+data does a node stop, saying so; then --accept-data-loss on those nodes
+makes each carry on with what its disk holds: the most up-to-date one leads,
+and acknowledged writes none of them holds are lost.`;
 
 /** How long a clean stop may take before the process exits anyway (SPEC §6: within 2 s). */
 const STOP_DEADLINE_MS = 1800;
 
 export async function runServer(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { config: {}, id: {}, data: {}, help: { boolean: true } });
+  const p = parseArgs(argv, { config: {}, id: {}, data: {}, "accept-data-loss": { boolean: true }, help: { boolean: true } });
   if (p.flags.has("help")) {
     process.stdout.write(HELP + "\n");
     return EXIT.ok;
@@ -48,7 +54,7 @@ export async function runServer(argv: string[]): Promise<number> {
   const dataDir = stringFlag(p, "data") ?? join("data", `node-${id}`);
   let server: RaftServer | null = null;
   const logger = createLogger({ node: id }, { dynamic: () => ({ term: server?.term ?? null }) });
-  server = new RaftServer({ config, id, dataDir, logger });
+  server = new RaftServer({ config, id, dataDir, logger, acceptDataLoss: p.flags.has("accept-data-loss") });
   const self = nodeById(config, id);
   const client = new ClientPort({ listen: self.client, logger, execute: (plan) => server.execute(plan) });
   const admin = new AdminPort(server, self.admin, logger, () => client.connections);
@@ -62,7 +68,7 @@ export async function runServer(argv: string[]): Promise<number> {
     const msg = e.code === "EADDRINUSE" ? `address in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, "")}): is another node running?` : e.message;
     logger.error("start_failed", { error: msg });
     process.stderr.write(`raftkv server: cannot start node ${id}: ${msg}\n`);
-    return e.code === "EADDRINUSE" || e.name === "DataDirInUseError" ? EXIT.usage : 1;
+    return e.code === "EADDRINUSE" || e.name === "DataDirInUseError" || e.name === "WalFormatError" ? EXIT.usage : 1;
   }
   logger.info("ready", { client: formatAddress(self.client), admin: formatAddress(self.admin), data: dataDir });
 

@@ -17,12 +17,13 @@
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { RaftNode, type ReadResult, type Ready, type Snapshot } from "../core/node.js";
-import { EntryType, type Entry, type Message, type NodeId, type Role } from "../core/types.js";
+import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { NodeStatus } from "../kv/info.js";
 import type { Plan } from "../kv/plan.js";
+import { DecodeError } from "../kv/binary.js";
 import { KvStateMachine } from "../kv/stateMachine.js";
 import { errorReply, type Reply } from "../resp/writer.js";
-import { Wal } from "../storage/wal.js";
+import { Wal, type RecoveredState } from "../storage/wal.js";
 import { PeerTransport } from "../transport/peers.js";
 import type { Logger } from "../util/log.js";
 import { formatAddress, nodeById, type ClusterConfig, type NodeAddresses } from "./config.js";
@@ -39,6 +40,12 @@ export interface ServerOptions {
   readonly commitTimeoutMs?: number;
   /** Take a snapshot (and drop the log before it) every this many applied entries. Default 10000. */
   readonly snapshotEvery?: number;
+  /**
+   * The operator's last resort when a majority of the nodes lost data
+   * (docs/STORAGE.md): start as if this node's disk were whole, trusting its
+   * log and guessing its term. Acknowledged writes the node lacks are lost.
+   */
+  readonly acceptDataLoss?: boolean;
 }
 
 /** A client command waiting for the cluster. */
@@ -92,10 +99,12 @@ export class RaftServer {
     this.releaseLock = lockDataDir(this.o.dataDir);
     const { wal, state } = await Wal.open(this.o.dataDir, {
       logger: this.log,
+      ...(this.o.config.walSegmentBytes !== undefined && { segmentBytes: this.o.config.walSegmentBytes }),
       onFsync: (seconds) => this.metrics.fsyncSeconds.observe(seconds),
     });
     this.wal = wal;
     if (state.snapshot) this.sm.restore(state.snapshot.data);
+    const hardState = this.o.acceptDataLoss ? acceptLoss(state, this.log) : state.hardState;
     const { electionTimeoutMs, heartbeatMs } = this.o.config;
     const ticks = (ms: number) => Math.max(1, Math.round(ms / this.tickMs));
     let [lo, hi] = [ticks(electionTimeoutMs[0]), ticks(electionTimeoutMs[1])];
@@ -110,14 +119,17 @@ export class RaftServer {
         heartbeatTicks: hb,
         random: (n) => Math.floor(Math.random() * n),
         snapshotChunkBytes: this.o.config.snapshotChunkBytes ?? 1 << 20,
+        incarnation: state.incarnation,
       },
-      state,
+      { hardState, snapshot: state.snapshot, entries: state.entries },
     );
     this.log.info("recovered", {
       term: this.raft.currentTerm,
       votedFor: this.raft.votedFor,
       lastLogIndex: this.raft.log.lastIndex(),
       snapshotIndex: this.raft.log.snapshotIndex,
+      incarnation: state.incarnation,
+      recovery: this.raft.recovery,
     });
     this.transport = new PeerTransport({
       id: this.id,
@@ -295,10 +307,11 @@ export class RaftServer {
     this.serveReads();
     this.maybeSnapshot();
     this.noteRole();
+    this.noteRecovery();
   }
 
   private apply(e: Entry): void {
-    const reply = e.type === EntryType.Normal ? this.sm.apply(e.index, e.data) : null;
+    const reply = e.type === EntryType.Normal ? this.applyCommand(e) : null;
     this.metrics.applied.inc();
     const p = this.proposals.get(e.index);
     if (!p) return;
@@ -309,6 +322,22 @@ export class RaftServer {
     } else {
       // Another leader's entry took that index: ours was never committed.
       p.waiter.resolve(this.notLeader(this.raft.leaderId));
+    }
+  }
+
+  /**
+   * A committed entry the state machine cannot decode is refused the same
+   * way on every replica (they hold the same bytes: the WAL and the network
+   * check them), so they stay identical: an error to its client, no change
+   * to the state, and a line in the log. Never a crash loop.
+   */
+  private applyCommand(e: Entry): Reply {
+    try {
+      return this.sm.apply(e.index, e.data);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      this.log.error("entry_undecodable", { index: e.index, term: e.term, bytes: e.data.length, error: err.message });
+      return errorReply(`ERR log entry ${e.index} holds a command this node cannot decode; it was not applied`);
     }
   }
 
@@ -388,6 +417,38 @@ export class RaftServer {
     this.lastLeader = leader;
   }
 
+  /** When the node came back from a storage fault, and since when it cannot (docs/STORAGE.md). */
+  private recoveringSince: number | null = null;
+  private stuckSince: number | null = null;
+
+  /** Logs the end of a recovery; stops the node, loudly, when it cannot recover. */
+  private noteRecovery(): void {
+    const recovery = this.raft.recovery;
+    if (recovery !== null) this.recoveringSince ??= performance.now();
+    else if (this.recoveringSince !== null) {
+      this.log.info("recovered_from_storage_fault", { ms: Math.round(performance.now() - this.recoveringSince), lastLogIndex: this.raft.log.lastIndex() });
+      this.recoveringSince = null;
+    }
+    if (!this.raft.stuck) {
+      this.stuckSince = null;
+      return;
+    }
+    this.stuckSince ??= performance.now();
+    // Ten election timeouts of the same answer, not a moment's view: a leader that can be elected is elected by then.
+    if (performance.now() - this.stuckSince < Math.max(STUCK_FOR_MS, 10 * this.o.config.electionTimeoutMs[1])) return;
+    const members = this.raft.members.length;
+    this.log.error("cannot_recover", {
+      message:
+        members === 1
+          ? `this single node lost data it had acknowledged (${recovery?.lostThrough === null ? "its term and vote" : `entries up to index ${recovery?.lostThrough}`}) and there is no other node to get it back from`
+          : `a majority of the cluster's nodes (this one included) lost data they had acknowledged, so no leader can be elected and nothing can be recovered through the protocol`,
+      whatToDo:
+        "restore the data directories from a backup; or, accepting that acknowledged writes may be lost, restart the nodes that stopped like this one with `raftkv server --accept-data-loss ...`: each then trusts what its disk holds, the most up-to-date one leads, and writes none of them holds are lost",
+      recovery,
+    });
+    process.exit(1);
+  }
+
   private record(term: number, event: string): void {
     this.events.push({ time: Date.now(), term, event });
     if (this.events.length > 50) this.events.shift();
@@ -429,6 +490,7 @@ export class RaftServer {
       lastLogIndex: s.lastLogIndex,
       lastLogTerm: s.lastLogTerm,
       snapshotIndex: s.snapshotIndex,
+      recovery: s.recovery,
       peers: this.o.config.nodes
         .filter((n) => n.id !== this.id)
         .map((n) => {
@@ -467,6 +529,21 @@ export class RaftServer {
   transportStats(): PeerTransport["stats"] {
     return this.transport.stats;
   }
+}
+
+/** How long, at least, a node must find itself unable to recover before it stops. */
+const STUCK_FOR_MS = 5000;
+
+/**
+ * --accept-data-loss: whatever the disk lost, carry on with what is left. A
+ * lost term is taken from the log (its last term), a lost vote is dropped;
+ * the lost mark is cleared. Logged, loudly.
+ */
+function acceptLoss(state: RecoveredState, log: Logger): HardState {
+  const lastTerm = state.entries.at(-1)?.term ?? state.snapshot?.lastIncludedTerm ?? 0;
+  const hs = state.hardState ?? { currentTerm: lastTerm, votedFor: null };
+  log.warn("data_loss_accepted", { hardState: state.hardState, lostThrough: state.hardState?.lost?.through ?? null, damage: state.damage });
+  return { currentTerm: Math.max(hs.currentTerm, lastTerm), votedFor: hs.votedFor };
 }
 
 export class DataDirInUseError extends Error {

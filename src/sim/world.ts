@@ -514,7 +514,7 @@ export class World {
     const lose = (keep: number) => {
       if (keep >= disk.entries.length) return false;
       disk.entries = disk.entries.slice(0, keep);
-      if (disk.hardState) disk.hardState = { ...disk.hardState, lost: { through: Math.max(disk.hardState.lost?.through ?? 0, last) } };
+      if (disk.hardState) disk.hardState = withLost(disk.hardState, last);
       return true;
     };
     let what: string;
@@ -532,7 +532,7 @@ export class World {
         }
         disk.snapshot = null;
         disk.entries = [];
-        if (disk.hardState) disk.hardState = { ...disk.hardState, lost: { through: Math.max(disk.hardState.lost?.through ?? 0, last) } };
+        if (disk.hardState) disk.hardState = withLost(disk.hardState, last);
         what = "lost its snapshot, and the log after it";
         break;
       case "hardstate":
@@ -713,4 +713,9 @@ export class World {
   private log(line: () => string): void {
     if (this.tracing) this.trace.push(`t=${String(this.now).padStart(5)}  ${line()}`);
   }
+}
+
+/** The hard state the storage layer reports after losing entries up to `through` (src/storage/recover.ts). */
+function withLost(hs: HardState, through: number): HardState {
+  return { ...hs, lost: { through: Math.max(hs.lost?.through ?? 0, through), term: Math.max(hs.lost?.term ?? 0, hs.currentTerm) } };
 }

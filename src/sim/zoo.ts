@@ -87,6 +87,9 @@ class DamagedVotes extends RaftNode {
   protected override recovering(): boolean {
     return false;
   }
+  protected override coversWhatWasLost(_m: RequestVote): boolean {
+    return true;
+  }
 }
 
 class SmallSurvey extends RaftNode {

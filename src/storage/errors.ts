@@ -18,3 +18,14 @@ export class WalCorruptionError extends Error {
     );
   }
 }
+
+/** The data directory was written by an older raftkv, in a format this one does not read. */
+export class WalFormatError extends Error {
+  override readonly name = "WalFormatError";
+  constructor(readonly file: string) {
+    super(
+      `${file} was written by an older raftkv (storage format 1); this one reads format 2 (docs/STORAGE.md). ` +
+        `Start this node with an empty data directory: the other nodes bring it up to date.`,
+    );
+  }
+}

@@ -59,11 +59,16 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Writes all of `buffers` at the file's current position, however many calls that takes (normally one). */
-export async function writeFully(fh: FileHandle, buffers: Buffer[]): Promise<void> {
+/**
+ * Writes all of `buffers` at `position` (or at the file's current position),
+ * however many calls that takes (normally one).
+ */
+export async function writeFully(fh: FileHandle, buffers: Buffer[], position?: number): Promise<void> {
   let pending = buffers.filter((b) => b.length > 0);
+  let at = position;
   while (pending.length > 0) {
-    let { bytesWritten } = await fh.writev(pending);
+    let { bytesWritten } = at === undefined ? await fh.writev(pending) : await fh.writev(pending, at);
+    if (at !== undefined) at += bytesWritten;
     while (pending.length > 0 && bytesWritten >= pending[0]!.length) bytesWritten -= pending.shift()!.length;
     if (bytesWritten > 0) pending[0] = pending[0]!.subarray(bytesWritten);
   }

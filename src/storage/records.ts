@@ -1,30 +1,33 @@
-// WAL records and their framing on disk:
+// WAL records and their framing on disk, after a segment's header
+// (header.ts):
 //
 //   crc32 u32 | length u32 | type u8 | payload (length bytes)
 //
 // big-endian; the CRC covers everything after itself (length, type and
 // payload), so a torn or damaged record — its length included — fails it.
+// Where the records end is said by the segment's header (dataEnd), never
+// guessed by scanning: no payload can pass for a record boundary.
 //
-//   type 1 hard state  currentTerm u64, votedFor u32 (0: none)
+//   type 1             (format 1's hard-state record; the header holds it now)
 //   type 2 entry       the peer codec's Entry encoding
 //   type 3 truncate    fromIndex u64: entries from fromIndex on are removed
 //   type 4 snapshot    index u64, term u64: the log now starts after a snapshot
 //                      at (index, term); entries up to index are dropped
 
-import type { Entry, HardState } from "../core/types.js";
+import type { Entry } from "../core/types.js";
 import { ByteReader, encodeEntryInto, encodedEntrySize, writeUint64 } from "../transport/codec.js";
 import { crc32 } from "./crc32.js";
 
 export type WalRecord =
-  | { readonly kind: "hardState"; readonly hardState: HardState }
   | { readonly kind: "entry"; readonly entry: Entry }
   | { readonly kind: "truncate"; readonly fromIndex: number }
   | { readonly kind: "snapshot"; readonly index: number; readonly term: number };
 
-const TYPE = { hardState: 1, entry: 2, truncate: 3, snapshot: 4 } as const satisfies Record<WalRecord["kind"], number>;
+const TYPE = { entry: 2, truncate: 3, snapshot: 4 } as const satisfies Record<WalRecord["kind"], number>;
+/** Format 1 began every segment with one of these (hard state), at offset 0. */
+export const FORMAT_1_HARD_STATE = 1;
 
-const RECORD_HEADER_BYTES = 4 + 4 + 1;
-const HARD_STATE_BYTES = 8 + 4;
+export const RECORD_HEADER_BYTES = 4 + 4 + 1;
 const INITIAL_CAPACITY = 64 * 1024;
 /** A buffer grown past this for one large batch is given back afterwards. */
 const RETAINED_CAPACITY = 4 * 1024 * 1024;
@@ -46,12 +49,6 @@ export class RecordBuffer {
   clear(): void {
     this.used = 0;
     if (this.buf.length > RETAINED_CAPACITY) this.buf = Buffer.allocUnsafe(INITIAL_CAPACITY);
-  }
-
-  hardState(hs: HardState): void {
-    const at = this.begin(TYPE.hardState, HARD_STATE_BYTES);
-    this.buf.writeUInt32BE(hs.votedFor ?? 0, writeUint64(this.buf, hs.currentTerm, at));
-    this.seal(at, HARD_STATE_BYTES);
   }
 
   entry(e: Entry): void {
@@ -113,25 +110,11 @@ export function readRecord(buf: Buffer, offset: number): RawRecord | string {
   return { type: buf[offset + 8]!, payload: buf.subarray(offset + RECORD_HEADER_BYTES, next), next };
 }
 
-/** True if an intact record starts anywhere in buf[from..]: then the bytes before it are damage, not a torn tail. */
-export function intactRecordAfter(buf: Buffer, from: number): boolean {
-  for (let at = from; at + RECORD_HEADER_BYTES <= buf.length; at++) {
-    if (typeof readRecord(buf, at) !== "string") return true;
-  }
-  return false;
-}
-
 /** Decodes a record's payload; throws CodecError (or a plain Error for an unknown type) when it is impossible. */
 export function decodeRecord(raw: RawRecord): WalRecord {
   const r = new ByteReader(raw.payload);
   let record: WalRecord;
   switch (raw.type) {
-    case TYPE.hardState: {
-      const currentTerm = r.u64();
-      const votedFor = r.u32();
-      record = { kind: "hardState", hardState: { currentTerm, votedFor: votedFor === 0 ? null : votedFor } };
-      break;
-    }
     case TYPE.entry:
       record = { kind: "entry", entry: r.entry() };
       break;

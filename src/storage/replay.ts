@@ -1,11 +1,12 @@
 // Rebuilds a node's log from its WAL records, refusing any record that a
-// correct WAL could not have written at that point.
+// correct WAL could not have written at that point (apply() throws: the
+// caller treats the record as damaged and cuts the log there).
 //
 // Segments compacted away leave the replay starting mid-log: the entries
 // before the first remaining segment are unknown, which is fine exactly when
 // a snapshot covers them — checked at the end.
 
-import { assertNever, type Entry, type HardState } from "../core/types.js";
+import { assertNever, type Entry } from "../core/types.js";
 import { WalCorruptionError } from "./errors.js";
 import type { WalRecord } from "./records.js";
 
@@ -15,7 +16,6 @@ export interface SnapshotMark {
 }
 
 export interface ReplayedLog {
-  readonly hardState: HardState;
   /** The snapshot the log follows; (0, 0) for none. */
   readonly baseIndex: number;
   readonly baseTerm: number;
@@ -30,7 +30,6 @@ export interface Position {
 }
 
 export class Replay {
-  private hardState: HardState = { currentTerm: 0, votedFor: null };
   private baseIndex = 0;
   private baseTerm = 0;
   private lastIndex: number;
@@ -51,11 +50,13 @@ export class Replay {
     }
   }
 
+  /** The log as replayed so far: its base and last index. */
+  get state(): { readonly baseIndex: number; readonly baseTerm: number; readonly lastIndex: number } {
+    return { baseIndex: this.baseIndex, baseTerm: this.baseTerm, lastIndex: this.lastIndex };
+  }
+
   apply(record: WalRecord, at: Position): void {
     switch (record.kind) {
-      case "hardState":
-        this.hardState = record.hardState;
-        return;
       case "entry": {
         const e = record.entry;
         if (e.index !== this.lastIndex + 1) this.fail(at, `entry ${e.index} does not follow the last index ${this.lastIndex}`);
@@ -93,38 +94,61 @@ export class Replay {
   }
 
   /**
-   * Brings in the newest snapshot file (null: none) and returns the log the
-   * node restarts with. `dir` names the data directory in errors.
+   * Brings in the newest intact snapshot file (null: none) and returns the
+   * log the node restarts with, or what makes that impossible: the log
+   * follows a snapshot that is gone (then nothing of it can be used), or
+   * entries are in neither a snapshot nor a segment (then only the snapshot
+   * can).
    */
-  finish(snapshot: SnapshotMark | null, dir: string): ReplayedLog {
+  finish(snapshot: SnapshotMark | null): { readonly log: ReplayedLog; readonly problem: null } | { readonly problem: "snapshot" | "gap"; readonly reason: string } {
     const mark = this.mark;
     if (mark !== null && (snapshot === null || snapshot.index < mark.snapshot.index)) {
-      const newest = snapshot === null ? "there is none" : `the newest is at index ${snapshot.index}`;
-      throw new WalCorruptionError(mark.at.file, mark.at.offset, `the log follows a snapshot at index ${mark.snapshot.index}, but ${newest} in ${dir}`);
+      const newest = snapshot === null ? "there is none" : `the newest intact one is at index ${snapshot.index}`;
+      return { problem: "snapshot", reason: `the log follows a snapshot at index ${mark.snapshot.index}, but ${newest}` };
     }
     if (snapshot !== null) {
       if (mark !== null && snapshot.index === mark.snapshot.index) {
         if (snapshot.term !== mark.snapshot.term) {
-          throw new WalCorruptionError(mark.at.file, mark.at.offset, `the log's snapshot at index ${snapshot.index} has term ${mark.snapshot.term}, the snapshot file term ${snapshot.term}`);
+          return { problem: "snapshot", reason: `the log's snapshot at index ${snapshot.index} has term ${mark.snapshot.term}, the snapshot file term ${snapshot.term}` };
         }
       } else {
-        // Saved, but the crash came before its record: apply it as saveSnapshot would have (Raft §7):
-        // the entries after it stay only if the log holds its last entry.
-        if (this.termAt(snapshot.index) === snapshot.term) {
-          this.dropThrough(snapshot.index);
-        } else {
-          this.entries = [];
-          this.lastIndex = snapshot.index;
-        }
-        this.baseIndex = snapshot.index;
-        this.baseTerm = snapshot.term;
+        // Saved, but the crash came before its record.
+        this.adopt(snapshot.index, snapshot.term);
       }
     }
     const firstKnown = this.lastIndex - this.entries.length + 1;
     if (firstKnown > this.baseIndex + 1) {
-      throw new WalCorruptionError(dir, 0, `entries ${this.baseIndex + 1}..${firstKnown - 1} are in neither a snapshot nor a WAL segment (a segment file is missing)`);
+      return { problem: "gap", reason: `entries ${this.baseIndex + 1}..${firstKnown - 1} are in neither a snapshot nor a WAL segment (a segment file is missing)` };
     }
-    return { hardState: this.hardState, baseIndex: this.baseIndex, baseTerm: this.baseTerm, entries: this.entries };
+    return { log: { baseIndex: this.baseIndex, baseTerm: this.baseTerm, entries: this.entries }, problem: null };
+  }
+
+  /**
+   * A segment's header says the log followed a snapshot its records may not
+   * mention (one saved just before a crash and applied on recovery, when the
+   * segment was started): follow it too.
+   */
+  followSnapshot(index: number, term: number, at: Position): void {
+    if (index < this.baseIndex || (index === this.baseIndex && term !== this.baseTerm)) {
+      this.fail(at, `the segment follows a snapshot (${index}, term ${term}) older than (${this.baseIndex}, term ${this.baseTerm})`);
+    }
+    if (index === this.baseIndex) return;
+    this.adopt(index, term);
+    this.mark = { snapshot: { index, term }, at };
+  }
+
+  /** Makes the log follow a snapshot as saveSnapshot does (Raft §7): the entries after it stay only if the log holds its last entry. */
+  private adopt(index: number, term: number): void {
+    const firstKnown = this.lastIndex - this.entries.length + 1;
+    // Below the first entry read, the log is in segments compaction deleted: nothing to check it against.
+    if (this.termAt(index) === term || (index < firstKnown && index !== this.baseIndex)) {
+      this.dropThrough(index);
+    } else {
+      this.entries = [];
+      this.lastIndex = index;
+    }
+    this.baseIndex = index;
+    this.baseTerm = term;
   }
 
   /** Drops the entries up to `index`; a log shorter than that now ends there. */

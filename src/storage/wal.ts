@@ -1,50 +1,60 @@
 // The write-ahead log of one Raft node: its hard state (term, vote), its log
-// entries and its snapshots, in its data directory (SPEC §6).
+// entries and its snapshots, in its data directory (docs/STORAGE.md).
 //
-// Group commit: setHardState(), append() and saveSnapshot() only add records
-// to an in-memory batch; sync() writes the whole batch with one write and
-// one fsync. sync() calls made while a write is in flight share the next
-// one, so a burst of proposals costs two fsyncs, not one each.
+// Group commit: setHardState(), append() and saveSnapshot() only add to an
+// in-memory batch; sync() writes the whole batch and one fsync makes it
+// durable. sync() calls made while a write is in flight share the next one,
+// so a burst of proposals costs two fsyncs, not one each.
 //
-// The log lives in segment files (see files.ts for names, records.ts for the
-// record format). A segment is closed once it passes `segmentBytes`, and each
-// segment starts with the hard state and the snapshot the log follows, so
-// whole old segments can be deleted once a snapshot covers their entries.
+// The log lives in segment files (files.ts for names). A segment starts with
+// two header slots (header.ts) and then holds records (records.ts). Each
+// write appends the batch's records, then rewrites one header slot — the
+// slots take turns — with what is now durable: the hard state, how far the
+// records go, and the last index, which is what the node may acknowledge.
+// One fdatasync covers both. A segment is closed once it passes
+// `segmentBytes`; whole old segments are deleted once a snapshot covers
+// their entries.
 //
-// On open, the newest snapshot and every segment are read back. A torn
-// record at the very end — a write the crash interrupted, never
-// acknowledged — is cut off with a warning. Anything else that fails its
-// checksum or could not have been written is a WalCorruptionError naming the
-// file and offset: it could hide committed entries.
+// On open, recover.ts reads everything back and decides what survived: a
+// torn write past what a header vouches for is cut off with a warning;
+// anything damaged before it is cut off too, moved aside, and remembered in
+// the hard state as a lost mark, for the Raft core to recover through the
+// protocol.
 
-import { mkdir, open as openFile, readFile, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open as openFile, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Snapshot } from "../core/node.js";
 import { EntryType, type Entry, type HardState } from "../core/types.js";
-import { CodecError } from "../transport/codec.js";
 import { silentLogger, type Logger } from "../util/log.js";
-import { WalCorruptionError } from "./errors.js";
-import { fsyncDirectory, listDirectory, segmentFileName, writeFully, type SegmentName } from "./files.js";
+import { fsyncDirectory, segmentFileName, writeFully, type SegmentName } from "./files.js";
+import { HEADER_BYTES, encodeHeader, slotOffset, type SegmentHeader } from "./header.js";
 import { LogShape } from "./log-shape.js";
-import { RecordBuffer, decodeRecord, intactRecordAfter, readRecord, type WalRecord } from "./records.js";
-import { Replay } from "./replay.js";
-import { readSnapshotFile, removeSnapshotsBefore, writeSnapshotFile } from "./snapshot-file.js";
+import { RecordBuffer } from "./records.js";
+import { recoverDirectory } from "./recover.js";
+import { removeSnapshotsBefore, writeSnapshotFile } from "./snapshot-file.js";
 
 export interface WalOptions {
   readonly logger?: Logger;
-  /** A new segment is started once the current one reaches this many bytes. Default 64 MiB. */
+  /** A new segment is started once the current one holds this many bytes of records. Default 64 MiB. */
   readonly segmentBytes?: number;
   /** Called after each fsync of the log, with its duration and the bytes it made durable (for metrics). */
   readonly onFsync?: (seconds: number, bytes: number) => void;
+  /** This boot's clock in ms, for its incarnation (tests). Default Date.now(). */
+  readonly now?: () => number;
 }
 
-/** What a node restarts with (the shape RaftNode takes). */
+/** What a node restarts with (the shape RaftNode takes), and what was found. */
 export interface RecoveredState {
-  readonly hardState: HardState;
+  /** null: the term and vote are unknown (lost, or a new node): the Raft core asks the others. */
+  readonly hardState: HardState | null;
   readonly snapshot: Snapshot | null;
   /** The entries after the snapshot, in order. Their data are views of the bytes read from disk. */
   readonly entries: Entry[];
+  /** This boot's incarnation (RaftConfig.incarnation): greater than any earlier boot's of this directory. */
+  readonly incarnation: number;
+  /** What was found damaged or missing; empty when nothing was. */
+  readonly damage: readonly string[];
 }
 
 export interface WalStats {
@@ -54,47 +64,50 @@ export interface WalStats {
   readonly segments: number;
 }
 
-/** The log's state at the end of what has been written: what a new segment must start with. */
-interface WrittenState {
-  readonly hardState: HardState;
-  readonly baseIndex: number;
-  readonly baseTerm: number;
-  readonly lastIndex: number;
-}
-
+/** The segment being written. */
 interface ActiveSegment {
   readonly name: SegmentName;
   readonly fh: FileHandle;
-  size: number;
+  readonly startBaseIndex: number;
+  readonly startBaseTerm: number;
+  /** Bytes of records written (and, once synced, vouched for by a header). */
+  dataEnd: number;
+  /** Header writes so far; the next goes to slot (writeSeq + 1) % 2. */
+  writeSeq: number;
 }
 
 export class Wal {
   private batch = new RecordBuffer();
   private spare = new RecordBuffer();
-  private readonly segmentHeader = new RecordBuffer();
   /** The write + fsync in progress, if any. */
   private writing: Promise<void> | null = null;
   /** The write + fsync that will follow it, shared by every sync() since it started. */
   private queued: Promise<void> | null = null;
   /** Snapshot files being written; a batch holding their records waits for them. */
   private snapshotFiles: Promise<void> = Promise.resolve();
+  /** The hard state changed since the last write: the next sync must write a header even with no records. */
+  private hardStateDirty = false;
   private failure: Error | null = null;
   private closed = false;
   private counters = { fsyncs: 0, fsyncSeconds: 0, bytesWritten: 0 };
+  /** The log as the last completed write left it: what the active segment's newest header says. */
+  private written: { baseIndex: number; baseTerm: number; lastIndex: number };
 
   private constructor(
     private readonly dir: string,
     private readonly options: WalOptions,
     private readonly logger: Logger,
-    /** The durable segments, oldest first; the last is being written (or is about to give way to a new one). */
+    /** The durable segments, oldest first; the last is being written. */
     private readonly segments: SegmentName[],
     private active: ActiveSegment,
-    private hardState: HardState,
+    private hardState: HardState | null,
     private readonly shape: LogShape,
-    private written: WrittenState,
+    private readonly incarnation: number,
     /** Newest snapshot whose file and record are both durable: compaction may go up to it. */
     private durableSnapshotIndex: number,
-  ) {}
+  ) {
+    this.written = this.shapeAt();
+  }
 
   /** Opens (creating if needed) the WAL in `dir` and returns it with the state it recovered. */
   static async open(dir: string, options: WalOptions = {}): Promise<{ wal: Wal; state: RecoveredState }> {
@@ -108,41 +121,25 @@ export class Wal {
         if (d === created) break;
       }
     }
-    const listing = await listDirectory(dir);
-    for (const file of listing.temporary) await unlink(join(dir, file));
+    const found = await recoverDirectory(dir, logger);
+    const shape = new LogShape(found.baseIndex, found.baseTerm);
+    for (const e of found.entries) shape.push(e.term);
+    // Greater than every earlier boot's, even if the clock went back.
+    const incarnation = Math.max((options.now ?? Date.now)(), found.lastIncarnation + 1);
 
-    const { segments } = listing;
-    for (let i = 1; i < segments.length; i++) {
-      if (segments[i]!.seq !== segments[i - 1]!.seq + 1) {
-        throw new WalCorruptionError(join(dir, segments[i]!.file), 0, `segment ${segments[i - 1]!.seq + 1} is missing before it`);
-      }
-    }
-    const newest = listing.snapshots[0];
-    const snapshot = newest ? await readSnapshotFile(dir, newest.file, newest.index) : null;
-
-    const replay = new Replay(segments[0]?.firstIndex ?? 1);
-    for (let i = 0; i < segments.length; i++) {
-      await replaySegment(join(dir, segments[i]!.file), segments[i]!.firstIndex, replay, i === segments.length - 1, logger);
-    }
-    const log = replay.finish(snapshot === null ? null : { index: snapshot.lastIncludedIndex, term: snapshot.lastIncludedTerm }, dir);
-
-    const shape = new LogShape(log.baseIndex, log.baseTerm);
-    for (const e of log.entries) shape.push(e.term);
-    const written: WrittenState = { hardState: log.hardState, baseIndex: log.baseIndex, baseTerm: log.baseTerm, lastIndex: shape.lastIndex };
-
-    // Appending always starts a fresh segment: the old last one may just have lost a torn tail.
-    const seq = segments.length > 0 ? segments[segments.length - 1]!.seq + 1 : 0;
-    const header = new RecordBuffer();
-    const active = await createSegment(dir, seq, written, header);
-    await writeFully(active.fh, [header.bytes()]);
-    await active.fh.datasync();
+    // Appending always starts a fresh segment: the old last one may just have been cut.
+    const previous = found.segments.at(-1);
+    const seq = previous ? previous.name.seq + 1 : 0;
+    const name: SegmentName = { seq, firstIndex: shape.lastIndex + 1, file: segmentFileName(seq, shape.lastIndex + 1) };
+    const fh = await openFile(join(dir, name.file), "wx");
+    const active: ActiveSegment = { name, fh, startBaseIndex: shape.baseIndex, startBaseTerm: shape.baseTerm, dataEnd: 0, writeSeq: 0 };
+    const wal = new Wal(dir, options, logger, [...found.segments.map((s) => s.name), name], active, found.hardState, shape, incarnation, found.baseIndex);
+    await fh.write(encodeHeader(wal.header(active, ++active.writeSeq, false)), 0, undefined, slotOffset(active.writeSeq));
+    await fh.datasync();
     await fsyncDirectory(dir);
-    active.size = header.length;
-    segments.push(active.name);
-
-    const wal = new Wal(dir, options, logger, segments, active, log.hardState, shape, written, log.baseIndex);
-    logger.info("wal_opened", { dir, segments: segments.length, snapshotIndex: log.baseIndex, lastIndex: shape.lastIndex });
-    return { wal, state: { hardState: log.hardState, snapshot, entries: log.entries } };
+    if (previous?.header) await markSucceeded(join(dir, previous.name.file), previous.header);
+    logger.info("wal_opened", { dir, segments: wal.segments.length, snapshotIndex: found.baseIndex, lastIndex: shape.lastIndex, incarnation });
+    return { wal, state: { hardState: found.hardState, snapshot: found.snapshot, entries: found.entries, incarnation, damage: found.damage } };
   }
 
   /** Index of the last entry (or of the snapshot, when the log after it is empty), including unsynced appends. */
@@ -154,11 +151,11 @@ export class Wal {
     return { ...this.counters, segments: this.segments.length };
   }
 
-  /** Batches a new term and vote; durable after the next sync(). */
+  /** Batches a new term and vote (and lost mark); durable after the next sync(). */
   setHardState(hs: HardState): void {
     this.checkUsable();
-    this.batch.hardState(hs);
     this.hardState = hs;
+    this.hardStateDirty = true;
   }
 
   /**
@@ -228,7 +225,7 @@ export class Wal {
   /** Resolves once everything batched so far is on disk. */
   sync(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.batch.length === 0) return this.queued ?? this.writing ?? Promise.resolve();
+    if (this.batch.length === 0 && !this.hardStateDirty) return this.queued ?? this.writing ?? Promise.resolve();
     if (this.writing === null) return this.startFlush();
     this.queued ??= this.writing.then(() => {
       this.queued = null;
@@ -270,6 +267,26 @@ export class Wal {
     }
   }
 
+  /** What a header written now says about the log. */
+  private shapeAt(): { baseIndex: number; baseTerm: number; lastIndex: number } {
+    return { baseIndex: this.shape.baseIndex, baseTerm: this.shape.baseTerm, lastIndex: this.shape.lastIndex };
+  }
+
+  private header(seg: ActiveSegment, writeSeq: number, successor: boolean, log = this.shapeAt()): SegmentHeader {
+    return {
+      writeSeq,
+      segmentSeq: seg.name.seq,
+      firstIndex: seg.name.firstIndex,
+      startBaseIndex: seg.startBaseIndex,
+      startBaseTerm: seg.startBaseTerm,
+      dataEnd: seg.dataEnd,
+      ...log,
+      hardState: this.hardState,
+      incarnation: this.incarnation,
+      successor,
+    };
+  }
+
   private startFlush(): Promise<void> {
     const done = this.flush();
     this.writing = done;
@@ -284,40 +301,28 @@ export class Wal {
     const batch = this.batch;
     this.batch = this.spare;
     this.spare = batch;
-    const after: WrittenState = {
-      hardState: this.hardState,
-      baseIndex: this.shape.baseIndex,
-      baseTerm: this.shape.baseTerm,
-      lastIndex: this.shape.lastIndex,
-    };
+    this.hardStateDirty = false;
+    // What this batch leaves the log at: the header written with it says so.
+    const after = this.shapeAt();
     const snapshotFiles = this.snapshotFiles;
     try {
       // A snapshot record may reach the log only after its file is durable.
       await snapshotFiles;
-      const buffers = [batch.bytes()];
-      let previous: ActiveSegment | null = null;
-      if (this.active.size >= (this.options.segmentBytes ?? 64 * 1024 * 1024)) {
-        previous = this.active;
-        this.active = await createSegment(this.dir, previous.name.seq + 1, this.written, this.segmentHeader);
-        buffers.unshift(this.segmentHeader.bytes());
-      }
-      const bytes = buffers.reduce((n, b) => n + b.length, 0);
-      await writeFully(this.active.fh, buffers);
+      if (this.active.dataEnd >= (this.options.segmentBytes ?? 64 * 1024 * 1024)) await this.rotate();
+      const seg = this.active;
+      const records = batch.bytes();
+      await writeFully(seg.fh, [records], HEADER_BYTES + seg.dataEnd);
+      seg.dataEnd += records.length;
+      // The records first, the header that vouches for them second; one fdatasync makes both durable.
+      await seg.fh.write(encodeHeader(this.header(seg, ++seg.writeSeq, false, after)), 0, undefined, slotOffset(seg.writeSeq));
       const start = performance.now();
-      await this.active.fh.datasync();
+      await seg.fh.datasync();
       const seconds = (performance.now() - start) / 1000;
-      if (previous !== null) {
-        // Only a durable segment, hard state header included, may let compaction delete the one before it.
-        await fsyncDirectory(this.dir);
-        this.segments.push(this.active.name);
-        await previous.fh.close();
-      }
-      this.active.size += bytes;
       this.written = after;
       this.counters.fsyncs++;
       this.counters.fsyncSeconds += seconds;
-      this.counters.bytesWritten += bytes;
-      this.options.onFsync?.(seconds, bytes);
+      this.counters.bytesWritten += records.length;
+      this.options.onFsync?.(seconds, records.length);
     } catch (err) {
       // After a failed write or fsync nobody knows what is on disk: stop rather than guess (the "fsyncgate" lesson).
       this.failure ??= new Error(`WAL write in ${this.dir} failed, the log is no longer usable: ${(err as Error).message}`, { cause: err });
@@ -328,54 +333,43 @@ export class Wal {
     }
   }
 
+  /**
+   * Starts the next segment. It must be durable (file, header, directory
+   * entry) before the old one says it has a successor; from then on a
+   * missing newest segment is noticed at start.
+   */
+  private async rotate(): Promise<void> {
+    const previous = this.active;
+    const seq = previous.name.seq + 1;
+    // The batch being written goes into the new segment: it starts where the last write left the log.
+    const written = this.written;
+    const name: SegmentName = { seq, firstIndex: written.lastIndex + 1, file: segmentFileName(seq, written.lastIndex + 1) };
+    const fh = await openFile(join(this.dir, name.file), "wx");
+    const next: ActiveSegment = { name, fh, startBaseIndex: written.baseIndex, startBaseTerm: written.baseTerm, dataEnd: 0, writeSeq: 0 };
+    await fh.write(encodeHeader(this.header(next, ++next.writeSeq, false, written)), 0, undefined, slotOffset(next.writeSeq));
+    await fh.datasync();
+    await fsyncDirectory(this.dir);
+    await previous.fh.write(encodeHeader(this.header(previous, ++previous.writeSeq, true, written)), 0, undefined, slotOffset(previous.writeSeq));
+    await previous.fh.datasync();
+    await previous.fh.close();
+    this.active = next;
+    this.segments.push(name);
+  }
+
   private checkUsable(): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error(`the WAL in ${this.dir} is closed`);
   }
 }
 
-/**
- * Creates segment `seq` for a log in state `state`, with its header records
- * (hard state and, if any, the snapshot followed) encoded into `header`.
- * Nothing is written yet: the header goes out with the segment's first batch.
- */
-async function createSegment(dir: string, seq: number, state: WrittenState, header: RecordBuffer): Promise<ActiveSegment> {
-  const name: SegmentName = { seq, firstIndex: state.lastIndex + 1, file: segmentFileName(seq, state.lastIndex + 1) };
-  const fh = await openFile(join(dir, name.file), "ax");
-  header.clear();
-  header.hardState(state.hardState);
-  if (state.baseIndex > 0) header.snapshot(state.baseIndex, state.baseTerm);
-  return { name, fh, size: 0 };
-}
-
-/** Replays one segment's records; cuts a torn tail off the last segment. */
-async function replaySegment(path: string, firstIndex: number, replay: Replay, isLast: boolean, logger: Logger): Promise<void> {
-  const buf = await readFile(path);
-  replay.startSegment(firstIndex, { file: path, offset: 0 });
-  let offset = 0;
-  while (offset < buf.length) {
-    const raw = readRecord(buf, offset);
-    if (typeof raw === "string") {
-      // Only the end of the log can hold a write the crash interrupted; and only if nothing intact follows.
-      if (!isLast || intactRecordAfter(buf, offset + 1)) throw new WalCorruptionError(path, offset, raw);
-      logger.warn("wal_torn_tail_cut", { file: path, offset, bytes: buf.length - offset, reason: raw });
-      const fh = await openFile(path, "r+");
-      try {
-        await fh.truncate(offset);
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-      return;
-    }
-    let record: WalRecord;
-    try {
-      record = decodeRecord(raw);
-    } catch (err) {
-      const reason = err instanceof CodecError ? `record payload: ${err.message}` : (err as Error).message;
-      throw new WalCorruptionError(path, offset, `impossible record: ${reason}`);
-    }
-    replay.apply(record, { file: path, offset });
-    offset = raw.next;
+/** Tells a segment, no longer the newest, that a newer one exists: from now on its loss is noticed. */
+async function markSucceeded(path: string, h: SegmentHeader): Promise<void> {
+  const fh = await openFile(path, "r+");
+  try {
+    const header: SegmentHeader = { ...h, writeSeq: h.writeSeq + 1, successor: true };
+    await fh.write(encodeHeader(header), 0, undefined, slotOffset(header.writeSeq));
+    await fh.datasync();
+  } finally {
+    await fh.close();
   }
 }

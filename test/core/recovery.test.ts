@@ -18,7 +18,7 @@ function intact(h: Harness, id: NodeId): { hardState: { currentTerm: number; vot
 /** The same, with the log cut to `keep` entries and the loss recorded as the storage layer records it. */
 function tailLost(h: Harness, id: NodeId, keep: number): RestoredState {
   const s = intact(h, id);
-  return { hardState: { ...s.hardState, lost: { through: s.entries.length } }, entries: s.entries.slice(0, keep), snapshot: null };
+  return { hardState: { ...s.hardState, lost: { through: s.entries.length, term: s.hardState.currentTerm } }, entries: s.entries.slice(0, keep), snapshot: null };
 }
 
 const of = (type: Message["type"]) => (m: Message) => m.type === type;
@@ -74,7 +74,7 @@ describe("a server that lost its term and vote (survey)", () => {
     const rd = n3.ready();
     persisted = rd.hardState;
     n3.advance();
-    assert.deepEqual(persisted, { currentTerm: 1, votedFor: 3, lost: { through: 1 } });
+    assert.deepEqual(persisted, { currentTerm: 1, votedFor: 3, lost: { through: 1, term: 1 } });
   });
 
   test("answers from servers that are recovering themselves do not count", () => {
@@ -129,11 +129,12 @@ describe("a server that lost its term and vote (survey)", () => {
 });
 
 describe("a server whose log lost entries it had acknowledged (catch-up)", () => {
-  test("neither votes nor campaigns until a leader brought it past what it lost, then does both again", () => {
+  test("does not campaign, votes only for a log at least as up-to-date as the one it lost, until a leader brought it past it", () => {
     const h = new Harness([1, 2, 3], { incarnations: true });
     const leader = h.elect(1);
     for (const v of ["a", "b", "c"]) leader.propose(bytes(v));
     h.settle();
+    const term = leader.currentTerm;
     const n3 = h.restartWith(3, tailLost(h, 3, 1));
     assert.deepEqual(n3.recovery, { surveying: false, lostThrough: 4 });
     // Its election timeout passes: it asks around instead of campaigning.
@@ -143,11 +144,18 @@ describe("a server whose log lost entries it had acknowledged (catch-up)", () =>
     assert.equal(h.inflight.filter((m) => m.type === "RequestVote").length, 0);
     assert.ok(h.inflight.some(of("RecoveryQuery")));
     h.inflight = [];
-    // A candidate asks for its (pre-)vote: refused.
-    n3.step({ type: "RequestVote", from: 2, to: 3, term: leader.currentTerm + 1, preVote: true, transfer: false, lastLogIndex: 9, lastLogTerm: 9 });
-    h.flush();
-    const pre = h.inflight.find(of("RequestVoteResponse"));
-    assert.ok(pre && pre.type === "RequestVoteResponse" && !pre.voteGranted);
+    const ask = (lastLogIndex: number, lastLogTerm: number) => {
+      n3.step({ type: "RequestVote", from: 2, to: 3, term: term + 1, preVote: true, transfer: false, lastLogIndex, lastLogTerm });
+      h.flush();
+      const answer = h.inflight.find(of("RequestVoteResponse"));
+      h.inflight = [];
+      return answer?.type === "RequestVoteResponse" && answer.voteGranted;
+    };
+    // Its own log now ends at 1: a candidate at 2 looks up-to-date to it, but not to the log it lost (4 entries of this term).
+    assert.equal(ask(2, term), false, "a log behind the lost one is refused");
+    assert.equal(ask(3, term), false);
+    assert.equal(ask(4, term), true, "a log as long as the lost one, in the same term, is granted");
+    assert.equal(ask(1, term + 1), true, "a log ending in a later term is granted");
     h.inflight = [];
     // The leader's heartbeats repair its log; then it is whole again.
     for (let i = 0; i < 3; i++) leader.tick();
@@ -219,7 +227,7 @@ describe("the leader and a follower that restarted", () => {
     const late = h.inflight.filter((m) => m.type === "AppendEntriesResponse" && m.from === 3);
     h.inflight = h.inflight.filter((m) => !late.includes(m));
     // Node 3 restarts with nothing; its new life answers first.
-    h.restartWith(3, { hardState: { currentTerm: leader.currentTerm, votedFor: 1, lost: { through: 3 } }, entries: [], snapshot: null });
+    h.restartWith(3, { hardState: { currentTerm: leader.currentTerm, votedFor: 1, lost: { through: 3, term: leader.currentTerm } }, entries: [], snapshot: null });
     for (let i = 0; i < 3; i++) leader.tick();
     h.flush();
     h.deliver((m) => m.type === "AppendEntries" && m.to === 3);

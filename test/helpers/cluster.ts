@@ -48,6 +48,7 @@ export interface ClusterOptions {
   /** Cluster-file snapshot settings (the servers' defaults when left out). */
   snapshotEvery?: number;
   snapshotChunkBytes?: number;
+  walSegmentBytes?: number;
   /** Extra environment for the servers. */
   env?: Record<string, string>;
 }
@@ -79,6 +80,7 @@ export class TestCluster {
       heartbeatMs: options.heartbeatMs ?? 50,
       ...(options.snapshotEvery !== undefined && { snapshotEvery: options.snapshotEvery }),
       ...(options.snapshotChunkBytes !== undefined && { snapshotChunkBytes: options.snapshotChunkBytes }),
+      ...(options.walSegmentBytes !== undefined && { walSegmentBytes: options.walSegmentBytes }),
     };
     writeFileSync(this.configPath, JSON.stringify(file, null, 2));
   }
@@ -120,12 +122,12 @@ export class TestCluster {
   }
 
   /** Starts (or restarts) node `id` from its data directory; returns its process (it may still fail to start). */
-  startNode(id: number): ChildProcess {
+  startNode(id: number, extraArgs: readonly string[] = []): ChildProcess {
     const n = this.node(id);
     if (n.process) throw new Error(`node ${id} is already running`);
     const log = createWriteStream(this.logPath(id), { flags: "a" });
     log.on("error", () => {}); // the directory may be gone after stop(); the log is best effort
-    const child = spawn(process.execPath, [BIN, "server", "--config", this.configPath, "--id", String(id), "--data", this.dataDir(id)], {
+    const child = spawn(process.execPath, [BIN, "server", "--config", this.configPath, "--id", String(id), "--data", this.dataDir(id), ...extraArgs], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.options.env },
     });

@@ -17,7 +17,7 @@ const { Wal } = await import(walUrl);
 const { dataFor } = await import(supportUrl);
 const { wal, state } = await Wal.open(dir, { segmentBytes: 64 * 1024 });
 let next = (state.entries.at(-1)?.index ?? 0) + 1;
-const term = state.hardState.currentTerm + 1;
+const term = (state.hardState?.currentTerm ?? 0) + 1;
 wal.setHardState({ currentTerm: term, votedFor: 1 });
 for (;;) {
   for (let k = 0; k < 4; k++) {
@@ -71,7 +71,10 @@ test("after kill -9, every entry whose sync resolved is recovered intact", { tim
       assert.equal(e.index, i + 1);
       assert.ok(Buffer.compare(e.data, dataFor(e.index, e.term, e.index % 3000)) === 0, `round ${round}: entry ${e.index} is damaged`);
     });
-    assert.ok(state.hardState.currentTerm > previousTerm, "the writer's hard state was synced with its first entries");
+    assert.ok(state.hardState !== null && state.hardState.currentTerm > previousTerm, "the writer's hard state was synced with its first entries");
+    // A crash is not damage: no lost mark, nothing moved aside (no false alarm).
+    assert.deepEqual(state.damage, [], `round ${round}`);
+    assert.equal(state.hardState.lost, undefined);
     previousTerm = state.hardState.currentTerm;
   }
 });

@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
-import { appendFile, readFile, readdir, stat, unlink, writeFile } from "node:fs/promises";
+import { appendFile, readFile, readdir, stat, truncate, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import zlib from "node:zlib";
 import { EntryType, type Entry } from "../../src/core/types.js";
 import { crc32Table } from "../../src/storage/crc32.js";
-import { WalCorruptionError } from "../../src/storage/errors.js";
+import { WalFormatError } from "../../src/storage/errors.js";
+import { HEADER_BYTES, readHeader, slotOffset } from "../../src/storage/header.js";
+import { RecordBuffer } from "../../src/storage/records.js";
 import { writeSnapshotFile } from "../../src/storage/snapshot-file.js";
 import { Wal } from "../../src/storage/wal.js";
 import { Rng, entries, entry, recordingLogger, recover, tempDir } from "./support.js";
 
-/** Bytes of the records these tests write: a hard state, and an entry with 10 bytes of data. */
-const HARD_STATE_RECORD = 9 + 12;
+/** Bytes of the record of an entry with 10 bytes of data. */
 const ENTRY_RECORD = 9 + 21 + 10;
 
 async function segmentFiles(dir: string): Promise<string[]> {
@@ -22,21 +23,10 @@ function indexes(list: readonly Entry[]): number[] {
   return list.map((e) => e.index);
 }
 
-async function assertCorrupt(dir: string, file: string, offset: number, reason: RegExp): Promise<void> {
-  await assert.rejects(recover(dir), (err: unknown) => {
-    assert.ok(err instanceof WalCorruptionError, `expected WalCorruptionError, got ${String(err)}`);
-    assert.equal(err.file, join(dir, file));
-    assert.equal(err.offset, offset);
-    assert.match(err.reason, reason);
-    assert.ok(err.message.includes(join(dir, file)) && err.message.includes(`at byte ${offset}`), err.message);
-    return true;
-  });
-}
-
 describe("WAL: write and recover", () => {
   test("a new directory recovers an empty log", async () => {
     const state = await recover(join(await tempDir(), "node-1"));
-    assert.deepEqual(state, { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] });
+    assert.deepEqual({ ...state, incarnation: 0 }, { hardState: null, snapshot: null, entries: [], incarnation: 0, damage: [] }, "no hard state: the Raft core finds out whether its cluster is new");
   });
 
   test("recovers the hard state and entries it synced, byte for byte", async () => {
@@ -156,26 +146,47 @@ describe("WAL: write and recover", () => {
 });
 
 describe("WAL: damage on disk", () => {
-  /** A directory whose only segment holds a hard state and entries 1..n. */
-  async function oneSegment(n: number): Promise<{ dir: string; file: string }> {
+  /** A directory whose segments hold entries 1..n of term 1 (one batch), with the hard state (1, 1). */
+  async function oneSegment(n: number): Promise<{ dir: string; file: string; path: string }> {
     const dir = await tempDir();
     const { wal } = await Wal.open(dir);
+    wal.setHardState({ currentTerm: 1, votedFor: 1 });
     wal.append(entries(1, n, 1));
     await wal.close();
-    const [file] = await segmentFiles(dir);
-    return { dir, file: file! };
+    const files = await segmentFiles(dir);
+    // Opening starts a new, empty segment: the records are in the one before it.
+    const file = files.at(-1)!;
+    const withRecords = (await stat(join(dir, file))).size > HEADER_BYTES ? file : files.at(-2)!;
+    return { dir, file: withRecords, path: join(dir, withRecords) };
   }
 
-  test("a half-written record at the end is cut off with a warning; the rest survives", async () => {
-    const { dir, file } = await oneSegment(5);
-    const path = join(dir, file);
+  /** Recovers `dir`, checking that the damage was found and remembered: the lost mark, the log cut at `keep`. */
+  async function assertRecovered(dir: string, keep: number, through: number, damage: RegExp): Promise<void> {
+    const { logger, lines } = recordingLogger();
+    const state = await recover(dir, { logger });
+    assert.deepEqual(indexes(state.entries), indexes(entries(1, keep, 1)));
+    assert.deepEqual(state.hardState, { currentTerm: 1, votedFor: 1, lost: { through, term: 1 } });
+    assert.ok(state.damage.some((d) => damage.test(d)), `damage ${JSON.stringify(state.damage)} does not match ${damage}`);
+    const error = lines.find((l) => l.event === "storage_damaged");
+    assert.ok(error && error.level === "error", "one error line says what was lost");
+    // Opening again finds the same state, with the lost mark still there: it was written down.
+    const again = await recover(dir);
+    assert.deepEqual(indexes(again.entries), indexes(entries(1, keep, 1)));
+    assert.deepEqual(again.hardState?.lost, { through, term: 1 });
+    assert.deepEqual(again.damage, [], "the damage was moved aside: the directory is whole again");
+  }
+
+  test("a half-written record past what the header vouches for is cut off with a warning; no loss", async () => {
+    const { dir, path } = await oneSegment(5);
     const intact = (await stat(path)).size;
-    const record = (await readFile(path)).subarray(HARD_STATE_RECORD, HARD_STATE_RECORD + ENTRY_RECORD);
+    const record = (await readFile(path)).subarray(HEADER_BYTES, HEADER_BYTES + ENTRY_RECORD);
     await appendFile(path, record.subarray(0, 25));
 
     const { logger, lines } = recordingLogger();
     const state = await recover(dir, { logger });
     assert.deepEqual(indexes(state.entries), [1, 2, 3, 4, 5]);
+    assert.deepEqual(state.hardState, { currentTerm: 1, votedFor: 1 });
+    assert.deepEqual(state.damage, []);
     const warning = lines.find((l) => l.event === "wal_torn_tail_cut");
     assert.ok(warning, "no warning");
     assert.equal(warning.level, "warn");
@@ -184,74 +195,123 @@ describe("WAL: damage on disk", () => {
     assert.deepEqual(indexes((await recover(dir)).entries), [1, 2, 3, 4, 5]);
   });
 
-  test("garbage at the end of the log is cut off the same way", async () => {
+  test("garbage, or whole intact records, past what the header vouches for are cut the same way", async () => {
     const rng = new Rng(6);
     for (const size of [1, 8, 9, 100, 5000]) {
-      const { dir, file } = await oneSegment(4);
-      await appendFile(join(dir, file), rng.bytes(size));
+      const { dir, path } = await oneSegment(4);
+      await appendFile(path, rng.bytes(size));
       const { logger, lines } = recordingLogger();
-      assert.deepEqual(indexes((await recover(dir, { logger })).entries), [1, 2, 3, 4], `${size} bytes of garbage`);
+      const state = await recover(dir, { logger });
+      assert.deepEqual(indexes(state.entries), [1, 2, 3, 4], `${size} bytes of garbage`);
+      assert.deepEqual(state.damage, []);
       assert.ok(lines.some((l) => l.event === "wal_torn_tail_cut"));
+    }
+    // A valid record of entry 5 written but never vouched for by a header (the crash came before the header): cut too.
+    const { dir, path } = await oneSegment(4);
+    const five = new RecordBuffer();
+    five.entry(entry(5, 1));
+    await appendFile(path, five.bytes());
+    assert.deepEqual(indexes((await recover(dir)).entries), [1, 2, 3, 4]);
+  });
+
+  test("a client's value that holds the bytes of a valid record cannot change the verdict (the torn tail is decided by the header)", async () => {
+    // Entry 2's data is a whole, valid encoded record; then the tail is torn 5 bytes short, as a crash would.
+    const forged = new RecordBuffer();
+    forged.entry(entry(3, 1));
+    const dir = await tempDir();
+    const { wal } = await Wal.open(dir);
+    wal.setHardState({ currentTerm: 1, votedFor: 1 });
+    wal.append([entry(1, 1), { index: 2, term: 1, type: EntryType.Normal, data: Buffer.from(forged.bytes()) }]);
+    await wal.sync();
+    wal.append([entry(3, 1)]);
+    await wal.close();
+    const [file] = await segmentFiles(dir);
+    const path = join(dir, file!);
+    // Past what was vouched for (a write torn before its header): cut, nothing lost.
+    await appendFile(path, forged.bytes().subarray(0, forged.length - 5));
+    const state = await recover(dir);
+    assert.deepEqual(indexes(state.entries), [1, 2, 3]);
+    assert.deepEqual(state.damage, []);
+    // Within what was vouched for (the disk lost an acknowledged tail): a loss, recovered through the protocol, never fatal.
+    const size = (await stat(path)).size;
+    await truncate(path, size - 5);
+    const after = await recover(dir);
+    assert.deepEqual(indexes(after.entries), [1, 2]);
+    assert.deepEqual(after.hardState?.lost, { through: 3, term: 1 });
+  });
+
+  test("a flipped byte in the middle: the log is cut before that record, the damage moved aside, the loss remembered", async () => {
+    const { dir, file, path } = await oneSegment(8);
+    const bytes = await readFile(path);
+    const damaged = HEADER_BYTES + 3 * ENTRY_RECORD;
+    bytes[damaged + 20]! ^= 0x01;
+    await writeFile(path, bytes);
+    await assertRecovered(dir, 3, 8, new RegExp(`${file} at byte ${damaged}: checksum mismatch`));
+    const aside = await readFile(join(dir, `${file}.damaged-at-${damaged}`));
+    assert.deepEqual(aside, bytes.subarray(damaged), "the damaged records are kept for an operator");
+  });
+
+  test("a damaged length in the middle, though it makes the record run past the end", async () => {
+    const { dir, path } = await oneSegment(8);
+    const bytes = await readFile(path);
+    const damaged = HEADER_BYTES + 2 * ENTRY_RECORD;
+    bytes.writeUInt32BE(1 << 20, damaged + 4);
+    await writeFile(path, bytes);
+    await assertRecovered(dir, 2, 8, /runs past the end of the file/);
+  });
+
+  test("a tail lost or zero-filled within what the header vouches for is a loss", async () => {
+    for (const fault of ["truncate", "boundary", "zero"] as const) {
+      const { dir, path } = await oneSegment(8);
+      const size = (await stat(path)).size;
+      if (fault === "truncate") await truncate(path, size - ENTRY_RECORD - 7);
+      else if (fault === "boundary") await truncate(path, size - 2 * ENTRY_RECORD);
+      else {
+        const bytes = await readFile(path);
+        bytes.fill(0, size - ENTRY_RECORD - 7);
+        await writeFile(path, bytes);
+      }
+      const why = { truncate: /runs past the end of the file/, boundary: /the file ends at byte \d+, but its header vouches for records up to byte/, zero: /checksum mismatch/ }[fault];
+      await assertRecovered(dir, 6, 8, why);
     }
   });
 
-  test("a damaged last record is treated as torn: cut, with a warning", async () => {
-    const { dir, file } = await oneSegment(5);
-    const path = join(dir, file);
-    const bytes = await readFile(path);
-    bytes[bytes.length - 3]! ^= 0xff;
-    await writeFile(path, bytes);
-    const { logger, lines } = recordingLogger();
-    assert.deepEqual(indexes((await recover(dir, { logger })).entries), [1, 2, 3, 4]);
-    assert.ok(lines.some((l) => l.event === "wal_torn_tail_cut" && l.reason === "checksum mismatch"));
-  });
-
-  test("a flipped byte in the middle of a segment is fatal, naming the file and offset", async () => {
-    const { dir, file } = await oneSegment(8);
-    const path = join(dir, file);
-    const bytes = await readFile(path);
-    const damaged = HARD_STATE_RECORD + 3 * ENTRY_RECORD;
-    bytes[damaged + 20]! ^= 0x01;
-    await writeFile(path, bytes);
-    await assertCorrupt(dir, file, damaged, /checksum mismatch/);
-    assert.deepEqual(await readFile(path), bytes, "nothing was cut");
-  });
-
-  test("a damaged length in the middle is fatal too, though it makes the record run past the end", async () => {
-    const { dir, file } = await oneSegment(8);
-    const path = join(dir, file);
-    const bytes = await readFile(path);
-    const damaged = HARD_STATE_RECORD + 2 * ENTRY_RECORD;
-    bytes.writeUInt32BE(1 << 20, damaged + 4);
-    await writeFile(path, bytes);
-    await assertCorrupt(dir, file, damaged, /runs past the end of the file/);
-  });
-
-  test("any damage in a segment other than the last is fatal, even at its end", async () => {
-    const { dir, file } = await oneSegment(3);
-    await recover(dir); // a second segment now follows the first
-    await appendFile(join(dir, file), Buffer.from([1, 2, 3]));
-    const size = HARD_STATE_RECORD + 3 * ENTRY_RECORD;
-    await assertCorrupt(dir, file, size, /incomplete record header/);
-  });
-
-  test("a record with a valid checksum that cannot follow the log is fatal", async () => {
-    const dir = await tempDir();
-    const { wal } = await Wal.open(dir);
-    wal.append(entries(1, 3, 1));
-    await wal.close();
-    // Splice in a copy of entry 2's record after entry 3: intact, but impossible there.
-    const [file] = await segmentFiles(dir);
-    const path = join(dir, file!);
-    const bytes = await readFile(path);
-    const second = bytes.subarray(HARD_STATE_RECORD + ENTRY_RECORD, HARD_STATE_RECORD + 2 * ENTRY_RECORD);
-    await appendFile(path, Buffer.concat([second, second]));
-    await assertCorrupt(dir, file!, bytes.length, /impossible record: entry 2 does not follow the last index 3/);
-  });
-
-  test("a missing segment is fatal", async () => {
+  test("damage in a segment other than the last: cut there, and the newer segments moved aside", async () => {
     const dir = await tempDir();
     const { wal } = await Wal.open(dir, { segmentBytes: 200 });
+    wal.setHardState({ currentTerm: 1, votedFor: 1 });
+    for (let i = 1; i <= 40; i += 4) {
+      wal.append(entries(i, i + 3, 1));
+      await wal.sync();
+    }
+    await wal.close();
+    const files = await segmentFiles(dir);
+    const second = join(dir, files[1]!);
+    const bytes = await readFile(second);
+    bytes[HEADER_BYTES + ENTRY_RECORD + 25]! ^= 0xff;
+    await writeFile(second, bytes);
+    const firstIndex = Number(files[1]!.slice(21, 41));
+    await assertRecovered(dir, firstIndex, 40, /checksum mismatch/);
+    const left = await readdir(dir);
+    for (const f of files.slice(2)) assert.ok(left.includes(`${f}.damaged`), `${f} moved aside`);
+  });
+
+  test("a record with a valid checksum that cannot follow the log is damage too", async () => {
+    const { dir, path } = await oneSegment(4);
+    // Entries 2 and 3 swap places: each record intact, the order impossible.
+    const bytes = await readFile(path);
+    const a = HEADER_BYTES + ENTRY_RECORD;
+    const two = Buffer.from(bytes.subarray(a, a + ENTRY_RECORD));
+    bytes.copy(bytes, a, a + ENTRY_RECORD, a + 2 * ENTRY_RECORD);
+    two.copy(bytes, a + ENTRY_RECORD);
+    await writeFile(path, bytes);
+    await assertRecovered(dir, 1, 4, /impossible record: entry 3 does not follow the last index 1/);
+  });
+
+  test("a missing segment in the middle: the log ends before it", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open(dir, { segmentBytes: 200 });
+    wal.setHardState({ currentTerm: 1, votedFor: 1 });
     for (let i = 1; i <= 40; i += 4) {
       wal.append(entries(i, i + 3, 1));
       await wal.sync();
@@ -259,12 +319,13 @@ describe("WAL: damage on disk", () => {
     await wal.close();
     const files = await segmentFiles(dir);
     await unlink(join(dir, files[2]!));
-    await assertCorrupt(dir, files[3]!, 0, /segment \d+ is missing before it/);
+    await assertRecovered(dir, Number(files[2]!.slice(21, 41)) - 1, 40, /segment \d+ is missing before it/);
   });
 
-  test("a missing first segment that no snapshot covers is fatal", async () => {
+  test("a missing first segment that no snapshot covers: nothing of the log can be used", async () => {
     const dir = await tempDir();
     const { wal } = await Wal.open(dir, { segmentBytes: 1 });
+    wal.setHardState({ currentTerm: 1, votedFor: 1 });
     for (let i = 1; i <= 5; i++) {
       wal.append([entry(i, 1)]);
       await wal.sync();
@@ -272,8 +333,70 @@ describe("WAL: damage on disk", () => {
     await wal.close();
     const files = await segmentFiles(dir);
     await unlink(join(dir, files[0]!));
-    await unlink(join(dir, files[1]!)); // the one holding entry 1
-    await assertCorrupt(dir, "", 0, /entries 1..1 are in neither a snapshot nor a WAL segment/);
+    await assertRecovered(dir, 0, 5, /entries 1..\d+ are in neither a snapshot nor a WAL segment/);
+  });
+
+  test("the newest segment missing: the term and vote are lost with it (the one before says it was started)", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open(dir, { segmentBytes: 1 });
+    for (let i = 1; i <= 6; i++) {
+      wal.setHardState({ currentTerm: i, votedFor: 1 });
+      wal.append([entry(i, 1)]);
+      await wal.sync();
+    }
+    await wal.close();
+    const files = await segmentFiles(dir);
+    await unlink(join(dir, files.at(-1)!));
+    const { logger, lines } = recordingLogger();
+    const state = await recover(dir, { logger });
+    assert.equal(state.hardState, null, "an older term and vote must not be taken for the current ones");
+    assert.ok(state.damage.some((d) => /the newest, is missing/.test(d)));
+    assert.ok(lines.some((l) => l.event === "storage_damaged"));
+    assert.equal((await recover(dir)).hardState, null, "still unknown after another restart");
+  });
+
+  test("both header slots of the newest segment damaged: the term and vote are lost, the intact records kept", async () => {
+    const { dir, path } = await oneSegment(6);
+    const bytes = await readFile(path);
+    bytes.fill(0, 0, HEADER_BYTES);
+    await writeFile(path, bytes);
+    const state = await recover(dir);
+    assert.equal(state.hardState, null);
+    assert.deepEqual(indexes(state.entries), [1, 2, 3, 4, 5, 6]);
+    assert.ok(state.damage.some((d) => /both header slots are damaged/.test(d)));
+    assert.equal((await recover(dir)).hardState, null);
+  });
+
+  test("one header slot torn (a crash while writing it): the other, older slot is used, and nothing counts as lost", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open(dir);
+    wal.setHardState({ currentTerm: 1, votedFor: 1 });
+    wal.append(entries(1, 3, 1));
+    await wal.sync();
+    wal.append(entries(4, 6, 1));
+    await wal.close();
+    const [first] = await segmentFiles(dir);
+    const path = join(dir, first!);
+    const bytes = await readFile(path);
+    const newest = readHeader(bytes)!;
+    bytes.fill(0xee, slotOffset(newest.writeSeq), slotOffset(newest.writeSeq) + 100);
+    await writeFile(path, bytes);
+    const state = await recover(dir);
+    assert.deepEqual(indexes(state.entries), [1, 2, 3], "the older slot vouches for entries 1..3 only: the rest was never acknowledged");
+    assert.deepEqual(state.hardState, { currentTerm: 1, votedFor: 1 });
+    assert.deepEqual(state.damage, []);
+  });
+
+  test("a directory of an older format is refused with a clear message, not mistaken for damage", async () => {
+    const dir = await tempDir();
+    // Format 1 began every segment with a hard-state record: crc | length 12 | type 1 | term | vote.
+    const record = Buffer.alloc(9 + 12);
+    record.writeUInt32BE(12, 4);
+    record.writeUInt8(1, 8);
+    record.writeUInt32BE(1, 9 + 4);
+    record.writeUInt32BE(crc32Table(record.subarray(4)), 0);
+    await writeFile(join(dir, "wal-0000000000000000-00000000000000000001.log"), record);
+    await assert.rejects(recover(dir), (err: unknown) => err instanceof WalFormatError && /older raftkv/.test(err.message));
   });
 });
 
@@ -399,25 +522,29 @@ describe("WAL: snapshots and compaction", () => {
     }
   });
 
-  test("a snapshot file the log refers to must exist, and must be intact", async () => {
-    const dir = await tempDir();
-    const { wal } = await Wal.open(dir);
-    wal.append(entries(1, 10, 1));
-    await wal.saveSnapshot(snap(5, 1));
-    await wal.close();
-    const snapshotFile = join(dir, "snapshot-00000000000000000005.snap");
-    const bytes = await readFile(snapshotFile);
-
-    bytes[bytes.length - 1]! ^= 1;
-    await writeFile(snapshotFile, bytes);
-    await assert.rejects(recover(dir), (err: unknown) => err instanceof WalCorruptionError && err.file === snapshotFile && /checksum/.test(err.reason));
-
-    await unlink(snapshotFile);
-    const [file] = await segmentFiles(dir);
-    await assert.rejects(
-      recover(dir),
-      (err: unknown) => err instanceof WalCorruptionError && err.file === join(dir, file!) && /follows a snapshot at index 5, but there is none/.test(err.reason),
-    );
+  test("a damaged or missing snapshot file: nothing of the log can be used, and the loss is remembered", async () => {
+    for (const fault of ["flip", "delete"] as const) {
+      const dir = await tempDir();
+      const { wal } = await Wal.open(dir);
+      wal.setHardState({ currentTerm: 2, votedFor: 1 });
+      wal.append(entries(1, 10, 1));
+      await wal.saveSnapshot(snap(5, 1));
+      await wal.close();
+      const snapshotFile = join(dir, "snapshot-00000000000000000005.snap");
+      if (fault === "flip") {
+        const bytes = await readFile(snapshotFile);
+        bytes[bytes.length - 1]! ^= 1;
+        await writeFile(snapshotFile, bytes);
+      } else await unlink(snapshotFile);
+      const state = await recover(dir);
+      assert.equal(state.snapshot, null, fault);
+      assert.deepEqual(state.entries, []);
+      assert.deepEqual(state.hardState, { currentTerm: 2, votedFor: 1, lost: { through: 10, term: 2 } });
+      assert.ok(state.damage.some((d) => (fault === "flip" ? /checksum/ : /follows a snapshot at index 5, but there is none/).test(d)), JSON.stringify(state.damage));
+      const again = await recover(dir);
+      assert.deepEqual(again.damage, []);
+      assert.deepEqual(again.hardState?.lost, { through: 10, term: 2 });
+    }
   });
 
   test("a snapshot a crash left half-written is ignored and removed; other files are left alone", async () => {
@@ -449,7 +576,7 @@ describe("WAL: snapshots and compaction", () => {
 describe("WAL: random histories", () => {
   /** What the WAL should recover: the same rules, kept with whole entries in memory. */
   class Model {
-    hardState = { currentTerm: 0, votedFor: null as number | null };
+    hardState: { currentTerm: number; votedFor: number | null } | null = null;
     snapshot: { lastIncludedIndex: number; lastIncludedTerm: number; data: Buffer } | null = null;
     entries: Entry[] = [];
     get baseIndex() {

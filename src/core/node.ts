@@ -66,10 +66,11 @@ export interface RaftConfig {
   /** Snapshot bytes per InstallSnapshot chunk (Figure 13). Default 1 MiB. */
   readonly snapshotChunkBytes?: number;
   /**
-   * Which life of this server this is: greater after every restart (the
-   * server uses its clock, the simulator a counter). Sent with every answer
-   * to a leader, so that a leader learns that a follower restarted and may
-   * have lost what it had acknowledged (docs/STORAGE.md). Default 0: unknown.
+   * Which life of this server's storage this is: a new, greater one after
+   * every restart that found something lost (the server uses its clock, the
+   * simulator a counter); an intact restart keeps it. Sent with every answer
+   * to a leader, so that a leader learns that a follower may have lost what
+   * it had acknowledged (docs/STORAGE.md). Default 0: unknown.
    */
   readonly incarnation?: number;
 }

@@ -73,7 +73,7 @@ export class Progress {
   /**
    * Checks an answer's incarnation before it is used. An answer from an
    * older incarnation is stale: false, ignore it. A newer one means the
-   * follower restarted, and its disk may have lost what it had acknowledged
+   * follower restarted and its disk may have lost what it had acknowledged
    * (docs/STORAGE.md): everything learned about it is forgotten, and it is
    * probed again from scratch. This is the one way matchIndex goes down.
    */

@@ -120,8 +120,14 @@ export class World {
   private readonly clientTarget = new Map<number, NodeId>();
   private readonly healAt: number;
   private readonly branches: { at: number; seed: number }[];
-  /** Server boots so far: each boot's number is its incarnation (RaftConfig.incarnation), always increasing. */
-  private boots = 0;
+  /**
+   * Each node's incarnation (RaftConfig.incarnation): a new one, greater than
+   * any before, whenever a storage fault took something from its disk (the
+   * server uses its clock for that), so that leaders forget what it had
+   * acknowledged.
+   */
+  private readonly incarnations = new Map<NodeId, number>();
+  private lastIncarnation = 1;
   /** Called at the end of every tick (the search uses it to spot new kinds of states). */
   onTick: ((world: World) => void) | null = null;
 
@@ -224,12 +230,11 @@ export class World {
       // Plans that split batches finely also split snapshots into small chunks (Figure 13).
       snapshotChunkBytes: this.plan.maxBytesPerAppend === 1 ? 8 : this.plan.maxBytesPerAppend === 200 ? 64 : 1 << 20,
       maxInflight: 8,
-      incarnation: this.boots,
+      incarnation: this.incarnations.get(id) ?? 1,
     };
   }
 
   private boot(node: SimNode): void {
-    this.boots++;
     const restored: RestoredState = { hardState: node.disk.hardState, snapshot: node.disk.snapshot, entries: node.disk.entries };
     const config = this.config(node.id);
     node.raft = this.bug ? this.bug.make(config, restored) : new RaftNode(config, restored);
@@ -547,6 +552,7 @@ export class World {
         break;
     }
     if (disk.hardState === null || disk.hardState.lost) {
+      this.incarnations.set(node.id, ++this.lastIncarnation);
       this.damaged.add(node.id);
       this.stats.storageFaults++;
     }

@@ -40,7 +40,7 @@ export interface WalOptions {
   readonly segmentBytes?: number;
   /** Called after each fsync of the log, with its duration and the bytes it made durable (for metrics). */
   readonly onFsync?: (seconds: number, bytes: number) => void;
-  /** This boot's clock in ms, for its incarnation (tests). Default Date.now(). */
+  /** The clock in ms, for a new incarnation (tests). Default Date.now(). */
   readonly now?: () => number;
 }
 
@@ -51,7 +51,7 @@ export interface RecoveredState {
   readonly snapshot: Snapshot | null;
   /** The entries after the snapshot, in order. Their data are views of the bytes read from disk. */
   readonly entries: Entry[];
-  /** This boot's incarnation (RaftConfig.incarnation): greater than any earlier boot's of this directory. */
+  /** The node's incarnation (RaftConfig.incarnation): new, and greater than every earlier one, after a start that found something lost. */
   readonly incarnation: number;
   /** What was found damaged or missing; empty when nothing was. */
   readonly damage: readonly string[];
@@ -124,8 +124,10 @@ export class Wal {
     const found = await recoverDirectory(dir, logger);
     const shape = new LogShape(found.baseIndex, found.baseTerm);
     for (const e of found.entries) shape.push(e.term);
-    // Greater than every earlier boot's, even if the clock went back.
-    const incarnation = Math.max((options.now ?? Date.now)(), found.lastIncarnation + 1);
+    // A new incarnation whenever the disk may have lost something the node had promised (or nothing is known of it):
+    // greater than every earlier one, even if the clock went back. An intact restart keeps the last one.
+    const damaged = found.hardState === null || found.hardState.lost !== undefined || found.lastIncarnation === 0;
+    const incarnation = damaged ? Math.max((options.now ?? Date.now)(), found.lastIncarnation + 1) : found.lastIncarnation;
 
     // Appending always starts a fresh segment: the old last one may just have been cut.
     const previous = found.segments.at(-1);

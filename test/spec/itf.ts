@@ -84,6 +84,8 @@ export interface SpecServer {
   readonly persistedTerm: number;
   readonly persistedVote: number;
   readonly snapshotToPersist: boolean;
+  readonly writing: boolean;
+  readonly pendingApply: number;
   readonly leadTransferee: number;
   readonly transferElapsed: number;
 }
@@ -105,7 +107,8 @@ export type SpecStep =
   | Variant<"Read", { node: number; id: number }>
   | Variant<"Transfer", { node: number; to: number }>
   | Variant<"Compact", { node: number; index: number }>
-  | Variant<"Restart", { node: number; draw: number }>;
+  | Variant<"Restart", { node: number; draw: number }>
+  | Variant<"Persist", number>;
 
 export interface SpecState {
   readonly servers: Map<number, SpecServer>;

@@ -16,9 +16,13 @@
 //   Compact(n, i)       n.compact(i, data), and the driver stores the snapshot
 //   Restart(n, draw)    a new RaftNode built from what n's disk holds
 //
+//   Persist(n)          the pending write of n's Ready completes: advance()
+//
 // followed by the driver loop every real driver runs: while hasReady(),
-// ready(), persist, send, apply, advance(). Persistence completes before the
-// next input (the spec's disks are synchronous too).
+// ready(), persist, send, apply, advance(). When the spec's server is left
+// `writing` (a slow disk under a leader's Ready with sendBeforePersist), the
+// replay sends that Ready's messages and keeps its write pending until the
+// Persist step, as src/sim/world.ts does with a disk latency.
 //
 // What the spec abstracts, and how the replay maps it:
 // - Randomness: the only random choice is the election timeout drawn at each
@@ -34,7 +38,7 @@
 //   bookkeeping) are read through a cast: they are compared because the
 //   spec models them, and a difference there shows up first.
 
-import { RaftNode, type RaftConfig, type Ready } from "../../src/core/node.js";
+import { RaftNode, type RaftConfig, type Ready, type ReadResult } from "../../src/core/node.js";
 import type { Progress } from "../../src/core/progress.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId } from "../../src/core/types.js";
 import type { SpecDisk, SpecEntry, SpecMsg, SpecReadResult, SpecServer, SpecState } from "./itf.js";
@@ -81,6 +85,7 @@ interface Internals {
   leadTransferee: NodeId | null;
   transferElapsed: number;
   incoming: unknown;
+  readyInFlight: { applied: number } | null;
 }
 
 interface Disk {
@@ -94,6 +99,8 @@ interface Driven {
   disk: Disk;
   /** What RaftConfig.random returns: the spec's draw for this step, minus ElectionMin. */
   draw: number;
+  /** A leader's Ready whose messages left and whose write is pending (the spec's `writing`). */
+  pending: Ready | null;
 }
 
 const LO = SPEC_CONFIG.electionTimeoutTicks[0];
@@ -116,8 +123,10 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
     random: () => nodes.get(id)!.draw,
   });
   const boot = (id: NodeId, disk: Disk, draw: number): void => {
-    const d: Driven = nodes.get(id) ?? { raft: null as unknown as RaftNode, disk, draw };
+    const d: Driven = nodes.get(id) ?? { raft: null as unknown as RaftNode, disk, draw, pending: null };
     d.draw = draw - LO;
+    // a crash loses the Ready being written
+    d.pending = null;
     nodes.set(id, d);
     const snapshot = disk.snapshot && { lastIncludedIndex: disk.snapshot.index, lastIncludedTerm: disk.snapshot.term, data: disk.snapshot.data };
     d.raft = make(config(id), { hardState: disk.hardState, entries: [...disk.entries], snapshot });
@@ -136,7 +145,7 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
         const d = nodes.get(step.value.node)!;
         d.draw = step.value.draw - LO;
         d.raft.tick();
-        out = settle(i, d);
+        out = drive(i, d, st);
         break;
       }
       case "Deliver": {
@@ -144,7 +153,7 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
         const d = nodes.get(m.to)!;
         d.draw = step.value.draw - LO;
         d.raft.step(m);
-        out = settle(i, d);
+        out = drive(i, d, st);
         break;
       }
       case "Drop":
@@ -154,7 +163,7 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
         const r = d.raft.propose(Uint8Array.of(step.value.value));
         const accepted = lastIndexOf(st.servers.get(d.raft.id)!) > lastIndexOf(trace[i - 1]!.servers.get(d.raft.id)!);
         if (r.ok !== accepted) throw new Divergence(i, `n${d.raft.id}'s answer to a proposal`, accepted ? "accepted" : "refused", r);
-        out = settle(i, d);
+        out = drive(i, d, st);
         break;
       }
       case "Read": {
@@ -180,6 +189,15 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
         out = settle(i, d);
         break;
       }
+      case "Persist": {
+        const d = nodes.get(step.value)!;
+        if (!d.pending) throw new Divergence(i, `n${step.value} has no write pending`, "writing", "idle");
+        persist(d.disk, d.pending);
+        d.pending = null;
+        d.raft.advance();
+        out = settle(i, d);
+        break;
+      }
       case "Restart": {
         const { node, draw } = step.value;
         boot(node, nodes.get(node)!.disk, draw);
@@ -193,6 +211,24 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
   return trace.length - 1;
 }
 
+/**
+ * After an input: the driver loop, or, when the spec's server is now
+ * `writing`, a slow disk: the first Ready's messages leave at once
+ * (sendBeforePersist) and its write stays pending until the Persist step.
+ */
+function drive(step: number, d: Driven, st: SpecState): { messages: Message[]; reads: SpecReadResult[] } {
+  if (!st.servers.get(d.raft.id)!.writing) return settle(step, d);
+  if (!d.raft.hasReady()) throw new Divergence(step, `n${d.raft.id} has no Ready to write`, "writing", "nothing to do");
+  const rd = d.raft.ready();
+  if (!rd.sendBeforePersist) throw new Divergence(step, `n${d.raft.id}'s Ready may not be sent before it is written`, true, false);
+  d.pending = rd;
+  return { messages: [...rd.messages], reads: rd.reads.map(readResult) };
+}
+
+function readResult(r: ReadResult): SpecReadResult {
+  return r.ok ? { id: r.id, ok: true, index: r.index, leader: 0 } : { id: r.id, ok: false, index: 0, leader: r.leader ?? 0 };
+}
+
 /** The driver loop (src/sim/world.ts, without disk latency): persist, send, apply, advance, until nothing is left. */
 function settle(step: number, d: Driven): { messages: Message[]; reads: SpecReadResult[] } {
   const messages: Message[] = [];
@@ -202,7 +238,7 @@ function settle(step: number, d: Driven): { messages: Message[]; reads: SpecRead
     const rd = d.raft.ready();
     persist(d.disk, rd);
     messages.push(...rd.messages);
-    for (const r of rd.reads) reads.push(r.ok ? { id: r.id, ok: true, index: r.index, leader: 0 } : { id: r.id, ok: false, index: 0, leader: r.leader ?? 0 });
+    reads.push(...rd.reads.map(readResult));
     d.raft.advance();
   }
   return { messages, reads };
@@ -327,6 +363,8 @@ function project(raft: RaftNode): Record<string, unknown> {
     persistedTerm: x.persistedHardState.currentTerm,
     persistedVote: x.persistedHardState.votedFor ?? 0,
     snapshotToPersist: x.snapshotToPersist !== null,
+    writing: x.readyInFlight !== null,
+    pendingApply: x.readyInFlight?.applied ?? 0,
     leadTransferee: x.leadTransferee ?? 0,
     transferElapsed: x.transferElapsed,
   };
@@ -371,6 +409,8 @@ function projectSpec(s: SpecServer): Record<string, unknown> {
     persistedTerm: s.persistedTerm,
     persistedVote: s.persistedVote,
     snapshotToPersist: s.snapshotToPersist,
+    writing: s.writing,
+    pendingApply: s.pendingApply,
     leadTransferee: s.leadTransferee,
     transferElapsed: s.transferElapsed,
   };

@@ -68,9 +68,9 @@ describe("spec/raft.qnt and the core against it", () => {
     assert.equal(typecheck.code, 0, typecheck.stdout + typecheck.stderr);
   });
 
-  test("scenarios: election, replication, read index, snapshot, transfer, Figure 8 (§5.4.2 holds it off)", () => {
+  test("scenarios: election, replication, read index, snapshot, transfer, a leader's parallel write, Figure 8 (§5.4.2 holds it off)", () => {
     assert.equal(tests.code, 0, tests.stdout + tests.stderr);
-    for (const name of ["electionTest", "replicationTest", "readIndexTest", "snapshotTest", "transferTest", "figure8Test"]) {
+    for (const name of ["electionTest", "replicationTest", "readIndexTest", "snapshotTest", "transferTest", "parallelWriteTest", "crashDuringParallelWriteTest", "figure8Test"]) {
       assert.match(tests.stdout, new RegExp(`ok raftTests::scenarios::${name} passed`), name);
     }
   });
@@ -89,7 +89,7 @@ describe("spec/raft.qnt and the core against it", () => {
   });
 
   test("conformance: every trace replays on RaftNode with the spec's state after every step", (t) => {
-    assert.ok(random.length > 0 && scenarioTraces.length === 6, "traces were written");
+    assert.ok(random.length > 0 && scenarioTraces.length === 8, "traces were written");
     const states = new Set<string>();
     let steps = 0;
     const started = Date.now();

@@ -85,7 +85,8 @@ describe("spec/raft.qnt and the core against it", () => {
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /\[ok\] No violation found/);
     assert.equal(random.length, TRACES);
-    t.diagnostic(`quint run: ${TRACES} traces in ${runSeconds.toFixed(1)} s (with the typechecker and the test runner beside it)`);
+    const own = /\((\d+)ms at (\d+) traces\/second\)/.exec(run.stdout);
+    t.diagnostic(`quint run: ${TRACES} traces in ${runSeconds.toFixed(1)} s with start-up${own ? `; simulating ${(Number(own[1]) / 1000).toFixed(1)} s, ${own[2]} traces/s` : ""}`);
   });
 
   test("conformance: every trace replays on RaftNode with the spec's state after every step", (t) => {

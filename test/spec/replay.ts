@@ -285,11 +285,12 @@ export function toCore(m: SpecMsg): Message {
       return { type: "AppendEntries", ...v, entries: v.entries.map((e, k) => toCoreEntry(e, v.prevLogIndex + 1 + k)) };
     }
     case "AppendEntriesResponse":
-      return { type: "AppendEntriesResponse", ...m.value };
+      // Incarnations are not in the spec yet: every server keeps its first (0, unknown), as the replay's configs say.
+      return { type: "AppendEntriesResponse", ...m.value, incarnation: 0 };
     case "InstallSnapshot":
       return { type: "InstallSnapshot", ...m.value, offset: 0, data: Uint8Array.of(m.value.lastIncludedIndex), done: true };
     case "InstallSnapshotResponse":
-      return { type: "InstallSnapshotResponse", ...m.value, received: SNAPSHOT_BYTES };
+      return { type: "InstallSnapshotResponse", ...m.value, received: SNAPSHOT_BYTES, incarnation: 0 };
     case "TimeoutNow":
       return { type: "TimeoutNow", ...m.value };
     default:
@@ -325,6 +326,9 @@ export function fromCore(m: Message): SpecMsg {
       return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, matchIndex: m.matchIndex, lastIncludedIndex: m.lastIncludedIndex, seq: m.seq } };
     case "TimeoutNow":
       return { tag: m.type, value: { from: m.from, to: m.to, term: m.term } };
+    case "RecoveryQuery":
+    case "RecoveryReply":
+      throw new Error(`${m.type}: storage-fault recovery is not in the spec yet, and the replay never damages a disk`);
     default:
       return assertNever(m);
   }

@@ -119,9 +119,9 @@ describe("spec/raft.qnt and the core against it", () => {
     );
   });
 
-  test("every bug-zoo variant diverges from the spec on some trace", (t) => {
+  test("every bug-zoo variant but the storage-fault ones (no storage faults in the spec yet) diverges from the spec on some trace", (t) => {
     const all = [...random, ...scenarioTraces];
-    for (const bug of BUGS) {
+    for (const bug of BUGS.filter((b) => !b.storage)) {
       let caught = 0;
       let first = "";
       for (const { file, trace } of all) {

@@ -1,0 +1,2 @@
+import type { Flags } from "./lib.js";
+export async function curves(_f: Flags): Promise<void> {}

@@ -169,11 +169,16 @@ export class RaftServer {
     while (performance.now() - started < timeoutMs) {
       await this.softStateChange(timeoutMs - (performance.now() - started));
       if (this.raft.role !== "leader" && (!untilLeaderKnown || this.raft.leaderId !== null)) {
-        this.log.info("leadership_transferred", { to: target, leader: this.raft.leaderId, ms: Math.round(performance.now() - started) });
-        return this.raft.leaderId ?? target;
+        const leader = this.raft.leaderId;
+        const ms = Math.round(performance.now() - started);
+        // Another node known to lead is a transfer; having stepped down with no new leader known yet is only that.
+        if (leader !== null && leader !== this.id) this.log.info("leadership_transferred", { to: target, leader, ms });
+        else this.log.info("stepped_down", { to: target, ms });
+        return leader ?? target;
       }
     }
-    this.log.warn("leadership_transfer_timed_out", { to: target, ms: timeoutMs });
+    if (this.raft.role !== "leader") this.log.info("stepped_down", { to: target, ms: timeoutMs, note: "no new leader heard from yet" });
+    else this.log.warn("leadership_transfer_timed_out", { to: target, ms: timeoutMs });
     return null;
   }
 

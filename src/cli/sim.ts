@@ -72,6 +72,12 @@ const spec = {
   help: { boolean: true },
 } as const;
 
+/** What kind of run: exactly one of these (--bug alone is a modifier; with --budget it is a search). */
+const MODES = ["seeds", "replay", "exhaustive", "list-bugs", "budget", "time"] as const;
+
+/** How printed commands start: runnable as printed from the project directory (or anywhere raftkv is installed). */
+export const RAFTKV_COMMAND = "npx raftkv";
+
 const EXHAUSTIVE_FLAGS = ["max-term", "max-entries", "max-states", "no-pre-vote", "no-check-quorum", "no-restarts", "no-symmetry", "link-capacity", "inbox-capacity"] as const;
 
 interface Common {
@@ -91,9 +97,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
   if (p.flags.has("list-bugs")) {
+    if (p.flags.size > 1) throw new UsageError(`--list-bugs takes no other options (got --${[...p.flags.keys()].find((k) => k !== "list-bugs")})`);
     for (const b of BUGS) process.stdout.write(`${b.name.padEnd(22)} ${b.description} [breaks ${b.breaks.join(" or ")}]\n`);
     return 0;
   }
+  const modes = MODES.filter((m) => p.flags.has(m));
+  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} are different kinds of run; give one of them`);
+  if (p.flags.has("html") && !p.flags.has("replay")) throw new UsageError("--html is for --replay");
   const c = common(p);
   if (p.flags.has("exhaustive")) return runExhaustive(p, c);
   const exhaustiveOnly = EXHAUSTIVE_FLAGS.find((f) => p.flags.has(f));
@@ -137,7 +147,7 @@ function replayCommand(plan: Plan, c: Common): string {
   // The plan's own faults: the search's swarm testing gives each run a subset of the ones asked for.
   const same = (list: readonly Fault[]) => list.length === plan.faults.size && list.every((f) => plan.faults.has(f));
   const faults = same(defaultFaults(c.bug)) ? "" : same(FAULTS) ? " --faults all" : ` --faults ${plan.faults.size === 0 ? "none" : FAULTS.filter((f) => plan.faults.has(f)).join(",")}`;
-  return `raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps}${faults}${c.transfers ? " --transfers" : ""}${c.bug ? ` --bug ${c.bug.name}` : ""}`;
+  return `${RAFTKV_COMMAND} sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps}${faults}${c.transfers ? " --transfers" : ""}${c.bug ? ` --bug ${c.bug.name}` : ""}`;
 }
 
 async function seeds(n: number, c: Common): Promise<number> {

@@ -11,6 +11,7 @@
 //   npm run mutate -- --only commit,vote # the mutations whose id contains one of these
 //   npm run mutate -- --seeds 30         # a smaller simulator batch (default 60)
 //   npm run mutate -- --markdown         # the table as markdown (docs/SIMULATION.md)
+//   npm run mutate -- --check            # only check that every mutation applies
 
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -31,8 +32,9 @@ interface Outcome {
 
 /**
  * A temp dir laid out like the project: dist/src and dist/test/core (the
- * code the mutation goes into), and src/core's sources (the purity test reads
- * them); package.json makes it ESM. Returns its dist/.
+ * code the mutation goes into), src/core's sources (the purity test reads
+ * them) and the interaction scripts (test/core/testdata); package.json makes
+ * it ESM.
  */
 function copyDist(): { top: string; root: string } {
   const top = mkdtempSync(join(tmpdir(), "raftkv-mutant-"));
@@ -40,6 +42,7 @@ function copyDist(): { top: string; root: string } {
   cpSync(join(DIST, "src"), join(root, "src"), { recursive: true });
   cpSync(join(DIST, "test", "core"), join(root, "test", "core"), { recursive: true });
   cpSync(join(DIST, "..", "src", "core"), join(top, "src", "core"), { recursive: true });
+  cpSync(join(DIST, "..", "test", "core", "testdata"), join(top, "test", "core", "testdata"), { recursive: true });
   writeFileSync(join(top, "package.json"), '{"type":"module"}\n');
   return { top, root };
 }
@@ -104,6 +107,18 @@ function main(argv: string[]): number {
   const only = flag("only")?.split(",");
   const markdown = argv.includes("--markdown");
   const list = MUTATIONS.filter((m) => !only || only.some((o) => m.id.includes(o)));
+  if (argv.includes("--check")) {
+    // Only whether each mutation applies (its text occurs once in the compiled core).
+    let bad = 0;
+    for (const m of list) {
+      const { top, root } = copyDist();
+      const err = apply(root, m);
+      rmSync(top, { recursive: true, force: true });
+      if (err) bad++;
+      process.stdout.write(`${m.id.padEnd(32)} ${err ?? "applies"}\n`);
+    }
+    return bad > 0 ? 1 : 0;
+  }
   const t0 = performance.now();
   const base = runOne(null, seeds);
   if (base.tests.length > 0 || base.sim !== null) {

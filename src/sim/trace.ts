@@ -80,12 +80,28 @@ export function story(trace: readonly string[], violationMessage: string): strin
     const l = /^n(\d+) candidate -> leader \(term (\d+)\)/.exec(body);
     if (l) won.add(`${l[1]}@${l[2]}`);
   }
+  // The story starts where the entry first travels, after the election of the
+  // leader that sent it and the partitions and cuts in force at that moment.
   const first = trace.findIndex((line) => carries(parse(line).body));
   let start = 0;
+  const before: number[] = [];
   if (first > 0) {
     start = first;
-    while (start > 0 && !/-> leader /.test(trace[start]!)) start--;
+    const sender = /^n(\d+) -> /.exec(parse(trace[first]!).body)?.[1];
+    for (let i = first - 1; i >= 0; i--) {
+      const body = parse(trace[i]!).body;
+      if (/^HEAL /.test(body)) break;
+      if (/^(PARTITION|CUT) /.test(body)) before.push(i);
+      if (/^PARTITION /.test(body)) break;
+    }
+    for (let i = first - 1; i >= 0; i--) {
+      if (new RegExp(`^n${sender} candidate -> leader `).test(parse(trace[i]!).body)) {
+        before.push(i);
+        break;
+      }
+    }
   }
+  const prologue = before.sort((a, b) => a - b).map((i) => trace[i]!);
   const out: string[] = [];
   let lost: { node: string; terms: string[] } | null = null;
   const flushLost = () => {
@@ -94,13 +110,14 @@ export function story(trace: readonly string[], violationMessage: string): strin
   };
   const committed = new Set<string>();
   // The messages since the last other event: the same message sent again is counted on its first line.
-  const burst = new Map<string, { line: number; count: number; last: string }>();
+  // A request sent to several followers (or an answer from several) is one line naming them all.
+  const burst = new Map<string, { line: number; count: number; last: string; at: string; peers: string[]; sends: Map<string, number>; text: (peers: string) => string }>();
   const flushBurst = () => {
-    for (const b of burst.values()) if (b.count > 1) out[b.line] += `  (x${b.count}, the last at t=${b.last.trim()})`;
+    for (const b of burst.values()) out[b.line] = `t=${b.at.padStart(5)}  ${b.text(b.peers.join(", "))}${b.count > 1 ? `  (x${b.count}, the last at t=${b.last.trim()})` : ""}`;
     burst.clear();
   };
   const say = (at: string, text: string) => out.push(`t=${at.padStart(5)}  ${text}`);
-  for (const line of trace.slice(start)) {
+  for (const line of [...prologue, ...trace.slice(start)]) {
     const { at, body } = parse(line);
     let text: string | null = null;
     const cand = /^n(\d+) precandidate -> candidate \(term (\d+)\)/.exec(body);
@@ -131,13 +148,21 @@ export function story(trace: readonly string[], violationMessage: string): strin
       // Until the entry commits, where it travelled; afterwards only the events that lose it matter.
       flushLost();
       const msg = body.replace(/, commit \d+\)/, ")");
-      const same = burst.get(msg);
+      const p = /^(n\d+) -> (n\d+) (.*)$/.exec(msg)!;
+      const answer = /Response\(/.test(p[3]!);
+      const peer = answer ? p[1]! : p[2]!;
+      const key = answer ? `* -> ${p[2]} ${p[3]}` : `${p[1]} -> * ${p[3]}`;
+      const same = burst.get(key);
       if (same) {
-        same.count++;
+        const n = (same.sends.get(peer) ?? 0) + 1;
+        same.sends.set(peer, n);
+        if (n === 1) same.peers.push(peer);
+        same.count = Math.max(same.count, n);
         same.last = at;
       } else {
         say(at, msg);
-        burst.set(msg, { line: out.length - 1, count: 1, last: at });
+        const text = answer ? (peers: string) => `${peers} -> ${p[2]} ${p[3]}` : (peers: string) => `${p[1]} -> ${peers} ${p[3]}`;
+        burst.set(key, { line: out.length - 1, count: 1, last: at, at, peers: [peer], sends: new Map([[peer, 1]]), text });
       }
       continue;
     }

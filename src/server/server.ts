@@ -16,7 +16,7 @@
 
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { RaftNode, type ReadResult, type Ready, type Snapshot } from "../core/node.js";
+import { RaftNode, type ReadResult, type Ready, type Snapshot, type SoftState } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { NodeStatus } from "../kv/info.js";
 import { DecodeError } from "../kv/binary.js";
@@ -104,6 +104,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private nextReadId = 1;
   private lastRole: Role = "follower";
   private lastLeader: NodeId | null = null;
+  private softStateWaiters: (() => void)[] = [];
   /** Recent elections and leader changes, newest last (for the dashboard). */
   readonly events: { time: number; term: number; event: string }[] = [];
 
@@ -190,7 +191,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     if (target === null) return null;
     this.log.info("leadership_transfer_started", { to: target });
     while (performance.now() - started < timeoutMs) {
-      await new Promise((r) => setTimeout(r, 5));
+      await this.softStateChange(timeoutMs - (performance.now() - started));
       if (this.raft.role !== "leader" && (!untilLeaderKnown || this.raft.leaderId !== null)) {
         const leader = this.raft.leaderId;
         const ms = Math.round(performance.now() - started);
@@ -292,7 +293,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private pump(): void {
     while (!this.writing && !this.stopped && this.raft.hasReady()) {
       const rd = this.raft.ready();
-      this.noteRole();
+      if (rd.softState) this.noteSoftState(rd.softState);
       const needsDisk = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
       if (!needsDisk) {
         this.finish(rd, true);
@@ -335,7 +336,6 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     for (const r of rd.reads) this.readResult(r);
     this.serveReads();
     this.maybeSnapshot();
-    this.noteRole();
     this.noteRecovery();
   }
 
@@ -426,12 +426,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       );
   }
 
-  /** Logs role and leader changes (with the term), and counts elections. */
-  private noteRole(): void {
-    const role = this.raft.role;
-    const leader = this.raft.leaderId;
-    if (role === this.lastRole && leader === this.lastLeader) return;
-    const term = this.raft.currentTerm;
+  /** Logs role and leader changes (with the term), counts elections, and wakes whoever waits for one (Ready.softState). */
+  private noteSoftState(ss: SoftState): void {
+    const { role, leader, term } = ss;
     if (role !== this.lastRole) {
       this.log.info("role_changed", { term, from: this.lastRole, to: role });
       if (role === "candidate") this.metrics.elections.inc();
@@ -444,6 +441,21 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     if (leader !== this.lastLeader && leader !== null) this.log.info("leader_changed", { term, leader });
     this.lastRole = role;
     this.lastLeader = leader;
+    const waiting = this.softStateWaiters;
+    this.softStateWaiters = [];
+    for (const w of waiting) w();
+  }
+
+  /** Resolves at the next soft-state change, or after `ms`. */
+  private softStateChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.softStateWaiters.push(done);
+    });
   }
 
   /** When the node came back from a storage fault, and since when it cannot (docs/STORAGE.md). */

@@ -9,6 +9,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { RaftNode, type Ready } from "../../src/core/node.js";
 import { TESTDATA, parseScript, renderScript, runScript, scriptFiles, type ScriptOptions } from "./script-runner.js";
 
 const read = (file: string): string => readFileSync(join(TESTDATA, file), "utf8");
@@ -43,6 +44,28 @@ describe("the script runner", () => {
   test("a command without its separator, or an unknown command, is an error", () => {
     assert.throws(() => parseScript("cluster 1 2 3\nok\n"), /line 2: expected "----"/);
     assert.throws(() => runScript("cluster 1 2 3\n----\nok\n\nfrobnicate 1\n----\nok\n"), /line 5: frobnicate 1: unknown command/);
+  });
+});
+
+describe("the runner's disk check (what a Ready asks to persist is what the node holds)", () => {
+  // A core that keeps something from its driver: the runner must notice.
+  class ForgetsEntries extends RaftNode {
+    override ready(): Ready {
+      return { ...super.ready(), entries: [] };
+    }
+  }
+  class ForgetsVotes extends RaftNode {
+    override ready(): Ready {
+      return { ...super.ready(), hardState: null };
+    }
+  }
+
+  test("entries not handed to the driver are caught", () => {
+    assert.throws(() => runScript(read("election.txt"), { makeNode: (c, r) => new ForgetsEntries(c, r) }), /not everything was persisted: disk log ends at 0@0, node at 1@1/);
+  });
+
+  test("a term and vote not handed to the driver are caught", () => {
+    assert.throws(() => runScript(read("election.txt"), { makeNode: (c, r) => new ForgetsVotes(c, r) }), /not everything was persisted: disk has term 0 vote -, node term 1 vote 1/);
   });
 });
 

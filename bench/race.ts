@@ -91,6 +91,7 @@ async function prefill(t: Target, w: Workload): Promise<void> {
 }
 
 async function measure(t: Target, op: Op, clients: number, seconds: number): Promise<Cell> {
+  await t.beforeCell?.();
   const conns = await Promise.all(Array.from({ length: clients }, () => t.connect()));
   const latencies: number[] = [];
   let errors = 0;
@@ -162,6 +163,7 @@ async function pipelinedRace(targets: Target[], rounds: number, seconds: number)
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < resp.length; k++) {
       const t = resp[(k + round) % resp.length]!;
+      await t.beforeCell?.();
       // About `seconds` of work at the rate each system reached before (a first guess of 20k/s for raftkv).
       const prior = out.filter((c) => c.target === t.key).map((c) => c.rps);
       const n = Math.max(10_000, Math.round((prior.length ? median(prior) : t.key.startsWith("raftkv") ? 20_000 : 200_000) * seconds));

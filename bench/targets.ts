@@ -30,6 +30,8 @@ export interface Target {
   /** The processes that serve it (for CPU per operation). */
   pids(): (number | undefined)[];
   connect(): Promise<Conn>;
+  /** Before each cell: e.g. find raftkv's current leader (an election on the loaded machine may have moved it). */
+  beforeCell?(): Promise<void>;
   /** host:port for redis-benchmark (RESP targets only). */
   readonly resp?: { host: string; port: number };
   stop(): Promise<void>;
@@ -87,7 +89,7 @@ export function respConnect(host: string, port: number, requests: Record<Op, Buf
 
 export async function raftkvTarget(w: Workload, options: ClusterOptions = {}, key = "raftkv"): Promise<Target> {
   const cluster = await TestCluster.start({ nodes: 3, ...options });
-  const leader = cluster.node(await cluster.waitForLeader(15_000));
+  let leader = cluster.node(await cluster.waitForLeader(15_000));
   const requests = respRequests(w);
   return {
     key,
@@ -95,7 +97,12 @@ export async function raftkvTarget(w: Workload, options: ClusterOptions = {}, ke
     version: options.bin ?? "this commit",
     pids: () => cluster.nodes.map((n) => n.process?.pid),
     connect: () => respConnect(leader.host, leader.clientPort, requests),
-    resp: { host: leader.host, port: leader.clientPort },
+    get resp() {
+      return { host: leader.host, port: leader.clientPort };
+    },
+    async beforeCell() {
+      leader = cluster.node(await cluster.waitForLeader(15_000));
+    },
     stop: () => cluster.stop(),
   };
 }

@@ -16,7 +16,7 @@
 
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { RaftNode, type ReadResult, type Ready, type Snapshot } from "../core/node.js";
+import { RaftNode, type ReadResult, type Ready, type Snapshot, type SoftState } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { NodeStatus } from "../kv/info.js";
 import type { Plan } from "../kv/plan.js";
@@ -82,6 +82,7 @@ export class RaftServer {
   private nextReadId = 1;
   private lastRole: Role = "follower";
   private lastLeader: NodeId | null = null;
+  private softStateWaiters: (() => void)[] = [];
   /** Recent elections and leader changes, newest last (for the dashboard). */
   readonly events: { time: number; term: number; event: string }[] = [];
 
@@ -166,13 +167,18 @@ export class RaftServer {
     if (target === null) return null;
     this.log.info("leadership_transfer_started", { to: target });
     while (performance.now() - started < timeoutMs) {
-      await new Promise((r) => setTimeout(r, 5));
+      await this.softStateChange(timeoutMs - (performance.now() - started));
       if (this.raft.role !== "leader" && (!untilLeaderKnown || this.raft.leaderId !== null)) {
-        this.log.info("leadership_transferred", { to: target, leader: this.raft.leaderId, ms: Math.round(performance.now() - started) });
-        return this.raft.leaderId ?? target;
+        const leader = this.raft.leaderId;
+        const ms = Math.round(performance.now() - started);
+        // Another node known to lead is a transfer; having stepped down with no new leader known yet is only that.
+        if (leader !== null && leader !== this.id) this.log.info("leadership_transferred", { to: target, leader, ms });
+        else this.log.info("stepped_down", { to: target, ms });
+        return leader ?? target;
       }
     }
-    this.log.warn("leadership_transfer_timed_out", { to: target, ms: timeoutMs });
+    if (this.raft.role !== "leader") this.log.info("stepped_down", { to: target, ms: timeoutMs, note: "no new leader heard from yet" });
+    else this.log.warn("leadership_transfer_timed_out", { to: target, ms: timeoutMs });
     return null;
   }
 
@@ -280,7 +286,7 @@ export class RaftServer {
   private pump(): void {
     while (!this.writing && !this.stopped && this.raft.hasReady()) {
       const rd = this.raft.ready();
-      this.noteRole();
+      if (rd.softState) this.noteSoftState(rd.softState);
       const needsDisk = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
       if (!needsDisk) {
         this.finish(rd, true);
@@ -323,7 +329,6 @@ export class RaftServer {
     for (const r of rd.reads) this.readResult(r);
     this.serveReads();
     this.maybeSnapshot();
-    this.noteRole();
     this.noteRecovery();
   }
 
@@ -414,12 +419,9 @@ export class RaftServer {
       );
   }
 
-  /** Logs role and leader changes (with the term), and counts elections. */
-  private noteRole(): void {
-    const role = this.raft.role;
-    const leader = this.raft.leaderId;
-    if (role === this.lastRole && leader === this.lastLeader) return;
-    const term = this.raft.currentTerm;
+  /** Logs role and leader changes (with the term), counts elections, and wakes whoever waits for one (Ready.softState). */
+  private noteSoftState(ss: SoftState): void {
+    const { role, leader, term } = ss;
     if (role !== this.lastRole) {
       this.log.info("role_changed", { term, from: this.lastRole, to: role });
       if (role === "candidate") this.metrics.elections.inc();
@@ -432,6 +434,21 @@ export class RaftServer {
     if (leader !== this.lastLeader && leader !== null) this.log.info("leader_changed", { term, leader });
     this.lastRole = role;
     this.lastLeader = leader;
+    const waiting = this.softStateWaiters;
+    this.softStateWaiters = [];
+    for (const w of waiting) w();
+  }
+
+  /** Resolves at the next soft-state change, or after `ms`. */
+  private softStateChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.softStateWaiters.push(done);
+    });
   }
 
   /** When the node came back from a storage fault, and since when it cannot (docs/STORAGE.md). */

@@ -609,7 +609,29 @@ class World {
         s.shown = after;
       }
     }
+    this.checkDisk(s);
     return out;
+  }
+
+  /**
+   * Once a node has nothing left to do, what its Readies made the driver
+   * persist must be what it says it holds: the log's end, and the term and
+   * vote. A core that forgot to hand something to the driver fails here.
+   */
+  private checkDisk(s: Server): void {
+    const st = s.node.status();
+    const d = s.disk;
+    const last = d.entries.length > 0 ? d.entries[d.entries.length - 1]! : null;
+    const lastIndex = last?.index ?? d.snapshot?.lastIncludedIndex ?? 0;
+    const lastTerm = last?.term ?? d.snapshot?.lastIncludedTerm ?? 0;
+    const problems: string[] = [];
+    if (lastIndex !== st.lastLogIndex || lastTerm !== st.lastLogTerm) problems.push(`disk log ends at ${lastIndex}@${lastTerm}, node at ${st.lastLogIndex}@${st.lastLogTerm}`);
+    // A disk never written to holds term 0 and no vote, like a new server.
+    const hs = d.hardState ?? { currentTerm: 0, votedFor: null };
+    if (st.recovery === null && (hs.currentTerm !== st.term || hs.votedFor !== st.votedFor)) {
+      problems.push(`disk has term ${hs.currentTerm} vote ${hs.votedFor ?? "-"}, node term ${st.term} vote ${st.votedFor ?? "-"}`);
+    }
+    if (problems.length > 0) throw new Error(`${st.id}: not everything was persisted: ${problems.join("; ")}`);
   }
 
   private persist(s: Server, rd: Ready): string[] {

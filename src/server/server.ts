@@ -19,7 +19,6 @@ import { join } from "node:path";
 import { RaftNode, type ReadResult, type Ready, type Snapshot, type SoftState } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { NodeStatus } from "../kv/info.js";
-import type { Plan } from "../kv/plan.js";
 import { DecodeError } from "../kv/binary.js";
 import { KvStateMachine } from "../kv/stateMachine.js";
 import { errorReply, type Reply } from "../resp/writer.js";
@@ -29,8 +28,29 @@ import type { Logger } from "../util/log.js";
 import { formatAddress, nodeById, type ClusterConfig, type NodeAddresses } from "./config.js";
 import { Metrics } from "./metrics.js";
 
-export interface ServerOptions {
+/**
+ * What the runtime needs of the replicated state machine. KvStateMachine is
+ * one; `raftkv/server` (src/server/service.ts) adapts any other to it.
+ * apply() must depend only on the state and the command: every replica
+ * applies the same commands in the same order and must compute the same.
+ */
+export interface ServerStateMachine {
+  apply(index: number, command: Uint8Array): Reply;
+  snapshot(): Uint8Array;
+  restore(data: Uint8Array): void;
+  /** A size to show on /status (the KV store's key count). */
+  readonly size: number;
+}
+
+/** What a client's request asks of the node: a write through the log, or a read (linearizable, or `local`: any node about itself). */
+export type ServerPlan<S> =
+  | { readonly kind: "write"; readonly command: Uint8Array }
+  | { readonly kind: "read" | "local"; readonly run: (sm: S, node: NodeStatus) => Reply };
+
+export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
   readonly config: ClusterConfig;
+  /** The state machine; default a KvStateMachine. */
+  readonly stateMachine?: S;
   readonly id: NodeId;
   readonly dataDir: string;
   readonly logger: Logger;
@@ -48,17 +68,19 @@ export interface ServerOptions {
   readonly acceptDataLoss?: boolean;
 }
 
+type ReadRun<S> = (sm: S, node: NodeStatus) => Reply;
+
 /** A client command waiting for the cluster. */
 interface Waiter {
   resolve(reply: Reply): void;
   readonly started: number;
 }
 
-export class RaftServer {
+export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   readonly id: NodeId;
   readonly self: NodeAddresses;
   readonly metrics = new Metrics();
-  readonly sm = new KvStateMachine();
+  readonly sm: S;
   private raft!: RaftNode;
   private wal!: Wal;
   private transport!: PeerTransport;
@@ -77,8 +99,8 @@ export class RaftServer {
   /** Proposed writes: log index -> term and the client waiting for the reply. */
   private readonly proposals = new Map<number, { term: number; waiter: Waiter }>();
   /** Reads waiting for their read index, then for the state machine to reach it. */
-  private readonly reads = new Map<number, { run: Extract<Plan, { kind: "read" }>["run"]; waiter: Waiter }>();
-  private readonly readsWaiting: { index: number; run: Extract<Plan, { kind: "read" }>["run"]; waiter: Waiter }[] = [];
+  private readonly reads = new Map<number, { run: ReadRun<S>; waiter: Waiter }>();
+  private readonly readsWaiting: { index: number; run: ReadRun<S>; waiter: Waiter }[] = [];
   private nextReadId = 1;
   private lastRole: Role = "follower";
   private lastLeader: NodeId | null = null;
@@ -86,7 +108,9 @@ export class RaftServer {
   /** Recent elections and leader changes, newest last (for the dashboard). */
   readonly events: { time: number; term: number; event: string }[] = [];
 
-  constructor(private readonly o: ServerOptions) {
+  constructor(private readonly o: ServerOptions<S>) {
+    // Without a state machine of its own, a server is the key-value store.
+    this.sm = o.stateMachine ?? (new KvStateMachine() as ServerStateMachine as S);
     this.id = o.id;
     this.self = nodeById(o.config, o.id);
     this.log = o.logger;
@@ -202,7 +226,7 @@ export class RaftServer {
   // ---------------------------------------------------------------------
 
   /** Runs a write or read plan through Raft (a local one at once, in turn with the node's other inputs); resolves with the client's reply. */
-  execute(plan: Exclude<Plan, { kind: "reply" }>): Promise<Reply> {
+  execute(plan: ServerPlan<S>): Promise<Reply> {
     return new Promise((resolve) => {
       const waiter: Waiter = { resolve, started: performance.now() };
       this.input(() => {

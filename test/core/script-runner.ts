@@ -184,6 +184,10 @@ interface Knobs {
   preVote: boolean;
   checkQuorum: boolean;
   election: number;
+  /** Election timeouts are drawn from [election, election + spread). */
+  spread: number;
+  /** Seed of the node's random source; null: always the lowest timeout. */
+  seed: number | null;
   heartbeat: number;
   maxInflight: number;
   maxAppendBytes: number;
@@ -226,7 +230,32 @@ const MESSAGE_TYPE_NAMES: Record<string, (m: Message) => boolean> = {
   RecoveryReply: (m) => m.type === "RecoveryReply",
 };
 
-const DEFAULT_KNOBS: Knobs = { preVote: true, checkQuorum: true, election: 10, heartbeat: 3, maxInflight: 64, maxAppendBytes: 1 << 20, chunkBytes: 1 << 20 };
+const FILTER_KEYS = ["from", "to", "with", "type", "n"];
+
+/** Each command's plain arguments (min, max) and the key=value arguments it takes (null: checked by the command). */
+const SIGNATURES: Record<string, readonly [number, number, readonly string[] | null]> = {
+  cluster: [1, Infinity, null],
+  restore: [1, 1, ["term", "vote", "log"]],
+  tick: [1, 2, []],
+  campaign: [1, 1, []],
+  propose: [2, 2, []],
+  read: [2, 2, []],
+  transfer: [2, 2, []],
+  compact: [2, 2, []],
+  deliver: [0, 0, FILTER_KEYS],
+  drop: [0, 0, FILTER_KEYS],
+  stabilize: [0, 0, FILTER_KEYS],
+  crash: [1, 1, []],
+  restart: [1, 1, []],
+  partition: [1, Infinity, []],
+  heal: [0, 0, []],
+  status: [0, Infinity, []],
+  log: [0, Infinity, []],
+  state: [0, Infinity, []],
+  network: [0, 0, []],
+};
+
+const DEFAULT_KNOBS: Knobs = { preVote: true, checkQuorum: true, election: 10, spread: 1, seed: null, heartbeat: 3, maxInflight: 64, maxAppendBytes: 1 << 20, chunkBytes: 1 << 20 };
 
 class World {
   private members: NodeId[] = [];
@@ -239,8 +268,13 @@ class World {
   constructor(private readonly options: ScriptOptions) {}
 
   run(commandLine: string): string[] {
-    const [name, ...words] = commandLine.trim().split(/\s+/);
+    const [name = "", ...words] = commandLine.trim().split(/\s+/);
     const args = parseArgs(words);
+    const signature = SIGNATURES[name];
+    if (signature === undefined) throw new Error(`unknown command "${name}" (${Object.keys(SIGNATURES).join(", ")})`);
+    const [min, max, named] = signature;
+    if (args.positional.length < min || args.positional.length > max) throw new Error(`${name}: expected ${min === max ? min : `${min} to ${max}`} plain arguments, got ${args.positional.length}`);
+    if (named !== null) for (const key of args.named.keys()) if (!named.includes(key)) throw new Error(`${name}: unknown argument "${key}="${named.length > 0 ? ` (${named.join(", ")})` : ""}`);
     switch (name) {
       case "cluster":
         return this.cluster(args);
@@ -269,7 +303,7 @@ class World {
       case "restart":
         return this.restart(args);
       case "partition":
-        return this.partition(words);
+        return this.partition(args.positional);
       case "heal":
         this.groups = [];
         return [];
@@ -288,7 +322,7 @@ class World {
 
   // -- setting up ----------------------------------------------------------
 
-  /** `cluster 1 2 3 prevote=false checkquorum=true election=10,12,14 heartbeat=3 inflight=64 appbytes=1 chunk=4` */
+  /** `cluster 1 2 3 prevote=false checkquorum=true election=10,12,14 spread=1 seed=7 heartbeat=3 inflight=64 appbytes=1 chunk=4` */
   private cluster(args: Args): string[] {
     if (this.servers.size > 0) throw new Error("the cluster is already set up");
     this.members = args.positional.map(parseId);
@@ -304,6 +338,8 @@ class World {
       ["preVote", "prevote", parseBool],
       ["checkQuorum", "checkquorum", parseBool],
       ["election", "election", parseNum],
+      ["spread", "spread", parseNum],
+      ["seed", "seed", parseNum],
       ["heartbeat", "heartbeat", parseNum],
       ["maxInflight", "inflight", parseNum],
       ["maxAppendBytes", "appbytes", parseNum],
@@ -345,10 +381,10 @@ class World {
     let config: RaftConfig = {
       id,
       members: this.members,
-      // Fixed timeouts: the script decides who times out first.
-      electionTimeoutTicks: [k.election, k.election + 1],
+      // Fixed timeouts unless the script asks for a spread and a seed: the script decides who times out first.
+      electionTimeoutTicks: [k.election, k.election + k.spread],
       heartbeatTicks: k.heartbeat,
-      random: () => 0,
+      random: k.seed === null ? () => 0 : randomSource(k.seed * 1000 + id),
       preVote: k.preVote,
       checkQuorum: k.checkQuorum,
       maxInflight: k.maxInflight,
@@ -410,6 +446,7 @@ class World {
   private propose(args: Args): string[] {
     const [idWord, data = ""] = args.positional;
     const id = parseId(idWord!);
+    if (data.includes(",")) throw new Error(`propose: no "," in a command (a snapshot joins commands with it)`);
     const s = this.up(id);
     const r = s.node.propose(encode(data));
     const head = r.ok ? `${id} propose ${JSON.stringify(data)}: index=${r.index} term=${r.term}` : `${id} propose ${JSON.stringify(data)}: refused leader=${r.leader ?? "-"}`;
@@ -609,7 +646,29 @@ class World {
         s.shown = after;
       }
     }
+    this.checkDisk(s);
     return out;
+  }
+
+  /**
+   * Once a node has nothing left to do, what its Readies made the driver
+   * persist must be what it says it holds: the log's end, and the term and
+   * vote. A core that forgot to hand something to the driver fails here.
+   */
+  private checkDisk(s: Server): void {
+    const st = s.node.status();
+    const d = s.disk;
+    const last = d.entries.length > 0 ? d.entries[d.entries.length - 1]! : null;
+    const lastIndex = last?.index ?? d.snapshot?.lastIncludedIndex ?? 0;
+    const lastTerm = last?.term ?? d.snapshot?.lastIncludedTerm ?? 0;
+    const problems: string[] = [];
+    if (lastIndex !== st.lastLogIndex || lastTerm !== st.lastLogTerm) problems.push(`disk log ends at ${lastIndex}@${lastTerm}, node at ${st.lastLogIndex}@${st.lastLogTerm}`);
+    // A disk never written to holds term 0 and no vote, like a new server.
+    const hs = d.hardState ?? { currentTerm: 0, votedFor: null };
+    if (st.recovery === null && (hs.currentTerm !== st.term || hs.votedFor !== st.votedFor)) {
+      problems.push(`disk has term ${hs.currentTerm} vote ${hs.votedFor ?? "-"}, node term ${st.term} vote ${st.votedFor ?? "-"}`);
+    }
+    if (problems.length > 0) throw new Error(`${st.id}: not everything was persisted: ${problems.join("; ")}`);
   }
 
   private persist(s: Server, rd: Ready): string[] {
@@ -718,6 +777,19 @@ function parseBool(s: string): boolean {
 function decodeState(data: Uint8Array): string[] {
   const s = text.decode(data);
   return s === "" ? [] : s.split(",");
+}
+
+/** A small deterministic PRNG (mulberry32): the same seed gives the same timeouts on any machine. */
+function randomSource(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const x = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return Math.floor(x * n);
+  };
 }
 
 const indent = (lines: readonly string[]): string[] => lines.map((l) => `  ${l}`);

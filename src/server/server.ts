@@ -286,7 +286,24 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       return;
     }
     fn();
-    this.pump();
+    this.schedulePump();
+  }
+
+  private pumpScheduled = false;
+
+  /**
+   * The next Ready is taken once the event loop has run every I/O callback
+   * that is ready now (setImmediate runs right after them): the commands and
+   * peer messages that arrived together share one Ready — one WAL write, one
+   * AppendEntries per peer, one read-index round — instead of one each.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /** Processes Readies until there is nothing to do or a disk write is under way. */
@@ -324,7 +341,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   }
 
   private send(rd: Ready): void {
-    for (const m of rd.messages) this.transport.send(m);
+    this.transport.sendAll(rd.messages);
   }
 
   /** After the Ready is durable: send (unless sent already), apply, answer, advance. */

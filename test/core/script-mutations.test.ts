@@ -110,6 +110,11 @@ describe("switching a defence off makes its script fail", () => {
     assert.ok(fails("candidate_stepdown.txt", { makeNode: (config, restored) => new RaftNode(config, restored, stayCandidate) }));
   });
 
+  test("a server whose disk lost acknowledged entries campaigns anyway: recovery.txt fails", () => {
+    assert.equal(fails("recovery.txt", {}), false);
+    assert.ok(fails("recovery.txt", { makeNode: (config, restored) => new RaftNode(config, restored, { recovering: () => false }) }));
+  });
+
   test("a leader that ignores the follower's backtracking hint (backs up one entry per refusal): backtrack_hint.txt and figure7.txt fail", () => {
     // No rule-table entry for this one yet: Progress.refused is patched for the duration of the test.
     const original = Object.getOwnPropertyDescriptor(Progress.prototype, "refused")!;

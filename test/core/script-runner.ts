@@ -174,6 +174,7 @@ function softLine(s: NodeStatus): string {
 
 /** What a node has persisted: exactly what its Readies asked for. */
 interface Disk {
+  /** null: lost (a storage fault; `restore N term=unknown`). A new disk holds term 0 and no vote. */
   hardState: HardState | null;
   entries: Entry[];
   snapshot: Snapshot | null;
@@ -235,7 +236,7 @@ const FILTER_KEYS = ["from", "to", "with", "type", "n"];
 /** Each command's plain arguments (min, max) and the key=value arguments it takes (null: checked by the command). */
 const SIGNATURES: Record<string, readonly [number, number, readonly string[] | null]> = {
   cluster: [1, Infinity, null],
-  restore: [1, 1, ["term", "vote", "log"]],
+  restore: [1, 1, ["term", "vote", "log", "lost"]],
   tick: [1, 2, []],
   campaign: [1, 1, []],
   propose: [2, 2, []],
@@ -352,7 +353,7 @@ class World {
         const v = perNode(key, parse)(i);
         if (v !== undefined) (k as unknown as Record<string, unknown>)[field] = v;
       }
-      const disk: Disk = { hardState: null, entries: [], snapshot: null };
+      const disk: Disk = { hardState: { currentTerm: 0, votedFor: null }, entries: [], snapshot: null };
       this.servers.set(id, { node: this.makeNode(id, k, undefined), up: true, knobs: k, disk, state: [], shown: "" });
       this.servers.get(id)!.shown = softLine(this.servers.get(id)!.node.status());
     });
@@ -361,18 +362,38 @@ class World {
 
   /**
    * `restore 3 term=7 vote=1 log=1,1,1,4,4`: node 3 restarts from a disk
-   * holding this hard state and these entries (their terms; index 1 first).
+   * holding this hard state and these entries (their terms; index 1 first;
+   * one the disk holds already keeps its data). What is not named stays as
+   * it is on the disk. `term=unknown`: the term
+   * and vote were lost (a storage fault); `lost=5@2`: the log may lack
+   * acknowledged entries up to 5, of terms up to 2 (docs/STORAGE.md).
    */
   private restore(args: Args): string[] {
     const [id] = this.ids(args.positional, false);
     const s = this.server(id!);
-    const terms = (args.named.get("log") ?? "").split(",").filter((t) => t !== "").map(parseNum);
+    const log = args.named.get("log");
+    if (log !== undefined) {
+      const terms = log.split(",").filter((t) => t !== "").map(parseNum);
+      // An entry the disk already holds at that index and term is kept as it is (a no-op stays one).
+      const held = (index: number, term: number) => s.disk.entries.find((e) => e.index === index && e.term === term);
+      s.disk.entries = terms.map((term, i) => held(i + 1, term) ?? { index: i + 1, term, type: EntryType.Normal, data: new Uint8Array(0) });
+      s.disk.snapshot = null;
+    }
+    const term = args.named.get("term");
     const vote = args.named.get("vote");
-    s.disk = {
-      hardState: { currentTerm: parseNum(args.named.get("term") ?? "0"), votedFor: vote === undefined || vote === "-" ? null : parseId(vote) },
-      entries: terms.map((term, i) => ({ index: i + 1, term, type: EntryType.Normal, data: new Uint8Array(0) })),
-      snapshot: null,
-    };
+    const lost = args.named.get("lost");
+    if (term === "unknown") {
+      if (vote !== undefined || lost !== undefined) throw new Error("restore: term=unknown leaves no vote or lost mark to set");
+      s.disk.hardState = null;
+    } else if (term !== undefined || vote !== undefined || lost !== undefined) {
+      const old = s.disk.hardState ?? { currentTerm: 0, votedFor: null };
+      const [through, lostTerm] = lost === undefined ? [] : lost.split("@").map(parseNum);
+      s.disk.hardState = {
+        currentTerm: term === undefined ? old.currentTerm : parseNum(term),
+        votedFor: vote === undefined ? old.votedFor : vote === "-" ? null : parseId(vote),
+        ...(lost !== undefined && { lost: { through: through!, term: lostTerm ?? 0 } }),
+      };
+    }
     this.network = this.network.filter((m) => m.to !== id);
     return this.boot(id!);
   }
@@ -398,7 +419,7 @@ class World {
   /** A new RaftNode from the disk; the state machine starts from the snapshot. */
   private boot(id: NodeId): string[] {
     const s = this.server(id);
-    s.node = this.makeNode(id, s.knobs, { hardState: s.disk.hardState ?? { currentTerm: 0, votedFor: null }, entries: [...s.disk.entries], snapshot: s.disk.snapshot });
+    s.node = this.makeNode(id, s.knobs, { hardState: s.disk.hardState, entries: [...s.disk.entries], snapshot: s.disk.snapshot });
     s.up = true;
     s.state = s.disk.snapshot ? decodeState(s.disk.snapshot.data) : [];
     s.shown = softLine(s.node.status());
@@ -663,9 +684,9 @@ class World {
     const lastTerm = last?.term ?? d.snapshot?.lastIncludedTerm ?? 0;
     const problems: string[] = [];
     if (lastIndex !== st.lastLogIndex || lastTerm !== st.lastLogTerm) problems.push(`disk log ends at ${lastIndex}@${lastTerm}, node at ${st.lastLogIndex}@${st.lastLogTerm}`);
-    // A disk never written to holds term 0 and no vote, like a new server.
-    const hs = d.hardState ?? { currentTerm: 0, votedFor: null };
-    if (st.recovery === null && (hs.currentTerm !== st.term || hs.votedFor !== st.votedFor)) {
+    const hs = d.hardState;
+    // While a server that lost its term and vote asks around, nothing is persisted.
+    if (hs !== null && (hs.currentTerm !== st.term || hs.votedFor !== st.votedFor)) {
       problems.push(`disk has term ${hs.currentTerm} vote ${hs.votedFor ?? "-"}, node term ${st.term} vote ${st.votedFor ?? "-"}`);
     }
     if (problems.length > 0) throw new Error(`${st.id}: not everything was persisted: ${problems.join("; ")}`);

@@ -34,6 +34,7 @@ export function courseCommands(page: string): CourseCommand[] {
     if (!m) continue;
     const note = m[2]?.trim() ?? "";
     const bg = /^background: until "([^"]+)"$/.exec(note);
+    if (note.startsWith("background") && !bg) throw new Error(`write a background command's comment as: background: until "TEXT" (${line.trim()})`);
     const exit = /^exit (\d+)$/.exec(note);
     out.push({
       section,
@@ -45,6 +46,9 @@ export function courseCommands(page: string): CourseCommand[] {
 }
 
 const background: ChildProcess[] = [];
+/** The environment the commands run in: a reader's (a nested `node --test` must not report to this test runner). */
+const ENV: NodeJS.ProcessEnv = { ...process.env, RAFTKV_LOG_LEVEL: "warn" };
+delete ENV.NODE_TEST_CONTEXT;
 
 after(async () => {
   for (const child of background) {
@@ -82,7 +86,7 @@ test("every command on the page runs as printed and does what its comment says",
   rmSync(CLUSTER_DIR, { recursive: true, force: true });
   for (const c of courseCommands(PAGE)) {
     if (c.expect.kind === "background") {
-      const child = spawn("sh", ["-c", c.command], { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RAFTKV_LOG_LEVEL: "warn" } });
+      const child = spawn("sh", ["-c", c.command], { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: ENV });
       background.push(child);
       let output = "";
       child.stdout!.on("data", (b: Buffer) => (output += b.toString()));
@@ -95,7 +99,10 @@ test("every command on the page runs as printed and does what its comment says",
       continue;
     }
     const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn("sh", ["-c", c.command], { cwd: ROOT, env: { ...process.env, RAFTKV_LOG_LEVEL: "warn" } });
+      const child = spawn("sh", ["-c", c.command], { cwd: ROOT, detached: true, env: ENV });
+      // A command that does not end (a server run in the foreground by mistake) fails the test instead of hanging it.
+      const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 300_000);
+      child.on("close", () => clearTimeout(timer));
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));

@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { Flags, cpuOf, fmt, median, quantile, runHeader } from "./lib.js";
 import { etcdTarget, raftkvTarget, redisTarget, type Op, type Target, type Workload } from "./targets.js";
 
-interface Cell {
+export interface Cell {
   target: Target["key"];
   op: Op;
   clients: number;
@@ -90,7 +90,7 @@ async function prefill(t: Target, w: Workload): Promise<void> {
   c.close();
 }
 
-async function measure(t: Target, op: Op, clients: number, seconds: number): Promise<Cell> {
+export async function measure(t: Target, op: Op, clients: number, seconds: number): Promise<Cell> {
   await t.beforeCell?.();
   const conns = await Promise.all(Array.from({ length: clients }, () => t.connect()));
   const latencies: number[] = [];

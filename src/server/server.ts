@@ -22,6 +22,7 @@ import type { NodeStatus } from "../kv/info.js";
 import type { Plan } from "../kv/plan.js";
 import { DecodeError } from "../kv/binary.js";
 import { KvStateMachine } from "../kv/stateMachine.js";
+import { encodeCommand, encodeTimedCommand } from "../kv/command.js";
 import { errorReply, type Reply } from "../resp/writer.js";
 import { Wal, type RecoveredState } from "../storage/wal.js";
 import { PeerTransport } from "../transport/peers.js";
@@ -67,6 +68,9 @@ export class RaftServer {
   private readonly commitTimeoutMs: number;
   private readonly snapshotEvery: number;
   private ticker: NodeJS.Timeout | null = null;
+  private expiryTicker: NodeJS.Timeout | null = null;
+  /** Log index of the TICK proposed for active expiry, until it is applied (0: none). */
+  private expiryTickIndex = 0;
   private writing = false;
   private releaseLock: () => void = () => {};
   private queued: (() => void)[] = [];
@@ -140,6 +144,7 @@ export class RaftServer {
     });
     await this.transport.start();
     this.ticker = setInterval(() => this.input(() => this.raft.tick()), this.tickMs);
+    this.expiryTicker = setInterval(() => this.input(() => this.proposeExpiryTick()), EXPIRY_TICK_MS);
     this.log.info("started", { peer: formatAddress(this.self.peer), members: this.o.config.nodes.length });
   }
 
@@ -181,6 +186,7 @@ export class RaftServer {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.expiryTicker) clearInterval(this.expiryTicker);
     await this.writeDone;
     for (const { waiter } of this.proposals.values()) waiter.resolve(errorReply("TIMEOUT the node is shutting down; the command may or may not have been applied"));
     this.proposals.clear();
@@ -205,7 +211,8 @@ export class RaftServer {
         if (plan.kind === "local" && this.raft.role !== "leader") return resolve(plan.run(this.sm, this.nodeStatus()));
         if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
         if (plan.kind === "write") {
-          const r = this.raft.propose(plan.command);
+          // The leader's clock goes into the entry: every replica applies it at that time (expiry).
+          const r = this.raft.propose(encodeTimedCommand(Date.now(), plan.command));
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();
           this.proposals.set(r.index, { term: r.term, waiter: this.timed(waiter, () => this.proposals.delete(r.index)) });
@@ -216,6 +223,21 @@ export class RaftServer {
         }
       });
     });
+  }
+
+  /**
+   * Active expiry: when keys are due by this leader's clock and no write
+   * came to carry the time, a TICK entry (nothing but the time) does; each
+   * replica removes the due keys when it applies it. One in flight at a time.
+   */
+  private proposeExpiryTick(): void {
+    if (this.stopped || this.raft.role !== "leader") return;
+    if (this.expiryTickIndex > this.raft.lastApplied && this.expiryTickIndex <= this.raft.log.lastIndex()) return;
+    const due = this.sm.nextExpiry();
+    const now = Date.now();
+    if (due === null || due > now) return;
+    const r = this.raft.propose(encodeTimedCommand(now, encodeCommand({ op: "tick" })));
+    if (r.ok) this.expiryTickIndex = r.index;
   }
 
   /** A write's waiter that answers -TIMEOUT if the commit is not seen in time. */
@@ -530,6 +552,9 @@ export class RaftServer {
     return this.transport.stats;
   }
 }
+
+/** How often a leader checks for keys due to expire (active expiry). */
+const EXPIRY_TICK_MS = 100;
 
 /** How long, at least, a node must find itself unable to recover before it stops. */
 const STUCK_FOR_MS = 5000;

@@ -37,7 +37,9 @@
 // starts as one. That is how a new cluster starts, every server without a
 // hard state: it elects its first leader once every server is up.
 
-import type { LostMark, NodeId } from "./types.js";
+import type { RecoveryStatus } from "./api.js";
+import { peers, quorum, resetElectionTimeout, send, type Core } from "./context.js";
+import type { LostMark, NodeId, RecoveryReply } from "./types.js";
 
 /** How many other servers a server that lost its hard state must hear from (see above). */
 export function surveySize(members: number): number {
@@ -107,4 +109,76 @@ export class Survey {
     for (const [id, a] of this.answers) c.answers.set(id, a);
     return c;
   }
+}
+
+// ---------------------------------------------------------------------
+// The server's side: asking, answering, and deciding.
+// ---------------------------------------------------------------------
+
+/** The term and vote are unknown: ask everybody, and take part in nothing until enough answered. */
+export function startSurvey(c: Core): void {
+  const st = c.st;
+  st.survey = new Survey(c.members.length, c.rules.surveySize(c), st.log.lastTerm(), st.log.lastIndex() === 0);
+  sendRecoveryQueries(c);
+}
+
+/** Asks every other server for its term, its last index and whether it is recovering too. */
+export function sendRecoveryQueries(c: Core): void {
+  const st = c.st;
+  st.recoveryRound++;
+  for (const p of peers(c)) send(c, { type: "RecoveryQuery", from: c.config.id, to: p, term: st.currentTerm });
+}
+
+export function answerRecoveryQuery(c: Core, to: NodeId): void {
+  const st = c.st;
+  const recovering = st.survey !== null || st.lost !== null;
+  send(c, { type: "RecoveryReply", from: c.config.id, to, term: st.currentTerm, lastLogIndex: st.log.lastIndex(), recovering });
+}
+
+export function handleRecoveryReply(c: Core, m: RecoveryReply): void {
+  const st = c.st;
+  st.peersRecovering.set(m.from, { recovering: m.recovering, round: st.recoveryRound });
+  if (st.survey === null) return;
+  st.survey.answer(m.from, { term: m.term, lastLogIndex: m.lastLogIndex, recovering: m.recovering });
+  const outcome = st.survey.outcome();
+  if (outcome === null) return;
+  st.survey = null;
+  if (outcome.fresh) {
+    st.currentTerm = 0;
+    st.votedFor = null;
+  } else {
+    st.currentTerm = outcome.term;
+    // We may have voted in this term before the fault: we vote in it for nobody else.
+    st.votedFor = c.config.id;
+    st.lost = outcome.lost;
+  }
+  st.electionElapsed = 0;
+  resetElectionTimeout(c);
+}
+
+/** Our log is known to match the current leader's up to `index`: a damaged server brought that far has recovered. */
+export function noteMatched(c: Core, index: number): void {
+  if (c.st.lost !== null && index >= c.st.lost.through) c.st.lost = null;
+}
+
+/**
+ * A damaged server that cannot recover by itself: no leader, and a majority
+ * (itself included) damaged, so no leader can ever be elected (damaged
+ * servers do not vote). Alone in its cluster, it has nobody to recover from.
+ */
+export function stuck(c: Core): boolean {
+  const st = c.st;
+  if (st.survey === null && st.lost === null) return false;
+  if (c.members.length === 1) return true;
+  if (st.leaderId !== null) return false;
+  // Answers to this round of queries or the last: a server heard from longer ago may have changed.
+  let recovering = 1;
+  for (const r of st.peersRecovering.values()) if (r.recovering && r.round >= st.recoveryRound - 1) recovering++;
+  return recovering >= quorum(c);
+}
+
+export function recoveryStatus(c: Core): RecoveryStatus | null {
+  const st = c.st;
+  if (st.survey === null && st.lost === null) return null;
+  return { surveying: st.survey !== null, lostThrough: st.lost?.through ?? null };
 }

@@ -80,8 +80,9 @@ export async function runServer(argv: string[]): Promise<number> {
         process.exit(0);
       }, STOP_DEADLINE_MS).unref();
       // A leader first hands over its leadership, so clients wait a round trip, not an election.
+      // It waits (briefly) for the new leader's first message, so the log says who leads now.
       void server
-        .handOffLeadership()
+        .handOffLeadership(600, null, true)
         .catch(() => null)
         .then(() => Promise.allSettled([client.close(), admin.close()]))
         .then(() => server.stop())

@@ -16,10 +16,9 @@
 
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { RaftNode, type ReadResult, type Ready, type Snapshot } from "../core/node.js";
+import { RaftNode, type ReadResult, type Ready, type Snapshot, type SoftState } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { NodeStatus } from "../kv/info.js";
-import type { Plan } from "../kv/plan.js";
 import { DecodeError } from "../kv/binary.js";
 import { KvStateMachine } from "../kv/stateMachine.js";
 import { encodeCommand, encodeTimedCommand } from "../kv/command.js";
@@ -30,8 +29,29 @@ import type { Logger } from "../util/log.js";
 import { formatAddress, nodeById, type ClusterConfig, type NodeAddresses } from "./config.js";
 import { Metrics } from "./metrics.js";
 
-export interface ServerOptions {
+/**
+ * What the runtime needs of the replicated state machine. KvStateMachine is
+ * one; `raftkv/server` (src/server/service.ts) adapts any other to it.
+ * apply() must depend only on the state and the command: every replica
+ * applies the same commands in the same order and must compute the same.
+ */
+export interface ServerStateMachine {
+  apply(index: number, command: Uint8Array): Reply;
+  snapshot(): Uint8Array;
+  restore(data: Uint8Array): void;
+  /** A size to show on /status (the KV store's key count). */
+  readonly size: number;
+}
+
+/** What a client's request asks of the node: a write through the log, or a read (linearizable, or `local`: any node about itself). */
+export type ServerPlan<S> =
+  | { readonly kind: "write"; readonly command: Uint8Array }
+  | { readonly kind: "read" | "local"; readonly run: (sm: S, node: NodeStatus) => Reply };
+
+export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
   readonly config: ClusterConfig;
+  /** The state machine; default a KvStateMachine. */
+  readonly stateMachine?: S;
   readonly id: NodeId;
   readonly dataDir: string;
   readonly logger: Logger;
@@ -49,17 +69,19 @@ export interface ServerOptions {
   readonly acceptDataLoss?: boolean;
 }
 
+type ReadRun<S> = (sm: S, node: NodeStatus) => Reply;
+
 /** A client command waiting for the cluster. */
 interface Waiter {
   resolve(reply: Reply): void;
   readonly started: number;
 }
 
-export class RaftServer {
+export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   readonly id: NodeId;
   readonly self: NodeAddresses;
   readonly metrics = new Metrics();
-  readonly sm = new KvStateMachine();
+  readonly sm: S;
   private raft!: RaftNode;
   private wal!: Wal;
   private transport!: PeerTransport;
@@ -81,15 +103,18 @@ export class RaftServer {
   /** Proposed writes: log index -> term and the client waiting for the reply. */
   private readonly proposals = new Map<number, { term: number; waiter: Waiter }>();
   /** Reads waiting for their read index, then for the state machine to reach it. */
-  private readonly reads = new Map<number, { run: Extract<Plan, { kind: "read" }>["run"]; waiter: Waiter }>();
-  private readonly readsWaiting: { index: number; run: Extract<Plan, { kind: "read" }>["run"]; waiter: Waiter }[] = [];
+  private readonly reads = new Map<number, { run: ReadRun<S>; waiter: Waiter }>();
+  private readonly readsWaiting: { index: number; run: ReadRun<S>; waiter: Waiter }[] = [];
   private nextReadId = 1;
   private lastRole: Role = "follower";
   private lastLeader: NodeId | null = null;
+  private softStateWaiters: (() => void)[] = [];
   /** Recent elections and leader changes, newest last (for the dashboard). */
   readonly events: { time: number; term: number; event: string }[] = [];
 
-  constructor(private readonly o: ServerOptions) {
+  constructor(private readonly o: ServerOptions<S>) {
+    // Without a state machine of its own, a server is the key-value store.
+    this.sm = o.stateMachine ?? (new KvStateMachine() as ServerStateMachine as S);
     this.id = o.id;
     this.self = nodeById(o.config, o.id);
     this.log = o.logger;
@@ -171,13 +196,18 @@ export class RaftServer {
     if (target === null) return null;
     this.log.info("leadership_transfer_started", { to: target });
     while (performance.now() - started < timeoutMs) {
-      await new Promise((r) => setTimeout(r, 5));
+      await this.softStateChange(timeoutMs - (performance.now() - started));
       if (this.raft.role !== "leader" && (!untilLeaderKnown || this.raft.leaderId !== null)) {
-        this.log.info("leadership_transferred", { to: target, leader: this.raft.leaderId, ms: Math.round(performance.now() - started) });
-        return this.raft.leaderId ?? target;
+        const leader = this.raft.leaderId;
+        const ms = Math.round(performance.now() - started);
+        // Another node known to lead is a transfer; having stepped down with no new leader known yet is only that.
+        if (leader !== null && leader !== this.id) this.log.info("leadership_transferred", { to: target, leader, ms });
+        else this.log.info("stepped_down", { to: target, ms });
+        return leader ?? target;
       }
     }
-    this.log.warn("leadership_transfer_timed_out", { to: target, ms: timeoutMs });
+    if (this.raft.role !== "leader") this.log.info("stepped_down", { to: target, ms: timeoutMs, note: "no new leader heard from yet" });
+    else this.log.warn("leadership_transfer_timed_out", { to: target, ms: timeoutMs });
     return null;
   }
 
@@ -202,7 +232,7 @@ export class RaftServer {
   // ---------------------------------------------------------------------
 
   /** Runs a write or read plan through Raft (a local one at once, in turn with the node's other inputs); resolves with the client's reply. */
-  execute(plan: Exclude<Plan, { kind: "reply" }>): Promise<Reply> {
+  execute(plan: ServerPlan<S>): Promise<Reply> {
     return new Promise((resolve) => {
       const waiter: Waiter = { resolve, started: performance.now() };
       this.input(() => {
@@ -278,14 +308,31 @@ export class RaftServer {
       return;
     }
     fn();
-    this.pump();
+    this.schedulePump();
+  }
+
+  private pumpScheduled = false;
+
+  /**
+   * The next Ready is taken once the event loop has run every I/O callback
+   * that is ready now (setImmediate runs right after them): the commands and
+   * peer messages that arrived together share one Ready — one WAL write, one
+   * AppendEntries per peer, one read-index round — instead of one each.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /** Processes Readies until there is nothing to do or a disk write is under way. */
   private pump(): void {
     while (!this.writing && !this.stopped && this.raft.hasReady()) {
       const rd = this.raft.ready();
-      this.noteRole();
+      if (rd.softState) this.noteSoftState(rd.softState);
       const needsDisk = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
       if (!needsDisk) {
         this.finish(rd, true);
@@ -316,7 +363,7 @@ export class RaftServer {
   }
 
   private send(rd: Ready): void {
-    for (const m of rd.messages) this.transport.send(m);
+    this.transport.sendAll(rd.messages);
   }
 
   /** After the Ready is durable: send (unless sent already), apply, answer, advance. */
@@ -328,7 +375,6 @@ export class RaftServer {
     for (const r of rd.reads) this.readResult(r);
     this.serveReads();
     this.maybeSnapshot();
-    this.noteRole();
     this.noteRecovery();
   }
 
@@ -419,12 +465,9 @@ export class RaftServer {
       );
   }
 
-  /** Logs role and leader changes (with the term), and counts elections. */
-  private noteRole(): void {
-    const role = this.raft.role;
-    const leader = this.raft.leaderId;
-    if (role === this.lastRole && leader === this.lastLeader) return;
-    const term = this.raft.currentTerm;
+  /** Logs role and leader changes (with the term), counts elections, and wakes whoever waits for one (Ready.softState). */
+  private noteSoftState(ss: SoftState): void {
+    const { role, leader, term } = ss;
     if (role !== this.lastRole) {
       this.log.info("role_changed", { term, from: this.lastRole, to: role });
       if (role === "candidate") this.metrics.elections.inc();
@@ -437,6 +480,21 @@ export class RaftServer {
     if (leader !== this.lastLeader && leader !== null) this.log.info("leader_changed", { term, leader });
     this.lastRole = role;
     this.lastLeader = leader;
+    const waiting = this.softStateWaiters;
+    this.softStateWaiters = [];
+    for (const w of waiting) w();
+  }
+
+  /** Resolves at the next soft-state change, or after `ms`. */
+  private softStateChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.softStateWaiters.push(done);
+    });
   }
 
   /** When the node came back from a storage fault, and since when it cannot (docs/STORAGE.md). */

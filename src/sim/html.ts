@@ -286,7 +286,7 @@ function checkSameRun(original: readonly string[], again: readonly string[]): vo
 
 function replayText(plan: Plan, bug: string | null): string {
   const faults = plan.faults.size === FAULTS.length ? "all" : plan.faults.size === 0 ? "none" : [...plan.faults].join(",");
-  return `raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps} --faults ${faults}${bug ? ` --bug ${bug}` : ""}`;
+  return `npx raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps} --faults ${faults}${bug ? ` --bug ${bug}` : ""}`;
 }
 
 function sameArray<T>(a: readonly T[], b: readonly T[]): boolean {

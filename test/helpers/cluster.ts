@@ -51,6 +51,10 @@ export interface ClusterOptions {
   walSegmentBytes?: number;
   /** Extra environment for the servers. */
   env?: Record<string, string>;
+  /** Extra Node options for the servers, before the script (e.g. --cpu-prof for `npm run bench -- --profile`). */
+  nodeArgs?: readonly string[];
+  /** Another build's bin/raftkv.js to run (`npm run bench -- --baseline DIR` races two builds). */
+  bin?: string;
 }
 
 let clusterCount = 0;
@@ -127,7 +131,7 @@ export class TestCluster {
     if (n.process) throw new Error(`node ${id} is already running`);
     const log = createWriteStream(this.logPath(id), { flags: "a" });
     log.on("error", () => {}); // the directory may be gone after stop(); the log is best effort
-    const child = spawn(process.execPath, [BIN, "server", "--config", this.configPath, "--id", String(id), "--data", this.dataDir(id), ...extraArgs], {
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), this.options.bin ?? BIN, "server", "--config", this.configPath, "--id", String(id), "--data", this.dataDir(id), ...extraArgs], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.options.env },
     });

@@ -21,7 +21,7 @@ import { array, bulk, errorReply, integer, NIL, OK, type Reply } from "../resp/w
 import { INT64_MAX, INT64_MIN, parseInt64 } from "../resp/integer.js";
 import { assertNever } from "../core/types.js";
 import { ByteReader, ByteWriter, DecodeError } from "./binary.js";
-import { decodeCommand, type DataCommand, type KvCommand, type SetCondition } from "./command.js";
+import { decodeCommand, encodeCommand, encodeTimedCommand, type DataCommand, type KvCommand, type SetCondition } from "./command.js";
 import { DEFAULT_MAX_SESSIONS, SessionTable } from "./sessions.js";
 import { HASH_NOT_INTEGER, NO_SUCH_KEY, NOT_INTEGER, OVERFLOW, SAME_OBJECT, stringTooLong, WRONGTYPE } from "./errors.js";
 import { ExpiryHeap, ScanOrder } from "./keyOrder.js";
@@ -96,6 +96,17 @@ export class KvStateMachine {
   /** The log's time (ms): the largest time stamp applied so far. */
   get logTime(): number {
     return this.time;
+  }
+
+  /** The entry the leader proposes for a write: the command with the leader's clock in it. */
+  stamp(command: Uint8Array, now: number): Uint8Array {
+    return encodeTimedCommand(now, command);
+  }
+
+  /** A TICK stamped `now` when keys are due by then (active expiry), else null. */
+  timeCommand(now: number): Uint8Array | null {
+    const due = this.nextExpiry();
+    return due !== null && due <= now ? encodeTimedCommand(now, encodeCommand({ op: "tick" })) : null;
   }
 
   /** When the next key is due to expire (log time, ms), or null if none is. */

@@ -21,7 +21,6 @@ import { EntryType, type Entry, type HardState, type Message, type NodeId, type 
 import type { NodeStatus } from "../kv/info.js";
 import { DecodeError } from "../kv/binary.js";
 import { KvStateMachine } from "../kv/stateMachine.js";
-import { encodeCommand, encodeTimedCommand } from "../kv/command.js";
 import { errorReply, type Reply } from "../resp/writer.js";
 import { Wal, type RecoveredState } from "../storage/wal.js";
 import { PeerTransport } from "../transport/peers.js";
@@ -41,6 +40,14 @@ export interface ServerStateMachine {
   restore(data: Uint8Array): void;
   /** A size to show on /status (the KV store's key count). */
   readonly size: number;
+  /**
+   * Optional: the entry to propose for a client's write, given the leader's
+   * clock (the KV store puts the time into it, so replicas apply it at that
+   * time). Without it the command is proposed as it is.
+   */
+  stamp?(command: Uint8Array, now: number): Uint8Array;
+  /** Optional: an entry carrying only the time, when one is needed now (the KV store's active expiry), else null. */
+  timeCommand?(now: number): Uint8Array | null;
 }
 
 /** What a client's request asks of the node: a write through the log, or a read (linearizable, or `local`: any node about itself). */
@@ -242,7 +249,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
         if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
         if (plan.kind === "write") {
           // The leader's clock goes into the entry: every replica applies it at that time (expiry).
-          const r = this.raft.propose(encodeTimedCommand(Date.now(), plan.command));
+          const r = this.raft.propose(this.sm.stamp ? this.sm.stamp(plan.command, Date.now()) : plan.command);
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();
           this.proposals.set(r.index, { term: r.term, waiter: this.timed(waiter, () => this.proposals.delete(r.index)) });
@@ -263,10 +270,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private proposeExpiryTick(): void {
     if (this.stopped || this.raft.role !== "leader") return;
     if (this.expiryTickIndex > this.raft.lastApplied && this.expiryTickIndex <= this.raft.log.lastIndex()) return;
-    const due = this.sm.nextExpiry();
-    const now = Date.now();
-    if (due === null || due > now) return;
-    const r = this.raft.propose(encodeTimedCommand(now, encodeCommand({ op: "tick" })));
+    const command = this.sm.timeCommand?.(Date.now());
+    if (!command) return;
+    const r = this.raft.propose(command);
     if (r.ok) this.expiryTickIndex = r.index;
   }
 

@@ -7,7 +7,7 @@
 // Encoding: one opcode byte, then the fields; integers are LEB128 varints,
 // byte strings are varint-length-prefixed, deltas are 8-byte little-endian.
 
-import { assertNever } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 import { ByteReader, ByteWriter, DecodeError } from "./binary.js";
 
 export type SetCondition = "always" | "nx" | "xx";

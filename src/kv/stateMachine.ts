@@ -9,7 +9,7 @@
 
 import { bulk, integer, NIL, OK, type Reply } from "../resp/writer.js";
 import { INT64_MAX, INT64_MIN, parseInt64 } from "../resp/integer.js";
-import { assertNever } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 import { ByteReader, ByteWriter, DecodeError } from "./binary.js";
 import { decodeCommand, type DataCommand, type KvCommand, type SetCondition } from "./command.js";
 import { DEFAULT_MAX_SESSIONS, SessionTable } from "./sessions.js";

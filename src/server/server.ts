@@ -40,6 +40,14 @@ export interface ServerStateMachine {
   restore(data: Uint8Array): void;
   /** A size to show on /status (the KV store's key count). */
   readonly size: number;
+  /**
+   * Optional: the entry to propose for a client's write, given the leader's
+   * clock (the KV store puts the time into it, so replicas apply it at that
+   * time). Without it the command is proposed as it is.
+   */
+  stamp?(command: Uint8Array, now: number): Uint8Array;
+  /** Optional: an entry carrying only the time, when one is needed now (the KV store's active expiry), else null. */
+  timeCommand?(now: number): Uint8Array | null;
 }
 
 /** What a client's request asks of the node: a write through the log, or a read (linearizable, or `local`: any node about itself). */
@@ -89,6 +97,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private readonly commitTimeoutMs: number;
   private readonly snapshotEvery: number;
   private ticker: NodeJS.Timeout | null = null;
+  private expiryTicker: NodeJS.Timeout | null = null;
+  /** Log index of the TICK proposed for active expiry, until it is applied (0: none). */
+  private expiryTickIndex = 0;
   private writing = false;
   private releaseLock: () => void = () => {};
   private queued: (() => void)[] = [];
@@ -165,6 +176,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     });
     await this.transport.start();
     this.ticker = setInterval(() => this.input(() => this.raft.tick()), this.tickMs);
+    this.expiryTicker = setInterval(() => this.input(() => this.proposeExpiryTick()), EXPIRY_TICK_MS);
     this.log.info("started", { peer: formatAddress(this.self.peer), members: this.o.config.nodes.length });
   }
 
@@ -211,6 +223,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.expiryTicker) clearInterval(this.expiryTicker);
     await this.writeDone;
     for (const { waiter } of this.proposals.values()) waiter.resolve(errorReply("TIMEOUT the node is shutting down; the command may or may not have been applied"));
     this.proposals.clear();
@@ -235,7 +248,8 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
         if (plan.kind === "local" && this.raft.role !== "leader") return resolve(plan.run(this.sm, this.nodeStatus()));
         if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
         if (plan.kind === "write") {
-          const r = this.raft.propose(plan.command);
+          // The leader's clock goes into the entry: every replica applies it at that time (expiry).
+          const r = this.raft.propose(this.sm.stamp ? this.sm.stamp(plan.command, Date.now()) : plan.command);
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();
           this.proposals.set(r.index, { term: r.term, waiter: this.timed(waiter, () => this.proposals.delete(r.index)) });
@@ -246,6 +260,20 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
         }
       });
     });
+  }
+
+  /**
+   * Active expiry: when keys are due by this leader's clock and no write
+   * came to carry the time, a TICK entry (nothing but the time) does; each
+   * replica removes the due keys when it applies it. One in flight at a time.
+   */
+  private proposeExpiryTick(): void {
+    if (this.stopped || this.raft.role !== "leader") return;
+    if (this.expiryTickIndex > this.raft.lastApplied && this.expiryTickIndex <= this.raft.log.lastIndex()) return;
+    const command = this.sm.timeCommand?.(Date.now());
+    if (!command) return;
+    const r = this.raft.propose(command);
+    if (r.ok) this.expiryTickIndex = r.index;
   }
 
   /** A write's waiter that answers -TIMEOUT if the commit is not seen in time. */
@@ -588,6 +616,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     return this.transport.stats;
   }
 }
+
+/** How often a leader checks for keys due to expire (active expiry). */
+const EXPIRY_TICK_MS = 100;
 
 /** How long, at least, a node must find itself unable to recover before it stops. */
 const STUCK_FOR_MS = 5000;

@@ -42,6 +42,14 @@ export interface ServerStateMachine {
   restore(data: Uint8Array): void;
   /** A size to show on /status (the KV store's key count). */
   readonly size: number;
+  /**
+   * Optional: the entry to propose for a client's write, given the leader's
+   * clock (the KV store puts the time into it, so replicas apply it at that
+   * time). Without it the command is proposed as it is.
+   */
+  stamp?(command: Uint8Array, now: number): Uint8Array;
+  /** Optional: an entry carrying only the time, when one is needed now (the KV store's active expiry), else null. */
+  timeCommand?(now: number): Uint8Array | null;
 }
 
 /** What a client's request asks of the node: a write through the log, or a read (linearizable, or `local`: any node about itself). */
@@ -98,6 +106,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private readonly commitTimeoutMs: number;
   private readonly snapshotEvery: number;
   private ticker: NodeJS.Timeout | null = null;
+  private expiryTicker: NodeJS.Timeout | null = null;
+  /** Log index of the TICK proposed for active expiry, until it is applied (0: none). */
+  private expiryTickIndex = 0;
   private writing = false;
   private releaseLock: () => void = () => {};
   private queued: (() => void)[] = [];
@@ -174,6 +185,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     });
     await this.transport.start();
     this.ticker = setInterval(() => this.input(() => this.raft.tick()), this.tickMs);
+    this.expiryTicker = setInterval(() => this.input(() => this.proposeExpiryTick()), EXPIRY_TICK_MS);
     this.log.info("started", { peer: formatAddress(this.self.peer), members: this.o.config.nodes.length });
   }
 
@@ -220,6 +232,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.expiryTicker) clearInterval(this.expiryTicker);
     await this.writeDone;
     this.requests.abandonAll("stopped");
     await this.transport?.close();
@@ -242,7 +255,8 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
         if (plan.kind === "local" && this.raft.role !== "leader") return resolve(plan.run(this.sm, this.nodeStatus()));
         if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
         if (plan.kind === "write") {
-          const r = this.raft.propose(plan.command);
+          // The leader's clock goes into the entry: every replica applies it at that time (expiry).
+          const r = this.raft.propose(this.sm.stamp ? this.sm.stamp(plan.command, Date.now()) : plan.command);
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();
           this.requests.proposed(r.index, r.term, this.timed(waiter, () => this.requests.forget(r.index)));
@@ -253,6 +267,20 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
         }
       });
     });
+  }
+
+  /**
+   * Active expiry: when keys are due by this leader's clock and no write
+   * came to carry the time, a TICK entry (nothing but the time) does; each
+   * replica removes the due keys when it applies it. One in flight at a time.
+   */
+  private proposeExpiryTick(): void {
+    if (this.stopped || this.raft.role !== "leader") return;
+    if (this.expiryTickIndex > this.raft.lastApplied && this.expiryTickIndex <= this.raft.log.lastIndex()) return;
+    const command = this.sm.timeCommand?.(Date.now());
+    if (!command) return;
+    const r = this.raft.propose(command);
+    if (r.ok) this.expiryTickIndex = r.index;
   }
 
   /** A write's waiter that answers -TIMEOUT if the commit is not seen in time. */
@@ -572,6 +600,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     return this.transport.stats;
   }
 }
+
+/** How often a leader checks for keys due to expire (active expiry). */
+const EXPIRY_TICK_MS = 100;
 
 /** How long, at least, a node must find itself unable to recover before it stops. */
 const STUCK_FOR_MS = 5000;

@@ -422,18 +422,18 @@ class World {
     s.node = this.makeNode(id, s.knobs, { hardState: s.disk.hardState, entries: [...s.disk.entries], snapshot: s.disk.snapshot });
     s.up = true;
     s.state = s.disk.snapshot ? decodeState(s.disk.snapshot.data) : [];
-    s.shown = softLine(s.node.status());
     const st = s.node.status();
-    const out = [`${softLine(st)} (restored: last=${st.lastLogIndex}@${st.lastLogTerm} snap=${st.snapshotIndex})`];
-    out.push(...this.process(id));
-    return out;
+    s.shown = softLine(st);
+    return [`${s.shown} (restored: last=${st.lastLogIndex}@${st.lastLogTerm} snap=${st.snapshotIndex})`, ...this.process(id)];
   }
 
   // -- inputs ----------------------------------------------------------------
 
   /** `tick 1 [n]`, `tick 1,2 [n]`, `tick all [n]`: n rounds, each ticking the nodes in order. */
   private tick(args: Args): string[] {
-    const ids = this.ids(args.positional.slice(0, 1), true).filter((id) => this.server(id).up || args.positional[0] !== "all");
+    // `all` means the nodes that are up; a node named explicitly must be up.
+    const all = args.positional[0] === "all";
+    const ids = this.ids(args.positional.slice(0, 1), false).filter((id) => !all || this.server(id).up);
     const n = args.positional[1] === undefined ? 1 : parseNum(args.positional[1]);
     const out: string[] = [];
     for (let k = 1; k <= n; k++) {

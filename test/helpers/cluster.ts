@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { encodeCommand } from "../../src/client/commandEncoder.js";
 import { ReplyParser } from "../../src/client/replyParser.js";
 import type { Reply } from "../../src/resp/writer.js";
+import type { StatusJson } from "../../src/util/status-json.js";
 
 export const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
 
@@ -23,17 +24,8 @@ export interface TestNode {
   process: ChildProcess | null;
 }
 
-export interface NodeStatusJson {
-  id: number;
-  role: string;
-  term: number;
-  leader: number | null;
-  commitIndex: number;
-  lastApplied: number;
-  lastLogIndex: number;
-  snapshotIndex: number;
-  peers: { id: number; matchIndex: number | null; nextIndex: number | null; reachable: boolean }[];
-}
+/** GET /status, as the server writes it. */
+export type NodeStatusJson = StatusJson;
 
 /** How a node's process ended: an exit code, or the signal that killed it. */
 export interface ExitStatus {

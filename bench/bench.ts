@@ -28,6 +28,8 @@ cells alternate between the systems; medians over the rounds.
   --keys N           distinct keys (default 100)
   --value-bytes N    value size (default 100)
   --no-pipeline      skip the redis-benchmark -P 16 -c 50 part
+  --profile DIR      each raftkv node writes a CPU profile into DIR as it stops
+  --baseline DIR     also race the raftkv built in checkout DIR (before/after)
 
 protocol: the Raft core alone, in-memory network, no disk.
   --seconds N        per cell (default 3)

@@ -8,10 +8,11 @@
 // during the cell, divided by the operations it answered.
 
 import { spawn } from "node:child_process";
+import { join, resolve } from "node:path";
 import { Flags, cpuOf, fmt, median, quantile, runHeader } from "./lib.js";
 import { etcdTarget, raftkvTarget, redisTarget, type Op, type Target, type Workload } from "./targets.js";
 
-interface Cell {
+export interface Cell {
   target: Target["key"];
   op: Op;
   clients: number;
@@ -23,6 +24,9 @@ interface Cell {
   cpuUs: number;
   /** The load generator's own CPU microseconds per operation. */
   genUs: number;
+  /** raftkv: WAL fsyncs per operation (all nodes) and their mean duration in ms, over the cell with its warm-up. */
+  fsyncsPerOp?: number;
+  fsyncMs?: number;
 }
 
 export async function race(flags: Flags): Promise<void> {
@@ -41,7 +45,12 @@ export async function race(flags: Flags): Promise<void> {
   const want = (k: string) => !only || only.includes(k);
   try {
     // All systems run at the same time, as they will be measured.
-    if (want("raftkv")) targets.push(await raftkvTarget(w));
+    // --profile DIR: every raftkv node writes a V8 CPU profile (.cpuprofile) into DIR when it stops.
+    const profile = flags.get("profile");
+    if (want("raftkv")) targets.push(await raftkvTarget(w, profile ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profile}`] } : {}));
+    // --baseline DIR: a second raftkv, built in another checkout (DIR/bin/raftkv.js), in the same race: before/after a change.
+    const baseline = flags.get("baseline");
+    if (baseline) targets.push(await raftkvTarget(w, { bin: join(resolve(baseline), "bin", "raftkv.js") }, "raftkv-base"));
     for (const [key, make] of [["etcd", etcdTarget], ["redis", redisTarget]] as const) {
       if (!want(key)) continue;
       const t = await make(w).catch((err: unknown) => {
@@ -64,8 +73,9 @@ export async function race(flags: Flags): Promise<void> {
             const t = targets[(k + round) % targets.length]!;
             const c = await measure(t, op, clients, seconds);
             cells.push(c);
+            const disk = c.fsyncMs !== undefined ? `  fsync ${fmt(c.fsyncMs, 2)} ms × ${fmt(c.fsyncsPerOp!, 2)}/op` : "";
             console.log(
-              `round ${round + 1} ${t.key.padEnd(6)} ${op} c=${String(clients).padEnd(3)} ${fmt(c.opsPerSec).padStart(7)} ops/s  p50 ${fmt(c.p50, 2)} ms  p99 ${fmt(c.p99, 2)} ms  cpu ${fmt(c.cpuUs)} µs/op  errors ${c.errors}`,
+              `round ${round + 1} ${t.key.padEnd(6)} ${op} c=${String(clients).padEnd(3)} ${fmt(c.opsPerSec).padStart(7)} ops/s  p50 ${fmt(c.p50, 2)} ms  p99 ${fmt(c.p99, 2)} ms  cpu ${fmt(c.cpuUs)} µs/op  errors ${c.errors}${disk}`,
             );
           }
         }
@@ -84,7 +94,10 @@ async function prefill(t: Target, w: Workload): Promise<void> {
   c.close();
 }
 
-async function measure(t: Target, op: Op, clients: number, seconds: number): Promise<Cell> {
+export async function measure(t: Target, op: Op, clients: number, seconds: number): Promise<Cell> {
+  await t.beforeCell?.();
+  const fsync0 = await t.fsyncs?.();
+  let requests = 0;
   const conns = await Promise.all(Array.from({ length: clients }, () => t.connect()));
   const latencies: number[] = [];
   let errors = 0;
@@ -112,6 +125,7 @@ async function measure(t: Target, op: Op, clients: number, seconds: number): Pro
         const t0 = now;
         try {
           await c.request(op, n++);
+          requests++;
           if (counted) latencies.push(performance.now() - t0);
         } catch (err) {
           if (counted) errors++;
@@ -124,6 +138,8 @@ async function measure(t: Target, op: Op, clients: number, seconds: number): Pro
   const cpu = cpuOf(t.pids()) - cpu0;
   const gen = process.cpuUsage(gen0);
   for (const c of conns) c.close();
+  const fsync1 = await t.fsyncs?.();
+  const fsync = fsync0 && fsync1 ? { count: fsync1.count - fsync0.count, seconds: fsync1.seconds - fsync0.seconds } : null;
   if (firstError !== null && errors > 0) console.log(`  (${t.key} ${op} c=${clients}: ${errors} errors, the first: ${firstError})`);
   latencies.sort((a, b) => a - b);
   const n = latencies.length;
@@ -137,6 +153,7 @@ async function measure(t: Target, op: Op, clients: number, seconds: number): Pro
     errors,
     cpuUs: n > 0 ? (cpu * 1e6) / n : NaN,
     genUs: n > 0 ? (gen.user + gen.system) / n : NaN,
+    ...(fsync && { fsyncsPerOp: fsync.count / Math.max(1, requests), fsyncMs: (fsync.seconds * 1000) / Math.max(1, fsync.count) }),
   };
 }
 
@@ -156,9 +173,10 @@ async function pipelinedRace(targets: Target[], rounds: number, seconds: number)
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < resp.length; k++) {
       const t = resp[(k + round) % resp.length]!;
+      await t.beforeCell?.();
       // About `seconds` of work at the rate each system reached before (a first guess of 20k/s for raftkv).
       const prior = out.filter((c) => c.target === t.key).map((c) => c.rps);
-      const n = Math.max(10_000, Math.round((prior.length ? median(prior) : t.key === "raftkv" ? 20_000 : 200_000) * seconds));
+      const n = Math.max(10_000, Math.round((prior.length ? median(prior) : t.key.startsWith("raftkv") ? 20_000 : 200_000) * seconds));
       const r = await redisBenchmark(t.resp!.host, t.resp!.port, n).catch((err: unknown) => {
         console.log(`(redis-benchmark: ${(err as Error).message})`);
         return null;
@@ -197,10 +215,11 @@ function report(targets: Target[], cells: Cell[], ops: Op[], clientsList: number
   const med = (key: string, op: Op, clients: number, f: (c: Cell) => number) =>
     median(cells.filter((c) => c.target === key && c.op === op && c.clients === clients).map(f));
   const has = (k: string) => targets.some((t) => t.key === k);
-  const cols = ["raftkv", "etcd", "redis"].filter(has);
+  const cols = ["raftkv", "raftkv-base", "etcd", "redis"].filter(has);
 
   console.log("\nMedians over the rounds (ops/s; p50 / p99 in ms; CPU µs per operation, all of the system's processes):\n");
   const head = ["op", "clients", ...cols.flatMap((k) => [`${k} ops/s`, `${k} p50/p99`, `${k} CPU µs/op`])];
+  if (has("raftkv") && has("raftkv-base")) head.push("raftkv ÷ baseline");
   if (has("raftkv") && has("etcd")) head.push("raftkv ÷ etcd", "p99 raftkv ÷ etcd");
   if (has("raftkv") && has("redis")) head.push("raftkv ÷ redis");
   console.log(`| ${head.join(" | ")} |`);
@@ -212,10 +231,15 @@ function report(targets: Target[], cells: Cell[], ops: Op[], clientsList: number
         row.push(fmt(med(k, op, clients, (c) => c.opsPerSec)), `${fmt(med(k, op, clients, (c) => c.p50), 2)} / ${fmt(med(k, op, clients, (c) => c.p99), 2)}`, fmt(med(k, op, clients, (c) => c.cpuUs)));
       }
       const r = (other: string, f: (c: Cell) => number) => med("raftkv", op, clients, f) / med(other, op, clients, f);
+      if (has("raftkv") && has("raftkv-base")) row.push(`${fmt(r("raftkv-base", (c) => c.opsPerSec), 2)}×`);
       if (has("raftkv") && has("etcd")) row.push(`${fmt(r("etcd", (c) => c.opsPerSec), 2)}×`, `${fmt(r("etcd", (c) => c.p99), 2)}`);
       if (has("raftkv") && has("redis")) row.push(`${fmt(r("redis", (c) => c.opsPerSec), 2)}×`);
       console.log(`| ${row.join(" | ")} |`);
     }
+  }
+  if (has("raftkv") && ops.includes("SET")) {
+    const line = clientsList.map((k) => `c=${k}: ${fmt(med("raftkv", "SET", k, (c) => c.fsyncMs ?? NaN), 2)} ms, ${fmt(med("raftkv", "SET", k, (c) => c.fsyncsPerOp ?? NaN), 2)} per SET`).join("; ");
+    console.log(`\nraftkv's WAL fsyncs during SET cells (mean duration, and fsyncs per SET over all three nodes): ${line}`);
   }
   const gen = median(cells.map((c) => c.genUs));
   console.log(`\n(load generator: a median ${fmt(gen)} µs of its own CPU per operation)`);

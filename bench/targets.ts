@@ -23,12 +23,17 @@ export interface Conn {
 }
 
 export interface Target {
-  readonly key: "raftkv" | "redis" | "etcd";
+  /** raftkv, raftkv-base (another build, --baseline), etcd or redis. */
+  readonly key: string;
   readonly name: string;
   readonly version: string;
   /** The processes that serve it (for CPU per operation). */
   pids(): (number | undefined)[];
   connect(): Promise<Conn>;
+  /** raftkv: WAL fsyncs so far and their total seconds, all nodes together (from /metrics). */
+  fsyncs?(): Promise<{ count: number; seconds: number }>;
+  /** Before each cell: e.g. find raftkv's current leader (an election on the loaded machine may have moved it). */
+  beforeCell?(): Promise<void>;
   /** host:port for redis-benchmark (RESP targets only). */
   readonly resp?: { host: string; port: number };
   stop(): Promise<void>;
@@ -84,17 +89,32 @@ export function respConnect(host: string, port: number, requests: Record<Op, Buf
   });
 }
 
-export async function raftkvTarget(w: Workload, options: ClusterOptions = {}): Promise<Target> {
+export async function raftkvTarget(w: Workload, options: ClusterOptions = {}, key = "raftkv"): Promise<Target> {
   const cluster = await TestCluster.start({ nodes: 3, ...options });
-  const leader = cluster.node(await cluster.waitForLeader(15_000));
+  let leader = cluster.node(await cluster.waitForLeader(15_000));
   const requests = respRequests(w);
   return {
-    key: "raftkv",
+    key,
     name: `raftkv (${cluster.nodes.length} nodes)`,
-    version: "this commit",
+    version: options.bin ?? "this commit",
     pids: () => cluster.nodes.map((n) => n.process?.pid),
     connect: () => respConnect(leader.host, leader.clientPort, requests),
-    resp: { host: leader.host, port: leader.clientPort },
+    get resp() {
+      return { host: leader.host, port: leader.clientPort };
+    },
+    async beforeCell() {
+      leader = cluster.node(await cluster.waitForLeader(15_000));
+    },
+    async fsyncs() {
+      let count = 0;
+      let seconds = 0;
+      for (const n of cluster.nodes) {
+        const text = await fetch(`http://${n.host}:${n.adminPort}/metrics`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text(), () => "");
+        count += Number(/^raftkv_fsync_duration_seconds_count (\S+)$/m.exec(text)?.[1] ?? 0);
+        seconds += Number(/^raftkv_fsync_duration_seconds_sum (\S+)$/m.exec(text)?.[1] ?? 0);
+      }
+      return { count, seconds };
+    },
     stop: () => cluster.stop(),
   };
 }

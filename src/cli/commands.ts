@@ -3,8 +3,8 @@
 
 import { registerCommand } from "./raftkv.js";
 
-registerCommand("server", async () => (await import("../server/main.js")).runServer);
-registerCommand("cluster", async () => (await import("../server/cluster.js")).runCluster);
+registerCommand("server", async () => (await import("./server.js")).runServer);
+registerCommand("cluster", async () => (await import("./cluster.js")).runCluster);
 registerCommand("set", async () => (await import("./client-commands.js")).set);
 registerCommand("get", async () => (await import("./client-commands.js")).get);
 registerCommand("delete", async () => (await import("./client-commands.js")).del);
@@ -12,3 +12,5 @@ registerCommand("incr", async () => (await import("./client-commands.js")).incr)
 registerCommand("status", async () => (await import("./client-commands.js")).status);
 registerCommand("move-leader", async () => (await import("./client-commands.js")).moveLeader);
 registerCommand("sim", async () => (await import("./sim.js")).run);
+registerCommand("echo", async () => (await import("./echo.js")).run);
+registerCommand("kv", async () => (await import("./kv-single.js")).run);

@@ -8,6 +8,7 @@ import { search } from "../sim/search.js";
 import { shrink } from "../sim/shrink.js";
 import { replayPage } from "../sim/html.js";
 import { condense, story } from "../sim/trace.js";
+import { formatCount, formatElapsed, Progress } from "./progress.js";
 import { BUGS, findBug, verdict, type Bug } from "../sim/zoo.js";
 
 const HELP = `raftkv sim — run the Raft core in a deterministic simulated world
@@ -44,6 +45,8 @@ the bug zoo's storage-fault variants add them by themselves.
 --transfers adds leadership transfers now and then (an operator action, thesis
 §3.10) to --seeds, --replay, --bug and --time runs.
 Defaults: --steps 1000 ticks of faults (then 400 ticks of healing), --nodes 3,5, --seed 1.
+Long runs (--seeds, --bug, --time, --exhaustive) show their progress on one
+line of stderr when it is a terminal; --quiet turns that off.
 Exit codes: 0 as described, 1 violation (or bug not found), 2 usage error.`;
 
 const spec = {
@@ -69,6 +72,7 @@ const spec = {
   bug: {},
   budget: {},
   time: {},
+  quiet: { boolean: true },
   help: { boolean: true },
 } as const;
 
@@ -87,6 +91,7 @@ interface Common {
   bug: Bug | undefined;
   first: number;
   transfers: boolean;
+  progress: Progress;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -135,7 +140,7 @@ function common(p: Parsed): Common {
       faults.add(f as Fault);
     }
   }
-  return { nodes, steps: intFlag(p, "steps", 1000, 10, 1_000_000), faults, bug, first: intFlag(p, "seed", 1, 0, 2 ** 32 - 1), transfers: p.flags.has("transfers") };
+  return { nodes, steps: intFlag(p, "steps", 1000, 10, 1_000_000), faults, bug, first: intFlag(p, "seed", 1, 0, 2 ** 32 - 1), transfers: p.flags.has("transfers"), progress: Progress.forTerminal(p.flags.has("quiet")) };
 }
 
 /** The faults a run has when --faults is not given. */
@@ -158,13 +163,16 @@ async function seeds(n: number, c: Common): Promise<number> {
     const nodes = c.nodes[i % c.nodes.length]!;
     const r = runPlan(generatePlan({ seed, nodes, steps: c.steps, faults: c.faults, transfers: c.transfers }), { bug: c.bug });
     for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r.stats[k];
+    c.progress.update(() => `seeds: ${i + 1}/${n} runs, ${((i + 1) / ((performance.now() - t0) / 1000)).toFixed(1)} runs/s, ${formatElapsed(performance.now() - t0)}, no violation so far`);
     if (r.violation) {
+      c.progress.done();
       process.stdout.write(`after ${i + 1} run(s):\n`);
       report(r, c);
       return 1;
     }
   }
   const secs = (performance.now() - t0) / 1000;
+  c.progress.done();
   process.stdout.write(
     `${n} seeds (${c.first}..${c.first + n - 1}), nodes ${c.nodes.join("/")}, faults ${[...c.faults].join(",") || "none"}${c.bug ? `, bug ${c.bug.name}` : ""}\n` +
       `  ${total.ticks} ticks, ${total.steps} steps, ${total.messages} messages, ${total.elections} elections\n` +
@@ -197,8 +205,24 @@ function writeHtml(file: string, r: RunResult, bug?: Bug): void {
 }
 
 async function hunt(c: Common, seconds: number, expectBug: boolean): Promise<number> {
-  const res = search({ seed: c.first, nodes: c.nodes, steps: c.steps, faults: c.faults, transfers: c.transfers, bug: c.bug, budgetMs: seconds * 1000, now: () => performance.now() });
   const what = c.bug ? `bug ${c.bug.name}` : "the real core";
+  const res = search({
+    seed: c.first,
+    nodes: c.nodes,
+    steps: c.steps,
+    faults: c.faults,
+    transfers: c.transfers,
+    bug: c.bug,
+    budgetMs: seconds * 1000,
+    now: () => performance.now(),
+    onRun: (s) =>
+      c.progress.update(
+        () =>
+          `searching ${what}: ${formatElapsed(s.elapsedMs)} of ${seconds}s, ${formatCount(s.runs)} runs (${(s.runs / (s.elapsedMs / 1000)).toFixed(0)}/s), ` +
+          `${formatCount(s.ticks)} ticks, ${formatCount(s.signatures)} kinds of state${s.others > 0 ? `, ${s.others} other violation(s)` : ""}, none found yet`,
+      ),
+  });
+  c.progress.done();
   for (const [invariant, o] of res.others) {
     const v = o.first.violation!;
     const side = c.bug?.sideEffects?.[invariant as keyof NonNullable<Bug["sideEffects"]>];
@@ -247,6 +271,7 @@ function report(r: RunResult, c: Common): void {
 async function runExhaustive(p: Parsed, c: Common): Promise<number> {
   const { exhaustive } = await import("../sim/exhaustive.js");
   const nodes = c.nodes.length === 1 ? c.nodes[0]! : 3;
+  const t0 = performance.now();
   const res = exhaustive({
     nodes,
     maxTerm: intFlag(p, "max-term", 1, 1, 10),
@@ -259,7 +284,12 @@ async function runExhaustive(p: Parsed, c: Common): Promise<number> {
     symmetry: !p.flags.has("no-symmetry"),
     linkCapacity: intFlag(p, "link-capacity", 1, 1, 3),
     inboxCapacity: intFlag(p, "inbox-capacity", 1, 1, 3),
+    onProgress: (e) =>
+      c.progress.update(
+        () => `exhaustive: depth ${e.depth}, ${formatCount(e.statesExplored)} states (${formatCount(Math.round(e.statesExplored / ((performance.now() - t0) / 1000)))}/s), ${formatCount(e.frontier)} to expand, ${formatElapsed(performance.now() - t0)}`,
+      ),
   });
+  c.progress.done();
   process.stdout.write(res.report + "\n");
   return res.violation ? 1 : 0;
 }

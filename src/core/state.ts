@@ -7,7 +7,7 @@
 import { RaftLog } from "./log.js";
 import type { Progress } from "./progress.js";
 import type { Snapshot, ReadResult, SoftState } from "./api.js";
-import { Survey } from "./recovery.js";
+import type { Survey } from "./survey.js";
 import { EntryType, type HardState, type LostMark, type Message, type NodeId, type Role } from "./types.js";
 
 /** A read waiting for its quorum confirmation (read-index.ts). */

@@ -35,6 +35,17 @@ export interface SearchOptions {
    * up long sequences that those faults would break up.
    */
   readonly swarm?: boolean;
+  /** Called after every run (a progress display). */
+  readonly onRun?: (progress: SearchProgress) => void;
+}
+
+export interface SearchProgress {
+  readonly runs: number;
+  readonly ticks: number;
+  readonly elapsedMs: number;
+  readonly signatures: number;
+  /** Runs that broke an invariant the bug is not pinned to, so far. */
+  readonly others: number;
 }
 
 export interface SearchResult {
@@ -97,6 +108,7 @@ export function search(o: SearchOptions): SearchResult {
     });
     runs++;
     ticks += result.stats.ticks;
+    o.onRun?.({ runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, others: [...others.values()].reduce((n, x) => n + x.count, 0) });
     const v = result.violation;
     if (v && o.bug && verdict(o.bug, v.invariant) !== "pinned") {
       const known = others.get(v.invariant);

@@ -43,9 +43,16 @@ describe("the script runner", () => {
     }
   });
 
-  test("a command without its separator, or an unknown command, is an error", () => {
+  test("a command without its separator, an unknown command or a malformed argument is an error with its line", () => {
     assert.throws(() => parseScript("cluster 1 2 3\nok\n"), /line 2: expected "----"/);
     assert.throws(() => runScript("cluster 1 2 3\n----\nok\n\nfrobnicate 1\n----\nok\n"), /line 5: frobnicate 1: unknown command/);
+    const after = (command: string) => () => runScript(`cluster 1 2 3\n----\nok\n\n${command}\n----\nok\n`);
+    assert.throws(after("propose 1 a b"), /propose: expected 2 plain arguments, got 3/);
+    assert.throws(after("propose 1 a,b"), /no "," in a command/);
+    assert.throws(after("deliver frm=1"), /deliver: unknown argument "frm="/);
+    assert.throws(after("deliver type=Apps"), /unknown message type "Apps"/);
+    assert.throws(after("tick 9"), /no node 9/);
+    assert.throws(after("cluster 1 2"), /already set up/);
   });
 });
 
@@ -101,6 +108,11 @@ describe("switching a defence off makes its script fail", () => {
     };
     assert.equal(fails("candidate_stepdown.txt", {}), false);
     assert.ok(fails("candidate_stepdown.txt", { makeNode: (config, restored) => new RaftNode(config, restored, stayCandidate) }));
+  });
+
+  test("a server whose disk lost acknowledged entries campaigns anyway: recovery.txt fails", () => {
+    assert.equal(fails("recovery.txt", {}), false);
+    assert.ok(fails("recovery.txt", { makeNode: (config, restored) => new RaftNode(config, restored, { recovering: () => false }) }));
   });
 
   test("a leader that ignores the follower's backtracking hint (backs up one entry per refusal): backtrack_hint.txt and figure7.txt fail", () => {

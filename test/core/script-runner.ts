@@ -174,6 +174,7 @@ function softLine(s: NodeStatus): string {
 
 /** What a node has persisted: exactly what its Readies asked for. */
 interface Disk {
+  /** null: lost (a storage fault; `restore N term=unknown`). A new disk holds term 0 and no vote. */
   hardState: HardState | null;
   entries: Entry[];
   snapshot: Snapshot | null;
@@ -184,6 +185,10 @@ interface Knobs {
   preVote: boolean;
   checkQuorum: boolean;
   election: number;
+  /** Election timeouts are drawn from [election, election + spread). */
+  spread: number;
+  /** Seed of the node's random source; null: always the lowest timeout. */
+  seed: number | null;
   heartbeat: number;
   maxInflight: number;
   maxAppendBytes: number;
@@ -226,7 +231,32 @@ const MESSAGE_TYPE_NAMES: Record<string, (m: Message) => boolean> = {
   RecoveryReply: (m) => m.type === "RecoveryReply",
 };
 
-const DEFAULT_KNOBS: Knobs = { preVote: true, checkQuorum: true, election: 10, heartbeat: 3, maxInflight: 64, maxAppendBytes: 1 << 20, chunkBytes: 1 << 20 };
+const FILTER_KEYS = ["from", "to", "with", "type", "n"];
+
+/** Each command's plain arguments (min, max) and the key=value arguments it takes (null: checked by the command). */
+const SIGNATURES: Record<string, readonly [number, number, readonly string[] | null]> = {
+  cluster: [1, Infinity, null],
+  restore: [1, 1, ["term", "vote", "log", "lost"]],
+  tick: [1, 2, []],
+  campaign: [1, 1, []],
+  propose: [2, 2, []],
+  read: [2, 2, []],
+  transfer: [2, 2, []],
+  compact: [2, 2, []],
+  deliver: [0, 0, FILTER_KEYS],
+  drop: [0, 0, FILTER_KEYS],
+  stabilize: [0, 0, FILTER_KEYS],
+  crash: [1, 1, []],
+  restart: [1, 1, []],
+  partition: [1, Infinity, []],
+  heal: [0, 0, []],
+  status: [0, Infinity, []],
+  log: [0, Infinity, []],
+  state: [0, Infinity, []],
+  network: [0, 0, []],
+};
+
+const DEFAULT_KNOBS: Knobs = { preVote: true, checkQuorum: true, election: 10, spread: 1, seed: null, heartbeat: 3, maxInflight: 64, maxAppendBytes: 1 << 20, chunkBytes: 1 << 20 };
 
 class World {
   private members: NodeId[] = [];
@@ -239,8 +269,13 @@ class World {
   constructor(private readonly options: ScriptOptions) {}
 
   run(commandLine: string): string[] {
-    const [name, ...words] = commandLine.trim().split(/\s+/);
+    const [name = "", ...words] = commandLine.trim().split(/\s+/);
     const args = parseArgs(words);
+    const signature = SIGNATURES[name];
+    if (signature === undefined) throw new Error(`unknown command "${name}" (${Object.keys(SIGNATURES).join(", ")})`);
+    const [min, max, named] = signature;
+    if (args.positional.length < min || args.positional.length > max) throw new Error(`${name}: expected ${min === max ? min : `${min} to ${max}`} plain arguments, got ${args.positional.length}`);
+    if (named !== null) for (const key of args.named.keys()) if (!named.includes(key)) throw new Error(`${name}: unknown argument "${key}="${named.length > 0 ? ` (${named.join(", ")})` : ""}`);
     switch (name) {
       case "cluster":
         return this.cluster(args);
@@ -269,7 +304,7 @@ class World {
       case "restart":
         return this.restart(args);
       case "partition":
-        return this.partition(words);
+        return this.partition(args.positional);
       case "heal":
         this.groups = [];
         return [];
@@ -288,7 +323,7 @@ class World {
 
   // -- setting up ----------------------------------------------------------
 
-  /** `cluster 1 2 3 prevote=false checkquorum=true election=10,12,14 heartbeat=3 inflight=64 appbytes=1 chunk=4` */
+  /** `cluster 1 2 3 prevote=false checkquorum=true election=10,12,14 spread=1 seed=7 heartbeat=3 inflight=64 appbytes=1 chunk=4` */
   private cluster(args: Args): string[] {
     if (this.servers.size > 0) throw new Error("the cluster is already set up");
     this.members = args.positional.map(parseId);
@@ -304,6 +339,8 @@ class World {
       ["preVote", "prevote", parseBool],
       ["checkQuorum", "checkquorum", parseBool],
       ["election", "election", parseNum],
+      ["spread", "spread", parseNum],
+      ["seed", "seed", parseNum],
       ["heartbeat", "heartbeat", parseNum],
       ["maxInflight", "inflight", parseNum],
       ["maxAppendBytes", "appbytes", parseNum],
@@ -316,7 +353,7 @@ class World {
         const v = perNode(key, parse)(i);
         if (v !== undefined) (k as unknown as Record<string, unknown>)[field] = v;
       }
-      const disk: Disk = { hardState: null, entries: [], snapshot: null };
+      const disk: Disk = { hardState: { currentTerm: 0, votedFor: null }, entries: [], snapshot: null };
       this.servers.set(id, { node: this.makeNode(id, k, undefined), up: true, knobs: k, disk, state: [], shown: "" });
       this.servers.get(id)!.shown = softLine(this.servers.get(id)!.node.status());
     });
@@ -325,18 +362,38 @@ class World {
 
   /**
    * `restore 3 term=7 vote=1 log=1,1,1,4,4`: node 3 restarts from a disk
-   * holding this hard state and these entries (their terms; index 1 first).
+   * holding this hard state and these entries (their terms; index 1 first;
+   * one the disk holds already keeps its data). What is not named stays as
+   * it is on the disk. `term=unknown`: the term
+   * and vote were lost (a storage fault); `lost=5@2`: the log may lack
+   * acknowledged entries up to 5, of terms up to 2 (docs/STORAGE.md).
    */
   private restore(args: Args): string[] {
     const [id] = this.ids(args.positional, false);
     const s = this.server(id!);
-    const terms = (args.named.get("log") ?? "").split(",").filter((t) => t !== "").map(parseNum);
+    const log = args.named.get("log");
+    if (log !== undefined) {
+      const terms = log.split(",").filter((t) => t !== "").map(parseNum);
+      // An entry the disk already holds at that index and term is kept as it is (a no-op stays one).
+      const held = (index: number, term: number) => s.disk.entries.find((e) => e.index === index && e.term === term);
+      s.disk.entries = terms.map((term, i) => held(i + 1, term) ?? { index: i + 1, term, type: EntryType.Normal, data: new Uint8Array(0) });
+      s.disk.snapshot = null;
+    }
+    const term = args.named.get("term");
     const vote = args.named.get("vote");
-    s.disk = {
-      hardState: { currentTerm: parseNum(args.named.get("term") ?? "0"), votedFor: vote === undefined || vote === "-" ? null : parseId(vote) },
-      entries: terms.map((term, i) => ({ index: i + 1, term, type: EntryType.Normal, data: new Uint8Array(0) })),
-      snapshot: null,
-    };
+    const lost = args.named.get("lost");
+    if (term === "unknown") {
+      if (vote !== undefined || lost !== undefined) throw new Error("restore: term=unknown leaves no vote or lost mark to set");
+      s.disk.hardState = null;
+    } else if (term !== undefined || vote !== undefined || lost !== undefined) {
+      const old = s.disk.hardState ?? { currentTerm: 0, votedFor: null };
+      const [through, lostTerm] = lost === undefined ? [] : lost.split("@").map(parseNum);
+      s.disk.hardState = {
+        currentTerm: term === undefined ? old.currentTerm : parseNum(term),
+        votedFor: vote === undefined ? old.votedFor : vote === "-" ? null : parseId(vote),
+        ...(lost !== undefined && { lost: { through: through!, term: lostTerm ?? 0 } }),
+      };
+    }
     this.network = this.network.filter((m) => m.to !== id);
     return this.boot(id!);
   }
@@ -345,10 +402,10 @@ class World {
     let config: RaftConfig = {
       id,
       members: this.members,
-      // Fixed timeouts: the script decides who times out first.
-      electionTimeoutTicks: [k.election, k.election + 1],
+      // Fixed timeouts unless the script asks for a spread and a seed: the script decides who times out first.
+      electionTimeoutTicks: [k.election, k.election + k.spread],
       heartbeatTicks: k.heartbeat,
-      random: () => 0,
+      random: k.seed === null ? () => 0 : randomSource(k.seed * 1000 + id),
       preVote: k.preVote,
       checkQuorum: k.checkQuorum,
       maxInflight: k.maxInflight,
@@ -362,21 +419,21 @@ class World {
   /** A new RaftNode from the disk; the state machine starts from the snapshot. */
   private boot(id: NodeId): string[] {
     const s = this.server(id);
-    s.node = this.makeNode(id, s.knobs, { hardState: s.disk.hardState ?? { currentTerm: 0, votedFor: null }, entries: [...s.disk.entries], snapshot: s.disk.snapshot });
+    s.node = this.makeNode(id, s.knobs, { hardState: s.disk.hardState, entries: [...s.disk.entries], snapshot: s.disk.snapshot });
     s.up = true;
     s.state = s.disk.snapshot ? decodeState(s.disk.snapshot.data) : [];
-    s.shown = softLine(s.node.status());
     const st = s.node.status();
-    const out = [`${softLine(st)} (restored: last=${st.lastLogIndex}@${st.lastLogTerm} snap=${st.snapshotIndex})`];
-    out.push(...this.process(id));
-    return out;
+    s.shown = softLine(st);
+    return [`${s.shown} (restored: last=${st.lastLogIndex}@${st.lastLogTerm} snap=${st.snapshotIndex})`, ...this.process(id)];
   }
 
   // -- inputs ----------------------------------------------------------------
 
   /** `tick 1 [n]`, `tick 1,2 [n]`, `tick all [n]`: n rounds, each ticking the nodes in order. */
   private tick(args: Args): string[] {
-    const ids = this.ids(args.positional.slice(0, 1), true).filter((id) => this.server(id).up || args.positional[0] !== "all");
+    // `all` means the nodes that are up; a node named explicitly must be up.
+    const all = args.positional[0] === "all";
+    const ids = this.ids(args.positional.slice(0, 1), false).filter((id) => !all || this.server(id).up);
     const n = args.positional[1] === undefined ? 1 : parseNum(args.positional[1]);
     const out: string[] = [];
     for (let k = 1; k <= n; k++) {
@@ -410,6 +467,7 @@ class World {
   private propose(args: Args): string[] {
     const [idWord, data = ""] = args.positional;
     const id = parseId(idWord!);
+    if (data.includes(",")) throw new Error(`propose: no "," in a command (a snapshot joins commands with it)`);
     const s = this.up(id);
     const r = s.node.propose(encode(data));
     const head = r.ok ? `${id} propose ${JSON.stringify(data)}: index=${r.index} term=${r.term}` : `${id} propose ${JSON.stringify(data)}: refused leader=${r.leader ?? "-"}`;
@@ -626,9 +684,9 @@ class World {
     const lastTerm = last?.term ?? d.snapshot?.lastIncludedTerm ?? 0;
     const problems: string[] = [];
     if (lastIndex !== st.lastLogIndex || lastTerm !== st.lastLogTerm) problems.push(`disk log ends at ${lastIndex}@${lastTerm}, node at ${st.lastLogIndex}@${st.lastLogTerm}`);
-    // A disk never written to holds term 0 and no vote, like a new server.
-    const hs = d.hardState ?? { currentTerm: 0, votedFor: null };
-    if (st.recovery === null && (hs.currentTerm !== st.term || hs.votedFor !== st.votedFor)) {
+    const hs = d.hardState;
+    // While a server that lost its term and vote asks around, nothing is persisted.
+    if (hs !== null && (hs.currentTerm !== st.term || hs.votedFor !== st.votedFor)) {
       problems.push(`disk has term ${hs.currentTerm} vote ${hs.votedFor ?? "-"}, node term ${st.term} vote ${st.votedFor ?? "-"}`);
     }
     if (problems.length > 0) throw new Error(`${st.id}: not everything was persisted: ${problems.join("; ")}`);
@@ -740,6 +798,19 @@ function parseBool(s: string): boolean {
 function decodeState(data: Uint8Array): string[] {
   const s = text.decode(data);
   return s === "" ? [] : s.split(",");
+}
+
+/** A small deterministic PRNG (mulberry32): the same seed gives the same timeouts on any machine. */
+function randomSource(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const x = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return Math.floor(x * n);
+  };
 }
 
 const indent = (lines: readonly string[]): string[] => lines.map((l) => `  ${l}`);

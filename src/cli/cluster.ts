@@ -8,9 +8,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { intFlag, parseArgs, stringFlag, UsageError } from "../cli/args.js";
-import { EXIT } from "../cli/raftkv.js";
-import { clusterConfigToJson, ConfigError, formatAddress, loadClusterFile, localClusterConfig, type ClusterConfig } from "./config.js";
+import { intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
+import { EXIT } from "./raftkv.js";
+import { clusterConfigToJson, ConfigError, formatAddress, loadClusterFile, localClusterConfig, type ClusterConfig } from "../server/config.js";
 
 const HELP = `raftkv cluster [--nodes N] [--dir DIR] [--base-port P]
 

@@ -1,13 +1,13 @@
 // `raftkv server --config FILE --id ID [--data DIR]`: one node in the foreground.
 
 import { join } from "node:path";
-import { parseArgs, stringFlag, UsageError } from "../cli/args.js";
-import { EXIT } from "../cli/raftkv.js";
+import { parseArgs, stringFlag, UsageError } from "./args.js";
+import { EXIT } from "./raftkv.js";
 import { createLogger } from "../util/log.js";
-import { AdminPort } from "./admin.js";
-import { ClientPort } from "./clientPort.js";
-import { ConfigError, formatAddress, loadClusterFile, nodeById } from "./config.js";
-import { RaftServer } from "./server.js";
+import { AdminPort } from "../server/admin.js";
+import { ClientPort } from "../server/clientPort.js";
+import { ConfigError, formatAddress, loadClusterFile, nodeById } from "../server/config.js";
+import { RaftServer } from "../server/server.js";
 
 const HELP = `raftkv server --config FILE --id ID [--data DIR] [--accept-data-loss]
 

@@ -46,6 +46,8 @@ export interface ServerOptions {
    * log and guessing its term. Acknowledged writes the node lacks are lost.
    */
   readonly acceptDataLoss?: boolean;
+  /** The cluster secret peers prove to each other (the cluster file's secretFile); null or absent: peers are not authenticated. */
+  readonly peerSecret?: Buffer | null;
 }
 
 /** A client command waiting for the cluster. */
@@ -131,7 +133,13 @@ export class RaftServer {
       incarnation: state.incarnation,
       recovery: this.raft.recovery,
     });
+    if (!this.o.peerSecret) {
+      this.log.warn("peers_unauthenticated", {
+        message: "the cluster file names no secretFile: anyone who can reach this node's peer port from a member's host can speak for that member (docs/SECURITY.md)",
+      });
+    }
     this.transport = new PeerTransport({
+      secret: this.o.peerSecret ?? null,
       id: this.id,
       listen: this.self.peer,
       peers: new Map(this.o.config.nodes.map((n) => [n.id, n.peer])),

@@ -1,7 +1,7 @@
 // Records a history as clients run: each operation's call and return time,
 // its reply, or the fact that nobody knows what became of it.
 
-import { assertNever } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 import type { Operation } from "./model.js";
 
 /** An operation in flight; settle it exactly once. */

@@ -1,7 +1,7 @@
 // The sequential specification of raftkv's string commands, one register per
 // key, with Redis's replies (SPEC §4; Redis src/t_string.c).
 
-import { assertNever } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 import { isUnknown, UNKNOWN, type Model, type Operation, type Partition, type StepResult, type Unknown } from "./model.js";
 
 /**

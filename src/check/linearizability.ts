@@ -72,7 +72,7 @@
 // take exponential time when many operations have unknown outcomes, hence
 // the budget.
 
-import { assertNever } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 import { explainViolation, type Candidate } from "./explain.js";
 import { isUnknown, type Model, type Operation } from "./model.js";
 import { checkPartition, type Budget } from "./portfolio.js";

@@ -1,7 +1,7 @@
 // The plainest object to check: one register with write(v) and read() -> v.
 // The simulator uses it for a single key; kvModel covers many keys.
 
-import { assertNever } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 import { UNKNOWN, type Model } from "./model.js";
 
 export type RegisterInput<V> = { readonly op: "write"; readonly value: V } | { readonly op: "read" };

@@ -57,6 +57,11 @@ export function intFlag(p: Parsed, name: string, dflt: number, min = 0, max = Nu
   if (v === undefined) return dflt;
   if (!/^-?\d+$/.test(v)) throw new UsageError(`--${name} must be an integer, got '${v}'`);
   const n = Number(v);
-  if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${n}`);
+  if (n < min || n > max) throw new UsageError(`--${name} ${rangeText(min, max)}, got ${v}`);
   return n;
+}
+
+/** "must be between 1 and 99", or "must be at least 1" when the top is only the largest safe integer. */
+function rangeText(min: number, max: number): string {
+  return max >= Number.MAX_SAFE_INTEGER ? `must be at least ${min}` : `must be between ${min} and ${max}`;
 }

@@ -5,7 +5,7 @@
 
 import { existsSync } from "node:fs";
 import { DEFAULT_TIMEOUT_MS, RaftKvClient } from "../client/client.js";
-import { ServerError, UnavailableError, UnexpectedReplyError, UnknownOutcomeError } from "../client/errors.js";
+import { NoNodeReachableError, ServerError, UnavailableError, UnexpectedReplyError, UnknownOutcomeError } from "../client/errors.js";
 import type { NodeAddress } from "../client/address.js";
 import { adminRequest, fetchStatus } from "../client/status.js";
 import { formatStatusTable, type StatusRow } from "../client/statusTable.js";
@@ -28,7 +28,10 @@ const EXIT_CODES = `exit codes: 0 success, 1 (get) no such key, 2 usage or confi
 or a command the server refuses, 3 cluster unavailable or timed out`;
 
 const FINDS_THE_LEADER = `Any node of the cluster file will do: the command finds the leader itself
-and retries through elections.`;
+and retries through elections; when every node refuses connections it gives
+up after about a second.`;
+
+const IS_IT_RUNNING = "is the cluster running? (`npm start` runs a local one)";
 
 interface ClientCommand {
   readonly name: string;
@@ -129,7 +132,7 @@ export async function status(argv: string[]): Promise<number> {
   );
   process.stdout.write(formatStatusTable(rows));
   if (rows.some((row) => row.answer.ok)) return EXIT.ok;
-  process.stderr.write("raftkv status: no node answered; is the cluster running? (`npm start` runs a local one)\n");
+  process.stderr.write(`raftkv status: no node answered; ${IS_IT_RUNNING}\n`);
   return EXIT.unavailable;
 }
 
@@ -156,15 +159,26 @@ export async function moveLeader(argv: string[]): Promise<number> {
   const config = readConfig("move-leader", parsed);
   if (config === null) return EXIT.usage;
   const idText = parsed.positional[0];
+  if (idText !== undefined && !/^\d+$/.test(idText)) throw new UsageError(`ID must be a node id (a positive integer), got '${idText}'`);
   const to = idText === undefined ? null : Number(idText);
   if (to !== null && !config.nodes.some((n) => n.id === to)) {
     process.stderr.write(`raftkv move-leader: node ${idText} is not in the cluster file (ids: ${config.nodes.map((n) => n.id).join(", ")})\n`);
     return EXIT.usage;
   }
-  const statuses = await Promise.all(config.nodes.map((n) => fetchStatus(n.admin, timeoutMs).catch(() => null)));
+  const answers = await Promise.all(config.nodes.map((n) => fetchStatus(n.admin, timeoutMs).then((status) => ({ status, error: null }), (error: Error) => ({ status: null, error }))));
+  const statuses = answers.map((a) => a.status);
+  if (statuses.every((s) => s === null)) {
+    process.stderr.write(
+      `raftkv move-leader: no node is reachable: ${config.nodes.map((n, i) => `node ${n.id} (${formatAddress(n.admin)}: ${answers[i]!.error!.message})`).join(", ")}; ${IS_IT_RUNNING}\n`,
+    );
+    return EXIT.unavailable;
+  }
   const leader = statuses.filter((s) => s?.role === "leader").sort((a, b) => b!.term - a!.term)[0];
   if (!leader) {
-    process.stderr.write("raftkv move-leader: no node says it leads right now; try again in a moment (`raftkv status` shows the nodes)\n");
+    const up = config.nodes.filter((_, i) => statuses[i] !== null).map((n) => n.id);
+    process.stderr.write(
+      `raftkv move-leader: no node leads right now (node${up.length === 1 ? "" : "s"} ${up.join(", ")} answered, none as leader; an election may be under way); try again in a moment (\`raftkv status\` shows the nodes)\n`,
+    );
     return EXIT.unavailable;
   }
   if (leader.id === to) {
@@ -210,7 +224,7 @@ function clientCommand(command: ClientCommand): (argv: string[]) => Promise<numb
       return await command.run(client, parsed.positional);
     } catch (err) {
       if (err instanceof UnavailableError || err instanceof UnknownOutcomeError) {
-        process.stderr.write(`raftkv ${command.name}: ${err.message}\n`);
+        process.stderr.write(`raftkv ${command.name}: ${err.message}${err instanceof NoNodeReachableError ? `; ${IS_IT_RUNNING}` : ""}\n`);
         return EXIT.unavailable;
       }
       if (err instanceof ServerError || err instanceof UnexpectedReplyError) {

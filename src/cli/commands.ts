@@ -3,8 +3,8 @@
 
 import { registerCommand } from "./raftkv.js";
 
-registerCommand("server", async () => (await import("../server/main.js")).runServer);
-registerCommand("cluster", async () => (await import("../server/cluster.js")).runCluster);
+registerCommand("server", async () => (await import("./server.js")).runServer);
+registerCommand("cluster", async () => (await import("./cluster.js")).runCluster);
 registerCommand("set", async () => (await import("./client-commands.js")).set);
 registerCommand("get", async () => (await import("./client-commands.js")).get);
 registerCommand("delete", async () => (await import("./client-commands.js")).del);

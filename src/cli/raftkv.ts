@@ -47,7 +47,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = commands[cmd];
   if (!load) {
-    process.stderr.write(`raftkv: unknown command '${cmd}'\n\n${HELP}\n`);
+    const near = Object.keys(commands).filter((name) => name.startsWith(cmd.slice(0, 2)) || cmd.startsWith(name));
+    process.stderr.write(`raftkv: unknown command '${cmd}'${near.length > 0 ? ` (did you mean ${near.map((n) => `'${n}'`).join(" or ")}?)` : ""}; 'raftkv --help' lists the commands\n`);
     return EXIT.usage;
   }
   try {

@@ -146,8 +146,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof BindError) {
+      // A port in use is a configuration error, as for raftkv (exit 2).
       process.stderr.write(`traffic: ${error.message}\n`);
-      return 1;
+      return 2;
     }
     throw error;
   }

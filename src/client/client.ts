@@ -26,6 +26,7 @@ import {
   ClientClosedError,
   ConnectError,
   ConnectionLostError,
+  NoNodeReachableError,
   RequestTimeoutError,
   ServerError,
   UnavailableError,
@@ -47,6 +48,13 @@ export interface RaftKvClientOptions {
   readonly requestTimeoutMs?: number;
   /** Default 1 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * When every node has refused connections (ECONNREFUSED) for this long
+   * within one operation, it fails at once with NoNodeReachableError instead
+   * of retrying until `timeoutMs`: nothing listens there. Default 1 s;
+   * Infinity rides out even a cluster that is down (say, restarting).
+   */
+  readonly unreachableAfterMs?: number;
   /** Most writes in flight at once, each under its own session. Default 8. */
   readonly maxConcurrentWrites?: number;
   /** Retries and redirects are logged at debug level. */
@@ -58,6 +66,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 const MIN_ATTEMPT_MS = 10;
 const DEFAULT_REQUEST_TIMEOUT_MS = 6_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
+const DEFAULT_UNREACHABLE_AFTER_MS = 1_000;
 const DEFAULT_MAX_CONCURRENT_WRITES = 8;
 
 /** One operation's retry state. */
@@ -68,6 +77,9 @@ class Attempts {
   lastError: Error | null = null;
   /** Some attempt of this write may have been applied. */
   mayHaveExecuted = false;
+  /** Each node's refusal since the last time any node did anything else, and when that streak began. */
+  readonly refused = new Map<string, ConnectError>();
+  refusedSince = 0;
 
   constructor(
     readonly deadline: number,
@@ -80,6 +92,7 @@ export class RaftKvClient {
   private readonly timeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly unreachableAfterMs: number;
   private readonly logger: Logger;
   private readonly sessions: SessionPool;
   private readonly connections = new Map<string, Connection | Promise<Connection>>();
@@ -95,6 +108,7 @@ export class RaftKvClient {
     this.timeoutMs = positive(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, "timeoutMs");
     this.requestTimeoutMs = positive(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, "requestTimeoutMs");
     this.connectTimeoutMs = positive(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, "connectTimeoutMs");
+    this.unreachableAfterMs = options.unreachableAfterMs === Infinity ? Infinity : positive(options.unreachableAfterMs ?? DEFAULT_UNREACHABLE_AFTER_MS, "unreachableAfterMs");
     this.sessions = new SessionPool(options.maxConcurrentWrites ?? DEFAULT_MAX_CONCURRENT_WRITES);
     this.logger = options.logger ?? silentLogger;
   }
@@ -212,10 +226,12 @@ export class RaftKvClient {
         if (!(err instanceof ConnectError || err instanceof ConnectionLostError || err instanceof RequestTimeoutError)) throw err;
         // The request may have reached the server unless it never left this process.
         if (err instanceof RequestTimeoutError || (err instanceof ConnectionLostError && err.written)) attempts.mayHaveExecuted = true;
+        this.noteRefusal(attempts, err);
         this.nodeFailed(node);
         await this.retryLater(attempts, node, err);
         continue;
       }
+      attempts.refused.clear();
       if (reply.kind !== "error") return reply;
       const code = errorCode(reply.message);
       if (code === "MOVED") {
@@ -235,6 +251,27 @@ export class RaftKvClient {
       } else {
         return reply;
       }
+    }
+  }
+
+  /**
+   * Counts a refused connection; once every node of the list has refused,
+   * and for `unreachableAfterMs`, the operation ends with NoNodeReachableError.
+   */
+  private noteRefusal(attempts: Attempts, err: Error): void {
+    if (!(err instanceof ConnectError && err.code === "ECONNREFUSED")) {
+      attempts.refused.clear();
+      return;
+    }
+    if (attempts.refused.size === 0) attempts.refusedSince = performance.now();
+    attempts.refused.set(err.address, err);
+    const all = this.nodes.every((n) => attempts.refused.has(formatHostPort(n)));
+    if (all && performance.now() - attempts.refusedSince >= this.unreachableAfterMs) {
+      throw new NoNodeReachableError(
+        this.nodes.map((n) => attempts.refused.get(formatHostPort(n))!),
+        this.timeoutMs,
+        attempts.isWrite && attempts.mayHaveExecuted,
+      );
     }
   }
 

@@ -88,7 +88,7 @@ export class UnexpectedReplyError extends Error {
  * attempt of a write may have been applied.
  */
 export class UnavailableError extends Error {
-  override readonly name = "UnavailableError";
+  override readonly name: string = "UnavailableError";
 
   constructor(
     readonly timeoutMs: number,
@@ -101,6 +101,26 @@ export class UnavailableError extends Error {
         (outcomeUnknown ? "; the write may or may not have been applied" : ""),
       lastError === null ? undefined : { cause: lastError },
     );
+  }
+}
+
+/**
+ * Every node refused connections for a while (default 1 s): the cluster is
+ * not running there, so waiting out the whole timeout would only delay the
+ * news. `refusals` holds each node's last connect error.
+ */
+export class NoNodeReachableError extends UnavailableError {
+  override readonly name: string = "NoNodeReachableError";
+
+  constructor(
+    readonly refusals: readonly ConnectError[],
+    timeoutMs: number,
+    outcomeUnknown: boolean,
+  ) {
+    super(timeoutMs, outcomeUnknown, refusals[refusals.length - 1] ?? null);
+    this.message =
+      `no node is reachable: ${refusals.map((e) => e.address).join(", ")} ${refusals.length === 1 ? "refuses" : "all refuse"} connections` +
+      (outcomeUnknown ? "; the write may or may not have been applied" : "");
   }
 }
 

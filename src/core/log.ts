@@ -30,6 +30,9 @@ export type AppendResult =
 /** What an entry costs on the wire besides its data (index, term, type, length), for byte budgets. */
 export const ENTRY_OVERHEAD_BYTES = 24;
 
+/** The log as drivers and checkers may see it: reading only. */
+export type ReadonlyLog = Pick<RaftLog, "snapshotIndex" | "snapshotTerm" | "firstIndex" | "lastIndex" | "lastTerm" | "term" | "entry" | "slice" | "isUpToDate" | "lastIndexOfTerm">;
+
 export class RaftLog {
   /** lastIncludedIndex / lastIncludedTerm of the newest snapshot; 0/0 when there is none. */
   private base = { index: 0, term: 0 };

@@ -1,11 +1,35 @@
-// The commit rule as one small pure function (after etcd-io/raft's
-// quorum/majority.go): given the index each member is known to hold, the
-// highest index held by a majority is the value at the majority position of
-// the list sorted from high to low. Used for commitIndex (matchIndex values)
-// and for read-index confirmation (acknowledged heartbeat sequence numbers).
+// Majority math, in one place (after etcd-io/raft's quorum/majority.go).
+// Pure functions of what each member said; no state.
 
+/** Members a decision needs: a majority. */
+export function majority(members: number): number {
+  return Math.floor(members / 2) + 1;
+}
+
+/**
+ * The commit rule: given the index each member is known to hold, the highest
+ * index held by a majority is the value at the majority position of the list
+ * sorted from high to low. Used for commitIndex (matchIndex values) and for
+ * read-index confirmation (acknowledged heartbeat sequence numbers).
+ */
 export function committedIndex(matchIndexes: readonly number[]): number {
   if (matchIndexes.length === 0) throw new Error("committedIndex: no members");
   const sorted = [...matchIndexes].sort((a, b) => b - a);
   return sorted[Math.floor(matchIndexes.length / 2)]!;
+}
+
+export type VoteResult = "won" | "lost" | "pending";
+
+/** An election's tally (votes or pre-votes, the candidate's own included): won and lost each need a majority. */
+export function voteResult(votes: ReadonlyMap<unknown, boolean>, members: number): VoteResult {
+  let granted = 0;
+  let refused = 0;
+  for (const g of votes.values()) {
+    if (g) granted++;
+    else refused++;
+  }
+  const q = majority(members);
+  if (granted >= q) return "won";
+  if (refused >= q) return "lost";
+  return "pending";
 }

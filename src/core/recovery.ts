@@ -37,74 +37,81 @@
 // starts as one. That is how a new cluster starts, every server without a
 // hard state: it elects its first leader once every server is up.
 
-import type { LostMark, NodeId } from "./types.js";
+import type { RecoveryStatus } from "./api.js";
+import { peers, quorum, resetElectionTimeout, send, type Core } from "./context.js";
+import { Survey } from "./survey.js";
+import type { NodeId, RecoveryReply } from "./types.js";
 
-/** How many other servers a server that lost its hard state must hear from (see above). */
-export function surveySize(members: number): number {
-  const quorum = Math.floor(members / 2) + 1;
-  return members - quorum + 1;
+export { Survey, surveySize } from "./survey.js";
+
+// ---------------------------------------------------------------------
+// The server's side: asking, answering, and deciding.
+// ---------------------------------------------------------------------
+
+/** The term and vote are unknown: ask everybody, and take part in nothing until enough answered. */
+export function startSurvey(c: Core): void {
+  const st = c.st;
+  st.survey = new Survey(c.members.length, c.rules.surveySize(c), st.log.lastTerm(), st.log.lastIndex() === 0);
+  sendRecoveryQueries(c);
 }
 
-/** One other server's answer to a RecoveryQuery. */
-export interface SurveyAnswer {
-  readonly term: number;
-  readonly lastLogIndex: number;
-  /** The server answering is recovering from a storage fault itself. */
-  readonly recovering: boolean;
+/** Asks every other server for its term, its last index and whether it is recovering too. */
+export function sendRecoveryQueries(c: Core): void {
+  const st = c.st;
+  st.recoveryRound++;
+  for (const p of peers(c)) send(c, { type: "RecoveryQuery", from: c.config.id, to: p, term: st.currentTerm });
 }
 
-/** What a finished survey decided. */
-export type SurveyOutcome =
-  /** Nobody has ever done anything: start as a new server. */
-  | { readonly fresh: true }
-  /**
-   * Adopt `term`, count the vote in it as given (to ourselves: no other
-   * candidate gets it), and catch up to `lost.through` before voting again.
-   */
-  | { readonly fresh: false; readonly term: number; readonly lost: LostMark };
+export function answerRecoveryQuery(c: Core, to: NodeId): void {
+  const st = c.st;
+  const recovering = st.survey !== null || st.lost !== null;
+  send(c, { type: "RecoveryReply", from: c.config.id, to, term: st.currentTerm, lastLogIndex: st.log.lastIndex(), recovering });
+}
 
-export class Survey {
-  private readonly answers = new Map<NodeId, SurveyAnswer>();
-
-  constructor(
-    private readonly members: number,
-    /** How many intact answers decide (surveySize, unless a bug-zoo variant says otherwise). */
-    private readonly needed: number,
-    /** A term this server is known to have reached (its log's last term): a lower bound. */
-    private readonly termAtLeast: number,
-    /** This server's own log is empty. */
-    private readonly emptyLog: boolean,
-  ) {}
-
-  answer(from: NodeId, a: SurveyAnswer): void {
-    this.answers.set(from, a);
+export function handleRecoveryReply(c: Core, m: RecoveryReply): void {
+  const st = c.st;
+  st.peersRecovering.set(m.from, { recovering: m.recovering, round: st.recoveryRound });
+  if (st.survey === null) return;
+  st.survey.answer(m.from, { term: m.term, lastLogIndex: m.lastLogIndex, recovering: m.recovering });
+  const outcome = st.survey.outcome();
+  if (outcome === null) return;
+  st.survey = null;
+  if (outcome.fresh) {
+    st.currentTerm = 0;
+    st.votedFor = null;
+  } else {
+    st.currentTerm = outcome.term;
+    // We may have voted in this term before the fault: we vote in it for nobody else.
+    st.votedFor = c.config.id;
+    st.lost = outcome.lost;
   }
+  st.electionElapsed = 0;
+  resetElectionTimeout(c);
+}
 
-  /** The outcome, once enough servers answered; null until then. */
-  outcome(): SurveyOutcome | null {
-    const all = [...this.answers.values()];
-    const nothingEver = (a: SurveyAnswer) => a.term === 0 && a.lastLogIndex === 0;
-    if (this.emptyLog && this.termAtLeast === 0 && all.length === this.members - 1 && all.every(nothingEver)) return { fresh: true };
-    const answers = all.filter((a) => !a.recovering);
-    if (answers.length < this.needed) return null;
-    return {
-      fresh: false,
-      term: Math.max(this.termAtLeast, ...answers.map((a) => a.term)),
-      lost: { through: Math.max(...answers.map((a) => a.lastLogIndex)), term: Math.max(this.termAtLeast, ...answers.map((a) => a.term)) },
-    };
-  }
+/** Our log is known to match the current leader's up to `index`: a damaged server brought that far has recovered. */
+export function noteMatched(c: Core, index: number): void {
+  if (c.st.lost !== null && index >= c.st.lost.through) c.st.lost = null;
+}
 
-  /** For model checking: the answers as text. */
-  fingerprint(): string {
-    return [...this.answers]
-      .sort((a, b) => a[0] - b[0])
-      .map(([id, a]) => `${id}:${a.term}/${a.lastLogIndex}${a.recovering ? "r" : ""}`)
-      .join(",");
-  }
+/**
+ * A damaged server that cannot recover by itself: no leader, and a majority
+ * (itself included) damaged, so no leader can ever be elected (damaged
+ * servers do not vote). Alone in its cluster, it has nobody to recover from.
+ */
+export function stuck(c: Core): boolean {
+  const st = c.st;
+  if (st.survey === null && st.lost === null) return false;
+  if (c.members.length === 1) return true;
+  if (st.leaderId !== null) return false;
+  // Answers to this round of queries or the last: a server heard from longer ago may have changed.
+  let recovering = 1;
+  for (const r of st.peersRecovering.values()) if (r.recovering && r.round >= st.recoveryRound - 1) recovering++;
+  return recovering >= quorum(c);
+}
 
-  clone(): Survey {
-    const c = new Survey(this.members, this.needed, this.termAtLeast, this.emptyLog);
-    for (const [id, a] of this.answers) c.answers.set(id, a);
-    return c;
-  }
+export function recoveryStatus(c: Core): RecoveryStatus | null {
+  const st = c.st;
+  if (st.survey === null && st.lost === null) return null;
+  return { surveying: st.survey !== null, lostThrough: st.lost?.through ?? null };
 }

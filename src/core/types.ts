@@ -175,7 +175,4 @@ export type Message =
 
 export type MessageType = Message["type"];
 
-/** For exhaustive switches: a new union member that is not handled fails to compile. */
-export function assertNever(x: never): never {
-  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
-}
+export { assertNever } from "../util/assert.js";

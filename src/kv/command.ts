@@ -7,7 +7,7 @@
 // Encoding: one opcode byte, then the fields; integers are LEB128 varints,
 // byte strings are varint-length-prefixed, deltas are 8-byte little-endian.
 
-import { assertNever } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 import { ByteReader, ByteWriter, DecodeError } from "./binary.js";
 
 export type SetCondition = "always" | "nx" | "xx";
@@ -21,14 +21,27 @@ export type DataCommand =
   /** `maxLength` is the value limit of the node that planned it, so every replica enforces the same one. */
   | { readonly op: "append"; readonly key: Buffer; readonly value: Buffer; readonly maxLength: number }
   /** Keys and values alternate: key, value, key, value... */
-  | { readonly op: "mset"; readonly pairs: readonly Buffer[] };
+  | { readonly op: "mset"; readonly pairs: readonly Buffer[] }
+  /**
+   * Every other write (keyspace, hashes, expiry, SET with expiry options):
+   * the command name and its arguments, already checked and normalised by
+   * its planner (see the apply side in stateMachine.ts for each name's form).
+   */
+  | { readonly op: "call"; readonly name: string; readonly args: readonly Buffer[] }
+  /** Nothing but time: the leader's clock, so expired keys go when no other write comes (active expiry). */
+  | { readonly op: "tick" };
 
 export type KvCommand =
   | DataCommand
   /** Opens a client session (Raft thesis §6.3); its id is the log index of this command. */
   | { readonly op: "register" }
   /** A data command sent under a client session, applied at most once per (clientId, seq). */
-  | { readonly op: "session"; readonly clientId: number; readonly seq: number; readonly command: DataCommand };
+  | { readonly op: "session"; readonly clientId: number; readonly seq: number; readonly command: DataCommand }
+  /**
+   * The leader's clock (ms since the epoch) when it proposed `command`: the
+   * time every replica uses to apply it (expiry), so none reads its own clock.
+   */
+  | { readonly op: "timed"; readonly now: number; readonly command: Exclude<KvCommand, { op: "timed" }> };
 
 const enum Op {
   Set = 1,
@@ -38,6 +51,9 @@ const enum Op {
   MSet = 5,
   Register = 6,
   Session = 7,
+  Call = 8,
+  Tick = 9,
+  Timed = 10,
 }
 
 const CONDITION_CODES: Record<SetCondition, number> = { always: 0, nx: 1, xx: 2 };
@@ -63,10 +79,30 @@ export function encodeSessionCommand(clientId: number, seq: number, dataCommand:
   return w.finish();
 }
 
+/**
+ * Stamps an encoded command (from encodeCommand or encodeSessionCommand)
+ * with the proposing leader's clock, without decoding it.
+ */
+export function encodeTimedCommand(now: number, command: Uint8Array): Uint8Array {
+  const w = new ByteWriter(12 + command.length);
+  w.u8(Op.Timed);
+  w.varint(Math.max(0, Math.floor(now)));
+  w.raw(command);
+  return w.finish();
+}
+
 /** Throws DecodeError on bytes that encodeCommand did not produce. */
 export function decodeCommand(data: Uint8Array): KvCommand {
   const r = new ByteReader(data);
-  const command = read(r, true);
+  let command: KvCommand;
+  if (data[0] === Op.Timed) {
+    r.u8();
+    const now = r.varint();
+    const inner = read(r, true);
+    command = { op: "timed", now, command: inner as Exclude<KvCommand, { op: "timed" }> };
+  } else {
+    command = read(r, true);
+  }
   if (!r.done) throw new DecodeError("trailing bytes after command");
   return command;
 }
@@ -99,6 +135,20 @@ function write(w: ByteWriter, c: KvCommand): void {
       w.u8(Op.MSet);
       w.varint(c.pairs.length / 2);
       for (const b of c.pairs) w.bytes(b);
+      return;
+    case "call":
+      w.u8(Op.Call);
+      w.latin1(c.name);
+      w.varint(c.args.length);
+      for (const a of c.args) w.bytes(a);
+      return;
+    case "tick":
+      w.u8(Op.Tick);
+      return;
+    case "timed":
+      w.u8(Op.Timed);
+      w.varint(c.now);
+      write(w, c.command);
       return;
     case "register":
       w.u8(Op.Register);
@@ -137,6 +187,14 @@ function read(r: ByteReader, outermost: boolean): KvCommand {
       for (let n = r.varint(); n > 0; n--) pairs.push(r.bytes(), r.bytes());
       return { op: "mset", pairs };
     }
+    case Op.Call: {
+      const name = r.latin1();
+      const args: Buffer[] = [];
+      for (let n = r.varint(); n > 0; n--) args.push(r.bytes());
+      return { op: "call", name, args };
+    }
+    case Op.Tick:
+      return { op: "tick" };
     case Op.Register:
       if (outermost) return { op: "register" };
       break;
@@ -145,7 +203,7 @@ function read(r: ByteReader, outermost: boolean): KvCommand {
         const clientId = r.varint();
         const seq = r.varint();
         const command = read(r, false);
-        if (command.op === "register" || command.op === "session") break;
+        if (command.op === "register" || command.op === "session" || command.op === "timed") break;
         return { op: "session", clientId, seq, command };
       }
       break;
@@ -165,8 +223,13 @@ function sizeHint(c: KvCommand): number {
       return 16 + c.keys.reduce((n, k) => n + k.length + 8, 0);
     case "mset":
       return 16 + c.pairs.reduce((n, b) => n + b.length + 8, 0);
+    case "call":
+      return 16 + c.name.length + c.args.reduce((n, a) => n + a.length + 8, 0);
     case "register":
+    case "tick":
       return 1;
+    case "timed":
+      return 12 + sizeHint(c.command);
     case "session":
       return 24 + sizeHint(c.command);
     default:

@@ -2,7 +2,7 @@
 // part of the snapshot). Integers are stored as 64-bit values and come back
 // as a number when safe, so re-encoding gives identical bytes.
 
-import { assertNever } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 import type { Reply } from "../resp/writer.js";
 import { type ByteReader, type ByteWriter, DecodeError } from "./binary.js";
 

@@ -6,7 +6,7 @@
 // (latin1). That lets an error quote a client's raw bytes back exactly as
 // Redis does (e.g. in "unknown command 'x'").
 
-import { assertNever } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 
 export type Reply =
   | { readonly kind: "simple"; readonly value: string }

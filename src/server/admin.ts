@@ -12,13 +12,16 @@ import { MetricsText } from "./metrics.js";
 import type { RaftServer } from "./server.js";
 import { dashboardHtml } from "./dashboard.js";
 
+/** What the admin port reads of a node: the same for any state machine it runs. */
+export type AdminView = Pick<RaftServer, "id" | "role" | "term" | "leaderId" | "memberIds" | "metrics" | "status" | "raftGauges" | "transportStats" | "handOffLeadership">;
+
 const ROLES = ["follower", "precandidate", "candidate", "leader"] as const;
 
 export class AdminPort {
   private readonly server: http.Server;
 
   constructor(
-    private readonly node: RaftServer,
+    private readonly node: AdminView,
     private readonly listen: Address,
     private readonly logger: Logger,
     private readonly clientConnections: () => number,

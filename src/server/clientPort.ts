@@ -102,6 +102,18 @@ export class ClientPort {
       );
     };
 
+    // Replies that resolve together (a pipelined batch answered by one Ready) leave in one write: the
+    // flush waits until the promise callbacks queued with this one have run.
+    let flushQueued = false;
+    const flushSoon = () => {
+      if (flushQueued) return;
+      flushQueued = true;
+      queueMicrotask(() => {
+        flushQueued = false;
+        flush();
+      });
+    };
+
     const done = (p: Pending, reply: Reply) => {
       p.reply = reply;
       inFlight--;
@@ -109,7 +121,7 @@ export class ClientPort {
         const h = held.shift()!;
         start(h.plan, h.pending);
       }
-      flush();
+      flushSoon();
     };
 
     socket.on("data", (chunk: Buffer) => {

@@ -16,10 +16,11 @@
 
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { RaftNode, type ReadResult, type Ready, type Snapshot } from "../core/node.js";
+import { RaftNode, type Ready, type Snapshot, type SoftState } from "../core/node.js";
+import { Requests, snapshotDue, type Outcome } from "../core/requests.js";
+import type { StatusJson } from "../util/status-json.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { NodeStatus } from "../kv/info.js";
-import type { Plan } from "../kv/plan.js";
 import { DecodeError } from "../kv/binary.js";
 import { KvStateMachine } from "../kv/stateMachine.js";
 import { errorReply, type Reply } from "../resp/writer.js";
@@ -29,8 +30,37 @@ import type { Logger } from "../util/log.js";
 import { formatAddress, nodeById, type ClusterConfig, type NodeAddresses } from "./config.js";
 import { Metrics } from "./metrics.js";
 
-export interface ServerOptions {
+/**
+ * What the runtime needs of the replicated state machine. KvStateMachine is
+ * one; `raftkv/server` (src/server/service.ts) adapts any other to it.
+ * apply() must depend only on the state and the command: every replica
+ * applies the same commands in the same order and must compute the same.
+ */
+export interface ServerStateMachine {
+  apply(index: number, command: Uint8Array): Reply;
+  snapshot(): Uint8Array;
+  restore(data: Uint8Array): void;
+  /** A size to show on /status (the KV store's key count). */
+  readonly size: number;
+  /**
+   * Optional: the entry to propose for a client's write, given the leader's
+   * clock (the KV store puts the time into it, so replicas apply it at that
+   * time). Without it the command is proposed as it is.
+   */
+  stamp?(command: Uint8Array, now: number): Uint8Array;
+  /** Optional: an entry carrying only the time, when one is needed now (the KV store's active expiry), else null. */
+  timeCommand?(now: number): Uint8Array | null;
+}
+
+/** What a client's request asks of the node: a write through the log, or a read (linearizable, or `local`: any node about itself). */
+export type ServerPlan<S> =
+  | { readonly kind: "write"; readonly command: Uint8Array }
+  | { readonly kind: "read" | "local"; readonly run: (sm: S, node: NodeStatus) => Reply };
+
+export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
   readonly config: ClusterConfig;
+  /** The state machine; default a KvStateMachine. */
+  readonly stateMachine?: S;
   readonly id: NodeId;
   readonly dataDir: string;
   readonly logger: Logger;
@@ -50,17 +80,26 @@ export interface ServerOptions {
   readonly peerSecret?: Buffer | null;
 }
 
+type ReadRun<S> = (sm: S, node: NodeStatus) => Reply;
+
 /** A client command waiting for the cluster. */
 interface Waiter {
   resolve(reply: Reply): void;
   readonly started: number;
 }
 
-export class RaftServer {
+/** Why a write's outcome is unknown, in the -TIMEOUT reply. */
+const UNKNOWN_BECAUSE = {
+  snapshot: "the node caught up from a snapshot",
+  crash: "the node restarted",
+  stopped: "the node is shutting down",
+} as const;
+
+export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   readonly id: NodeId;
   readonly self: NodeAddresses;
   readonly metrics = new Metrics();
-  readonly sm = new KvStateMachine();
+  readonly sm: S;
   private raft!: RaftNode;
   private wal!: Wal;
   private transport!: PeerTransport;
@@ -69,6 +108,9 @@ export class RaftServer {
   private readonly commitTimeoutMs: number;
   private readonly snapshotEvery: number;
   private ticker: NodeJS.Timeout | null = null;
+  private expiryTicker: NodeJS.Timeout | null = null;
+  /** Log index of the TICK proposed for active expiry, until it is applied (0: none). */
+  private expiryTickIndex = 0;
   private writing = false;
   private releaseLock: () => void = () => {};
   private queued: (() => void)[] = [];
@@ -76,18 +118,21 @@ export class RaftServer {
   /** Resolves when the current write finishes (used by stop()). */
   private writeDone: Promise<void> = Promise.resolve();
 
-  /** Proposed writes: log index -> term and the client waiting for the reply. */
-  private readonly proposals = new Map<number, { term: number; waiter: Waiter }>();
-  /** Reads waiting for their read index, then for the state machine to reach it. */
-  private readonly reads = new Map<number, { run: Extract<Plan, { kind: "read" }>["run"]; waiter: Waiter }>();
-  private readonly readsWaiting: { index: number; run: Extract<Plan, { kind: "read" }>["run"]; waiter: Waiter }[] = [];
+  /** Proposed writes and reads until they end, with the outcome policy every driver shares (src/core/requests.ts). */
+  private readonly requests = new Requests<Waiter, { run: ReadRun<S>; waiter: Waiter }, Reply>(
+    (waiter, outcome) => waiter.resolve(this.proposalReply(waiter, outcome)),
+    (read, leader) => read.waiter.resolve(this.notLeader(leader)),
+  );
   private nextReadId = 1;
   private lastRole: Role = "follower";
   private lastLeader: NodeId | null = null;
+  private softStateWaiters: (() => void)[] = [];
   /** Recent elections and leader changes, newest last (for the dashboard). */
   readonly events: { time: number; term: number; event: string }[] = [];
 
-  constructor(private readonly o: ServerOptions) {
+  constructor(private readonly o: ServerOptions<S>) {
+    // Without a state machine of its own, a server is the key-value store.
+    this.sm = o.stateMachine ?? (new KvStateMachine() as ServerStateMachine as S);
     this.id = o.id;
     this.self = nodeById(o.config, o.id);
     this.log = o.logger;
@@ -148,6 +193,7 @@ export class RaftServer {
     });
     await this.transport.start();
     this.ticker = setInterval(() => this.input(() => this.raft.tick()), this.tickMs);
+    this.expiryTicker = setInterval(() => this.input(() => this.proposeExpiryTick()), EXPIRY_TICK_MS);
     this.log.info("started", { peer: formatAddress(this.self.peer), members: this.o.config.nodes.length });
   }
 
@@ -174,13 +220,18 @@ export class RaftServer {
     if (target === null) return null;
     this.log.info("leadership_transfer_started", { to: target });
     while (performance.now() - started < timeoutMs) {
-      await new Promise((r) => setTimeout(r, 5));
+      await this.softStateChange(timeoutMs - (performance.now() - started));
       if (this.raft.role !== "leader" && (!untilLeaderKnown || this.raft.leaderId !== null)) {
-        this.log.info("leadership_transferred", { to: target, leader: this.raft.leaderId, ms: Math.round(performance.now() - started) });
-        return this.raft.leaderId ?? target;
+        const leader = this.raft.leaderId;
+        const ms = Math.round(performance.now() - started);
+        // Another node known to lead is a transfer; having stepped down with no new leader known yet is only that.
+        if (leader !== null && leader !== this.id) this.log.info("leadership_transferred", { to: target, leader, ms });
+        else this.log.info("stepped_down", { to: target, ms });
+        return leader ?? target;
       }
     }
-    this.log.warn("leadership_transfer_timed_out", { to: target, ms: timeoutMs });
+    if (this.raft.role !== "leader") this.log.info("stepped_down", { to: target, ms: timeoutMs, note: "no new leader heard from yet" });
+    else this.log.warn("leadership_transfer_timed_out", { to: target, ms: timeoutMs });
     return null;
   }
 
@@ -189,10 +240,9 @@ export class RaftServer {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.expiryTicker) clearInterval(this.expiryTicker);
     await this.writeDone;
-    for (const { waiter } of this.proposals.values()) waiter.resolve(errorReply("TIMEOUT the node is shutting down; the command may or may not have been applied"));
-    this.proposals.clear();
-    this.failReads(null);
+    this.requests.abandonAll("stopped");
     await this.transport?.close();
     await this.wal?.close();
     this.releaseLock();
@@ -204,7 +254,7 @@ export class RaftServer {
   // ---------------------------------------------------------------------
 
   /** Runs a write or read plan through Raft (a local one at once, in turn with the node's other inputs); resolves with the client's reply. */
-  execute(plan: Exclude<Plan, { kind: "reply" }>): Promise<Reply> {
+  execute(plan: ServerPlan<S>): Promise<Reply> {
     return new Promise((resolve) => {
       const waiter: Waiter = { resolve, started: performance.now() };
       this.input(() => {
@@ -213,17 +263,32 @@ export class RaftServer {
         if (plan.kind === "local" && this.raft.role !== "leader") return resolve(plan.run(this.sm, this.nodeStatus()));
         if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
         if (plan.kind === "write") {
-          const r = this.raft.propose(plan.command);
+          // The leader's clock goes into the entry: every replica applies it at that time (expiry).
+          const r = this.raft.propose(this.sm.stamp ? this.sm.stamp(plan.command, Date.now()) : plan.command);
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();
-          this.proposals.set(r.index, { term: r.term, waiter: this.timed(waiter, () => this.proposals.delete(r.index)) });
+          this.requests.proposed(r.index, r.term, this.timed(waiter, () => this.requests.forget(r.index)));
         } else {
           const id = this.nextReadId++;
-          this.reads.set(id, { run: plan.run, waiter });
+          this.requests.readRequested(id, { run: plan.run, waiter });
           this.raft.read(id);
         }
       });
     });
+  }
+
+  /**
+   * Active expiry: when keys are due by this leader's clock and no write
+   * came to carry the time, a TICK entry (nothing but the time) does; each
+   * replica removes the due keys when it applies it. One in flight at a time.
+   */
+  private proposeExpiryTick(): void {
+    if (this.stopped || this.raft.role !== "leader") return;
+    if (this.expiryTickIndex > this.raft.lastApplied && this.expiryTickIndex <= this.raft.log.lastIndex()) return;
+    const command = this.sm.timeCommand?.(Date.now());
+    if (!command) return;
+    const r = this.raft.propose(command);
+    if (r.ok) this.expiryTickIndex = r.index;
   }
 
   /** A write's waiter that answers -TIMEOUT if the commit is not seen in time. */
@@ -264,14 +329,31 @@ export class RaftServer {
       return;
     }
     fn();
-    this.pump();
+    this.schedulePump();
+  }
+
+  private pumpScheduled = false;
+
+  /**
+   * The next Ready is taken once the event loop has run every I/O callback
+   * that is ready now (setImmediate runs right after them): the commands and
+   * peer messages that arrived together share one Ready — one WAL write, one
+   * AppendEntries per peer, one read-index round — instead of one each.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /** Processes Readies until there is nothing to do or a disk write is under way. */
   private pump(): void {
     while (!this.writing && !this.stopped && this.raft.hasReady()) {
       const rd = this.raft.ready();
-      this.noteRole();
+      if (rd.softState) this.noteSoftState(rd.softState);
       const needsDisk = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
       if (!needsDisk) {
         this.finish(rd, true);
@@ -302,7 +384,7 @@ export class RaftServer {
   }
 
   private send(rd: Ready): void {
-    for (const m of rd.messages) this.transport.send(m);
+    this.transport.sendAll(rd.messages);
   }
 
   /** After the Ready is durable: send (unless sent already), apply, answer, advance. */
@@ -311,25 +393,30 @@ export class RaftServer {
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
     for (const e of rd.committed) this.apply(e);
     this.raft.advance();
-    for (const r of rd.reads) this.readResult(r);
+    for (const r of rd.reads) this.requests.readResult(r);
     this.serveReads();
     this.maybeSnapshot();
-    this.noteRole();
     this.noteRecovery();
   }
 
   private apply(e: Entry): void {
-    const reply = e.type === EntryType.Normal ? this.applyCommand(e) : null;
+    const reply = e.type === EntryType.Normal ? this.applyCommand(e) : undefined;
     this.metrics.applied.inc();
-    const p = this.proposals.get(e.index);
-    if (!p) return;
-    this.proposals.delete(e.index);
-    if (p.term === e.term && reply) {
-      this.metrics.requestSeconds.observe((performance.now() - p.waiter.started) / 1000);
-      p.waiter.resolve(reply);
-    } else {
-      // Another leader's entry took that index: ours was never committed.
-      p.waiter.resolve(this.notLeader(this.raft.leaderId));
+    this.requests.applied(e, reply);
+  }
+
+  /** A write's answer, from how it ended (src/core/requests.ts). */
+  private proposalReply(waiter: Waiter, outcome: Outcome<Reply>): Reply {
+    switch (outcome.kind) {
+      case "applied":
+        this.metrics.requestSeconds.observe((performance.now() - waiter.started) / 1000);
+        return outcome.result;
+      case "replaced":
+      case "refused":
+        // Another leader's entry took that index: ours was never committed.
+        return this.notLeader(this.raft.leaderId);
+      case "unknown":
+        return errorReply(`TIMEOUT ${UNKNOWN_BECAUSE[outcome.why]}; the command may or may not have been applied`);
     }
   }
 
@@ -351,49 +438,22 @@ export class RaftServer {
 
   private installSnapshot(s: Snapshot): void {
     this.sm.restore(s.data);
-    for (const [index, p] of this.proposals) {
-      if (index > s.lastIncludedIndex) continue;
-      this.proposals.delete(index);
-      p.waiter.resolve(errorReply("TIMEOUT the node caught up from a snapshot; the command may or may not have been applied"));
-    }
+    this.requests.snapshotInstalled(s.lastIncludedIndex, (i) => this.raft.log.term(i));
     this.log.info("snapshot_installed", { index: s.lastIncludedIndex, term: s.lastIncludedTerm, bytes: s.data.length });
   }
 
-  private readResult(r: ReadResult): void {
-    const read = this.reads.get(r.id);
-    if (!read) return;
-    this.reads.delete(r.id);
-    if (!r.ok) read.waiter.resolve(this.notLeader(r.leader));
-    else this.readsWaiting.push({ index: r.index, run: read.run, waiter: read.waiter });
-  }
-
+  /** Confirmed reads whose index the state machine has reached (still safe after a step-down: they were confirmed on arrival). */
   private serveReads(): void {
-    if (this.readsWaiting.length === 0) return;
-    const applied = this.raft.lastApplied;
-    let i = 0;
-    while (i < this.readsWaiting.length) {
-      const w = this.readsWaiting[i]!;
-      if (w.index > applied) {
-        i++;
-        continue;
-      }
-      this.readsWaiting.splice(i, 1);
-      this.metrics.requestSeconds.observe((performance.now() - w.waiter.started) / 1000);
-      w.waiter.resolve(w.run(this.sm, this.nodeStatus()));
+    for (const { run, waiter } of this.requests.readsServable(this.raft.lastApplied)) {
+      this.metrics.requestSeconds.observe((performance.now() - waiter.started) / 1000);
+      waiter.resolve(run(this.sm, this.nodeStatus()));
     }
-  }
-
-  private failReads(leader: NodeId | null): void {
-    for (const { waiter } of this.reads.values()) waiter.resolve(this.notLeader(leader));
-    this.reads.clear();
-    for (const { waiter } of this.readsWaiting) waiter.resolve(this.notLeader(leader));
-    this.readsWaiting.length = 0;
   }
 
   /** Every `snapshotEvery` applied entries: snapshot the state machine, drop the log before it. */
   private maybeSnapshot(): void {
     const applied = this.raft.lastApplied;
-    if (applied - this.raft.log.snapshotIndex < this.snapshotEvery) return;
+    if (!snapshotDue(applied, this.raft.log.snapshotIndex, this.snapshotEvery)) return;
     const snap: Snapshot = { lastIncludedIndex: applied, lastIncludedTerm: this.raft.log.term(applied)!, data: this.sm.snapshot() };
     this.raft.compact(applied, snap.data);
     this.wal
@@ -405,24 +465,34 @@ export class RaftServer {
       );
   }
 
-  /** Logs role and leader changes (with the term), and counts elections. */
-  private noteRole(): void {
-    const role = this.raft.role;
-    const leader = this.raft.leaderId;
-    if (role === this.lastRole && leader === this.lastLeader) return;
-    const term = this.raft.currentTerm;
+  /** Logs role and leader changes (with the term), counts elections, and wakes whoever waits for one (Ready.softState). */
+  private noteSoftState(ss: SoftState): void {
+    const { role, leader, term } = ss;
     if (role !== this.lastRole) {
       this.log.info("role_changed", { term, from: this.lastRole, to: role });
       if (role === "candidate") this.metrics.elections.inc();
       if (role === "leader") this.record(term, `node ${this.id} became leader`);
-      if (this.lastRole === "leader") {
-        this.record(term, `node ${this.id} stepped down`);
-        this.failReads(leader);
-      }
+      // Its unconfirmed reads come back refused in this Ready (the core fails them on stepping down).
+      if (this.lastRole === "leader") this.record(term, `node ${this.id} stepped down`);
     }
     if (leader !== this.lastLeader && leader !== null) this.log.info("leader_changed", { term, leader });
     this.lastRole = role;
     this.lastLeader = leader;
+    const waiting = this.softStateWaiters;
+    this.softStateWaiters = [];
+    for (const w of waiting) w();
+  }
+
+  /** Resolves at the next soft-state change, or after `ms`. */
+  private softStateChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.softStateWaiters.push(done);
+    });
   }
 
   /** When the node came back from a storage fault, and since when it cannot (docs/STORAGE.md). */
@@ -483,7 +553,7 @@ export class RaftServer {
   }
 
   /** GET /status (SPEC §5). */
-  status(): Record<string, unknown> {
+  status(): StatusJson {
     const s = this.raft.status();
     const leader = this.raft.leaderId;
     return {
@@ -538,6 +608,9 @@ export class RaftServer {
     return this.transport.stats;
   }
 }
+
+/** How often a leader checks for keys due to expire (active expiry). */
+const EXPIRY_TICK_MS = 100;
 
 /** How long, at least, a node must find itself unable to recover before it stops. */
 const STUCK_FOR_MS = 5000;

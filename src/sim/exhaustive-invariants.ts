@@ -8,7 +8,7 @@
 import type { RaftNode } from "../core/node.js";
 import type { Entry } from "../core/types.js";
 import type { Invariant, TransitionCheck } from "../explore/explorer.js";
-import type { ClusterEvent, ClusterState, Disk } from "./exhaustive-model.js";
+import type { ClusterEvent, ClusterState, Disk } from "./exhaustive-state.js";
 
 export const INVARIANTS: readonly Invariant<ClusterState>[] = [
   { name: "Election Safety", check: electionSafety },

@@ -15,7 +15,7 @@
 // forgotten, since keys must stay comparable for the whole exploration;
 // there are far fewer distinct server and message texts than states.
 
-import type { ClusterState, InFlight } from "./exhaustive-model.js";
+import type { ClusterState, InFlight } from "./exhaustive-state.js";
 import { ID_CHARS, idChar, idOf, type NodePart } from "./exhaustive-key.js";
 
 export class Canonicalizer {

@@ -5,7 +5,7 @@
 // checked), so a violation comes with a shortest path to it, and a complete
 // exploration without one is a proof for those bounds.
 
-import { explore } from "../explore/explorer.js";
+import { explore, type ExploreProgress } from "../explore/explorer.js";
 import { INVARIANTS, TRANSITION_CHECKS } from "./exhaustive-invariants.js";
 import { clusterModel, type ClusterOptions } from "./exhaustive-model.js";
 import { describePath } from "./exhaustive-report.js";
@@ -30,6 +30,8 @@ export interface ExhaustiveOptions {
   readonly restarts?: boolean;
   /** Symmetry reduction: states equal up to renaming the servers count once. Default true. */
   readonly symmetry?: boolean;
+  /** Called after each breadth-first level (a progress display). */
+  readonly onProgress?: (progress: ExploreProgress) => void;
 }
 
 export interface ExhaustiveResult {
@@ -65,7 +67,7 @@ export function exhaustive(o: ExhaustiveOptions): ExhaustiveResult {
     symmetry: o.symmetry ?? true,
   };
   const started = performance.now();
-  const r = explore(clusterModel(options), { maxStates: o.maxStates });
+  const r = explore(clusterModel(options), { maxStates: o.maxStates, ...(o.onProgress && { onProgress: o.onProgress }) });
   const seconds = (performance.now() - started) / 1000;
 
   const lines = [

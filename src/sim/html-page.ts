@@ -3,7 +3,7 @@
 // The script is serialized with Function.prototype.toString, so it uses
 // nothing from this module's scope.
 
-import type { ReplayData } from "./html.js";
+import type { ReplayData } from "./replay-data.js";
 
 export function renderPage(data: ReplayData): string {
   // "<" escaped so that no string in the data can close the script element.

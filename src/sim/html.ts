@@ -11,9 +11,12 @@
 import type { Role } from "../core/types.js";
 import { FAULTS, specToString, type Plan } from "./plan.js";
 import type { RunResult } from "./run.js";
-import { World, type SimNode, type Violation } from "./world.js";
+import { World, type SimNode } from "./world.js";
 import type { Bug } from "./zoo.js";
 import { renderPage } from "./html-page.js";
+import type { Delta, NodeTuple, ReplayData } from "./replay-data.js";
+
+export type { ReplayData } from "./replay-data.js";
 
 export interface ReplayPageOptions {
   /** The bug-zoo variant the run was made with, if any: the replay must use it too. */
@@ -44,8 +47,6 @@ export function replayPage(result: RunResult, o: ReplayPageOptions = {}): string
 const ROLES: readonly (Role | "down")[] = ["follower", "precandidate", "candidate", "leader", "down"];
 const DOWN = 4;
 
-/** [role code, term, votedFor, leader, commitIndex, lastApplied]; a crashed node has its disk's term and vote and nulls. */
-type NodeTuple = [number, number, number | null, number | null, number | null, number | null];
 
 /** A node's log: the snapshot's last index and term, then the term of each entry after it. */
 interface LogView {
@@ -71,33 +72,6 @@ interface Frame {
   readonly net: string;
   /** The trace lines of this tick, without their "t=" prefix. */
   readonly lines: readonly string[];
-}
-
-/** What the page's script reads (JSON). Deltas use node positions (0-based) as keys. */
-export interface ReplayData {
-  readonly title: string;
-  readonly replay: string;
-  readonly ids: readonly number[];
-  readonly roles: readonly string[];
-  readonly bug: string | null;
-  readonly violation: Violation | null;
-  /** Ticks before the first frame that were left out to keep the page small. */
-  readonly omitted: number;
-  /** The first frame, whole: tuples, logs as [base, baseTerm, ...terms], match, cut links, network, trace lines. */
-  readonly start: { t: number; n: NodeTuple[]; l: number[][]; m: (readonly number[] | null)[]; c: readonly string[]; w: string; x: readonly string[] };
-  /** Every later frame: its tick, its trace lines and what changed since the frame before. */
-  readonly deltas: readonly Delta[];
-}
-
-interface Delta {
-  t: number;
-  x: readonly string[];
-  n?: Record<number, NodeTuple>;
-  /** [base, baseTerm, keep, ...terms after keep]: entries base+1..keep are the previous frame's. */
-  l?: Record<number, number[]>;
-  m?: Record<number, readonly number[] | null>;
-  c?: readonly string[];
-  w?: string;
 }
 
 /** Plays the run again, snapshotting every tick, and encodes the frames. */
@@ -286,7 +260,7 @@ function checkSameRun(original: readonly string[], again: readonly string[]): vo
 
 function replayText(plan: Plan, bug: string | null): string {
   const faults = plan.faults.size === FAULTS.length ? "all" : plan.faults.size === 0 ? "none" : [...plan.faults].join(",");
-  return `raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps} --faults ${faults}${bug ? ` --bug ${bug}` : ""}`;
+  return `npx raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps} --faults ${faults}${bug ? ` --bug ${bug}` : ""}`;
 }
 
 function sameArray<T>(a: readonly T[], b: readonly T[]): boolean {

@@ -12,7 +12,7 @@ import { generatePlan, type Fault, type RunSpec } from "./plan.js";
 import { Prng } from "./prng.js";
 import { runPlan, type RunResult } from "./run.js";
 import type { World } from "./world.js";
-import type { Bug } from "./zoo.js";
+import { verdict, type Bug } from "./zoo.js";
 
 export interface SearchOptions {
   readonly seed: number;
@@ -28,6 +28,17 @@ export interface SearchOptions {
   readonly maxRuns?: number;
   /** Branch from novel states (default); false gives plain independent random runs. */
   readonly branching?: boolean;
+  /** Called after every run (a progress display). */
+  readonly onRun?: (progress: SearchProgress) => void;
+}
+
+export interface SearchProgress {
+  readonly runs: number;
+  readonly ticks: number;
+  readonly elapsedMs: number;
+  readonly signatures: number;
+  /** Runs that broke an invariant the bug is not pinned to, so far. */
+  readonly others: number;
 }
 
 export interface SearchResult {
@@ -35,7 +46,15 @@ export interface SearchResult {
   readonly ticks: number;
   readonly elapsedMs: number;
   readonly signatures: number;
+  /** A run that broke an invariant the bug is pinned to (any violation, on the real core). */
   readonly found: RunResult | null;
+  /**
+   * With a bug: runs that broke some other invariant, by invariant (the first
+   * such run, and how many). They do not count as finding the bug; the search
+   * goes on. One that is not among the bug's side effects is a bug in the
+   * variant or in the simulator.
+   */
+  readonly others: ReadonlyMap<string, { readonly first: RunResult; count: number }>;
 }
 
 interface BranchPoint {
@@ -55,6 +74,7 @@ export function search(o: SearchOptions): SearchResult {
   const rng = new Prng(o.seed);
   const seen = new Set<string>();
   const corpus: BranchPoint[] = [];
+  const others = new Map<string, { first: RunResult; count: number }>();
   let runs = 0;
   let ticks = 0;
   while (o.now() - start < o.budgetMs && runs < (o.maxRuns ?? Infinity)) {
@@ -79,9 +99,15 @@ export function search(o: SearchOptions): SearchResult {
     });
     runs++;
     ticks += result.stats.ticks;
-    if (result.violation) return { runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, found: result };
+    o.onRun?.({ runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, others: [...others.values()].reduce((n, x) => n + x.count, 0) });
+    const v = result.violation;
+    if (v && o.bug && verdict(o.bug, v.invariant) !== "pinned") {
+      const known = others.get(v.invariant);
+      if (known) known.count++;
+      else others.set(v.invariant, { first: result, count: 1 });
+    } else if (v) return { runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, found: result, others };
   }
-  return { runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, found: null };
+  return { runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, found: null, others };
 }
 
 /**

@@ -1,13 +1,11 @@
 // The bug zoo: deliberately broken variants of the Raft core, each breaking
-// exactly one rule by overriding the one method of RaftNode that holds it.
+// exactly one rule by replacing the one function of src/core/rules.ts that holds it.
 // Only the simulator builds these; the server never does. A search that
 // finds every one of them, with no scenario written for it, is evidence
 // that the simulator would find such a bug in the real core too.
 
-import type { AppendResult } from "../core/log.js";
 import { RaftNode, type RaftConfig, type RestoredState } from "../core/node.js";
-import type { Progress } from "../core/progress.js";
-import type { AppendEntries, HardState, NodeId, RequestVote } from "../core/types.js";
+import { FIGURE2_RULES, type Rules } from "../core/rules.js";
 
 export interface Bug {
   readonly name: string;
@@ -15,121 +13,179 @@ export interface Bug {
   readonly make: (config: RaftConfig, restored?: RestoredState) => RaftNode;
   /** It breaks a rule about storage faults: runs need them ("disk") to show it. */
   readonly storage?: true;
+  /**
+   * The invariants this bug is expected to break (names as in invariants.ts
+   * and world.ts): a search counts a violation as finding the bug only when
+   * it names one of these. Pinning the verdict keeps a bug from being
+   * "found" by an unrelated failure.
+   */
+  readonly breaks: readonly SimInvariant[];
+  /**
+   * Other violations the broken rule can cause on its own, each with the
+   * reason. They are reported, never counted as finding the bug; a violation
+   * in neither list is a bug in the variant or in the simulator.
+   */
+  readonly sideEffects?: Readonly<Partial<Record<SimInvariant, string>>>;
 }
 
-class Figure8 extends RaftNode {
-  protected override mayCommitByCounting(index: number): boolean {
-    return this.log.term(index) !== undefined;
-  }
+/** What the simulator checks (src/sim/invariants.ts, world.ts, run.ts). */
+export const SIM_INVARIANTS = [
+  "Election Safety",
+  "Log Matching",
+  "Leader Completeness",
+  "State Machine Safety",
+  "Committed is forever",
+  "Monotonic indexes",
+  "Linearizability",
+  "Liveness",
+  "Recovery",
+] as const;
+export type SimInvariant = (typeof SIM_INVARIANTS)[number];
+
+/** How a violation relates to a bug: what it is pinned to break, a known side effect, or neither. */
+export function verdict(bug: Bug, invariant: string): "pinned" | "side effect" | "unexpected" {
+  if ((bug.breaks as readonly string[]).includes(invariant)) return "pinned";
+  if (bug.sideEffects && invariant in bug.sideEffects) return "side effect";
+  return "unexpected";
 }
+
+/** A server whose rules are Figure 2's except `broken`. */
+function variant(broken: Partial<Rules>): Bug["make"] {
+  return (config, restored) => new RaftNode(config, restored, broken);
+}
+
+/** §5.4.2 broken: any entry held by a majority is committed, whatever its term. */
+const figure8: Partial<Rules> = {
+  mayCommitByCounting: (c, index) => c.st.log.term(index) !== undefined,
+};
 
 /** Figure 8 in the paper's own setting: Figure 2 has no no-op, so the old-term entry travels alone. */
-class Figure8NoNoop extends Figure8 {
-  protected override appendsNoopOnElection(): boolean {
-    return false;
-  }
-}
+const figure8NoNoop: Partial<Rules> = { ...figure8, appendsNoopOnElection: () => false };
 
-class NoUpToDateCheck extends RaftNode {
-  protected override candidateIsUpToDate(_m: RequestVote): boolean {
-    return true;
-  }
-}
+const noUpToDateCheck: Partial<Rules> = { candidateIsUpToDate: () => true };
 
-class DoubleVote extends RaftNode {
-  protected override mayVoteFor(_candidate: NodeId): boolean {
-    return true;
-  }
-}
+const doubleVote: Partial<Rules> = { mayVoteFor: () => true };
 
-class VoteNotPersisted extends RaftNode {
-  protected override hardStateToPersist(): HardState {
-    return { currentTerm: this.currentTerm, votedFor: null };
-  }
-}
+const voteNotPersisted: Partial<Rules> = {
+  hardStateToPersist: (c) => ({ currentTerm: c.st.currentTerm, votedFor: null }),
+};
 
-class TruncateMatching extends RaftNode {
-  protected override appendFromLeader(m: AppendEntries): AppendResult {
-    const r = this.log.tryAppend(m.prevLogIndex, m.prevLogTerm, []);
+const truncateMatching: Partial<Rules> = {
+  appendFromLeader(c, m) {
+    const log = c.st.log;
+    const r = log.tryAppend(m.prevLogIndex, m.prevLogTerm, []);
     if (!r.ok) return r;
     // Wrong: drops everything after prevLogIndex, even entries that match.
-    const hadMore = this.log.lastIndex() > m.prevLogIndex && m.prevLogIndex >= this.log.snapshotIndex;
-    if (hadMore) this.log.truncateFrom(m.prevLogIndex + 1);
-    for (const e of m.entries) if (e.index > this.log.lastIndex()) this.log.appendNew(e);
+    const hadMore = log.lastIndex() > m.prevLogIndex && m.prevLogIndex >= log.snapshotIndex;
+    if (hadMore) log.truncateFrom(m.prevLogIndex + 1);
+    for (const e of m.entries) if (e.index > log.lastIndex()) log.appendNew(e);
     return { ok: true, lastNewIndex: m.prevLogIndex + m.entries.length, truncatedFrom: hadMore ? m.prevLogIndex + 1 : null };
-  }
-}
+  },
+};
 
-class KeepLeadershipOnHigherTerm extends RaftNode {
-  protected override observeHigherTerm(term: number, leader: NodeId | null): void {
-    if (this.role === "leader") {
-      this.currentTerm = term; // wrong: adopts the term but stays leader
-      this.votedFor = null;
+const keepLeadershipOnHigherTerm: Partial<Rules> = {
+  observeHigherTerm(c, term, leader) {
+    if (c.st.role === "leader") {
+      c.st.currentTerm = term; // wrong: adopts the term but stays leader
+      c.st.votedFor = null;
       return;
     }
-    super.observeHigherTerm(term, leader);
-  }
-}
+    FIGURE2_RULES.observeHigherTerm(c, term, leader);
+  },
+};
 
-class CommitPastLastNew extends RaftNode {
-  protected override followerCommitTarget(leaderCommit: number, _lastNewIndex: number): number {
-    return leaderCommit;
-  }
-}
+const commitPastLastNew: Partial<Rules> = { followerCommitTarget: (_c, leaderCommit) => leaderCommit };
 
-class ReadWithoutQuorum extends RaftNode {
-  protected override readNeedsQuorum(): boolean {
-    return false;
-  }
-}
+const readWithoutQuorum: Partial<Rules> = { readNeedsQuorum: () => false };
 
-class DamagedVotes extends RaftNode {
-  protected override recovering(): boolean {
-    return false;
-  }
-  protected override coversWhatWasLost(_m: RequestVote): boolean {
-    return true;
-  }
-}
+const damagedVotes: Partial<Rules> = { recovering: () => false, coversWhatWasLost: () => true };
 
-class SmallSurvey extends RaftNode {
-  protected override surveySize(): number {
-    return 1;
-  }
-}
+const smallSurvey: Partial<Rules> = { surveySize: () => 1 };
 
-class StaleAcks extends RaftNode {
-  protected override observeIncarnation(_pr: Progress, _incarnation: number): boolean {
-    return true;
-  }
-}
+const staleAcks: Partial<Rules> = { observeIncarnation: () => true };
+
+const NO_NOOP_READS =
+  "without the no-op a new leader commits nothing of its own term until a client writes, so it serves no read (thesis §6.4); clients queued behind reads can stall past the healing period";
+const LOST_COMMITTED = "it throws away a committed entry: whichever check sees the loss first reports it";
 
 export const BUGS: readonly Bug[] = [
-  { name: "figure8", description: "a leader commits an entry of an earlier term by counting replicas (Figure 8)", make: (c, r) => new Figure8(c, r) },
+  {
+    name: "figure8",
+    description: "a leader commits an entry of an earlier term by counting replicas (Figure 8)",
+    make: variant(figure8),
+    breaks: ["Leader Completeness"],
+  },
   {
     name: "figure8-paper",
     description: "Figure 8 as in the paper: counting replicas of an earlier term's entry, and no no-op at the start of a term",
-    make: (c, r) => new Figure8NoNoop(c, r),
+    make: variant(figure8NoNoop),
+    breaks: ["Leader Completeness"],
+    sideEffects: { Liveness: NO_NOOP_READS },
   },
-  { name: "no-up-to-date-check", description: "votes are granted without the §5.4.1 up-to-date check of the candidate's log", make: (c, r) => new NoUpToDateCheck(c, r) },
-  { name: "double-vote", description: "a server votes for more than one candidate in a term", make: (c, r) => new DoubleVote(c, r) },
-  { name: "vote-not-persisted", description: "a vote is answered without being persisted first, so a restart forgets it", make: (c, r) => new VoteNotPersisted(c, r) },
-  { name: "truncate-matching", description: "a follower drops the entries after prevLogIndex even when they match (stale AppendEntries)", make: (c, r) => new TruncateMatching(c, r) },
-  { name: "keep-leadership", description: "a leader that sees a higher term adopts it but does not step down", make: (c, r) => new KeepLeadershipOnHigherTerm(c, r) },
-  { name: "commit-past-last-new", description: "a follower sets commitIndex to leaderCommit, past the last entry it knows matches", make: (c, r) => new CommitPastLastNew(c, r) },
-  { name: "read-without-quorum", description: "a leader answers reads at once, without confirming its leadership with a quorum", make: (c, r) => new ReadWithoutQuorum(c, r) },
+  {
+    name: "no-up-to-date-check",
+    description: "votes are granted without the §5.4.1 up-to-date check of the candidate's log",
+    make: variant(noUpToDateCheck),
+    breaks: ["Leader Completeness"],
+  },
+  {
+    name: "double-vote",
+    description: "a server votes for more than one candidate in a term",
+    make: variant(doubleVote),
+    breaks: ["Election Safety"],
+  },
+  {
+    name: "vote-not-persisted",
+    description: "a vote is answered without being persisted first, so a restart forgets it",
+    make: variant(voteNotPersisted),
+    breaks: ["Election Safety"],
+  },
+  {
+    name: "truncate-matching",
+    description: "a follower drops the entries after prevLogIndex even when they match (stale AppendEntries)",
+    make: variant(truncateMatching),
+    breaks: ["Committed is forever"],
+    sideEffects: { "Leader Completeness": LOST_COMMITTED },
+  },
+  {
+    name: "keep-leadership",
+    description: "a leader that sees a higher term adopts it but does not step down",
+    make: variant(keepLeadershipOnHigherTerm),
+    breaks: ["Election Safety"],
+  },
+  {
+    name: "commit-past-last-new",
+    description: "a follower sets commitIndex to leaderCommit, past the last entry it knows matches",
+    make: variant(commitPastLastNew),
+    breaks: ["State Machine Safety"],
+  },
+  {
+    name: "read-without-quorum",
+    description: "a leader answers reads at once, without confirming its leadership with a quorum",
+    make: variant(readWithoutQuorum),
+    breaks: ["Linearizability"],
+  },
   {
     name: "damaged-votes",
     description: "a server whose disk lost entries it had acknowledged votes and campaigns as if nothing happened",
-    make: (c, r) => new DamagedVotes(c, r),
+    make: variant(damagedVotes),
     storage: true,
+    breaks: ["Leader Completeness", "Election Safety"],
+    sideEffects: { Recovery: "a server that ignores its loss never runs the recovery the check waits for" },
   },
-  { name: "small-survey", description: "a server that lost its term and vote trusts the first other server that answers it", make: (c, r) => new SmallSurvey(c, r), storage: true },
+  {
+    name: "small-survey",
+    description: "a server that lost its term and vote trusts the first other server that answers it",
+    make: variant(smallSurvey),
+    storage: true,
+    breaks: ["Leader Completeness", "Election Safety"],
+  },
   {
     name: "stale-acks",
     description: "a leader does not notice that a follower restarted: it keeps counting what the follower's previous life acknowledged",
-    make: (c, r) => new StaleAcks(c, r),
+    make: variant(staleAcks),
     storage: true,
+    breaks: ["Recovery"],
   },
 ];
 

@@ -30,7 +30,7 @@
 //   lostThrough u64 | lostTerm u64 (both 0: nothing lost) | incarnation u64 | successor u8
 
 import type { HardState } from "../core/types.js";
-import { ByteReader, CodecError, writeUint64 } from "../transport/codec.js";
+import { ByteReader, CodecError, writeUint64 } from "../codec/entry.js";
 import { crc32 } from "./crc32.js";
 
 /** A slot fills one 4 KiB page, so a torn write of one page cannot reach the other slot. */

@@ -15,7 +15,7 @@
 //                      at (index, term); entries up to index are dropped
 
 import type { Entry } from "../core/types.js";
-import { ByteReader, encodeEntryInto, encodedEntrySize, writeUint64 } from "../transport/codec.js";
+import { ByteReader, encodeEntryInto, encodedEntrySize, writeUint64 } from "../codec/entry.js";
 import { crc32 } from "./crc32.js";
 
 export type WalRecord =

@@ -6,7 +6,8 @@
 // before the first remaining segment are unknown, which is fine exactly when
 // a snapshot covers them — checked at the end.
 
-import { assertNever, type Entry } from "../core/types.js";
+import type { Entry } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 import { WalCorruptionError } from "./errors.js";
 import type { WalRecord } from "./records.js";
 

@@ -8,8 +8,8 @@
 
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Snapshot } from "../core/node.js";
-import { CodecError, ByteReader, writeUint64 } from "../transport/codec.js";
+import type { Snapshot } from "../core/api.js";
+import { CodecError, ByteReader, writeUint64 } from "../codec/entry.js";
 import { crc32 } from "./crc32.js";
 import { WalCorruptionError } from "./errors.js";
 import { TEMP_SUFFIX, fsyncDirectory, listDirectory, snapshotFileName, writeFully } from "./files.js";

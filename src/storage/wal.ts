@@ -21,10 +21,11 @@
 // the hard state as a lost mark, for the Raft core to recover through the
 // protocol.
 
+import { writeSync } from "node:fs";
 import { mkdir, open as openFile, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { Snapshot } from "../core/node.js";
+import type { RestoredState, Snapshot } from "../core/api.js";
 import { EntryType, type Entry, type HardState } from "../core/types.js";
 import { silentLogger, type Logger } from "../util/log.js";
 import { fsyncDirectory, segmentFileName, writeFully, type SegmentName } from "./files.js";
@@ -44,11 +45,8 @@ export interface WalOptions {
   readonly now?: () => number;
 }
 
-/** What a node restarts with (the shape RaftNode takes), and what was found. */
-export interface RecoveredState {
-  /** null: the term and vote are unknown (lost, or a new node): the Raft core asks the others. */
-  readonly hardState: HardState | null;
-  readonly snapshot: Snapshot | null;
+/** What a node restarts with (RestoredState, the shape RaftNode takes), and what was found. */
+export interface RecoveredState extends RestoredState {
   /** The entries after the snapshot, in order. Their data are views of the bytes read from disk. */
   readonly entries: Entry[];
   /** The node's incarnation (RaftConfig.incarnation): new, and greater than every earlier one, after a start that found something lost. */
@@ -313,10 +311,18 @@ export class Wal {
       if (this.active.dataEnd >= (this.options.segmentBytes ?? 64 * 1024 * 1024)) await this.rotate();
       const seg = this.active;
       const records = batch.bytes();
-      await writeFully(seg.fh, [records], HEADER_BYTES + seg.dataEnd);
-      seg.dataEnd += records.length;
       // The records first, the header that vouches for them second; one fdatasync makes both durable.
-      await seg.fh.write(encodeHeader(this.header(seg, ++seg.writeSeq, false, after)), 0, undefined, slotOffset(seg.writeSeq));
+      // A small batch is copied into the page cache right here (microseconds), so the fdatasync is the
+      // one trip through libuv's thread pool; a large one is written there too, not to hold up the event loop.
+      if (records.length <= SYNC_WRITE_BYTES) {
+        writeFullySync(seg.fh.fd, records, HEADER_BYTES + seg.dataEnd);
+        seg.dataEnd += records.length;
+        writeFullySync(seg.fh.fd, encodeHeader(this.header(seg, ++seg.writeSeq, false, after)), slotOffset(seg.writeSeq));
+      } else {
+        await writeFully(seg.fh, [records], HEADER_BYTES + seg.dataEnd);
+        seg.dataEnd += records.length;
+        await seg.fh.write(encodeHeader(this.header(seg, ++seg.writeSeq, false, after)), 0, undefined, slotOffset(seg.writeSeq));
+      }
       const start = performance.now();
       await seg.fh.datasync();
       const seconds = (performance.now() - start) / 1000;
@@ -362,6 +368,14 @@ export class Wal {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error(`the WAL in ${this.dir} is closed`);
   }
+}
+
+/** Batches up to this size are written with a synchronous write before the (asynchronous) fdatasync. */
+const SYNC_WRITE_BYTES = 1 << 20;
+
+function writeFullySync(fd: number, buf: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done, position + done);
 }
 
 /** Tells a segment, no longer the newest, that a newer one exists: from now on its loss is noticed. */

@@ -4,7 +4,7 @@
 // real time and one `press` per button datagram, and carries out the actions;
 // `traffic check` feeds it every sequence of ticks and presses instead.
 
-import { assertNever } from "../core/types.js";
+import { assertNever } from "../util/assert.js";
 
 export type Color = "R" | "Y" | "G";
 export type Direction = "ew" | "ns";

@@ -50,12 +50,13 @@ export class OutboundLink {
     return this.socket !== null;
   }
 
-  /** True when a frame of `size` bytes would be accepted now. */
-  canWrite(size: number): boolean {
+  /** True when a frame of `size` bytes would be accepted now, behind `ahead` bytes about to be written with it. */
+  canWrite(size: number, ahead = 0): boolean {
     const s = this.socket;
     if (s === null || !s.writable) return false;
     // A frame larger than the cap still goes out when nothing is queued ahead of it.
-    return s.writableLength === 0 || s.writableLength + size <= this.options.maxBufferedBytes;
+    const queued = s.writableLength + ahead;
+    return queued === 0 || queued + size <= this.options.maxBufferedBytes;
   }
 
   /** Queues a frame; call only after canWrite() said yes. */

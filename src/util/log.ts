@@ -1,5 +1,6 @@
 // Structured logging: one JSON object per line on stderr (SPEC §2), with the
-// node id and term in every line so a log can be read against the paper.
+// node id and term in every line so a log can be read against the paper, and
+// the pid, so the process to signal can be read off its log.
 
 export type Level = "debug" | "info" | "warn" | "error";
 
@@ -30,7 +31,7 @@ export function createLogger(base: Record<string, unknown> = {}, opts: LoggerOpt
   const now = opts.now ?? Date.now;
   const emit = (level: Level, event: string, fields?: Record<string, unknown>) => {
     if (order[level] < min) return;
-    const rec = { time: new Date(now()).toISOString(), level, ...base, ...(opts.dynamic?.() ?? {}), event, ...fields };
+    const rec = { time: new Date(now()).toISOString(), level, pid: process.pid, ...base, ...(opts.dynamic?.() ?? {}), event, ...fields };
     write(JSON.stringify(rec, errorReplacer) + "\n");
   };
   return {

@@ -179,6 +179,44 @@ describe("raftkv set/get/delete/incr/status", () => {
     assert.match(run.stderr, /raftkv set: cluster unavailable: the operation did not complete within 300 ms/);
   });
 
+  test("every node refusing connections: exit 3 with 'no node is reachable', long before --timeout", { timeout: 40_000 }, async () => {
+    const down = join(clusterDir, "down.json");
+    const ports = [await closedPort(), await closedPort(), await closedPort()];
+    const admins = [await closedPort(), await closedPort(), await closedPort()];
+    await writeClusterFile(down, ports.map((port, i) => ({ client: { host: "127.0.0.1", port }, admin: { host: "127.0.0.1", port: admins[i]! } })));
+    // With a 10-minute --timeout, only the fast failure can end this within the test's timeout.
+    for (const command of [["get", "k"], ["set", "k", "v"]]) {
+      const run = await raftkv([...command, "--config", down, "--timeout", "600000"], emptyDir);
+      assert.equal(run.code, 3, run.stderr);
+      assert.equal(run.stdout, "");
+      assert.match(run.stderr, new RegExp(`^raftkv ${command[0]}: no node is reachable: ${ports.map((p) => `127\\.0\\.0\\.1:${p}`).join(", ")} all refuse connections; is the cluster running\\?`));
+    }
+    const move = await raftkv(["move-leader", "--config", down], emptyDir);
+    assert.equal(move.code, 3);
+    assert.match(move.stderr, /^raftkv move-leader: no node is reachable: node 1 \(127\.0\.0\.1:\d+: connection refused\)/);
+    assert.doesNotMatch(move.stderr, /leads/);
+  });
+
+  test("move-leader with an ID that is not a number is a usage error that says so", async () => {
+    const run = await raftkv(["move-leader", "abc"], clusterDir);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /raftkv move-leader: ID must be a node id \(a positive integer\), got 'abc'/);
+  });
+
+  test("an unknown command is one short line, not the whole usage", async () => {
+    const run = await raftkv(["stauts"], emptyDir);
+    assert.equal(run.code, 2);
+    assert.equal(run.stdout, "");
+    assert.equal(run.stderr, "raftkv: unknown command 'stauts' (did you mean 'status'?); 'raftkv --help' lists the commands\n");
+  });
+
+  test("a range error names only the bound that matters", async () => {
+    const run = await raftkv(["get", "k", "--timeout", "0"], clusterDir);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--timeout must be at least 1, got 0\n/);
+    assert.doesNotMatch(run.stderr, /9007199254740991/);
+  });
+
   test("a command the server refuses: exit 2 with the server's error", async () => {
     assert.equal((await raftkv(["set", "name", "alice"], clusterDir)).code, 0);
     const run = await raftkv(["incr", "name"], clusterDir);

@@ -5,6 +5,7 @@ import { isWriteCommand } from "../../src/client/commandKinds.js";
 import {
   ClientClosedError,
   ConnectError,
+  NoNodeReachableError,
   ServerError,
   UnavailableError,
   UnknownOutcomeError,
@@ -140,6 +141,32 @@ describe("RaftKvClient: leader discovery", () => {
       assert.match(err.message, /connection refused/);
       return true;
     });
+  });
+});
+
+describe("RaftKvClient: a cluster that is not there", () => {
+  test("fails with NoNodeReachableError once every node has refused for unreachableAfterMs, long before timeoutMs", { timeout: 30_000 }, async () => {
+    const ports = [await closedPort(), await closedPort(), await closedPort()];
+    const c = client({ nodes: ports.map((port) => ({ host: "127.0.0.1", port })), timeoutMs: 600_000, unreachableAfterMs: 200 });
+    await assert.rejects(c.get("k"), (err: unknown) => {
+      assert.ok(err instanceof NoNodeReachableError);
+      assert.ok(err instanceof UnavailableError, "a kind of unavailable: callers that handle that handle this");
+      assert.equal(err.refusals.length, 3);
+      assert.equal(err.outcomeUnknown, false);
+      assert.match(err.message, new RegExp(`^no node is reachable: ${ports.map((p) => `127\\.0\\.0\\.1:${p}`).join(", ")} all refuse connections$`));
+      return true;
+    });
+  });
+
+  test("a node that answers, even with CLUSTERDOWN, restarts the count: the operation waits for its timeout", async () => {
+    const alive = await fake(() => CLUSTERDOWN);
+    const c = client({ nodes: [alive.address, { host: "127.0.0.1", port: await closedPort() }], timeoutMs: 500, unreachableAfterMs: 1 });
+    await assert.rejects(c.get("k"), (err: unknown) => err instanceof UnavailableError && !(err instanceof NoNodeReachableError));
+  });
+
+  test("unreachableAfterMs: Infinity rides out a cluster that is down until timeoutMs", async () => {
+    const c = client({ nodes: [{ host: "127.0.0.1", port: await closedPort() }], timeoutMs: 300, unreachableAfterMs: Infinity });
+    await assert.rejects(c.get("k"), (err: unknown) => err instanceof UnavailableError && !(err instanceof NoNodeReachableError) && /within 300 ms/.test(err.message));
   });
 });
 

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { encodeCommand } from "../../src/client/commandEncoder.js";
 import { ReplyParser } from "../../src/client/replyParser.js";
 import type { Reply } from "../../src/resp/writer.js";
+import type { StatusJson } from "../../src/util/status-json.js";
 
 export const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
 
@@ -23,17 +24,8 @@ export interface TestNode {
   process: ChildProcess | null;
 }
 
-export interface NodeStatusJson {
-  id: number;
-  role: string;
-  term: number;
-  leader: number | null;
-  commitIndex: number;
-  lastApplied: number;
-  lastLogIndex: number;
-  snapshotIndex: number;
-  peers: { id: number; matchIndex: number | null; nextIndex: number | null; reachable: boolean }[];
-}
+/** GET /status, as the server writes it. */
+export type NodeStatusJson = StatusJson;
 
 /** How a node's process ended: an exit code, or the signal that killed it. */
 export interface ExitStatus {
@@ -53,6 +45,10 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** More cluster-file fields (e.g. secretFile, requirepass); may be computed from the cluster's directory. */
   extra?: Record<string, unknown> | ((dir: string) => Record<string, unknown>);
+  /** Extra Node options for the servers, before the script (e.g. --cpu-prof for `npm run bench -- --profile`). */
+  nodeArgs?: readonly string[];
+  /** Another build's bin/raftkv.js to run (`npm run bench -- --baseline DIR` races two builds). */
+  bin?: string;
 }
 
 let clusterCount = 0;
@@ -130,7 +126,7 @@ export class TestCluster {
     if (n.process) throw new Error(`node ${id} is already running`);
     const log = createWriteStream(this.logPath(id), { flags: "a" });
     log.on("error", () => {}); // the directory may be gone after stop(); the log is best effort
-    const child = spawn(process.execPath, [BIN, "server", "--config", this.configPath, "--id", String(id), "--data", this.dataDir(id), ...extraArgs], {
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), this.options.bin ?? BIN, "server", "--config", this.configPath, "--id", String(id), "--data", this.dataDir(id), ...extraArgs], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.options.env },
     });

@@ -10,6 +10,7 @@ import type { NodeStatus } from "../../src/kv/info.js";
 import type { Plan, PlanLimits } from "../../src/kv/plan.js";
 import { CommandPlanner } from "../../src/kv/planner.js";
 import { KvStateMachine, type KvStateMachineOptions } from "../../src/kv/stateMachine.js";
+import { encodeTimedCommand } from "../../src/kv/command.js";
 export { prng } from "../helpers/prng.js";
 
 export const LEADER: NodeStatus = { id: 1, role: "leader", term: 3, leaderId: 1, commitIndex: 10, lastApplied: 10 };
@@ -26,6 +27,12 @@ export interface HarnessOptions {
   readonly replicas?: number;
   readonly limits?: Partial<PlanLimits>;
   readonly machine?: KvStateMachineOptions;
+  /**
+   * The leader's clock (ms): writes are stamped with it, as the server
+   * stamps them, and reads use it. Default Date.now; null: writes are not
+   * stamped (the log's time stays 0).
+   */
+  readonly clock?: (() => number) | null;
 }
 
 export class Harness {
@@ -34,10 +41,16 @@ export class Harness {
   /** The log so far: what a replica joining late would replay. */
   readonly log: { index: number; command: Uint8Array }[] = [];
   private nextIndex = 1;
+  private readonly clock: (() => number) | null;
+  /** While a read runs on every replica, the time they all see. */
+  private frozen: number | null = null;
 
   constructor(options: HarnessOptions = {}) {
     this.planner = new CommandPlanner(options.limits);
-    this.replicas = Array.from({ length: options.replicas ?? 2 }, () => new KvStateMachine(options.machine));
+    this.clock = options.clock === undefined ? Date.now : options.clock;
+    const clock = this.clock;
+    const machine = { ...options.machine, ...(clock !== null && { clock: () => this.frozen ?? clock() }) };
+    this.replicas = Array.from({ length: options.replicas ?? 2 }, () => new KvStateMachine(machine));
   }
 
   get sm(): KvStateMachine {
@@ -58,13 +71,18 @@ export class Harness {
       case "reply":
         return plan.reply;
       case "write":
-        return this.applyWrite(plan.command);
+        return this.applyWrite(this.clock === null ? plan.command : encodeTimedCommand(this.clock(), plan.command));
       case "local":
         return plan.run(this.sm, LEADER);
       case "read": {
-        const replies = this.replicas.map((sm) => wire(plan.run(sm, LEADER)));
-        for (const r of replies) assert.equal(r, replies[0], "replicas disagree on a read");
-        return plan.run(this.sm, LEADER);
+        this.frozen = this.clock?.() ?? null;
+        try {
+          const replies = this.replicas.map((sm) => wire(plan.run(sm, LEADER)));
+          for (const r of replies) assert.equal(r, replies[0], "replicas disagree on a read");
+          return plan.run(this.sm, LEADER);
+        } finally {
+          this.frozen = null;
+        }
       }
     }
   }

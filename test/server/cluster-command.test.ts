@@ -7,11 +7,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { exitOf } from "../helpers/cluster.js";
 import { cleanStop, commandAnyLeader, deadline, readLog, runRaftkv, show, startRaftkv, waitUntil } from "./support.js";
 
 const HOST = "127.0.0.1";
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /** `raftkv cluster` puts node i's client port at P+i, its peer port at P+620+i and its admin port at P+1700+i. */
 const portsOf = (base: number) => [0, 1, 2].flatMap((i) => [base + i, base + 620 + i, base + 1700 + i]);
 
@@ -93,6 +96,13 @@ test("raftkv cluster runs three nodes, stops them all on SIGINT (and SIGTERM), a
     for (const c of clients) assert.ok(running.banner.includes(`client ${c.host}:${c.port}`), `the banner names ${c.host}:${c.port}:\n${running.banner}`);
     assert.ok(running.banner.includes(`dashboard: http://${HOST}:${base + 1700}/`), `the banner has the dashboard URL:\n${running.banner}`);
 
+    // The banner's hints run as printed, from the project directory, and name this cluster's file (not the default one).
+    const hint = /^try: +(.*)$/m.exec(running.banner)![1]!;
+    assert.ok(hint.includes(`--config ${join(dir, "cluster.json")}`), hint);
+    const hinted = spawnSync("sh", ["-c", hint], { cwd: ROOT, encoding: "utf8", env: { ...process.env, RAFTKV_LOG_LEVEL: "warn" } });
+    assert.equal(hinted.status, 0, hinted.stderr);
+    assert.equal(hinted.stdout, "ok\nhello\n");
+
     const file = JSON.parse(readFileSync(join(dir, "cluster.json"), "utf8")) as { nodes: { id: number; client: string }[] };
     assert.deepEqual(file.nodes.map((n) => [n.id, n.client]), clients.map((c, i) => [i + 1, `${c.host}:${c.port}`]));
 
@@ -113,6 +123,10 @@ test("raftkv cluster runs three nodes, stops them all on SIGINT (and SIGTERM), a
     const other = await runRaftkv(["cluster", "--dir", dir, "--nodes", "5", "--base-port", String(base)]);
     assert.equal(other.code, 2, other.stderr);
     assert.match(other.stderr, /already describes 3 nodes/);
+    // So is a different base port: it would be silently ignored otherwise.
+    const moved = await runRaftkv(["cluster", "--dir", dir, "--base-port", String(base + 3)]);
+    assert.equal(moved.code, 2, moved.stderr);
+    assert.match(moved.stderr, new RegExp(`--base-port ${base + 3} disagrees`));
 
     running = await startCluster(dir, base);
     assert.equal(show(await commandAnyLeader(clients, ["GET", "first-run"])), "$still here");

@@ -13,6 +13,7 @@ test("SIGTERM stops a follower and SIGINT stops the leader under write load, eac
   try {
     const leader = await c.waitForLeader(15_000);
     const follower = c.nodes.map((n) => n.id).find((id) => id !== leader)!;
+    const leaderPid = c.node(leader).process!.pid;
     assert.deepEqual(await stopNode(c, t, follower, "SIGTERM"), { code: 0, signal: null });
 
     // Writers keep the leader busy (proposals, fsyncs) while it is told to stop.
@@ -36,8 +37,9 @@ test("SIGTERM stops a follower and SIGINT stops the leader under write load, eac
     // SPEC §2: one JSON object per line, with time, level, node, term and event (and nothing else on stdout).
     for (const line of log.trimEnd().split("\n")) {
       const o = JSON.parse(line) as Record<string, unknown>;
-      assert.deepEqual(["time", "level", "node", "term", "event"].filter((k) => !(k in o)), [], line);
+      assert.deepEqual(["time", "level", "pid", "node", "term", "event"].filter((k) => !(k in o)), [], line);
       assert.equal(o.node, leader, line);
+      assert.equal(o.pid, leaderPid, "the pid to signal is in every line");
     }
 
     // The last node, without a majority, still stops cleanly.
@@ -63,6 +65,7 @@ test("SIGTERM of the leader hands its leadership to a follower first (thesis §3
     t.diagnostic(`leadership handed to node ${event.to} in ${event.ms} ms`);
     const others = c.nodes.map((n) => n.id).filter((id) => id !== leader);
     assert.ok(others.includes(event.to));
+    assert.equal(event.leader, event.to, "the hand-off is logged once the new leader is known, and names it");
     const successor = await c.waitForLeader(10_000, others);
     assert.equal(successor, event.to, "the node named in the hand-off leads");
     assert.equal((await c.status(successor))!.term, term + 1, "one election, the one the hand-off asked for");

@@ -10,6 +10,7 @@ import { findBug } from "../../src/sim/zoo.js";
 import { collapseRepeats } from "../../src/sim/trace.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const DEFAULT = new Set<Fault>(DEFAULT_FAULTS);
 
 describe("the simulator", () => {
@@ -144,7 +145,7 @@ describe("raftkv sim (command line)", () => {
     const r = sim("--bug", "truncate-matching", "--budget", "60", "--nodes", "3");
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /found with bug truncate-matching after [\d.]+ s/);
-    assert.match(r.stdout, /replay: +raftkv sim --replay \d+/);
+    assert.match(r.stdout, /replay: +npx raftkv sim --replay \d+/);
     assert.match(r.stdout, /shrunk trace/);
   });
 
@@ -152,14 +153,16 @@ describe("raftkv sim (command line)", () => {
     const r = sim("--seeds", "20", "--nodes", "3", "--bug", "truncate-matching");
     assert.equal(r.status, 1);
     assert.match(r.stdout, /VIOLATION of/);
-    const replay = /replay: +raftkv sim (--replay .*)/.exec(r.stdout)![1]!.split(" ");
-    const again = sim(...replay);
+    // Runnable as printed, from the project directory.
+    const printed = /replay: +(npx raftkv sim --replay .*)/.exec(r.stdout)![1]!;
+    const again = spawnSync("sh", ["-c", printed], { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
     assert.equal(again.status, 1, "the replay command reproduces the violation");
     assert.match(again.stdout, /VIOLATION of/);
   });
 
   test("usage errors exit 2", () => {
-    for (const args of [[], ["--seeds"], ["--seeds", "x"], ["--nodes", "4", "--seeds", "1"], ["--faults", "fire", "--seeds", "1"], ["--bug", "nope", "--budget", "1"], ["--budget", "5"]]) {
+    for (const args of [[], ["--seeds"], ["--seeds", "x"], ["--nodes", "4", "--seeds", "1"], ["--faults", "fire", "--seeds", "1"], ["--bug", "nope", "--budget", "1"], ["--budget", "5"],
+      ["--seeds", "1", "--replay", "3"], ["--exhaustive", "--time", "5"], ["--list-bugs", "--nodes", "3"], ["--seeds", "1", "--html", "x.html"], ["--seeds", "0"]]) {
       const r = sim(...args);
       assert.equal(r.status, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
       assert.ok(r.stderr.length > 0);

@@ -69,24 +69,6 @@ export class Divergence extends Error {
   }
 }
 
-/** The fields of RaftNode the spec models and the core keeps private. */
-interface Internals {
-  electionElapsed: number;
-  heartbeatElapsed: number;
-  randomizedElectionTimeout: number;
-  votes: Map<NodeId, boolean>;
-  seq: number;
-  pendingReads: { id: number; index: number; requiredSeq: number }[];
-  readRoundWanted: boolean;
-  commitToAnnounce: boolean;
-  stableIndex: number;
-  persistedHardState: HardState;
-  snapshotToPersist: unknown;
-  leadTransferee: NodeId | null;
-  transferElapsed: number;
-  incoming: unknown;
-  readyInFlight: { applied: number } | null;
-}
 
 interface Disk {
   hardState: HardState;
@@ -339,7 +321,7 @@ const PROGRESS_STATE = { probe: "Probe", replicate: "Replicate", snapshot: "Snap
 
 /** The core server's state in the spec's shape: every field of SpecServer except the per-step scratch ones. */
 function project(raft: RaftNode): Record<string, unknown> {
-  const x = raft as unknown as Internals;
+  const x = raft.state();
   const log = raft.log;
   const entries: SpecEntry[] = [];
   for (let i = log.firstIndex(); i <= log.lastIndex(); i++) entries.push(fromCoreEntry(log.entry(i)!));
@@ -364,8 +346,8 @@ function project(raft: RaftNode): Record<string, unknown> {
     readRoundWanted: x.readRoundWanted,
     commitToAnnounce: x.commitToAnnounce,
     stableIndex: x.stableIndex,
-    persistedTerm: x.persistedHardState.currentTerm,
-    persistedVote: x.persistedHardState.votedFor ?? 0,
+    persistedTerm: x.persistedHardState?.currentTerm ?? 0,
+    persistedVote: x.persistedHardState?.votedFor ?? 0,
     snapshotToPersist: x.snapshotToPersist !== null,
     writing: x.readyInFlight !== null,
     pendingApply: x.readyInFlight?.applied ?? 0,
@@ -432,7 +414,7 @@ function projectDisk(d: Disk): SpecDisk {
 
 function compareAll(step: number, st: SpecState, nodes: Map<NodeId, Driven>, messages: readonly Message[], reads: readonly SpecReadResult[]): void {
   for (const [id, d] of nodes) {
-    const internals = d.raft as unknown as Internals;
+    const internals = d.raft.state();
     if (internals.incoming !== null) throw new Divergence(step, `n${id} holds part of a snapshot (the spec sends snapshots whole)`, null, internals.incoming);
     const spec = projectSpec(st.servers.get(id)!);
     const core = project(d.raft);

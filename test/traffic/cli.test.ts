@@ -56,11 +56,11 @@ describe("traffic CLI", () => {
     }
   });
 
-  test("a light whose port is taken exits 1 and says why", async (t) => {
+  test("a light whose port is taken exits 2 (a configuration error, as for raftkv) and says why", async (t) => {
     const socket = await bindLoopback(0);
     t.after(() => closeSocket(socket));
     const { code, stderr } = traffic(["light", "EW", String(socket.address().port)]);
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.match(stderr, /cannot listen on UDP 127\.0\.0\.1:\d+: the port is already in use/);
   });
 

@@ -224,6 +224,25 @@ describe("PeerTransport", () => {
     assert.ok(a.lines.some((l) => l.event === "peer_message_too_large" && l.level === "error"));
   });
 
+  test("sendAll: one socket write per peer, each peer's messages in order, an oversized one dropped alone", async () => {
+    const addresses = await addressesFor({ 1: "127.0.0.111", 2: "127.0.0.112", 3: "127.0.0.113" });
+    const a = makeNode(1, addresses, { maxFrameBytes: 10_000 });
+    const [b, c] = [makeNode(2, addresses), makeNode(3, addresses)];
+    for (const n of [a, b, c]) await n.transport.start();
+    await eventually(() => a.transport.isConnected(2) && a.transport.isConnected(3), "connected");
+    const writes = a.transport.stats.writes;
+    const batch = [append(1, 2, 10), vote(1, 3, 7), append(1, 2, 20_000), append(1, 3, 30), vote(1, 2, 9), append(1, 2, 40)];
+    a.transport.sendAll(batch);
+    assert.equal(a.transport.stats.writes - writes, 2, "one write per peer");
+    assert.equal(a.transport.stats.dropped.AppendEntries, 1, "the message over the frame limit");
+    assert.equal(a.transport.stats.sent.AppendEntries + a.transport.stats.sent.RequestVote, 5);
+    await eventually(() => b.inbox.length === 3 && c.inbox.length === 2, "delivered");
+    const shape = (m: Message) => (m.type === "AppendEntries" ? `append ${m.entries[0]!.data.length}` : `vote ${m.term}`);
+    assert.deepEqual(b.inbox.map(shape), ["append 10", "vote 9", "append 40"]);
+    assert.deepEqual(c.inbox.map(shape), ["vote 7", "append 30"]);
+    assert.throws(() => a.transport.sendAll([vote(1, 2), vote(1, 5)]), /not one of its peers/);
+  });
+
   test("refuses to send as another node or to a node that is not a peer", async () => {
     const addresses = await addressesFor({ 1: "127.0.0.91", 2: "127.0.0.92" });
     const a = makeNode(1, addresses);

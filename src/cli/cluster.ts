@@ -6,11 +6,11 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { intFlag, parseArgs, stringFlag, UsageError } from "../cli/args.js";
-import { EXIT } from "../cli/raftkv.js";
-import { clusterConfigToJson, ConfigError, formatAddress, loadClusterFile, localClusterConfig, type ClusterConfig } from "./config.js";
+import { intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
+import { EXIT } from "./raftkv.js";
+import { clusterConfigToJson, ConfigError, formatAddress, loadClusterFile, localClusterConfig, type ClusterConfig } from "../server/config.js";
 
 const HELP = `raftkv cluster [--nodes N] [--dir DIR] [--base-port P]
 
@@ -19,7 +19,8 @@ Runs a local N-node cluster (default 3) on 127.0.0.1, each node a
 and keeps each node's data in DIR/node-ID and its log in DIR/node-ID.log.
 Ports: client (Redis protocol) P, P+1, ...; peer P+620, ...; admin (HTTP) P+1700, ...
 with P = 6381 by default (so 6381-6383, 7001-7003, 8081-8083).
-If DIR/cluster.json exists it is reused, with its data. Ctrl-C stops every node.`;
+If DIR/cluster.json exists it is reused, with its data (--nodes and
+--base-port must then agree with it). Ctrl-C stops every node.`;
 
 const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
 
@@ -34,6 +35,7 @@ export async function runCluster(argv: string[]): Promise<number> {
   const file = join(dir, "cluster.json");
   const wanted = p.flags.has("nodes") ? intFlag(p, "nodes", 3, 1, 99) : null;
   const basePort = intFlag(p, "base-port", 6381, 1, 65535 - 1800);
+  const wantedBase = p.flags.has("base-port") ? basePort : null;
 
   let config: ClusterConfig;
   if (existsSync(file)) {
@@ -46,6 +48,14 @@ export async function runCluster(argv: string[]): Promise<number> {
     }
     if (wanted !== null && wanted !== config.nodes.length) {
       process.stderr.write(`raftkv cluster: ${file} already describes ${config.nodes.length} nodes; remove ${dir} to start a ${wanted}-node cluster\n`);
+      return EXIT.usage;
+    }
+    const fileBase = config.nodes[0]!.client.port;
+    if (wantedBase !== null && wantedBase !== fileBase) {
+      process.stderr.write(
+        `raftkv cluster: ${file} already has its ports (client ${formatAddress(config.nodes[0]!.client)}, ...); --base-port ${wantedBase} disagrees.\n` +
+          `Leave out --base-port to run that cluster, or give another --dir (or remove ${dir}) for a new one\n`,
+      );
       return EXIT.usage;
     }
   } else {
@@ -75,13 +85,15 @@ export async function runCluster(argv: string[]): Promise<number> {
   }
 
   const first = config.nodes[0]!;
+  // The hints must work as printed: name the cluster file unless it is the one the client commands read by default.
+  const configFlag = resolve(file) === resolve("data", "cluster.json") ? "" : ` --config ${relativeOrAbsolute(file)}`;
   process.stdout.write(
     `raftkv: ${config.nodes.length}-node cluster, data in ${dir}\n` +
       config.nodes.map((n) => `  node ${n.id}: client ${formatAddress(n.client)}  admin http://${formatAddress(n.admin)}/  log ${join(dir, `node-${n.id}.log`)}\n`).join("") +
       `dashboard: http://${formatAddress(first.admin)}/\n` +
-      `try:  node bin/raftkv.js set greeting hello && node bin/raftkv.js get greeting\n` +
-      `      redis-cli -c -p ${first.client.port} set foo bar\n` +
-      `      node bin/raftkv.js status\n` +
+      `try:  npx raftkv set greeting hello${configFlag} && npx raftkv get greeting${configFlag}\n` +
+      `      redis-cli -c -h ${first.client.host} -p ${first.client.port} set foo bar\n` +
+      `      npx raftkv status${configFlag}\n` +
       `Ctrl-C stops every node.\n`,
   );
 
@@ -99,4 +111,10 @@ export async function runCluster(argv: string[]): Promise<number> {
   process.on("SIGTERM", stop);
   await finished;
   return EXIT.ok;
+}
+
+/** `path` relative to the working directory when it lies below it, else absolute. */
+function relativeOrAbsolute(path: string): string {
+  const r = relative(process.cwd(), path);
+  return r !== "" && !r.startsWith("..") && !isAbsolute(r) ? r : path;
 }

@@ -1,13 +1,13 @@
 // `raftkv server --config FILE --id ID [--data DIR]`: one node in the foreground.
 
 import { join } from "node:path";
-import { parseArgs, stringFlag, UsageError } from "../cli/args.js";
-import { EXIT } from "../cli/raftkv.js";
+import { parseArgs, stringFlag, UsageError } from "./args.js";
+import { EXIT } from "./raftkv.js";
 import { createLogger } from "../util/log.js";
-import { AdminPort } from "./admin.js";
-import { ClientPort } from "./clientPort.js";
-import { ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "./config.js";
-import { RaftServer } from "./server.js";
+import { AdminPort } from "../server/admin.js";
+import { ClientPort } from "../server/clientPort.js";
+import { ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
+import { RaftServer } from "../server/server.js";
 
 const HELP = `raftkv server --config FILE --id ID [--data DIR] [--accept-data-loss]
 
@@ -84,8 +84,9 @@ export async function runServer(argv: string[]): Promise<number> {
         process.exit(0);
       }, STOP_DEADLINE_MS).unref();
       // A leader first hands over its leadership, so clients wait a round trip, not an election.
+      // It waits (briefly) for the new leader's first message, so the log says who leads now.
       void server
-        .handOffLeadership()
+        .handOffLeadership(600, null, true)
         .catch(() => null)
         .then(() => Promise.allSettled([client.close(), admin.close()]))
         .then(() => server.stop())

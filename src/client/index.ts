@@ -1,0 +1,20 @@
+// `raftkv/client`: a client for a raftkv cluster (docs/LIBRARY.md). It finds
+// the leader, retries through elections, and makes retried writes apply once.
+
+export { RaftKvClient, DEFAULT_TIMEOUT_MS, type RaftKvClientOptions } from "./client.js";
+export type { NodeAddress } from "./address.js";
+export { formatHostPort, parseHostPort } from "./address.js";
+export {
+  ClientClosedError,
+  ConnectError,
+  ConnectionLostError,
+  NoNodeReachableError,
+  ReplyParseError,
+  RequestTimeoutError,
+  ServerError,
+  UnavailableError,
+  UnexpectedReplyError,
+  UnknownOutcomeError,
+} from "./errors.js";
+export { fetchStatus, StatusUnavailableError, type NodeStatus } from "./status.js";
+export type { Reply } from "../resp/writer.js";

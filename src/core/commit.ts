@@ -1,0 +1,25 @@
+// Commitment (§5.3, §5.4.2): the leader advances commitIndex to the highest
+// index stored on a majority — counting its own log only as far as it is
+// durable — if that entry is of its current term (Figure 8).
+
+import type { Core } from "./context.js";
+import { committedIndex } from "./quorum.js";
+import { commitReachedTerm, committedInCurrentTerm, releaseReads } from "./read-index.js";
+
+export function maybeCommit(c: Core): void {
+  const st = c.st;
+  const match = c.members.map((m) => (m === c.config.id ? st.stableIndex : st.progress.get(m)!.matchIndex));
+  const n = committedIndex(match);
+  if (n > st.commitIndex && c.rules.mayCommitByCounting(c, n)) {
+    const hadCommittedInTerm = committedInCurrentTerm(c);
+    st.commitIndex = n;
+    st.commitToAnnounce = true;
+    if (!hadCommittedInTerm && committedInCurrentTerm(c)) commitReachedTerm(c);
+    releaseReads(c);
+  }
+}
+
+/** Entries we may hand to the state machine: committed, and held in our log. */
+export function applyTarget(c: Core): number {
+  return Math.min(c.st.commitIndex, c.st.log.lastIndex());
+}

@@ -1,0 +1,59 @@
+// The rules a bug could break, one function each. The real server uses
+// FIGURE2_RULES; each variant of the simulator's bug zoo (src/sim/zoo.ts)
+// replaces exactly one of them, so a search that finds the variant has found
+// a violation of exactly that rule.
+
+import type { Rules } from "./context.js";
+import { becomeFollower } from "./roles.js";
+import { surveySize } from "./survey.js";
+
+export type { Rules } from "./context.js";
+
+
+export const FIGURE2_RULES: Rules = {
+  observeHigherTerm(c, term, leader) {
+    becomeFollower(c, term, leader);
+  },
+  mayCommitByCounting(c, index) {
+    return c.st.log.term(index) === c.st.currentTerm;
+  },
+  candidateIsUpToDate(c, m) {
+    return c.st.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+  },
+  mayVoteFor(c, candidate) {
+    return c.st.votedFor === null || c.st.votedFor === candidate;
+  },
+  hardStateToPersist(c) {
+    const st = c.st;
+    if (st.survey !== null) return null;
+    return st.lost === null ? { currentTerm: st.currentTerm, votedFor: st.votedFor } : { currentTerm: st.currentTerm, votedFor: st.votedFor, lost: st.lost };
+  },
+  recovering(c) {
+    return c.st.lost !== null;
+  },
+  coversWhatWasLost(c, m) {
+    // Its vote must be as careful as the one it would have given with the log
+    // it lost: the candidate's log ends in a later term than any it held, or
+    // in that term at or past its last index. Always true for an intact server.
+    const lost = c.st.lost;
+    return lost === null || m.lastLogTerm > lost.term || (m.lastLogTerm === lost.term && m.lastLogIndex >= lost.through);
+  },
+  surveySize(c) {
+    return surveySize(c.members.length);
+  },
+  observeIncarnation(_c, pr, incarnation) {
+    return pr.observeIncarnation(incarnation);
+  },
+  appendFromLeader(c, m) {
+    return c.st.log.tryAppend(m.prevLogIndex, m.prevLogTerm, m.entries);
+  },
+  followerCommitTarget(_c, leaderCommit, lastNewIndex) {
+    return Math.min(leaderCommit, lastNewIndex);
+  },
+  appendsNoopOnElection() {
+    return true;
+  },
+  readNeedsQuorum() {
+    return true;
+  },
+};

@@ -76,6 +76,8 @@ export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
    * log and guessing its term. Acknowledged writes the node lacks are lost.
    */
   readonly acceptDataLoss?: boolean;
+  /** The cluster secret peers prove to each other (the cluster file's secretFile); null or absent: peers are not authenticated. */
+  readonly peerSecret?: Buffer | null;
 }
 
 type ReadRun<S> = (sm: S, node: NodeStatus) => Reply;
@@ -176,7 +178,13 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       incarnation: state.incarnation,
       recovery: this.raft.recovery,
     });
+    if (!this.o.peerSecret) {
+      this.log.warn("peers_unauthenticated", {
+        message: "the cluster file names no secretFile: anyone who can reach this node's peer port from a member's host can speak for that member (docs/SECURITY.md)",
+      });
+    }
     this.transport = new PeerTransport({
+      secret: this.o.peerSecret ?? null,
       id: this.id,
       listen: this.self.peer,
       peers: new Map(this.o.config.nodes.map((n) => [n.id, n.peer])),

@@ -43,6 +43,8 @@ export interface ClusterOptions {
   walSegmentBytes?: number;
   /** Extra environment for the servers. */
   env?: Record<string, string>;
+  /** More cluster-file fields (e.g. secretFile, requirepass); may be computed from the cluster's directory. */
+  extra?: Record<string, unknown> | ((dir: string) => Record<string, unknown>);
   /** Extra Node options for the servers, before the script (e.g. --cpu-prof for `npm run bench -- --profile`). */
   nodeArgs?: readonly string[];
   /** Another build's bin/raftkv.js to run (`npm run bench -- --baseline DIR` races two builds). */
@@ -77,6 +79,7 @@ export class TestCluster {
       ...(options.snapshotEvery !== undefined && { snapshotEvery: options.snapshotEvery }),
       ...(options.snapshotChunkBytes !== undefined && { snapshotChunkBytes: options.snapshotChunkBytes }),
       ...(options.walSegmentBytes !== undefined && { walSegmentBytes: options.walSegmentBytes }),
+      ...(typeof options.extra === "function" ? options.extra(this.dir) : options.extra),
     };
     writeFileSync(this.configPath, JSON.stringify(file, null, 2));
   }

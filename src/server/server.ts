@@ -35,7 +35,8 @@ import { Metrics } from "./metrics.js";
  * applies the same commands in the same order and must compute the same.
  */
 export interface ServerStateMachine {
-  apply(index: number, command: Uint8Array): Reply;
+  /** `reads`: what the write's plan carried for the node that proposed it (the KV store's transaction reads); undefined elsewhere. */
+  apply(index: number, command: Uint8Array, reads?: unknown): Reply;
   snapshot(): Uint8Array;
   restore(data: Uint8Array): void;
   /** A size to show on /status (the KV store's key count). */
@@ -52,7 +53,7 @@ export interface ServerStateMachine {
 
 /** What a client's request asks of the node: a write through the log, or a read (linearizable, or `local`: any node about itself). */
 export type ServerPlan<S> =
-  | { readonly kind: "write"; readonly command: Uint8Array }
+  | { readonly kind: "write"; readonly command: Uint8Array; readonly reads?: unknown }
   | { readonly kind: "read" | "local"; readonly run: (sm: S, node: NodeStatus) => Reply };
 
 export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
@@ -108,7 +109,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private writeDone: Promise<void> = Promise.resolve();
 
   /** Proposed writes: log index -> term and the client waiting for the reply. */
-  private readonly proposals = new Map<number, { term: number; waiter: Waiter }>();
+  private readonly proposals = new Map<number, { term: number; waiter: Waiter; reads?: unknown }>();
   /** Reads waiting for their read index, then for the state machine to reach it. */
   private readonly reads = new Map<number, { run: ReadRun<S>; waiter: Waiter }>();
   private readonly readsWaiting: { index: number; run: ReadRun<S>; waiter: Waiter }[] = [];
@@ -252,7 +253,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
           const r = this.raft.propose(this.sm.stamp ? this.sm.stamp(plan.command, Date.now()) : plan.command);
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();
-          this.proposals.set(r.index, { term: r.term, waiter: this.timed(waiter, () => this.proposals.delete(r.index)) });
+          this.proposals.set(r.index, { term: r.term, waiter: this.timed(waiter, () => this.proposals.delete(r.index)), reads: plan.reads });
         } else {
           const id = this.nextReadId++;
           this.reads.set(id, { run: plan.run, waiter });
@@ -385,7 +386,8 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   }
 
   private apply(e: Entry): void {
-    const reply = e.type === EntryType.Normal ? this.applyCommand(e) : null;
+    const own = this.proposals.get(e.index);
+    const reply = e.type === EntryType.Normal ? this.applyCommand(e, own?.term === e.term ? own.reads : undefined) : null;
     this.metrics.applied.inc();
     const p = this.proposals.get(e.index);
     if (!p) return;
@@ -405,9 +407,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
    * check them), so they stay identical: an error to its client, no change
    * to the state, and a line in the log. Never a crash loop.
    */
-  private applyCommand(e: Entry): Reply {
+  private applyCommand(e: Entry, reads: unknown): Reply {
     try {
-      return this.sm.apply(e.index, e.data);
+      return this.sm.apply(e.index, e.data, reads);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       this.log.error("entry_undecodable", { index: e.index, term: e.term, bytes: e.data.length, error: err.message });

@@ -14,6 +14,8 @@ Usage:
   raftkv status  [--config FILE]                    one line per node
   raftkv move-leader [ID] [--config FILE]           hand leadership to node ID
   raftkv sim     ...                                the deterministic simulator
+  raftkv echo    server | client ...                the course's warm-up: echo over framed messages
+  raftkv kv      server | set | get | delete ...    the course's key-value server, one node, no Raft
   raftkv --help | COMMAND --help | --version
 
 Exit codes: 0 success, 1 get of a missing key, 2 usage or configuration

@@ -64,7 +64,7 @@ export function apply(root: string, m: Mutation): string | null {
 }
 
 function coreTests(root: string): string[] {
-  const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=tap", join(root, "test", "core")], { encoding: "utf8", timeout: 300_000 });
+  const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=tap", join(root, "test", "core")], { encoding: "utf8", timeout: 180_000 });
   if (r.status === 0) return [];
   // The failing tests (leaves first, then their suites); not the files.
   const failed = [...r.stdout.matchAll(/^\s*not ok \d+ - (.*)$/gm)].map((x) => x[1]!.trim()).filter((name) => !/\.js$/.test(name));

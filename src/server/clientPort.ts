@@ -8,6 +8,7 @@ import net, { type Server, type Socket } from "node:net";
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { Plan } from "../kv/plan.js";
 import { CommandPlanner } from "../kv/planner.js";
+import { ClientConnection } from "../kv/transaction.js";
 import { ProtocolError, RespParser } from "../resp/parser.js";
 import { encodedLength, encodeReplies, errorReply, OK, type Reply } from "../resp/writer.js";
 import type { Logger } from "../util/log.js";
@@ -160,6 +161,7 @@ export class ClientPort {
     this.connections++;
     socket.setNoDelay(true);
     const parser = new RespParser();
+    const client = new ClientConnection(this.planner);
     const queue: Pending[] = [];
     let closing = false;
     let authenticated = this.password === null;
@@ -317,7 +319,7 @@ export class ClientPort {
           pushReply(r.reply, false);
           continue;
         }
-        let plan = this.planner.plan(args);
+        let plan = client.plan(args);
         if (plan.kind === "write" && this.o.maxEntryBytes !== undefined && plan.command.length > this.o.maxEntryBytes) {
           // It could never reach the other nodes (one peer frame carries it): refused here, never an election.
           this.limitStats.refusedTooLarge++;

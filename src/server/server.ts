@@ -37,7 +37,8 @@ import { Metrics } from "./metrics.js";
  * applies the same commands in the same order and must compute the same.
  */
 export interface ServerStateMachine {
-  apply(index: number, command: Uint8Array): Reply;
+  /** `reads`: what the write's plan carried for the node that proposed it (the KV store's transaction reads); undefined elsewhere. */
+  apply(index: number, command: Uint8Array, reads?: unknown): Reply;
   snapshot(): Uint8Array;
   restore(data: Uint8Array): void;
   /** A size to show on /status (the KV store's key count). */
@@ -54,7 +55,7 @@ export interface ServerStateMachine {
 
 /** What a client's request asks of the node: a write through the log, or a read (linearizable, or `local`: any node about itself). */
 export type ServerPlan<S> =
-  | { readonly kind: "write"; readonly command: Uint8Array }
+  | { readonly kind: "write"; readonly command: Uint8Array; readonly reads?: unknown }
   | { readonly kind: "read" | "local"; readonly run: (sm: S, node: NodeStatus) => Reply };
 
 export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
@@ -123,6 +124,8 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     (waiter, outcome) => waiter.resolve(this.proposalReply(waiter, outcome)),
     (read, leader) => read.waiter.resolve(this.notLeader(leader)),
   );
+  /** What a proposed write's plan carried for apply (the KV store's transaction reads), by log index, until that index applies. */
+  private readonly proposedReads = new Map<number, { term: number; reads: unknown }>();
   private nextReadId = 1;
   private lastRole: Role = "follower";
   private lastLeader: NodeId | null = null;
@@ -268,6 +271,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();
           this.requests.proposed(r.index, r.term, this.timed(waiter, () => this.requests.forget(r.index)));
+          if (plan.reads !== undefined) this.proposedReads.set(r.index, { term: r.term, reads: plan.reads });
         } else {
           const id = this.nextReadId++;
           this.requests.readRequested(id, { run: plan.run, waiter });
@@ -400,7 +404,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   }
 
   private apply(e: Entry): void {
-    const reply = e.type === EntryType.Normal ? this.applyCommand(e) : undefined;
+    const own = this.proposedReads.get(e.index);
+    if (own !== undefined) this.proposedReads.delete(e.index);
+    const reply = e.type === EntryType.Normal ? this.applyCommand(e, own?.term === e.term ? own.reads : undefined) : undefined;
     this.metrics.applied.inc();
     this.requests.applied(e, reply);
   }
@@ -426,9 +432,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
    * check them), so they stay identical: an error to its client, no change
    * to the state, and a line in the log. Never a crash loop.
    */
-  private applyCommand(e: Entry): Reply {
+  private applyCommand(e: Entry, reads: unknown): Reply {
     try {
-      return this.sm.apply(e.index, e.data);
+      return this.sm.apply(e.index, e.data, reads);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       this.log.error("entry_undecodable", { index: e.index, term: e.term, bytes: e.data.length, error: err.message });
@@ -439,6 +445,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private installSnapshot(s: Snapshot): void {
     this.sm.restore(s.data);
     this.requests.snapshotInstalled(s.lastIncludedIndex, (i) => this.raft.log.term(i));
+    for (const index of this.proposedReads.keys()) if (index <= s.lastIncludedIndex) this.proposedReads.delete(index);
     this.log.info("snapshot_installed", { index: s.lastIncludedIndex, term: s.lastIncludedTerm, bytes: s.data.length });
   }
 

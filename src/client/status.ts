@@ -1,18 +1,11 @@
 // Reads one node's GET /status from its admin port (SPEC §5).
 
 import http from "node:http";
+import type { StatusJson } from "../util/status-json.js";
 import { type NodeAddress, formatHostPort } from "./address.js";
 
-/** The fields of /status that `raftkv status` shows (SPEC §5 has more: lastLogIndex, snapshotIndex, peers). */
-export interface NodeStatus {
-  readonly id: number;
-  readonly role: string;
-  readonly term: number;
-  /** The leader's id as this node knows it; null when it knows none. */
-  readonly leader: number | null;
-  readonly commitIndex: number;
-  readonly lastApplied: number;
-}
+/** The fields of /status (StatusJson) that `raftkv status` shows and checks. */
+export type NodeStatus = Pick<StatusJson, "id" | "role" | "term" | "leader" | "commitIndex" | "lastApplied">;
 
 /** The node's admin port did not give a usable answer; the message says why, in a few words. */
 export class StatusUnavailableError extends Error {

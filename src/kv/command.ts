@@ -9,6 +9,8 @@
 
 import { assertNever } from "../util/assert.js";
 import { ByteReader, ByteWriter, DecodeError } from "./binary.js";
+import { readReplyBinary, writeReplyBinary } from "./replyCodec.js";
+import type { Reply } from "../resp/writer.js";
 
 export type SetCondition = "always" | "nx" | "xx";
 
@@ -31,8 +33,23 @@ export type DataCommand =
   /** Nothing but time: the leader's clock, so expired keys go when no other write comes (active expiry). */
   | { readonly op: "tick" };
 
+/**
+ * One queued command of a transaction: its reply when planning already
+ * decided it (an error, PING...), a write, or a read (run by the leader, in
+ * its place, while the transaction applies; no bytes of it are logged).
+ */
+export type TransactionItem =
+  | { readonly kind: "reply"; readonly reply: Reply }
+  | { readonly kind: "write"; readonly command: DataCommand }
+  | { readonly kind: "read" };
+
 export type KvCommand =
   | DataCommand
+  /**
+   * MULTI ... EXEC: applied as one entry, all or nothing, after checking that
+   * every WATCHed key still has the version WATCH saw (else nothing is applied).
+   */
+  | { readonly op: "multi"; readonly watches: readonly { readonly key: Buffer; readonly version: number }[]; readonly items: readonly TransactionItem[] }
   /** Opens a client session (Raft thesis §6.3); its id is the log index of this command. */
   | { readonly op: "register" }
   /** A data command sent under a client session, applied at most once per (clientId, seq). */
@@ -54,6 +71,7 @@ const enum Op {
   Call = 8,
   Tick = 9,
   Timed = 10,
+  Multi = 11,
 }
 
 const CONDITION_CODES: Record<SetCondition, number> = { always: 0, nx: 1, xx: 2 };
@@ -150,6 +168,26 @@ function write(w: ByteWriter, c: KvCommand): void {
       w.varint(c.now);
       write(w, c.command);
       return;
+    case "multi":
+      w.u8(Op.Multi);
+      w.varint(c.watches.length);
+      for (const { key, version } of c.watches) {
+        w.bytes(key);
+        w.varint(version);
+      }
+      w.varint(c.items.length);
+      for (const item of c.items) {
+        if (item.kind === "reply") {
+          w.u8(0);
+          writeReplyBinary(w, item.reply);
+        } else if (item.kind === "write") {
+          w.u8(1);
+          write(w, item.command);
+        } else {
+          w.u8(2);
+        }
+      }
+      return;
     case "register":
       w.u8(Op.Register);
       return;
@@ -195,6 +233,25 @@ function read(r: ByteReader, outermost: boolean): KvCommand {
     }
     case Op.Tick:
       return { op: "tick" };
+    case Op.Multi: {
+      if (!outermost) break;
+      const watches: { key: Buffer; version: number }[] = [];
+      for (let n = r.varint(); n > 0; n--) watches.push({ key: r.bytes(), version: r.varint() });
+      const items: TransactionItem[] = [];
+      for (let n = r.varint(); n > 0; n--) {
+        const kind = r.u8();
+        if (kind === 0) items.push({ kind: "reply", reply: readReplyBinary(r) });
+        else if (kind === 1) {
+          const command = read(r, false);
+          if (command.op === "register" || command.op === "session" || command.op === "timed" || command.op === "multi") {
+            throw new DecodeError(`a ${command.op} command inside a transaction`);
+          }
+          items.push({ kind: "write", command });
+        } else if (kind === 2) items.push({ kind: "read" });
+        else throw new DecodeError(`unknown transaction item kind ${kind}`);
+      }
+      return { op: "multi", watches, items };
+    }
     case Op.Register:
       if (outermost) return { op: "register" };
       break;
@@ -203,7 +260,7 @@ function read(r: ByteReader, outermost: boolean): KvCommand {
         const clientId = r.varint();
         const seq = r.varint();
         const command = read(r, false);
-        if (command.op === "register" || command.op === "session" || command.op === "timed") break;
+        if (command.op === "register" || command.op === "session" || command.op === "timed" || command.op === "multi") break;
         return { op: "session", clientId, seq, command };
       }
       break;
@@ -225,6 +282,8 @@ function sizeHint(c: KvCommand): number {
       return 16 + c.pairs.reduce((n, b) => n + b.length + 8, 0);
     case "call":
       return 16 + c.name.length + c.args.reduce((n, a) => n + a.length + 8, 0);
+    case "multi":
+      return 64 + c.watches.reduce((n, w) => n + w.key.length + 16, 0) + c.items.reduce((n, i) => n + (i.kind === "write" ? sizeHint(i.command) : 64), 0);
     case "register":
     case "tick":
       return 1;

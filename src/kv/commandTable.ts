@@ -2,7 +2,8 @@
 // COMMAND (arity, flags, key positions, ACL categories). One table serves
 // both dispatch and COMMAND's answers, so they cannot disagree.
 
-import type { CommandSpec, CommandTable, Plan, PlanContext } from "./plan.js";
+import { replyPlan, type CommandSpec, type CommandTable, type Plan, type PlanContext } from "./plan.js";
+import { errorReply } from "../resp/writer.js";
 import * as s from "./stringCommands.js";
 import * as srv from "./serverCommands.js";
 import * as k from "./keyCommands.js";
@@ -40,6 +41,11 @@ function words(text: string): readonly string[] {
 /** Keyed by the last part of the name: "config|get" is "get" among CONFIG's subcommands. */
 function table(specs: readonly CommandSpec[]): CommandTable {
   return new Map(specs.map((c) => [c.name.slice(c.name.indexOf("|") + 1), c]));
+}
+
+/** MULTI, EXEC, DISCARD, WATCH, UNWATCH: a connection's state (transaction.ts), never planned alone (e.g. inside RAFTKV.SESSION). */
+function connectionOnly(args: readonly Buffer[]): Plan {
+  return replyPlan(errorReply(`ERR ${args[0]!.toString("latin1").toUpperCase()} works on a client connection only`));
 }
 
 const NO_KEYS = [0, 0, 0] as const;
@@ -94,6 +100,11 @@ export const COMMANDS: CommandTable = table([
   spec("hlen", 2, "readonly fast", ONE_KEY, "@read @hash @fast", h.planHlen),
   spec("hexists", 3, "readonly fast", ONE_KEY, "@read @hash @fast", h.planHexists),
   spec("hincrby", 4, "write denyoom fast", ONE_KEY, "@write @hash @fast", h.planHincrby),
+  spec("multi", 1, "noscript loading stale fast allow_busy", NO_KEYS, "@fast @transaction", connectionOnly),
+  spec("exec", 1, "noscript loading stale skip_slowlog", NO_KEYS, "@slow @transaction", connectionOnly),
+  spec("discard", 1, "noscript loading stale fast allow_busy", NO_KEYS, "@fast @transaction", connectionOnly),
+  spec("watch", -2, "noscript loading stale fast allow_busy", ALL_KEYS, "@fast @transaction", connectionOnly),
+  spec("unwatch", 1, "noscript loading stale fast allow_busy", NO_KEYS, "@fast @transaction", connectionOnly),
   spec("dbsize", 1, "readonly fast", NO_KEYS, "@keyspace @read @fast", s.planDbsize),
   spec("info", -1, "loading stale", NO_KEYS, "@slow @dangerous", srv.planInfo),
   spec("ping", -1, "fast", NO_KEYS, "@fast @connection", srv.planPing),

@@ -17,11 +17,11 @@
 // Keys are kept as latin1 strings (one char per byte: exact, and compact in
 // V8); a value is a Buffer (string) or a Map of field to Buffer (hash).
 
-import { array, bulk, errorReply, integer, NIL, OK, type Reply } from "../resp/writer.js";
+import { array, bulk, errorReply, integer, NIL, NIL_ARRAY, OK, type Reply } from "../resp/writer.js";
 import { INT64_MAX, INT64_MIN, parseInt64 } from "../resp/integer.js";
 import { assertNever } from "../util/assert.js";
 import { ByteReader, ByteWriter, DecodeError } from "./binary.js";
-import { decodeCommand, encodeCommand, encodeTimedCommand, type DataCommand, type KvCommand, type SetCondition } from "./command.js";
+import { decodeCommand, encodeCommand, encodeTimedCommand, type DataCommand, type KvCommand, type SetCondition, type TransactionItem } from "./command.js";
 import { DEFAULT_MAX_SESSIONS, SessionTable } from "./sessions.js";
 import { HASH_NOT_INTEGER, NO_SUCH_KEY, NOT_INTEGER, OVERFLOW, SAME_OBJECT, stringTooLong, WRONGTYPE } from "./errors.js";
 import { ExpiryHeap, ScanOrder } from "./keyOrder.js";
@@ -33,7 +33,12 @@ interface Slot {
   value: Value;
   /** When the key was created, in creation order (SCAN's cursor). */
   readonly seq: number;
+  /** Log index of the last change to the key (value or time to live): its version, for WATCH. */
+  mod: number;
 }
+
+/** A read queued in a transaction, run by the leader in its place while the transaction applies. */
+export type TransactionRead = (sm: KvStateMachine) => Reply;
 
 export function typeName(value: Value | undefined): "string" | "hash" | "none" {
   return value === undefined ? "none" : Buffer.isBuffer(value) ? "string" : "hash";
@@ -53,8 +58,13 @@ export interface KvStateMachineOptions {
   readonly clock?: () => number;
 }
 
+/** Most removed keys remembered for WATCH (see versionOf). */
+const MAX_TOMBSTONES = 100_000;
+
 /** First bytes of a snapshot: format name and version (RKV1: strings only, no time; still read). */
-const SNAPSHOT_MAGIC = Buffer.from("RKV2", "latin1");
+const SNAPSHOT_MAGIC = Buffer.from("RKV3", "latin1");
+/** RKV2: no key versions. */
+const SNAPSHOT_MAGIC_V2 = Buffer.from("RKV2", "latin1");
 const SNAPSHOT_MAGIC_V1 = Buffer.from("RKV1", "latin1");
 const enum SnapshotType {
   String = 0,
@@ -73,6 +83,15 @@ export class KvStateMachine {
   /** The log's time: the largest leader stamp applied so far (ms). */
   private time = 0;
   private nextSeq = 1;
+  /**
+   * WATCH versions of keys that do not exist: the index at which each was
+   * last removed (tombstones, at most MAX_TOMBSTONES: beyond that they are
+   * dropped and `horizon`, the index of the drop, stands for all of them).
+   */
+  private readonly removedAt = new Map<string, number>();
+  private horizon = 0;
+  /** While a transaction applies: reads see the log's time, not the clock. */
+  private inTransaction = false;
 
   constructor(options: KvStateMachineOptions = {}) {
     this.sessions = new SessionTable(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
@@ -124,8 +143,12 @@ export class KvStateMachine {
    * client gets. Indexes must increase (gaps, e.g. for no-op entries, are
    * fine). Throws DecodeError on bytes encodeCommand did not produce: that
    * is a bug or a version mismatch, and stopping beats diverging.
+   *
+   * `reads`: for a transaction this node proposed, the queued reads, run in
+   * their places (elsewhere a read's place in the reply is nil: no client
+   * gets that reply).
    */
-  apply(index: number, command: Uint8Array): Reply {
+  apply(index: number, command: Uint8Array, reads?: readonly TransactionRead[]): Reply {
     if (!(index > this.applied)) {
       throw new RangeError(`log index ${index} applied out of order: last applied index is ${this.applied}`);
     }
@@ -148,6 +171,8 @@ export class KvStateMachine {
         return integer(index);
       case "session":
         return this.sessions.apply(decoded.clientId, decoded.seq, () => this.execute(decoded.command));
+      case "multi":
+        return this.transaction(decoded.watches, decoded.items, reads ?? []);
       default:
         return this.execute(decoded);
     }
@@ -157,9 +182,21 @@ export class KvStateMachine {
   // Reads (on the leader, at the time they are answered)
   // ---------------------------------------------------------------------
 
-  /** The time reads use: the clock, but never before the log's time. */
+  /** The time reads use: the clock, but never before the log's time (inside a transaction, the log's time). */
   readTime(): number {
-    return Math.max(this.clock(), this.time);
+    return this.inTransaction ? this.time : Math.max(this.clock(), this.time);
+  }
+
+  /**
+   * WATCH: the key's version as a read sees it now: the log index of its last
+   * change, or for a missing key of its removal. A key past its time but not
+   * yet removed gets a version no later state has (EXEC then fails).
+   */
+  versionOf(key: Uint8Array, now = this.readTime()): number {
+    const k = keyString(key);
+    const slot = this.data.get(k);
+    if (slot === undefined) return this.removedAt.get(k) ?? this.horizon;
+    return this.lookup(k, now) === undefined ? Number.MAX_SAFE_INTEGER : slot.mod;
   }
 
   /** The value of `key` as a read sees it: undefined if missing or expired by now. */
@@ -221,11 +258,18 @@ export class KvStateMachine {
     w.varint(this.applied);
     w.varint(this.time);
     w.varint(this.nextSeq);
+    w.varint(this.horizon);
+    w.varint(this.removedAt.size);
+    for (const [k, index] of this.removedAt) {
+      w.latin1(k);
+      w.varint(index);
+    }
     this.sessions.encode(w);
     w.varint(this.data.size);
     for (const [k, slot] of this.data) {
       w.latin1(k);
       w.varint(slot.seq);
+      w.varint(slot.mod);
       const at = this.expires.get(k);
       w.varint(at === undefined ? 0 : at + 1);
       if (Buffer.isBuffer(slot.value)) {
@@ -252,20 +296,26 @@ export class KvStateMachine {
       const r = new ByteReader(snapshot);
       const magic = r.raw(SNAPSHOT_MAGIC.length);
       const v1 = magic.equals(SNAPSHOT_MAGIC_V1);
-      if (!v1 && !magic.equals(SNAPSHOT_MAGIC)) throw new DecodeError("not a raftkv key-value snapshot (bad magic)");
+      const v2 = magic.equals(SNAPSHOT_MAGIC_V2);
+      if (!v1 && !v2 && !magic.equals(SNAPSHOT_MAGIC)) throw new DecodeError("not a raftkv key-value snapshot (bad magic)");
       const applied = r.varint();
       const time = v1 ? 0 : r.varint();
       let nextSeq = v1 ? 1 : r.varint();
+      if (!v1 && !v2) {
+        this.horizon = r.varint();
+        for (let n = r.varint(); n > 0; n--) this.removedAt.set(r.latin1(), r.varint());
+      }
       this.sessions.decode(r);
       const created: { seq: number; key: string }[] = [];
       for (let n = r.varint(); n > 0; n--) {
         const key = r.latin1();
         if (v1) {
-          this.data.set(key, { value: Buffer.from(r.bytes()), seq: nextSeq });
+          this.data.set(key, { value: Buffer.from(r.bytes()), seq: nextSeq, mod: 0 });
           created.push({ seq: nextSeq++, key });
           continue;
         }
         const seq = r.varint();
+        const mod = v2 ? 0 : r.varint();
         const at = r.varint();
         const type = r.u8();
         let value: Value;
@@ -277,9 +327,12 @@ export class KvStateMachine {
         } else throw new DecodeError(`unknown value type ${type}`);
         if (this.data.has(key)) throw new DecodeError(`duplicate key ${JSON.stringify(key)}`);
         if (seq >= nextSeq) throw new DecodeError(`key sequence ${seq} is not below the next one (${nextSeq})`);
-        this.data.set(key, { value, seq });
+        this.data.set(key, { value, seq, mod });
         created.push({ seq, key });
-        if (at > 0) this.setExpiry(key, at - 1);
+        if (at > 0) {
+          this.expires.set(key, at - 1);
+          this.due.push(at - 1, key);
+        }
       }
       if (!r.done) throw new DecodeError("trailing bytes after snapshot");
       created.sort((a, b) => a.seq - b.seq);
@@ -302,6 +355,8 @@ export class KvStateMachine {
   // ---------------------------------------------------------------------
 
   private clear(): void {
+    this.removedAt.clear();
+    this.horizon = 0;
     this.data.clear();
     this.expires.clear();
     this.due.clear();
@@ -328,11 +383,43 @@ export class KvStateMachine {
     const slot = this.data.get(key);
     if (slot !== undefined) {
       slot.value = value;
+      slot.mod = this.applied;
       return;
     }
     const seq = this.nextSeq++;
-    this.data.set(key, { value, seq });
+    this.removedAt.delete(key);
+    this.data.set(key, { value, seq, mod: this.applied });
     this.order.add(seq, key);
+  }
+
+  /** The key changed in place (a hash field, its time to live): a new version. */
+  private touch(key: string): void {
+    const slot = this.data.get(key);
+    if (slot !== undefined) slot.mod = this.applied;
+  }
+
+  /**
+   * MULTI ... EXEC: nothing if a watched key changed since WATCH (nil
+   * array, as Redis answers); else every item in order, nothing in between.
+   */
+  private transaction(watches: readonly { key: Buffer; version: number }[], items: readonly TransactionItem[], reads: readonly TransactionRead[]): Reply {
+    for (const { key, version } of watches) if (this.versionOf(key, this.time) !== version) return NIL_ARRAY;
+    const replies: Reply[] = [];
+    let read = 0;
+    this.inTransaction = true;
+    try {
+      for (const item of items) {
+        if (item.kind === "reply") replies.push(item.reply);
+        else if (item.kind === "write") replies.push(this.execute(item.command));
+        else {
+          const run = reads[read++];
+          replies.push(run === undefined ? NIL : run(this));
+        }
+      }
+    } finally {
+      this.inTransaction = false;
+    }
+    return array(replies);
   }
 
   /** SET-like: a new value, and no time to live unless kept. */
@@ -343,6 +430,11 @@ export class KvStateMachine {
 
   private remove(key: string): boolean {
     if (!this.data.delete(key)) return false;
+    this.removedAt.set(key, this.applied);
+    if (this.removedAt.size > MAX_TOMBSTONES) {
+      this.removedAt.clear();
+      this.horizon = this.applied;
+    }
     this.expires.delete(key);
     this.order.removed((seq, k) => this.data.get(k)?.seq === seq);
     return true;
@@ -355,6 +447,7 @@ export class KvStateMachine {
       return;
     }
     this.expires.set(key, at);
+    this.touch(key);
     this.due.push(at, key);
     if (this.due.size > 2 * this.expires.size + 1024) {
       this.due.clear();
@@ -453,7 +546,9 @@ export class KvStateMachine {
         if (!Buffer.isBuffer(old)) return WRONGTYPE;
         if (args.length > 2) return errorReply(args[2]!.toString("latin1"));
         const mode = args[1]!.toString("latin1");
-        if (mode === "p") this.expires.delete(key);
+        if (mode === "p") {
+          if (this.expires.delete(key)) this.touch(key);
+        }
         else this.setExpiry(key, this.expiryTime(args[1]!)!);
         return bulk(old);
       }
@@ -488,7 +583,11 @@ export class KvStateMachine {
         return integer(1);
       }
       case "flushall":
-        this.clear();
+        // Each key is removed (a new version for WATCH); the rest goes at once.
+        for (const k of [...this.data.keys()]) this.remove(k);
+        this.expires.clear();
+        this.due.clear();
+        this.order.clear();
         return OK;
       case "expire": {
         // key expiry conditions: expiry "a<ms>" or "r<ms>"; conditions some of "n" (NX), "x" (XX), "g" (GT), "l" (LT), all to hold.
@@ -505,8 +604,9 @@ export class KvStateMachine {
         return integer(1);
       }
       case "persist":
-        if (this.value(key) === undefined) return integer(0);
-        return integer(this.expires.delete(key) ? 1 : 0);
+        if (this.value(key) === undefined || !this.expires.delete(key)) return integer(0);
+        this.touch(key);
+        return integer(1);
       case "hset":
       case "hsetnx": {
         // key field value [field value ...]
@@ -521,6 +621,7 @@ export class KvStateMachine {
           hash.set(field, own(args[i + 1]!));
         }
         if (hash.size > 0 && !this.data.has(key)) this.store(key, hash);
+        else if (name === "hset" || added > 0) this.touch(key);
         return integer(added);
       }
       case "hdel": {
@@ -530,6 +631,7 @@ export class KvStateMachine {
         let deleted = 0;
         for (let i = 1; i < args.length; i++) if (hash.delete(keyString(args[i]!))) deleted++;
         if (hash.size === 0) this.remove(key);
+        else if (deleted > 0) this.touch(key);
         return integer(deleted);
       }
       case "hincrby": {
@@ -544,6 +646,7 @@ export class KvStateMachine {
         if (result > INT64_MAX || result < INT64_MIN) return OVERFLOW;
         hash.set(field, Buffer.from(result.toString(), "latin1"));
         if (!this.data.has(key)) this.store(key, hash);
+        else this.touch(key);
         return integer(result);
       }
       default:

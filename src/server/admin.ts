@@ -109,6 +109,8 @@ export class AdminPort {
       .metric("raftkv_peer_messages_sent_total", "counter", "Peer messages sent, by type.", types.map((k) => [{ type: k }, t.sent[k]]))
       .metric("raftkv_peer_messages_received_total", "counter", "Peer messages received, by type.", types.map((k) => [{ type: k }, t.received[k]]))
       .metric("raftkv_peer_messages_dropped_total", "counter", "Peer messages dropped (peer unreachable or too slow), by type.", types.map((k) => [{ type: k }, t.dropped[k]]))
+      .metric("raftkv_peer_connections_refused_total", "counter", "Incoming peer connections closed before they proved who they are (stranger, wrong host, failed proof, handshake cap).", [[{}, t.refusedConnections]])
+      .metric("raftkv_peer_messages_rejected_total", "counter", "Peer messages refused on an authenticated connection (undecodable, or not from the node it authenticated as).", [[{}, t.rejectedMessages]])
       .metric("raftkv_client_connections", "gauge", "Open client (RESP) connections.", [[{}, this.clientConnections()]])
       .histogram("raftkv_fsync_duration_seconds", "Duration of write-ahead log fsyncs.", m.fsyncSeconds)
       .histogram("raftkv_request_duration_seconds", "Client request latency, from arrival to reply (writes and linearizable reads).", m.requestSeconds)

@@ -6,6 +6,7 @@
 import net, { type Server, type Socket } from "node:net";
 import type { Plan } from "../kv/plan.js";
 import { CommandPlanner } from "../kv/planner.js";
+import { ClientConnection } from "../kv/transaction.js";
 import { ProtocolError, RespParser } from "../resp/parser.js";
 import { encodeReplies, errorReply, type Reply } from "../resp/writer.js";
 import type { Logger } from "../util/log.js";
@@ -60,6 +61,7 @@ export class ClientPort {
     this.connections++;
     socket.setNoDelay(true);
     const parser = new RespParser();
+    const client = new ClientConnection(this.planner);
     const queue: Pending[] = [];
     let closing = false;
     // Redis runs one connection's commands one after another. Writes go into
@@ -139,7 +141,7 @@ export class ClientPort {
         }
         if (args === null) break;
         if (args.length === 0) continue;
-        const plan = this.planner.plan(args);
+        const plan = client.plan(args);
         if (plan.kind === "reply") {
           queue.push({ reply: plan.reply, close: plan.close });
           // Redis reads nothing after QUIT.

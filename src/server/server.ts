@@ -16,7 +16,9 @@
 
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { RaftNode, type ReadResult, type Ready, type Snapshot, type SoftState } from "../core/node.js";
+import { RaftNode, type Ready, type Snapshot, type SoftState } from "../core/node.js";
+import { Requests, snapshotDue, type Outcome } from "../core/requests.js";
+import type { StatusJson } from "../util/status-json.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { NodeStatus } from "../kv/info.js";
 import { DecodeError } from "../kv/binary.js";
@@ -35,7 +37,8 @@ import { Metrics } from "./metrics.js";
  * applies the same commands in the same order and must compute the same.
  */
 export interface ServerStateMachine {
-  apply(index: number, command: Uint8Array): Reply;
+  /** `reads`: what the write's plan carried for the node that proposed it (the KV store's transaction reads); undefined elsewhere. */
+  apply(index: number, command: Uint8Array, reads?: unknown): Reply;
   snapshot(): Uint8Array;
   restore(data: Uint8Array): void;
   /** A size to show on /status (the KV store's key count). */
@@ -52,7 +55,7 @@ export interface ServerStateMachine {
 
 /** What a client's request asks of the node: a write through the log, or a read (linearizable, or `local`: any node about itself). */
 export type ServerPlan<S> =
-  | { readonly kind: "write"; readonly command: Uint8Array }
+  | { readonly kind: "write"; readonly command: Uint8Array; readonly reads?: unknown }
   | { readonly kind: "read" | "local"; readonly run: (sm: S, node: NodeStatus) => Reply };
 
 export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
@@ -74,6 +77,8 @@ export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
    * log and guessing its term. Acknowledged writes the node lacks are lost.
    */
   readonly acceptDataLoss?: boolean;
+  /** The cluster secret peers prove to each other (the cluster file's secretFile); null or absent: peers are not authenticated. */
+  readonly peerSecret?: Buffer | null;
 }
 
 type ReadRun<S> = (sm: S, node: NodeStatus) => Reply;
@@ -83,6 +88,13 @@ interface Waiter {
   resolve(reply: Reply): void;
   readonly started: number;
 }
+
+/** Why a write's outcome is unknown, in the -TIMEOUT reply. */
+const UNKNOWN_BECAUSE = {
+  snapshot: "the node caught up from a snapshot",
+  crash: "the node restarted",
+  stopped: "the node is shutting down",
+} as const;
 
 export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   readonly id: NodeId;
@@ -107,11 +119,13 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   /** Resolves when the current write finishes (used by stop()). */
   private writeDone: Promise<void> = Promise.resolve();
 
-  /** Proposed writes: log index -> term and the client waiting for the reply. */
-  private readonly proposals = new Map<number, { term: number; waiter: Waiter }>();
-  /** Reads waiting for their read index, then for the state machine to reach it. */
-  private readonly reads = new Map<number, { run: ReadRun<S>; waiter: Waiter }>();
-  private readonly readsWaiting: { index: number; run: ReadRun<S>; waiter: Waiter }[] = [];
+  /** Proposed writes and reads until they end, with the outcome policy every driver shares (src/core/requests.ts). */
+  private readonly requests = new Requests<Waiter, { run: ReadRun<S>; waiter: Waiter }, Reply>(
+    (waiter, outcome) => waiter.resolve(this.proposalReply(waiter, outcome)),
+    (read, leader) => read.waiter.resolve(this.notLeader(leader)),
+  );
+  /** What a proposed write's plan carried for apply (the KV store's transaction reads), by log index, until that index applies. */
+  private readonly proposedReads = new Map<number, { term: number; reads: unknown }>();
   private nextReadId = 1;
   private lastRole: Role = "follower";
   private lastLeader: NodeId | null = null;
@@ -167,7 +181,13 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       incarnation: state.incarnation,
       recovery: this.raft.recovery,
     });
+    if (!this.o.peerSecret) {
+      this.log.warn("peers_unauthenticated", {
+        message: "the cluster file names no secretFile: anyone who can reach this node's peer port from a member's host can speak for that member (docs/SECURITY.md)",
+      });
+    }
     this.transport = new PeerTransport({
+      secret: this.o.peerSecret ?? null,
       id: this.id,
       listen: this.self.peer,
       peers: new Map(this.o.config.nodes.map((n) => [n.id, n.peer])),
@@ -225,9 +245,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     if (this.ticker) clearInterval(this.ticker);
     if (this.expiryTicker) clearInterval(this.expiryTicker);
     await this.writeDone;
-    for (const { waiter } of this.proposals.values()) waiter.resolve(errorReply("TIMEOUT the node is shutting down; the command may or may not have been applied"));
-    this.proposals.clear();
-    this.failReads(null);
+    this.requests.abandonAll("stopped");
     await this.transport?.close();
     await this.wal?.close();
     this.releaseLock();
@@ -252,10 +270,11 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
           const r = this.raft.propose(this.sm.stamp ? this.sm.stamp(plan.command, Date.now()) : plan.command);
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();
-          this.proposals.set(r.index, { term: r.term, waiter: this.timed(waiter, () => this.proposals.delete(r.index)) });
+          this.requests.proposed(r.index, r.term, this.timed(waiter, () => this.requests.forget(r.index)));
+          if (plan.reads !== undefined) this.proposedReads.set(r.index, { term: r.term, reads: plan.reads });
         } else {
           const id = this.nextReadId++;
-          this.reads.set(id, { run: plan.run, waiter });
+          this.requests.readRequested(id, { run: plan.run, waiter });
           this.raft.read(id);
         }
       });
@@ -378,24 +397,32 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
     for (const e of rd.committed) this.apply(e);
     this.raft.advance();
-    for (const r of rd.reads) this.readResult(r);
+    for (const r of rd.reads) this.requests.readResult(r);
     this.serveReads();
     this.maybeSnapshot();
     this.noteRecovery();
   }
 
   private apply(e: Entry): void {
-    const reply = e.type === EntryType.Normal ? this.applyCommand(e) : null;
+    const own = this.proposedReads.get(e.index);
+    if (own !== undefined) this.proposedReads.delete(e.index);
+    const reply = e.type === EntryType.Normal ? this.applyCommand(e, own?.term === e.term ? own.reads : undefined) : undefined;
     this.metrics.applied.inc();
-    const p = this.proposals.get(e.index);
-    if (!p) return;
-    this.proposals.delete(e.index);
-    if (p.term === e.term && reply) {
-      this.metrics.requestSeconds.observe((performance.now() - p.waiter.started) / 1000);
-      p.waiter.resolve(reply);
-    } else {
-      // Another leader's entry took that index: ours was never committed.
-      p.waiter.resolve(this.notLeader(this.raft.leaderId));
+    this.requests.applied(e, reply);
+  }
+
+  /** A write's answer, from how it ended (src/core/requests.ts). */
+  private proposalReply(waiter: Waiter, outcome: Outcome<Reply>): Reply {
+    switch (outcome.kind) {
+      case "applied":
+        this.metrics.requestSeconds.observe((performance.now() - waiter.started) / 1000);
+        return outcome.result;
+      case "replaced":
+      case "refused":
+        // Another leader's entry took that index: ours was never committed.
+        return this.notLeader(this.raft.leaderId);
+      case "unknown":
+        return errorReply(`TIMEOUT ${UNKNOWN_BECAUSE[outcome.why]}; the command may or may not have been applied`);
     }
   }
 
@@ -405,9 +432,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
    * check them), so they stay identical: an error to its client, no change
    * to the state, and a line in the log. Never a crash loop.
    */
-  private applyCommand(e: Entry): Reply {
+  private applyCommand(e: Entry, reads: unknown): Reply {
     try {
-      return this.sm.apply(e.index, e.data);
+      return this.sm.apply(e.index, e.data, reads);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       this.log.error("entry_undecodable", { index: e.index, term: e.term, bytes: e.data.length, error: err.message });
@@ -417,53 +444,23 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
 
   private installSnapshot(s: Snapshot): void {
     this.sm.restore(s.data);
-    for (const [index, p] of this.proposals) {
-      if (index > s.lastIncludedIndex) continue;
-      this.proposals.delete(index);
-      p.waiter.resolve(errorReply("TIMEOUT the node caught up from a snapshot; the command may or may not have been applied"));
-    }
+    this.requests.snapshotInstalled(s.lastIncludedIndex, (i) => this.raft.log.term(i));
+    for (const index of this.proposedReads.keys()) if (index <= s.lastIncludedIndex) this.proposedReads.delete(index);
     this.log.info("snapshot_installed", { index: s.lastIncludedIndex, term: s.lastIncludedTerm, bytes: s.data.length });
   }
 
-  private readResult(r: ReadResult): void {
-    const read = this.reads.get(r.id);
-    if (!read) return;
-    this.reads.delete(r.id);
-    if (!r.ok) read.waiter.resolve(this.notLeader(r.leader));
-    else this.readsWaiting.push({ index: r.index, run: read.run, waiter: read.waiter });
-  }
-
+  /** Confirmed reads whose index the state machine has reached (still safe after a step-down: they were confirmed on arrival). */
   private serveReads(): void {
-    const waiting = this.readsWaiting;
-    if (waiting.length === 0) return;
-    const applied = this.raft.lastApplied;
-    const now = performance.now();
-    let status: NodeStatus | null = null;
-    // One pass, keeping the reads still waiting in order (a splice per answered read was quadratic in a burst).
-    let kept = 0;
-    for (let i = 0; i < waiting.length; i++) {
-      const w = waiting[i]!;
-      if (w.index > applied) {
-        waiting[kept++] = w;
-        continue;
-      }
-      this.metrics.requestSeconds.observe((now - w.waiter.started) / 1000);
-      w.waiter.resolve(w.run(this.sm, (status ??= this.nodeStatus())));
+    for (const { run, waiter } of this.requests.readsServable(this.raft.lastApplied)) {
+      this.metrics.requestSeconds.observe((performance.now() - waiter.started) / 1000);
+      waiter.resolve(run(this.sm, this.nodeStatus()));
     }
-    waiting.length = kept;
-  }
-
-  private failReads(leader: NodeId | null): void {
-    for (const { waiter } of this.reads.values()) waiter.resolve(this.notLeader(leader));
-    this.reads.clear();
-    for (const { waiter } of this.readsWaiting) waiter.resolve(this.notLeader(leader));
-    this.readsWaiting.length = 0;
   }
 
   /** Every `snapshotEvery` applied entries: snapshot the state machine, drop the log before it. */
   private maybeSnapshot(): void {
     const applied = this.raft.lastApplied;
-    if (applied - this.raft.log.snapshotIndex < this.snapshotEvery) return;
+    if (!snapshotDue(applied, this.raft.log.snapshotIndex, this.snapshotEvery)) return;
     const snap: Snapshot = { lastIncludedIndex: applied, lastIncludedTerm: this.raft.log.term(applied)!, data: this.sm.snapshot() };
     this.raft.compact(applied, snap.data);
     this.wal
@@ -482,10 +479,8 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       this.log.info("role_changed", { term, from: this.lastRole, to: role });
       if (role === "candidate") this.metrics.elections.inc();
       if (role === "leader") this.record(term, `node ${this.id} became leader`);
-      if (this.lastRole === "leader") {
-        this.record(term, `node ${this.id} stepped down`);
-        this.failReads(leader);
-      }
+      // Its unconfirmed reads come back refused in this Ready (the core fails them on stepping down).
+      if (this.lastRole === "leader") this.record(term, `node ${this.id} stepped down`);
     }
     if (leader !== this.lastLeader && leader !== null) this.log.info("leader_changed", { term, leader });
     this.lastRole = role;
@@ -565,7 +560,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   }
 
   /** GET /status (SPEC §5). */
-  status(): Record<string, unknown> {
+  status(): StatusJson {
     const s = this.raft.status();
     const leader = this.raft.leaderId;
     return {

@@ -1,6 +1,7 @@
 // How a raftkv reply and a redis-server reply must agree (generator.ts's Compare).
 
 import type { Compare } from "./generator.js";
+import { frameLength } from "./resp.js";
 
 /** The items of a RESP2 array reply, as raw frames. */
 function arrayItems(reply: string): string[] | null {
@@ -11,18 +12,11 @@ function arrayItems(reply: string): string[] | null {
   const count = Number(data.toString("latin1", 1, headerEnd - 2));
   let pos = headerEnd;
   for (let i = 0; i < count; i++) {
-    const n = frameLengthOf(data, pos);
+    const n = frameLength(data, pos);
     items.push(data.toString("latin1", pos, pos + n));
     pos += n;
   }
   return items;
-}
-
-function frameLengthOf(data: Buffer, pos: number): number {
-  const end = data.indexOf("\r\n", pos) + 2;
-  if (data[pos] !== 0x24) return end - pos;
-  const n = Number(data.toString("latin1", pos + 1, end - 2));
-  return n < 0 ? end - pos : end + n + 2 - pos;
 }
 
 export function sameReply(compare: Compare, ours: string, theirs: string): boolean {
@@ -34,6 +28,13 @@ export function sameReply(compare: Compare, ours: string, theirs: string): boole
     if (a === null || b === null) return false;
     const [x, y] = [Number(a[1]), Number(b[1])];
     return x >= 0 && y >= 0 && Math.abs(x - y) <= (compare === "seconds" ? 2 : 2000);
+  }
+  if (compare === "exec") {
+    // A transaction's replies: each the same, or (KEYS, SCAN inside it) the same but for Redis's hash-table order.
+    const a = arrayItems(ours);
+    const b = arrayItems(theirs);
+    if (a === null || b === null || a.length !== b.length) return false;
+    return a.every((x, i) => sameReply("unordered", x, b[i]!) || sameReply("scan", x, b[i]!));
   }
   if (compare === "scan") {
     const a = arrayItems(ours);

@@ -25,13 +25,18 @@ const WHOLE_KEYSPACE = new Set(["DBSIZE", "SCAN", "KEYS"]);
 
 async function runSequence(redis: RawConnection, seed: number, commands: readonly GeneratedCommand[]): Promise<void> {
   const h = new Harness({ replicas: 2 });
+  // The previous sequence may have left the connection in MULTI, or watching.
+  await redis.command([Buffer.from("DISCARD")]);
+  await redis.command([Buffer.from("UNWATCH")]);
   assert.equal((await redis.command([Buffer.from("FLUSHALL")])).toString(), "+OK\r\n");
   const done: string[] = [];
   for (const c of commands) {
     // Redis keeps a key past its time until something touches it (SET ... EXAT in the past leaves one):
     // its DBSIZE counts it, and SCAN TYPE none returns it. raftkv's counts and scans show what a read
     // sees. Touching every key first makes Redis drop them.
-    if (WHOLE_KEYSPACE.has(c.args[0]!.toString("latin1").toUpperCase())) await redis.command([Buffer.from("EXISTS"), ...KEYS]);
+    // Inside MULTI the touch would be queued; DBSIZE there is left out (SCAN and KEYS skip expired keys in Redis too).
+    if (h.client.inTransaction && c.args[0]!.toString("latin1").toUpperCase() === "DBSIZE") continue;
+    if (!h.client.inTransaction && WHOLE_KEYSPACE.has(c.args[0]!.toString("latin1").toUpperCase())) await redis.command([Buffer.from("EXISTS"), ...KEYS]);
     const theirs = (await redis.command(c.args)).toString("latin1");
     const ours = h.run(...c.args);
     done.push(showCommand(c.args));

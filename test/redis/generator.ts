@@ -12,9 +12,10 @@ import type { Rng } from "../helpers/prng.js";
  * array compared as a multiset (KEYS: Redis's order is its hash table's);
  * "scan" a complete SCAN (cursor 0 exactly, the keys as a multiset);
  * "seconds"/"milliseconds" an integer that may differ by the time between
- * the two servers' clocks (2 s, 2000 ms), while -1 and -2 must be exact.
+ * the two servers' clocks (2 s, 2000 ms), while -1 and -2 must be exact;
+ * "exec" each reply of a transaction exactly, or as "unordered"/"scan".
  */
-export type Compare = "exact" | "unordered" | "scan" | "seconds" | "milliseconds";
+export type Compare = "exact" | "unordered" | "scan" | "seconds" | "milliseconds" | "exec";
 
 export interface GeneratedCommand {
   readonly args: Buffer[];
@@ -183,6 +184,18 @@ export const EXPIRY_FAMILY: readonly Maker[] = [
   (g) => ["PERSIST", g.key()],
 ];
 
+/** Transactions: MULTI/EXEC/DISCARD/WATCH/UNWATCH among the other commands, in any order (nested MULTI, EXEC without MULTI...). */
+export const TRANSACTION_FAMILY: readonly Maker[] = [
+  () => ["MULTI"],
+  () => ["MULTI"],
+  () => ["EXEC"],
+  () => ["EXEC"],
+  () => ["DISCARD"],
+  (g) => ["WATCH", ...g.keys(2)],
+  () => ["UNWATCH"],
+  (_g, r) => [r.pick(["MULTI", "EXEC", "WATCH", "UNWATCH", "DISCARD"]), "extra"],
+];
+
 export interface Family {
   readonly name: string;
   readonly makers: readonly Maker[];
@@ -197,6 +210,7 @@ export const FAMILIES: readonly Family[] = [
   { name: "errors", makers: ERROR_FAMILY, weight: 1 },
   { name: "hashes", makers: HASH_FAMILY, weight: 4 },
   { name: "keyspace", makers: KEYSPACE_FAMILY, weight: 3, compare: { KEYS: "unordered", SCAN: "scan" } },
+  { name: "transactions", makers: TRANSACTION_FAMILY, weight: 3, compare: { EXEC: "exec" } },
   {
     name: "expiry",
     makers: EXPIRY_FAMILY,

@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { Flags, cpuOf, fmt, median, quantile, runHeader } from "./lib.js";
 import { etcdTarget, raftkvTarget, redisTarget, type Op, type Target, type Workload } from "./targets.js";
 
-interface Cell {
+export interface Cell {
   target: Target["key"];
   op: Op;
   clients: number;
@@ -24,6 +24,9 @@ interface Cell {
   cpuUs: number;
   /** The load generator's own CPU microseconds per operation. */
   genUs: number;
+  /** raftkv: WAL fsyncs per operation (all nodes) and their mean duration in ms, over the cell with its warm-up. */
+  fsyncsPerOp?: number;
+  fsyncMs?: number;
 }
 
 export async function race(flags: Flags): Promise<void> {
@@ -70,8 +73,9 @@ export async function race(flags: Flags): Promise<void> {
             const t = targets[(k + round) % targets.length]!;
             const c = await measure(t, op, clients, seconds);
             cells.push(c);
+            const disk = c.fsyncMs !== undefined ? `  fsync ${fmt(c.fsyncMs, 2)} ms × ${fmt(c.fsyncsPerOp!, 2)}/op` : "";
             console.log(
-              `round ${round + 1} ${t.key.padEnd(6)} ${op} c=${String(clients).padEnd(3)} ${fmt(c.opsPerSec).padStart(7)} ops/s  p50 ${fmt(c.p50, 2)} ms  p99 ${fmt(c.p99, 2)} ms  cpu ${fmt(c.cpuUs)} µs/op  errors ${c.errors}`,
+              `round ${round + 1} ${t.key.padEnd(6)} ${op} c=${String(clients).padEnd(3)} ${fmt(c.opsPerSec).padStart(7)} ops/s  p50 ${fmt(c.p50, 2)} ms  p99 ${fmt(c.p99, 2)} ms  cpu ${fmt(c.cpuUs)} µs/op  errors ${c.errors}${disk}`,
             );
           }
         }
@@ -90,8 +94,10 @@ async function prefill(t: Target, w: Workload): Promise<void> {
   c.close();
 }
 
-async function measure(t: Target, op: Op, clients: number, seconds: number): Promise<Cell> {
+export async function measure(t: Target, op: Op, clients: number, seconds: number): Promise<Cell> {
   await t.beforeCell?.();
+  const fsync0 = await t.fsyncs?.();
+  let requests = 0;
   const conns = await Promise.all(Array.from({ length: clients }, () => t.connect()));
   const latencies: number[] = [];
   let errors = 0;
@@ -119,6 +125,7 @@ async function measure(t: Target, op: Op, clients: number, seconds: number): Pro
         const t0 = now;
         try {
           await c.request(op, n++);
+          requests++;
           if (counted) latencies.push(performance.now() - t0);
         } catch (err) {
           if (counted) errors++;
@@ -131,6 +138,8 @@ async function measure(t: Target, op: Op, clients: number, seconds: number): Pro
   const cpu = cpuOf(t.pids()) - cpu0;
   const gen = process.cpuUsage(gen0);
   for (const c of conns) c.close();
+  const fsync1 = await t.fsyncs?.();
+  const fsync = fsync0 && fsync1 ? { count: fsync1.count - fsync0.count, seconds: fsync1.seconds - fsync0.seconds } : null;
   if (firstError !== null && errors > 0) console.log(`  (${t.key} ${op} c=${clients}: ${errors} errors, the first: ${firstError})`);
   latencies.sort((a, b) => a - b);
   const n = latencies.length;
@@ -144,6 +153,7 @@ async function measure(t: Target, op: Op, clients: number, seconds: number): Pro
     errors,
     cpuUs: n > 0 ? (cpu * 1e6) / n : NaN,
     genUs: n > 0 ? (gen.user + gen.system) / n : NaN,
+    ...(fsync && { fsyncsPerOp: fsync.count / Math.max(1, requests), fsyncMs: (fsync.seconds * 1000) / Math.max(1, fsync.count) }),
   };
 }
 
@@ -226,6 +236,10 @@ function report(targets: Target[], cells: Cell[], ops: Op[], clientsList: number
       if (has("raftkv") && has("redis")) row.push(`${fmt(r("redis", (c) => c.opsPerSec), 2)}×`);
       console.log(`| ${row.join(" | ")} |`);
     }
+  }
+  if (has("raftkv") && ops.includes("SET")) {
+    const line = clientsList.map((k) => `c=${k}: ${fmt(med("raftkv", "SET", k, (c) => c.fsyncMs ?? NaN), 2)} ms, ${fmt(med("raftkv", "SET", k, (c) => c.fsyncsPerOp ?? NaN), 2)} per SET`).join("; ");
+    console.log(`\nraftkv's WAL fsyncs during SET cells (mean duration, and fsyncs per SET over all three nodes): ${line}`);
   }
   const gen = median(cells.map((c) => c.genUs));
   console.log(`\n(load generator: a median ${fmt(gen)} µs of its own CPU per operation)`);

@@ -8,7 +8,8 @@
 //
 //   npm run sim:sweep                                   # figure8 and figure8-paper, seeds 1-10, 60 s each
 //   npm run sim:sweep -- --bugs figure8 --seeds 1-3 --budget 30
-//   npm run sim:sweep -- --plain                         # plain random runs, no branching (the baseline)
+//   npm run sim:sweep -- --plain                         # plain random runs, no branching
+//   npm run sim:sweep -- --no-swarm                      # every run with every fault (the search before swarm testing)
 
 import { DEFAULT_FAULTS, FAULTS } from "../src/sim/plan.js";
 import { search, type SearchOptions } from "../src/sim/search.js";
@@ -91,8 +92,9 @@ function main(argv: string[]): void {
   const bugs = (flag("bugs") ?? "figure8,figure8-paper").split(",");
   const seeds = parseRange(flag("seeds") ?? "1-10");
   const budget = Number(flag("budget") ?? 60);
-  const extra: Partial<SearchOptions> = argv.includes("--plain") ? { branching: false } : {};
-  process.stdout.write(`sweep: ${bugs.join(", ")}; seeds ${seeds.join(",")}; budget ${budget} CPU s each${argv.includes("--plain") ? "; plain random runs" : ""}\n`);
+  const extra: Partial<SearchOptions> = { ...(argv.includes("--plain") && { branching: false }), ...(argv.includes("--no-swarm") && { swarm: false }) };
+  const how = [argv.includes("--plain") ? "plain random runs" : "novelty search", argv.includes("--no-swarm") ? "no swarm" : "swarm"].join(", ");
+  process.stdout.write(`sweep: ${bugs.join(", ")}; seeds ${seeds.join(",")}; budget ${budget} CPU s each; ${how}\n`);
   for (const bug of bugs) {
     const rows: SweepRow[] = [];
     for (const seed of seeds) {

@@ -30,6 +30,8 @@ export interface Target {
   /** The processes that serve it (for CPU per operation). */
   pids(): (number | undefined)[];
   connect(): Promise<Conn>;
+  /** raftkv: WAL fsyncs so far and their total seconds, all nodes together (from /metrics). */
+  fsyncs?(): Promise<{ count: number; seconds: number }>;
   /** Before each cell: e.g. find raftkv's current leader (an election on the loaded machine may have moved it). */
   beforeCell?(): Promise<void>;
   /** host:port for redis-benchmark (RESP targets only). */
@@ -102,6 +104,16 @@ export async function raftkvTarget(w: Workload, options: ClusterOptions = {}, ke
     },
     async beforeCell() {
       leader = cluster.node(await cluster.waitForLeader(15_000));
+    },
+    async fsyncs() {
+      let count = 0;
+      let seconds = 0;
+      for (const n of cluster.nodes) {
+        const text = await fetch(`http://${n.host}:${n.adminPort}/metrics`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text(), () => "");
+        count += Number(/^raftkv_fsync_duration_seconds_count (\S+)$/m.exec(text)?.[1] ?? 0);
+        seconds += Number(/^raftkv_fsync_duration_seconds_sum (\S+)$/m.exec(text)?.[1] ?? 0);
+      }
+      return { count, seconds };
     },
     stop: () => cluster.stop(),
   };

@@ -12,3 +12,6 @@ registerCommand("incr", async () => (await import("./client-commands.js")).incr)
 registerCommand("status", async () => (await import("./client-commands.js")).status);
 registerCommand("move-leader", async () => (await import("./client-commands.js")).moveLeader);
 registerCommand("sim", async () => (await import("./sim.js")).run);
+registerCommand("echo", async () => (await import("./echo.js")).run);
+registerCommand("kv", async () => (await import("./kv-single.js")).run);
+registerCommand("node", async () => (await import("./node-control.js")).run);

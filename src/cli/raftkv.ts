@@ -12,8 +12,11 @@ Usage:
   raftkv cluster [--nodes N] [--dir DIR] [--base-port P]  run a local N-node cluster
   raftkv set KEY VALUE | get KEY | delete KEY | incr KEY  [--config FILE]
   raftkv status  [--config FILE]                    one line per node
+  raftkv node    start|stop|restart ID [--dir DIR]  under a running 'raftkv cluster'
   raftkv move-leader [ID] [--config FILE]           hand leadership to node ID
   raftkv sim     ...                                the deterministic simulator
+  raftkv echo    server | client ...                the course's warm-up: echo over framed messages
+  raftkv kv      server | set | get | delete ...    the course's key-value server, one node, no Raft
   raftkv --help | COMMAND --help | --version
 
 Exit codes: 0 success, 1 get of a missing key, 2 usage or configuration

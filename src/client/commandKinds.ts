@@ -7,7 +7,12 @@
 
 import type { Arg } from "./commandEncoder.js";
 
-const WRITE_COMMANDS: ReadonlySet<string> = new Set(["set", "del", "incr", "decr", "incrby", "decrby", "append", "mset"]);
+const WRITE_COMMANDS: ReadonlySet<string> = new Set([
+  "set", "del", "incr", "decr", "incrby", "decrby", "append", "mset",
+  "getdel", "getset", "getex", "setnx", "setex", "psetex", "msetnx", "unlink", "rename", "renamenx", "copy", "flushall",
+  "expire", "pexpire", "expireat", "pexpireat", "persist",
+  "hset", "hsetnx", "hdel", "hincrby",
+]);
 
 export function isWriteCommand(args: readonly Arg[]): boolean {
   const name = args[0];

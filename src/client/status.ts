@@ -1,18 +1,11 @@
 // Reads one node's GET /status from its admin port (SPEC §5).
 
 import http from "node:http";
+import type { StatusJson } from "../util/status-json.js";
 import { type NodeAddress, formatHostPort } from "./address.js";
 
-/** The fields of /status that `raftkv status` shows (SPEC §5 has more: lastLogIndex, snapshotIndex, peers). */
-export interface NodeStatus {
-  readonly id: number;
-  readonly role: string;
-  readonly term: number;
-  /** The leader's id as this node knows it; null when it knows none. */
-  readonly leader: number | null;
-  readonly commitIndex: number;
-  readonly lastApplied: number;
-}
+/** The fields of /status (StatusJson) that `raftkv status` shows and checks. */
+export type NodeStatus = Pick<StatusJson, "id" | "role" | "term" | "leader" | "commitIndex" | "lastApplied">;
 
 /** The node's admin port did not give a usable answer; the message says why, in a few words. */
 export class StatusUnavailableError extends Error {
@@ -31,9 +24,10 @@ export async function fetchStatus(admin: NodeAddress, timeoutMs: number): Promis
  * cannot be reached, or does not answer within `timeoutMs`, is a
  * StatusUnavailableError saying why in a few words.
  */
-export function adminRequest(admin: NodeAddress, method: "GET" | "POST", path: string, timeoutMs: number): Promise<{ code: number; body: string }> {
+export function adminRequest(admin: NodeAddress, method: "GET" | "POST", path: string, timeoutMs: number, token: string | null = null): Promise<{ code: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: admin.host, port: admin.port, method, path, agent: false, timeout: timeoutMs }, (response) => {
+    const headers = token === null ? {} : { authorization: `Bearer ${token}` };
+    const request = http.request({ host: admin.host, port: admin.port, method, path, agent: false, timeout: timeoutMs, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("error", (err) => reject(new StatusUnavailableError(err.message)));

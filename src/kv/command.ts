@@ -9,6 +9,8 @@
 
 import { assertNever } from "../util/assert.js";
 import { ByteReader, ByteWriter, DecodeError } from "./binary.js";
+import { readReplyBinary, writeReplyBinary } from "./replyCodec.js";
+import type { Reply } from "../resp/writer.js";
 
 export type SetCondition = "always" | "nx" | "xx";
 
@@ -21,14 +23,42 @@ export type DataCommand =
   /** `maxLength` is the value limit of the node that planned it, so every replica enforces the same one. */
   | { readonly op: "append"; readonly key: Buffer; readonly value: Buffer; readonly maxLength: number }
   /** Keys and values alternate: key, value, key, value... */
-  | { readonly op: "mset"; readonly pairs: readonly Buffer[] };
+  | { readonly op: "mset"; readonly pairs: readonly Buffer[] }
+  /**
+   * Every other write (keyspace, hashes, expiry, SET with expiry options):
+   * the command name and its arguments, already checked and normalised by
+   * its planner (see the apply side in stateMachine.ts for each name's form).
+   */
+  | { readonly op: "call"; readonly name: string; readonly args: readonly Buffer[] }
+  /** Nothing but time: the leader's clock, so expired keys go when no other write comes (active expiry). */
+  | { readonly op: "tick" };
+
+/**
+ * One queued command of a transaction: its reply when planning already
+ * decided it (an error, PING...), a write, or a read (run by the leader, in
+ * its place, while the transaction applies; no bytes of it are logged).
+ */
+export type TransactionItem =
+  | { readonly kind: "reply"; readonly reply: Reply }
+  | { readonly kind: "write"; readonly command: DataCommand }
+  | { readonly kind: "read" };
 
 export type KvCommand =
   | DataCommand
+  /**
+   * MULTI ... EXEC: applied as one entry, all or nothing, after checking that
+   * every WATCHed key still has the version WATCH saw (else nothing is applied).
+   */
+  | { readonly op: "multi"; readonly watches: readonly { readonly key: Buffer; readonly version: number }[]; readonly items: readonly TransactionItem[] }
   /** Opens a client session (Raft thesis §6.3); its id is the log index of this command. */
   | { readonly op: "register" }
   /** A data command sent under a client session, applied at most once per (clientId, seq). */
-  | { readonly op: "session"; readonly clientId: number; readonly seq: number; readonly command: DataCommand };
+  | { readonly op: "session"; readonly clientId: number; readonly seq: number; readonly command: DataCommand }
+  /**
+   * The leader's clock (ms since the epoch) when it proposed `command`: the
+   * time every replica uses to apply it (expiry), so none reads its own clock.
+   */
+  | { readonly op: "timed"; readonly now: number; readonly command: Exclude<KvCommand, { op: "timed" }> };
 
 const enum Op {
   Set = 1,
@@ -38,6 +68,10 @@ const enum Op {
   MSet = 5,
   Register = 6,
   Session = 7,
+  Call = 8,
+  Tick = 9,
+  Timed = 10,
+  Multi = 11,
 }
 
 const CONDITION_CODES: Record<SetCondition, number> = { always: 0, nx: 1, xx: 2 };
@@ -63,10 +97,30 @@ export function encodeSessionCommand(clientId: number, seq: number, dataCommand:
   return w.finish();
 }
 
+/**
+ * Stamps an encoded command (from encodeCommand or encodeSessionCommand)
+ * with the proposing leader's clock, without decoding it.
+ */
+export function encodeTimedCommand(now: number, command: Uint8Array): Uint8Array {
+  const w = new ByteWriter(12 + command.length);
+  w.u8(Op.Timed);
+  w.varint(Math.max(0, Math.floor(now)));
+  w.raw(command);
+  return w.finish();
+}
+
 /** Throws DecodeError on bytes that encodeCommand did not produce. */
 export function decodeCommand(data: Uint8Array): KvCommand {
   const r = new ByteReader(data);
-  const command = read(r, true);
+  let command: KvCommand;
+  if (data[0] === Op.Timed) {
+    r.u8();
+    const now = r.varint();
+    const inner = read(r, true);
+    command = { op: "timed", now, command: inner as Exclude<KvCommand, { op: "timed" }> };
+  } else {
+    command = read(r, true);
+  }
   if (!r.done) throw new DecodeError("trailing bytes after command");
   return command;
 }
@@ -99,6 +153,40 @@ function write(w: ByteWriter, c: KvCommand): void {
       w.u8(Op.MSet);
       w.varint(c.pairs.length / 2);
       for (const b of c.pairs) w.bytes(b);
+      return;
+    case "call":
+      w.u8(Op.Call);
+      w.latin1(c.name);
+      w.varint(c.args.length);
+      for (const a of c.args) w.bytes(a);
+      return;
+    case "tick":
+      w.u8(Op.Tick);
+      return;
+    case "timed":
+      w.u8(Op.Timed);
+      w.varint(c.now);
+      write(w, c.command);
+      return;
+    case "multi":
+      w.u8(Op.Multi);
+      w.varint(c.watches.length);
+      for (const { key, version } of c.watches) {
+        w.bytes(key);
+        w.varint(version);
+      }
+      w.varint(c.items.length);
+      for (const item of c.items) {
+        if (item.kind === "reply") {
+          w.u8(0);
+          writeReplyBinary(w, item.reply);
+        } else if (item.kind === "write") {
+          w.u8(1);
+          write(w, item.command);
+        } else {
+          w.u8(2);
+        }
+      }
       return;
     case "register":
       w.u8(Op.Register);
@@ -137,6 +225,33 @@ function read(r: ByteReader, outermost: boolean): KvCommand {
       for (let n = r.varint(); n > 0; n--) pairs.push(r.bytes(), r.bytes());
       return { op: "mset", pairs };
     }
+    case Op.Call: {
+      const name = r.latin1();
+      const args: Buffer[] = [];
+      for (let n = r.varint(); n > 0; n--) args.push(r.bytes());
+      return { op: "call", name, args };
+    }
+    case Op.Tick:
+      return { op: "tick" };
+    case Op.Multi: {
+      if (!outermost) break;
+      const watches: { key: Buffer; version: number }[] = [];
+      for (let n = r.varint(); n > 0; n--) watches.push({ key: r.bytes(), version: r.varint() });
+      const items: TransactionItem[] = [];
+      for (let n = r.varint(); n > 0; n--) {
+        const kind = r.u8();
+        if (kind === 0) items.push({ kind: "reply", reply: readReplyBinary(r) });
+        else if (kind === 1) {
+          const command = read(r, false);
+          if (command.op === "register" || command.op === "session" || command.op === "timed" || command.op === "multi") {
+            throw new DecodeError(`a ${command.op} command inside a transaction`);
+          }
+          items.push({ kind: "write", command });
+        } else if (kind === 2) items.push({ kind: "read" });
+        else throw new DecodeError(`unknown transaction item kind ${kind}`);
+      }
+      return { op: "multi", watches, items };
+    }
     case Op.Register:
       if (outermost) return { op: "register" };
       break;
@@ -145,7 +260,7 @@ function read(r: ByteReader, outermost: boolean): KvCommand {
         const clientId = r.varint();
         const seq = r.varint();
         const command = read(r, false);
-        if (command.op === "register" || command.op === "session") break;
+        if (command.op === "register" || command.op === "session" || command.op === "timed" || command.op === "multi") break;
         return { op: "session", clientId, seq, command };
       }
       break;
@@ -165,8 +280,15 @@ function sizeHint(c: KvCommand): number {
       return 16 + c.keys.reduce((n, k) => n + k.length + 8, 0);
     case "mset":
       return 16 + c.pairs.reduce((n, b) => n + b.length + 8, 0);
+    case "call":
+      return 16 + c.name.length + c.args.reduce((n, a) => n + a.length + 8, 0);
+    case "multi":
+      return 64 + c.watches.reduce((n, w) => n + w.key.length + 16, 0) + c.items.reduce((n, i) => n + (i.kind === "write" ? sizeHint(i.command) : 64), 0);
     case "register":
+    case "tick":
       return 1;
+    case "timed":
+      return 12 + sizeHint(c.command);
     case "session":
       return 24 + sizeHint(c.command);
     default:

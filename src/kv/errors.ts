@@ -11,9 +11,6 @@ export const OVERFLOW = errorReply("ERR increment or decrement would overflow");
 export const DECREMENT_OVERFLOW = errorReply("ERR decrement would overflow");
 export const INT_OUT_OF_RANGE = errorReply("ERR value is out of range, value must between -2147483648 and 2147483647");
 export const DB_INDEX_OUT_OF_RANGE = errorReply("ERR DB index is out of range");
-export const EXPIRY_UNSUPPORTED = errorReply(
-  "ERR raftkv does not support key expiry (EX, PX, EXAT, PXAT): keys live until deleted",
-);
 
 export function wrongArity(fullName: string): Reply {
   return errorReply(`ERR wrong number of arguments for '${fullName}' command`);
@@ -47,4 +44,15 @@ export function keyTooLong(maxBytes: number): Reply {
 export function cString(b: Buffer): string {
   const nul = b.indexOf(0);
   return b.toString("latin1", 0, nul === -1 ? b.length : nul);
+}
+
+export const WRONGTYPE = errorReply("WRONGTYPE Operation against a key holding the wrong kind of value");
+export const NO_SUCH_KEY = errorReply("ERR no such key");
+export const SAME_OBJECT = errorReply("ERR source and destination objects are the same");
+export const HASH_NOT_INTEGER = errorReply("ERR hash value is not an integer");
+export const INVALID_CURSOR = errorReply("ERR invalid cursor");
+
+/** "invalid expire time in 'set' command" */
+export function invalidExpireTime(command: string): Reply {
+  return errorReply(`ERR invalid expire time in '${command}' command`);
 }

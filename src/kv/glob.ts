@@ -1,5 +1,5 @@
-// Redis's glob-style patterns (util.c, stringmatchlen) with nocase, as CONFIG
-// GET uses them: * ? [abc] [^abc] [a-z] and \ to escape. Written as the
+// Redis's glob-style patterns (util.c, stringmatchlen), as CONFIG GET (no
+// case), KEYS and SCAN MATCH (with case) use them: * ? [abc] [^abc] [a-z] and \ to escape. Written as the
 // classic iterative matcher (backtrack to the last *), so time is bounded by
 // pattern length × text length whatever the pattern.
 
@@ -8,9 +8,10 @@ export function isGlob(pattern: string): boolean {
   return /[[*?]/.test(pattern);
 }
 
-export function globMatch(pattern: string, text: string): boolean {
-  const p = pattern.toLowerCase();
-  const t = text.toLowerCase();
+/** `nocase`: CONFIG GET matches without case; KEYS and SCAN MATCH with it. */
+export function globMatch(pattern: string, text: string, nocase = true): boolean {
+  const p = nocase ? pattern.toLowerCase() : pattern;
+  const t = nocase ? text.toLowerCase() : text;
   let pi = 0;
   let ti = 0;
   let starP = -1;

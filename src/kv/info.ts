@@ -70,7 +70,11 @@ const SECTIONS: readonly Section[] = [
     // leader that confirmed its leadership gives it (SPEC §4: a read is never
     // answered by a node that is not the leader), so a follower leaves the
     // whole section out rather than show a stale or empty count.
-    fields: (sm) => (sm.size > 0 ? [["db0", `keys=${sm.size},expires=0,avg_ttl=0`]] : []),
+    fields: (sm) => {
+      const { keys, expires } = sm.liveCounts();
+      // avg_ttl is Redis's running estimate; raftkv does not keep one and says 0, as Redis does before its first estimate.
+      return keys > 0 ? [["db0", `keys=${keys},expires=${expires},avg_ttl=0`]] : [];
+    },
     onlyOnLeader: true,
   },
 ];

@@ -11,8 +11,12 @@ import type { KvStateMachine } from "./stateMachine.js";
 export type Plan =
   /** Answered by this node alone. `close`: send the reply, then close the connection (QUIT). */
   | { readonly kind: "reply"; readonly reply: Reply; readonly close: boolean }
-  /** Propose `command` to the Raft log; the client's reply is what KvStateMachine.apply returns for it. */
-  | { readonly kind: "write"; readonly command: Uint8Array }
+  /**
+   * Propose `command` to the Raft log; the client's reply is what
+   * KvStateMachine.apply returns for it. `reads`: a transaction's queued
+   * reads, for apply to run in their places on the node that proposed it.
+   */
+  | { readonly kind: "write"; readonly command: Uint8Array; readonly reads?: readonly ((sm: KvStateMachine) => Reply)[] }
   /** Once this node has confirmed it is still the leader (read index) and applied up to that index, run it. */
   | { readonly kind: "read"; readonly run: (sm: KvStateMachine, node: NodeStatus) => Reply }
   /**

@@ -5,7 +5,8 @@
 
 import { COMMANDS } from "./commandTable.js";
 import { unknownCommand, unknownSubcommand, wrongArity } from "./errors.js";
-import { DEFAULT_PLAN_LIMITS, replyPlan, type CommandTable, type Plan, type PlanContext, type PlanLimits } from "./plan.js";
+import { DEFAULT_PLAN_LIMITS, replyPlan, type CommandSpec, type CommandTable, type Plan, type PlanContext, type PlanLimits } from "./plan.js";
+import type { Reply } from "../resp/writer.js";
 
 export class CommandPlanner implements PlanContext {
   readonly limits: PlanLimits;
@@ -17,18 +18,28 @@ export class CommandPlanner implements PlanContext {
 
   /** `args`: the command name and its arguments, as the RESP parser yields them (at least the name). */
   plan(args: readonly Buffer[]): Plan {
+    const target = this.lookup(args);
+    return "kind" in target ? replyPlan(target) : target.plan!(args, this);
+  }
+
+  /**
+   * The command `args` names, or the error Redis gives before running
+   * anything (unknown command or subcommand, wrong number of arguments):
+   * in a transaction, those errors discard it at EXEC.
+   */
+  lookup(args: readonly Buffer[]): CommandSpec | Reply {
     if (args.length === 0) throw new RangeError("plan() needs a command: got no arguments");
     const command = this.commands.get(lowerName(args[0]!));
-    if (command === undefined) return replyPlan(unknownCommand(args));
+    if (command === undefined) return unknownCommand(args);
     let target = command;
     if (command.subcommands !== undefined && args.length >= 2) {
       const sub = command.subcommands.get(lowerName(args[1]!));
-      if (sub === undefined) return replyPlan(unknownSubcommand(args));
+      if (sub === undefined) return unknownSubcommand(args);
       target = sub;
     }
     const arityOk = target.arity >= 0 ? args.length === target.arity : args.length >= -target.arity;
-    if (!arityOk || target.plan === null) return replyPlan(wrongArity(target.name));
-    return target.plan(args, this);
+    if (!arityOk || target.plan === null) return wrongArity(target.name);
+    return target;
   }
 }
 

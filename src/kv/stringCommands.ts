@@ -5,19 +5,26 @@
 import { parseInteger, INT64_MIN } from "../resp/integer.js";
 import { array, bulk, integer } from "../resp/writer.js";
 import { encodeCommand, type SetCondition } from "./command.js";
-import { DECREMENT_OVERFLOW, EXPIRY_UNSUPPORTED, keyTooLong, NOT_INTEGER, stringTooLong, SYNTAX_ERROR, wrongArity } from "./errors.js";
+import { DECREMENT_OVERFLOW, keyTooLong, NOT_INTEGER, stringTooLong, SYNTAX_ERROR, WRONGTYPE, wrongArity } from "./errors.js";
+import { call, setExpiry } from "./keyCommands.js";
 import { readPlan, replyPlan, writePlan, type Plan, type PlanContext, type PlanLimits } from "./plan.js";
 
 type Args = readonly Buffer[];
 
 export function planGet(args: Args, ctx: PlanContext): Plan {
   const key = args[1]!;
-  return checkKeys(ctx.limits, [key]) ?? readPlan((sm) => bulk(sm.get(key) ?? null));
+  return checkKeys(ctx.limits, [key]) ?? readPlan((sm) => {
+    const v = sm.lookup(key);
+    return v === undefined ? bulk(null) : Buffer.isBuffer(v) ? bulk(v) : WRONGTYPE;
+  });
 }
 
 export function planStrlen(args: Args, ctx: PlanContext): Plan {
   const key = args[1]!;
-  return checkKeys(ctx.limits, [key]) ?? readPlan((sm) => integer(sm.get(key)?.length ?? 0));
+  return checkKeys(ctx.limits, [key]) ?? readPlan((sm) => {
+    const v = sm.lookup(key);
+    return v === undefined ? integer(0) : Buffer.isBuffer(v) ? integer(v.length) : WRONGTYPE;
+  });
 }
 
 export function planExists(args: Args, ctx: PlanContext): Plan {
@@ -32,15 +39,16 @@ export function planMget(args: Args, ctx: PlanContext): Plan {
 }
 
 export function planDbsize(): Plan {
-  return readPlan((sm) => integer(sm.size));
+  return readPlan((sm) => integer(sm.liveCounts().keys));
 }
 
-/** SET key value [NX | XX] [GET] [KEEPTTL]; EX/PX/EXAT/PXAT are parsed as Redis does, then refused. */
+/** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT t | PXAT t | KEEPTTL]. */
 export function planSet(args: Args, ctx: PlanContext): Plan {
   let condition: SetCondition = "always";
   let get = false;
   let keepTtl = false;
   let expiry: string | null = null;
+  let time: Buffer | null = null;
   // Redis's parseExtendedStringArgumentsOrReply: each option is accepted only if it does not conflict with an earlier one.
   for (let j = 3; j < args.length; j++) {
     const option = optionName(args[j]!);
@@ -55,15 +63,23 @@ export function planSet(args: Args, ctx: PlanContext): Plan {
       keepTtl = true;
     } else if (EXPIRY_OPTIONS.has(option) && !keepTtl && (expiry === null || expiry === option) && hasNext) {
       expiry = option;
-      j++;
+      time = args[++j]!;
     } else {
       return replyPlan(SYNTAX_ERROR);
     }
   }
-  // KEEPTTL is accepted and means nothing: no key ever has a time to live.
-  if (expiry !== null) return replyPlan(EXPIRY_UNSUPPORTED);
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  return checkKeys(ctx.limits, [key]) ?? checkValue(ctx.limits, value) ?? writePlan(encodeCommand({ op: "set", key, value, condition, get }));
+  const refusal = checkKeys(ctx.limits, [key]) ?? checkValue(ctx.limits, value);
+  if (refusal !== null) return refusal;
+  if (expiry === null && !keepTtl) return writePlan(encodeCommand({ op: "set", key, value, condition, get }));
+  let logged: Buffer = Buffer.alloc(0);
+  if (expiry !== null) {
+    const t = setExpiry(time!, expiry, "set");
+    if (!Buffer.isBuffer(t)) return replyPlan(t);
+    logged = t;
+  }
+  const flags = (condition === "nx" ? "n" : condition === "xx" ? "x" : "") + (get ? "g" : "") + (keepTtl ? "k" : "");
+  return call("set", [key, value, Buffer.from(flags, "latin1"), logged]);
 }
 
 export function planDel(args: Args, ctx: PlanContext): Plan {

@@ -2,6 +2,7 @@
 // Every mistake is refused with a message that names it (exit code 2).
 
 import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
 import type { NodeId } from "../core/types.js";
 
 export interface Address {
@@ -29,6 +30,16 @@ export interface ClusterConfig {
   readonly snapshotChunkBytes?: number;
   /** Bytes of records per WAL segment before a new one starts (optional; default 64 MiB). */
   readonly walSegmentBytes?: number;
+  // Security (SPEC §11, docs/SECURITY.md). File paths are absolute once loaded (relative ones are taken from the cluster file's directory).
+  /** A file holding the cluster secret that peers prove to each other. */
+  readonly secretFile?: string;
+  /** The password clients give with AUTH (Redis requirepass); or a file holding it. */
+  readonly requirepass?: string;
+  readonly requirepassFile?: string;
+  /** A file holding the bearer token that state-changing admin requests need. */
+  readonly adminTokenFile?: string;
+  /** Client connections a node takes at once (Redis maxclients; default 10000). */
+  readonly maxclients?: number;
 }
 
 export class ConfigError extends Error {
@@ -55,6 +66,7 @@ export function parseAddress(text: unknown, what: string): Address {
 
 /** Reads and checks a cluster file. */
 export function loadClusterFile(path: string): ClusterConfig {
+  const baseDir = dirname(resolve(path));
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -63,14 +75,15 @@ export function loadClusterFile(path: string): ClusterConfig {
     throw new ConfigError(code === "ENOENT" ? `cluster file ${path} does not exist` : `cannot read cluster file ${path}: ${(err as Error).message}`);
   }
   try {
-    return parseClusterConfig(text);
+    return parseClusterConfig(text, baseDir);
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`${path}: ${err.message}`);
     throw err;
   }
 }
 
-export function parseClusterConfig(text: string): ClusterConfig {
+/** `baseDir`: where relative file paths in it start (the cluster file's directory). */
+export function parseClusterConfig(text: string, baseDir = "."): ClusterConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -79,7 +92,7 @@ export function parseClusterConfig(text: string): ClusterConfig {
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError("must be a JSON object with a \"nodes\" list");
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!["nodes", "electionTimeoutMs", "heartbeatMs", "snapshotEvery", "snapshotChunkBytes", "walSegmentBytes"].includes(k)) throw new ConfigError(`unknown field "${k}"`);
+  for (const k of Object.keys(o)) if (!(KNOWN_FIELDS as readonly string[]).includes(k)) throw new ConfigError(`unknown field "${k}"`);
   if (!Array.isArray(o.nodes) || o.nodes.length === 0) throw new ConfigError("\"nodes\" must be a non-empty list");
 
   const nodes = o.nodes.map((n: unknown, i: number): NodeAddresses => {
@@ -125,7 +138,54 @@ export function parseClusterConfig(text: string): ClusterConfig {
     if (k === "snapshotChunkBytes" && v > MAX_SNAPSHOT_CHUNK_BYTES) throw new ConfigError(`"snapshotChunkBytes" must be at most ${MAX_SNAPSHOT_CHUNK_BYTES} (a chunk travels in one peer frame)`);
     Object.assign(config, { [k]: v });
   }
+  for (const k of ["secretFile", "requirepassFile", "adminTokenFile"] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== "string" || v === "") throw new ConfigError(`"${k}" must be the path of a file`);
+    Object.assign(config, { [k]: isAbsolute(v) ? v : resolve(baseDir, v) });
+  }
+  if (o.requirepass !== undefined) {
+    if (typeof o.requirepass !== "string" || o.requirepass === "") throw new ConfigError(`"requirepass" must be a non-empty string`);
+    if (o.requirepassFile !== undefined) throw new ConfigError(`give "requirepass" or "requirepassFile", not both`);
+    Object.assign(config, { requirepass: o.requirepass });
+  }
+  if (o.maxclients !== undefined) {
+    const v = o.maxclients;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`"maxclients" must be a positive whole number, got ${JSON.stringify(v)}`);
+    Object.assign(config, { maxclients: v });
+  }
   return config;
+}
+
+const KNOWN_FIELDS = [
+  "nodes", "electionTimeoutMs", "heartbeatMs", "snapshotEvery", "snapshotChunkBytes", "walSegmentBytes",
+  "secretFile", "requirepass", "requirepassFile", "adminTokenFile", "maxclients",
+] as const;
+
+/**
+ * The contents of a secret file (cluster secret, password, admin token),
+ * without the line end an editor adds. Refused (ConfigError) if missing,
+ * empty, or shorter than `minBytes`.
+ */
+export function readSecretFile(path: string, what: string, minBytes = 1): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`cannot read ${what} file ${path}: ${(err as Error).message}`);
+  }
+  let end = bytes.length;
+  while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+  const secret = bytes.subarray(0, end);
+  if (secret.length < minBytes) throw new ConfigError(`${what} file ${path} must hold at least ${minBytes} bytes (it holds ${secret.length})`);
+  return secret;
+}
+
+/** The client password the cluster file sets (requirepass or requirepassFile), or null. */
+export function clientPassword(config: ClusterConfig): string | null {
+  if (config.requirepass !== undefined) return config.requirepass;
+  if (config.requirepassFile !== undefined) return readSecretFile(config.requirepassFile, "requirepass").toString("utf8");
+  return null;
 }
 
 /** The node with this id, or a ConfigError naming the ids there are. */
@@ -147,5 +207,6 @@ export function localClusterConfig(count: number, basePort = 6381, host = "127.0
 /** The file's JSON form, as in SPEC §3. */
 export function clusterConfigToJson(c: ClusterConfig): string {
   const nodes = c.nodes.map((n) => ({ id: n.id, peer: formatAddress(n.peer), client: formatAddress(n.client), admin: formatAddress(n.admin) }));
-  return JSON.stringify({ nodes, electionTimeoutMs: c.electionTimeoutMs, heartbeatMs: c.heartbeatMs }, null, 2) + "\n";
+  const optional = Object.fromEntries(KNOWN_FIELDS.filter((k) => !(["nodes", "electionTimeoutMs", "heartbeatMs"] as string[]).includes(k) && c[k as keyof ClusterConfig] !== undefined).map((k) => [k, c[k as keyof ClusterConfig]]));
+  return JSON.stringify({ nodes, electionTimeoutMs: c.electionTimeoutMs, heartbeatMs: c.heartbeatMs, ...optional }, null, 2) + "\n";
 }

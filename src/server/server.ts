@@ -16,7 +16,9 @@
 
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { RaftNode, type ReadResult, type Ready, type Snapshot, type SoftState } from "../core/node.js";
+import { RaftNode, type Ready, type Snapshot, type SoftState } from "../core/node.js";
+import { Requests, snapshotDue, type Outcome } from "../core/requests.js";
+import type { StatusJson } from "../util/status-json.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { NodeStatus } from "../kv/info.js";
 import { DecodeError } from "../kv/binary.js";
@@ -35,16 +37,25 @@ import { Metrics } from "./metrics.js";
  * applies the same commands in the same order and must compute the same.
  */
 export interface ServerStateMachine {
-  apply(index: number, command: Uint8Array): Reply;
+  /** `reads`: what the write's plan carried for the node that proposed it (the KV store's transaction reads); undefined elsewhere. */
+  apply(index: number, command: Uint8Array, reads?: unknown): Reply;
   snapshot(): Uint8Array;
   restore(data: Uint8Array): void;
   /** A size to show on /status (the KV store's key count). */
   readonly size: number;
+  /**
+   * Optional: the entry to propose for a client's write, given the leader's
+   * clock (the KV store puts the time into it, so replicas apply it at that
+   * time). Without it the command is proposed as it is.
+   */
+  stamp?(command: Uint8Array, now: number): Uint8Array;
+  /** Optional: an entry carrying only the time, when one is needed now (the KV store's active expiry), else null. */
+  timeCommand?(now: number): Uint8Array | null;
 }
 
 /** What a client's request asks of the node: a write through the log, or a read (linearizable, or `local`: any node about itself). */
 export type ServerPlan<S> =
-  | { readonly kind: "write"; readonly command: Uint8Array }
+  | { readonly kind: "write"; readonly command: Uint8Array; readonly reads?: unknown }
   | { readonly kind: "read" | "local"; readonly run: (sm: S, node: NodeStatus) => Reply };
 
 export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
@@ -66,6 +77,8 @@ export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
    * log and guessing its term. Acknowledged writes the node lacks are lost.
    */
   readonly acceptDataLoss?: boolean;
+  /** The cluster secret peers prove to each other (the cluster file's secretFile); null or absent: peers are not authenticated. */
+  readonly peerSecret?: Buffer | null;
 }
 
 type ReadRun<S> = (sm: S, node: NodeStatus) => Reply;
@@ -75,6 +88,13 @@ interface Waiter {
   resolve(reply: Reply): void;
   readonly started: number;
 }
+
+/** Why a write's outcome is unknown, in the -TIMEOUT reply. */
+const UNKNOWN_BECAUSE = {
+  snapshot: "the node caught up from a snapshot",
+  crash: "the node restarted",
+  stopped: "the node is shutting down",
+} as const;
 
 export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   readonly id: NodeId;
@@ -89,6 +109,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private readonly commitTimeoutMs: number;
   private readonly snapshotEvery: number;
   private ticker: NodeJS.Timeout | null = null;
+  private expiryTicker: NodeJS.Timeout | null = null;
+  /** Log index of the TICK proposed for active expiry, until it is applied (0: none). */
+  private expiryTickIndex = 0;
   private writing = false;
   private releaseLock: () => void = () => {};
   private queued: (() => void)[] = [];
@@ -96,11 +119,13 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   /** Resolves when the current write finishes (used by stop()). */
   private writeDone: Promise<void> = Promise.resolve();
 
-  /** Proposed writes: log index -> term and the client waiting for the reply. */
-  private readonly proposals = new Map<number, { term: number; waiter: Waiter }>();
-  /** Reads waiting for their read index, then for the state machine to reach it. */
-  private readonly reads = new Map<number, { run: ReadRun<S>; waiter: Waiter }>();
-  private readonly readsWaiting: { index: number; run: ReadRun<S>; waiter: Waiter }[] = [];
+  /** Proposed writes and reads until they end, with the outcome policy every driver shares (src/core/requests.ts). */
+  private readonly requests = new Requests<Waiter, { run: ReadRun<S>; waiter: Waiter }, Reply>(
+    (waiter, outcome) => waiter.resolve(this.proposalReply(waiter, outcome)),
+    (read, leader) => read.waiter.resolve(this.notLeader(leader)),
+  );
+  /** What a proposed write's plan carried for apply (the KV store's transaction reads), by log index, until that index applies. */
+  private readonly proposedReads = new Map<number, { term: number; reads: unknown }>();
   private nextReadId = 1;
   private lastRole: Role = "follower";
   private lastLeader: NodeId | null = null;
@@ -156,7 +181,13 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       incarnation: state.incarnation,
       recovery: this.raft.recovery,
     });
+    if (!this.o.peerSecret) {
+      this.log.warn("peers_unauthenticated", {
+        message: "the cluster file names no secretFile: anyone who can reach this node's peer port from a member's host can speak for that member (docs/SECURITY.md)",
+      });
+    }
     this.transport = new PeerTransport({
+      secret: this.o.peerSecret ?? null,
       id: this.id,
       listen: this.self.peer,
       peers: new Map(this.o.config.nodes.map((n) => [n.id, n.peer])),
@@ -165,6 +196,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     });
     await this.transport.start();
     this.ticker = setInterval(() => this.input(() => this.raft.tick()), this.tickMs);
+    this.expiryTicker = setInterval(() => this.input(() => this.proposeExpiryTick()), EXPIRY_TICK_MS);
     this.log.info("started", { peer: formatAddress(this.self.peer), members: this.o.config.nodes.length });
   }
 
@@ -211,10 +243,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.expiryTicker) clearInterval(this.expiryTicker);
     await this.writeDone;
-    for (const { waiter } of this.proposals.values()) waiter.resolve(errorReply("TIMEOUT the node is shutting down; the command may or may not have been applied"));
-    this.proposals.clear();
-    this.failReads(null);
+    this.requests.abandonAll("stopped");
     await this.transport?.close();
     await this.wal?.close();
     this.releaseLock();
@@ -235,17 +266,33 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
         if (plan.kind === "local" && this.raft.role !== "leader") return resolve(plan.run(this.sm, this.nodeStatus()));
         if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
         if (plan.kind === "write") {
-          const r = this.raft.propose(plan.command);
+          // The leader's clock goes into the entry: every replica applies it at that time (expiry).
+          const r = this.raft.propose(this.sm.stamp ? this.sm.stamp(plan.command, Date.now()) : plan.command);
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();
-          this.proposals.set(r.index, { term: r.term, waiter: this.timed(waiter, () => this.proposals.delete(r.index)) });
+          this.requests.proposed(r.index, r.term, this.timed(waiter, () => this.requests.forget(r.index)));
+          if (plan.reads !== undefined) this.proposedReads.set(r.index, { term: r.term, reads: plan.reads });
         } else {
           const id = this.nextReadId++;
-          this.reads.set(id, { run: plan.run, waiter });
+          this.requests.readRequested(id, { run: plan.run, waiter });
           this.raft.read(id);
         }
       });
     });
+  }
+
+  /**
+   * Active expiry: when keys are due by this leader's clock and no write
+   * came to carry the time, a TICK entry (nothing but the time) does; each
+   * replica removes the due keys when it applies it. One in flight at a time.
+   */
+  private proposeExpiryTick(): void {
+    if (this.stopped || this.raft.role !== "leader") return;
+    if (this.expiryTickIndex > this.raft.lastApplied && this.expiryTickIndex <= this.raft.log.lastIndex()) return;
+    const command = this.sm.timeCommand?.(Date.now());
+    if (!command) return;
+    const r = this.raft.propose(command);
+    if (r.ok) this.expiryTickIndex = r.index;
   }
 
   /** A write's waiter that answers -TIMEOUT if the commit is not seen in time. */
@@ -350,24 +397,32 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
     for (const e of rd.committed) this.apply(e);
     this.raft.advance();
-    for (const r of rd.reads) this.readResult(r);
+    for (const r of rd.reads) this.requests.readResult(r);
     this.serveReads();
     this.maybeSnapshot();
     this.noteRecovery();
   }
 
   private apply(e: Entry): void {
-    const reply = e.type === EntryType.Normal ? this.applyCommand(e) : null;
+    const own = this.proposedReads.get(e.index);
+    if (own !== undefined) this.proposedReads.delete(e.index);
+    const reply = e.type === EntryType.Normal ? this.applyCommand(e, own?.term === e.term ? own.reads : undefined) : undefined;
     this.metrics.applied.inc();
-    const p = this.proposals.get(e.index);
-    if (!p) return;
-    this.proposals.delete(e.index);
-    if (p.term === e.term && reply) {
-      this.metrics.requestSeconds.observe((performance.now() - p.waiter.started) / 1000);
-      p.waiter.resolve(reply);
-    } else {
-      // Another leader's entry took that index: ours was never committed.
-      p.waiter.resolve(this.notLeader(this.raft.leaderId));
+    this.requests.applied(e, reply);
+  }
+
+  /** A write's answer, from how it ended (src/core/requests.ts). */
+  private proposalReply(waiter: Waiter, outcome: Outcome<Reply>): Reply {
+    switch (outcome.kind) {
+      case "applied":
+        this.metrics.requestSeconds.observe((performance.now() - waiter.started) / 1000);
+        return outcome.result;
+      case "replaced":
+      case "refused":
+        // Another leader's entry took that index: ours was never committed.
+        return this.notLeader(this.raft.leaderId);
+      case "unknown":
+        return errorReply(`TIMEOUT ${UNKNOWN_BECAUSE[outcome.why]}; the command may or may not have been applied`);
     }
   }
 
@@ -377,9 +432,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
    * check them), so they stay identical: an error to its client, no change
    * to the state, and a line in the log. Never a crash loop.
    */
-  private applyCommand(e: Entry): Reply {
+  private applyCommand(e: Entry, reads: unknown): Reply {
     try {
-      return this.sm.apply(e.index, e.data);
+      return this.sm.apply(e.index, e.data, reads);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       this.log.error("entry_undecodable", { index: e.index, term: e.term, bytes: e.data.length, error: err.message });
@@ -389,49 +444,23 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
 
   private installSnapshot(s: Snapshot): void {
     this.sm.restore(s.data);
-    for (const [index, p] of this.proposals) {
-      if (index > s.lastIncludedIndex) continue;
-      this.proposals.delete(index);
-      p.waiter.resolve(errorReply("TIMEOUT the node caught up from a snapshot; the command may or may not have been applied"));
-    }
+    this.requests.snapshotInstalled(s.lastIncludedIndex, (i) => this.raft.log.term(i));
+    for (const index of this.proposedReads.keys()) if (index <= s.lastIncludedIndex) this.proposedReads.delete(index);
     this.log.info("snapshot_installed", { index: s.lastIncludedIndex, term: s.lastIncludedTerm, bytes: s.data.length });
   }
 
-  private readResult(r: ReadResult): void {
-    const read = this.reads.get(r.id);
-    if (!read) return;
-    this.reads.delete(r.id);
-    if (!r.ok) read.waiter.resolve(this.notLeader(r.leader));
-    else this.readsWaiting.push({ index: r.index, run: read.run, waiter: read.waiter });
-  }
-
+  /** Confirmed reads whose index the state machine has reached (still safe after a step-down: they were confirmed on arrival). */
   private serveReads(): void {
-    if (this.readsWaiting.length === 0) return;
-    const applied = this.raft.lastApplied;
-    let i = 0;
-    while (i < this.readsWaiting.length) {
-      const w = this.readsWaiting[i]!;
-      if (w.index > applied) {
-        i++;
-        continue;
-      }
-      this.readsWaiting.splice(i, 1);
-      this.metrics.requestSeconds.observe((performance.now() - w.waiter.started) / 1000);
-      w.waiter.resolve(w.run(this.sm, this.nodeStatus()));
+    for (const { run, waiter } of this.requests.readsServable(this.raft.lastApplied)) {
+      this.metrics.requestSeconds.observe((performance.now() - waiter.started) / 1000);
+      waiter.resolve(run(this.sm, this.nodeStatus()));
     }
-  }
-
-  private failReads(leader: NodeId | null): void {
-    for (const { waiter } of this.reads.values()) waiter.resolve(this.notLeader(leader));
-    this.reads.clear();
-    for (const { waiter } of this.readsWaiting) waiter.resolve(this.notLeader(leader));
-    this.readsWaiting.length = 0;
   }
 
   /** Every `snapshotEvery` applied entries: snapshot the state machine, drop the log before it. */
   private maybeSnapshot(): void {
     const applied = this.raft.lastApplied;
-    if (applied - this.raft.log.snapshotIndex < this.snapshotEvery) return;
+    if (!snapshotDue(applied, this.raft.log.snapshotIndex, this.snapshotEvery)) return;
     const snap: Snapshot = { lastIncludedIndex: applied, lastIncludedTerm: this.raft.log.term(applied)!, data: this.sm.snapshot() };
     this.raft.compact(applied, snap.data);
     this.wal
@@ -450,10 +479,8 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       this.log.info("role_changed", { term, from: this.lastRole, to: role });
       if (role === "candidate") this.metrics.elections.inc();
       if (role === "leader") this.record(term, `node ${this.id} became leader`);
-      if (this.lastRole === "leader") {
-        this.record(term, `node ${this.id} stepped down`);
-        this.failReads(leader);
-      }
+      // Its unconfirmed reads come back refused in this Ready (the core fails them on stepping down).
+      if (this.lastRole === "leader") this.record(term, `node ${this.id} stepped down`);
     }
     if (leader !== this.lastLeader && leader !== null) this.log.info("leader_changed", { term, leader });
     this.lastRole = role;
@@ -533,7 +560,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   }
 
   /** GET /status (SPEC §5). */
-  status(): Record<string, unknown> {
+  status(): StatusJson {
     const s = this.raft.status();
     const leader = this.raft.leaderId;
     return {
@@ -588,6 +615,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     return this.transport.stats;
   }
 }
+
+/** How often a leader checks for keys due to expire (active expiry). */
+const EXPIRY_TICK_MS = 100;
 
 /** How long, at least, a node must find itself unable to recover before it stops. */
 const STUCK_FOR_MS = 5000;

@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from "../util/log.js";
 import { AdminPort } from "./admin.js";
 import { type ClusterConfig, loadClusterFile, nodeById, type NodeAddresses } from "./config.js";
 import { RaftServer, type ServerStateMachine } from "./server.js";
+import type { StatusJson } from "../util/status-json.js";
 
 /**
  * Your state machine. Every node applies the same commands in the same
@@ -207,7 +208,7 @@ export class ReplicatedNode<M extends StateMachine> {
   }
 
   /** The node's Raft state: what GET /status answers. */
-  status(): Record<string, unknown> {
+  status(): StatusJson {
     return this.server.status();
   }
 

@@ -96,6 +96,13 @@ export interface Plan extends PlanOptions {
    * with no healing period: it exists to try one future of one moment.
    */
   readonly stopAt: number | null;
+  /**
+   * For the shrinker: random losses and storm crashes that do not happen,
+   * by their number in the run (the k-th message the network chose to drop,
+   * the k-th crash a storm chose). The random draws are made all the same,
+   * so the rest of the run keeps its random choices.
+   */
+  readonly spare?: { readonly drops: ReadonlySet<number>; readonly crashes: ReadonlySet<number> };
 }
 
 export const BRANCH_HORIZON = 300;

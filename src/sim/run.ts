@@ -11,7 +11,16 @@ export interface RunResult {
   readonly violation: Violation | null;
   readonly stats: RunStats;
   readonly trace: readonly string[];
+  /** The linearizability check ran out of its step budget: neither a pass nor a violation (never counted as a pass). */
+  readonly undecided: string | null;
 }
+
+/**
+ * The linearizability check's budget, in search steps — not milliseconds, so
+ * one seed gives one verdict on any machine. The longest check of 300 runs
+ * at the default plan size took 93,759 steps (about 40 ms).
+ */
+export const LINEARIZABILITY_STEPS = 20_000_000;
 
 export interface RunOptions {
   readonly bug?: Bug | undefined;
@@ -19,6 +28,8 @@ export interface RunOptions {
   /** Stop at this tick (no healing period, no liveness check); the shrinker uses it. */
   readonly until?: number;
   readonly onTick?: (w: World) => void;
+  /** The linearizability check's budget in steps; default LINEARIZABILITY_STEPS. */
+  readonly linearizabilitySteps?: number;
 }
 
 export function runPlan(plan: Plan, o: RunOptions = {}): RunResult {
@@ -26,11 +37,13 @@ export function runPlan(plan: Plan, o: RunOptions = {}): RunResult {
   if (o.onTick) world.onTick = o.onTick;
   world.run(o.until);
   let violation = world.violation;
+  let undecided: string | null = null;
   if (!violation) {
-    const lin = checkLinearizability(kvModel, world.history, { timeoutMs: 10_000 });
+    const lin = checkLinearizability(kvModel, world.history, { timeoutMs: Infinity, maxSteps: o.linearizabilitySteps ?? LINEARIZABILITY_STEPS });
     if (lin.ok === false) violation = { invariant: "Linearizability", message: lin.explanation, at: world.now };
+    if (lin.ok === "unknown") undecided = lin.message;
   }
-  return { plan, violation, stats: world.stats, trace: world.trace };
+  return { plan, violation, stats: world.stats, trace: world.trace, undecided };
 }
 
 export function runSeed(options: PlanOptions, o: RunOptions = {}): RunResult {

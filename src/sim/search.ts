@@ -28,6 +28,13 @@ export interface SearchOptions {
   readonly maxRuns?: number;
   /** Branch from novel states (default); false gives plain independent random runs. */
   readonly branching?: boolean;
+  /**
+   * Swarm testing (default on): each fresh run keeps a random subset of the
+   * faults (each with probability 1/2, at least one), and its branches keep
+   * the same subset. A run without, say, crash storms or message loss lines
+   * up long sequences that those faults would break up.
+   */
+  readonly swarm?: boolean;
   /** Called after every run (a progress display). */
   readonly onRun?: (progress: SearchProgress) => void;
 }
@@ -60,6 +67,7 @@ export interface SearchResult {
 interface BranchPoint {
   readonly spec: RunSpec;
   readonly nodes: number;
+  readonly faults: ReadonlySet<Fault>;
   readonly at: number;
   /** How far the logs have drifted apart there (see divergence). */
   readonly score: number;
@@ -80,10 +88,11 @@ export function search(o: SearchOptions): SearchResult {
   while (o.now() - start < o.budgetMs && runs < (o.maxRuns ?? Infinity)) {
     const from = (o.branching ?? true) && corpus.length > 0 && rng.chance(0.8) ? pickPoint(corpus, rng) : null;
     const nodes = from?.nodes ?? rng.pick(o.nodes);
+    const faults = from?.faults ?? ((o.swarm ?? true) ? swarm(o.faults, rng) : o.faults);
     const spec: RunSpec = from
       ? { seed: from.spec.seed, branches: [...from.spec.branches, { at: from.at, seed: rng.u32() }] }
       : { seed: rng.u32(), branches: [] };
-    const plan = generatePlan({ seed: spec.seed, nodes, steps: o.steps, faults: o.faults, transfers: o.transfers ?? false }, spec.branches);
+    const plan = generatePlan({ seed: spec.seed, nodes, steps: o.steps, faults, transfers: o.transfers ?? false }, spec.branches);
     const branchedAt = spec.branches.at(-1)?.at ?? 0;
     let added = 0;
     const result = runPlan(plan, {
@@ -93,7 +102,7 @@ export function search(o: SearchOptions): SearchResult {
         const sig = signature(w);
         if (seen.has(sig)) return;
         seen.add(sig);
-        corpus.push({ spec, nodes, at: w.now + 1, score: divergence(sig), picks: 0 });
+        corpus.push({ spec, nodes, faults, at: w.now + 1, score: divergence(sig), picks: 0 });
         added++;
       },
     });
@@ -108,6 +117,14 @@ export function search(o: SearchOptions): SearchResult {
     } else if (v) return { runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, found: result, others };
   }
   return { runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, found: null, others };
+}
+
+/** A random subset of `faults`, each kept with probability 1/2, never empty (swarm testing). */
+export function swarm(faults: ReadonlySet<Fault>, rng: Prng): ReadonlySet<Fault> {
+  const all = [...faults];
+  if (all.length <= 1) return faults;
+  const kept = all.filter(() => rng.chance(0.5));
+  return new Set(kept.length > 0 ? kept : [rng.pick(all)]);
 }
 
 /**

@@ -79,6 +79,11 @@ export interface RunStats {
   /** Storage faults that took something from a disk, and recoveries from them (runs with "disk"). */
   storageFaults: number;
   recoveries: number;
+  /** Messages the network chose to drop, and crashes a storm chose (numbered in this order for Plan.spare). */
+  drops: number;
+  stormCrashes: number;
+  /** Of those, how many Plan.spare kept from happening. */
+  spared: number;
 }
 
 const HEARTBEAT_TICKS = 3;
@@ -91,7 +96,7 @@ export class World {
   readonly nodes = new Map<NodeId, SimNode>();
   readonly trace: string[] = [];
   readonly history: Operation<KvInput, KvOutput>[] = [];
-  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, storageFaults: 0, recoveries: 0 };
+  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, storageFaults: 0, recoveries: 0, drops: 0, stormCrashes: 0, spared: 0 };
   violation: Violation | null = null;
   now = 0;
 
@@ -128,6 +133,8 @@ export class World {
    */
   private readonly incarnations = new Map<NodeId, number>();
   private lastIncarnation = 1;
+  /** The commit index each node last traced as leader ("commits through"). */
+  private readonly leaderCommitLogged = new Map<NodeId, number>();
   /** Called at the end of every tick (the search uses it to spot new kinds of states). */
   onTick: ((world: World) => void) | null = null;
 
@@ -298,6 +305,10 @@ export class World {
       this.log(() => `n${node.id} installed snapshot at ${snap.lastIncludedIndex}`);
     }
     for (const e of ready.committed) this.applyEntry(node, e);
+    if (this.tracing && raft.role === "leader" && raft.commitIndex > (this.leaderCommitLogged.get(node.id) ?? 0)) {
+      this.leaderCommitLogged.set(node.id, raft.commitIndex);
+      this.log(() => `n${node.id} commits through ${raft.commitIndex} (leader of term ${raft.currentTerm})`);
+    }
     raft.advance();
     if (raft.recovery === null && this.damaged.delete(node.id)) {
       this.stats.recoveries++;
@@ -417,17 +428,28 @@ export class World {
       return;
     }
     if (this.net.chance(this.drop)) {
+      const k = ++this.stats.drops;
+      if (this.plan.spare?.drops.has(k)) {
+        this.stats.spared++;
+        // Spared by the shrinker: delivered next tick, without drawing from the network's stream.
+        this.enqueue(this.now + 1, -k, m);
+        return;
+      }
       this.log(() => `${describeMessage(m)}  [dropped]`);
       return;
     }
     const copies = this.net.chance(this.duplicate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const at = this.now + this.net.range(1, this.maxDelay);
-      const slot = this.inflight.get(at);
-      const f = { order: this.net.u32(), m };
-      if (slot) slot.push(f);
-      else this.inflight.set(at, [f]);
+      this.enqueue(at, this.net.u32(), m);
     }
+  }
+
+  private enqueue(at: number, order: number, m: Message): void {
+    const slot = this.inflight.get(at);
+    const f = { order, m };
+    if (slot) slot.push(f);
+    else this.inflight.set(at, [f]);
   }
 
   private deliver(m: Message): void {
@@ -440,6 +462,13 @@ export class World {
     // storm strikes it ten times as often, so elections get their share of crashes.
     const weight = m.type === "RequestVote" ? 10 : 1;
     if (this.storm && this.now < this.storm.until && this.faults.chance(Math.min(1, this.storm.p * weight))) {
+      const k = ++this.stats.stormCrashes;
+      if (this.plan.spare?.crashes.has(k)) {
+        this.stats.spared++;
+        this.faults.chance(0.5); // the draws a crash would make, so that later choices stay as they were
+        this.faults.range(1, 60);
+        return;
+      }
       this.crash(node);
       // Often back at once: what a node forgot to persist matters most to the messages still in flight to it.
       this.restarts.push({ at: this.now + (this.faults.chance(0.5) ? this.faults.range(1, 4) : this.faults.range(1, 60)), node: node.id });

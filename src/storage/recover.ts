@@ -25,7 +25,7 @@
 
 import { open as openFile, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Snapshot } from "../core/node.js";
+import type { Snapshot } from "../core/api.js";
 import type { Entry, HardState } from "../core/types.js";
 import type { Logger } from "../util/log.js";
 import { WalCorruptionError, WalFormatError } from "./errors.js";

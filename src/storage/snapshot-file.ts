@@ -8,7 +8,7 @@
 
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Snapshot } from "../core/node.js";
+import type { Snapshot } from "../core/api.js";
 import { CodecError, ByteReader, writeUint64 } from "../codec/entry.js";
 import { crc32 } from "./crc32.js";
 import { WalCorruptionError } from "./errors.js";

@@ -25,7 +25,7 @@ import { writeSync } from "node:fs";
 import { mkdir, open as openFile, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { Snapshot } from "../core/node.js";
+import type { RestoredState, Snapshot } from "../core/api.js";
 import { EntryType, type Entry, type HardState } from "../core/types.js";
 import { silentLogger, type Logger } from "../util/log.js";
 import { fsyncDirectory, segmentFileName, writeFully, type SegmentName } from "./files.js";
@@ -45,11 +45,8 @@ export interface WalOptions {
   readonly now?: () => number;
 }
 
-/** What a node restarts with (the shape RaftNode takes), and what was found. */
-export interface RecoveredState {
-  /** null: the term and vote are unknown (lost, or a new node): the Raft core asks the others. */
-  readonly hardState: HardState | null;
-  readonly snapshot: Snapshot | null;
+/** What a node restarts with (RestoredState, the shape RaftNode takes), and what was found. */
+export interface RecoveredState extends RestoredState {
   /** The entries after the snapshot, in order. Their data are views of the bytes read from disk. */
   readonly entries: Entry[];
   /** The node's incarnation (RaftConfig.incarnation): new, and greater than every earlier one, after a start that found something lost. */

@@ -5,8 +5,8 @@
 import net from "node:net";
 import type { NodeId } from "../core/types.js";
 import type { Logger } from "../util/log.js";
-import { encodeFrame } from "./framing.js";
-import { encodeHello } from "./handshake.js";
+import { encodeFrame, readFrames } from "./framing.js";
+import { HANDSHAKE_MAX_FRAME_BYTES, PeerSecret, decodeHello, encodeHello } from "./handshake.js";
 
 export interface Address {
   readonly host: string;
@@ -26,6 +26,10 @@ export interface OutboundLinkOptions {
   readonly reconnectMs: { readonly min: number; readonly max: number };
   /** A connect that takes this long, or buffered bytes that make no progress this long, close the connection. */
   readonly timeoutMs: number;
+  /** The cluster secret: the peer must prove it holds it before anything is sent (handshake.ts). Null: no authentication. */
+  readonly secret: PeerSecret | null;
+  /** Called when the peer failed to prove it holds the cluster secret. */
+  readonly onAuthFailed?: () => void;
 }
 
 export class OutboundLink {
@@ -74,17 +78,41 @@ export class OutboundLink {
     socket.setTimeout(timeoutMs);
     socket.on("timeout", () => {
       // Idle is fine; stuck is not: a connect that hangs, or writes the peer stopped reading.
-      if (socket.connecting || socket.writableLength > 0) {
-        logger.warn("peer_connection_stalled", { peer, connecting: socket.connecting, buffered: socket.writableLength });
+      if (socket.connecting || authenticating || socket.writableLength > 0) {
+        logger.warn("peer_connection_stalled", { peer, connecting: socket.connecting, authenticating, buffered: socket.writableLength });
         socket.destroy();
       }
     });
+    let authenticating = false;
     socket.once("connect", () => {
       this.dialing = null;
-      this.failures = 0;
-      socket.write(encodeFrame(encodeHello({ from: self, to: peer })));
-      this.socket = socket;
-      logger.info("peer_connected", { peer, address: `${address.host}:${address.port}` });
+      const helloBytes = encodeHello({ from: self, to: peer, auth: this.options.secret !== null });
+      socket.write(encodeFrame(helloBytes));
+      if (this.options.secret === null) return this.up(socket);
+      // Nothing is sent until the peer proved it holds the secret, and it gets our proof only then.
+      authenticating = true;
+      const hello = decodeHello(helloBytes);
+      readFrames(socket, {
+        maxFrameBytes: HANDSHAKE_MAX_FRAME_BYTES,
+        logger,
+        onFrame: (frame) => {
+          if (!authenticating) {
+            logger.warn("peer_unexpected_frame", { peer });
+            socket.destroy();
+            return;
+          }
+          authenticating = false;
+          const proof = this.options.secret!.answer(hello, frame);
+          if (proof === null) {
+            logger.error("peer_auth_failed", { peer, address: `${address.host}:${address.port}`, error: "the node there did not prove it holds the cluster secret" });
+            this.options.onAuthFailed?.();
+            socket.destroy();
+            return;
+          }
+          socket.write(encodeFrame(proof));
+          this.up(socket);
+        },
+      });
     });
     socket.on("error", (err) => {
       const fields = { peer, address: `${address.host}:${address.port}`, error: err.message };
@@ -100,8 +128,15 @@ export class OutboundLink {
       if (this.dialing === socket) this.dialing = null;
       if (!this.closed) this.scheduleDial();
     });
-    // Nothing is expected from the peer on this connection, but reading is how its close is noticed.
+    // Nothing but a challenge is expected from the peer on this connection, but reading is how its close is noticed.
     socket.resume();
+  }
+
+  private up(socket: net.Socket): void {
+    this.failures = 0;
+    this.socket = socket;
+    const { peer, address, logger } = this.options;
+    logger.info("peer_connected", { peer, address: `${address.host}:${address.port}`, authenticated: this.options.secret !== null });
   }
 
   private scheduleDial(): void {

@@ -14,8 +14,8 @@ import net, { type AddressInfo, type Socket } from "node:net";
 import type { Message, MessageType, NodeId } from "../core/types.js";
 import type { Logger } from "../util/log.js";
 import { CodecError, decodeMessage, encodeMessageInto, encodedMessageSize } from "./codec.js";
-import { FRAME_HEADER_BYTES, readFrames, remoteOf, writeFrameHeader } from "./framing.js";
-import { HandshakeError, decodeHello } from "./handshake.js";
+import { FRAME_HEADER_BYTES, encodeFrame, readFrames, remoteOf, writeFrameHeader } from "./framing.js";
+import { CHALLENGE_BYTES, HANDSHAKE_MAX_FRAME_BYTES, HandshakeError, PeerSecret, decodeHello, freshNonce, type Hello } from "./handshake.js";
 import { OutboundLink, type Address } from "./outbound.js";
 
 export type { Address } from "./outbound.js";
@@ -38,8 +38,17 @@ export interface PeerTransportOptions {
   readonly maxBufferedBytes?: number;
   /** Redial delay after a failure: starts at min, doubles up to max. Default 50–1000 ms. */
   readonly reconnectMs?: { readonly min: number; readonly max: number };
-  /** A connect, a hello, or buffered bytes making no progress for this long close the connection. Default 2000 ms. */
+  /** A connect, a handshake, or buffered bytes making no progress for this long close the connection. Default 2000 ms. */
   readonly timeoutMs?: number;
+  /**
+   * The cluster secret (docs/SECURITY.md). With it, every connection proves
+   * in both directions that its other end holds it (handshake.ts). Without
+   * it, a hello is believed if it names a member and comes from that
+   * member's host.
+   */
+  readonly secret?: Buffer | null;
+  /** Connections still in their handshake at once; more are closed at once. Default 64. */
+  readonly maxHandshakes?: number;
 }
 
 export type MessageCounts = Readonly<Record<MessageType, number>>;
@@ -51,12 +60,18 @@ export interface TransportStats {
   readonly dropped: MessageCounts;
   readonly bytesSent: number;
   readonly bytesReceived: number;
+  /** Incoming connections closed before or during their handshake (stranger, wrong address, failed proof, too many at once). */
+  readonly refusedConnections: number;
+  /** Messages refused on an authenticated connection: undecodable, or not from the node it authenticated as, or not to this node. */
+  readonly rejectedMessages: number;
   /** Socket writes made: one per send(), one per peer per sendAll(). */
   readonly writes: number;
 }
 
-/** Before a connection has said who it is, it gets no more room than a hello needs. */
-const HELLO_MAX_FRAME_BYTES = 64;
+/** The default frame limit of the peer port. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/** The largest log entry an AppendEntries frame of the default limit always carries (the rest is room for the message around it). */
+export const MAX_REPLICABLE_ENTRY_BYTES = DEFAULT_MAX_FRAME_BYTES - 64 * 1024;
 
 export class PeerTransport {
   private readonly id: NodeId;
@@ -69,6 +84,9 @@ export class PeerTransport {
   private readonly inbound = new Set<Socket>();
   /** The live incoming connection from each peer; a newer one replaces it. */
   private readonly inboundFrom = new Map<NodeId, Socket>();
+  private readonly secret: PeerSecret | null;
+  /** Incoming connections that have not finished their handshake. */
+  private handshaking = 0;
   private closed = false;
   private readonly counts = {
     sent: zeroCounts(),
@@ -76,6 +94,8 @@ export class PeerTransport {
     dropped: zeroCounts(),
     bytesSent: 0,
     bytesReceived: 0,
+    refusedConnections: 0,
+    rejectedMessages: 0,
     writes: 0,
   };
 
@@ -83,8 +103,9 @@ export class PeerTransport {
     this.id = options.id;
     this.logger = options.logger;
     this.onMessage = options.onMessage;
-    this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024 * 1024;
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.timeoutMs = options.timeoutMs ?? 2000;
+    this.secret = options.secret ? new PeerSecret(options.secret) : null;
     const localAddress = bindableAddress(options.listen.host);
     for (const [peer, address] of options.peers) {
       if (peer === this.id) continue;
@@ -99,6 +120,7 @@ export class PeerTransport {
           maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
           reconnectMs: options.reconnectMs ?? { min: 50, max: 1000 },
           timeoutMs: this.timeoutMs,
+          secret: this.secret,
         }),
       );
     }
@@ -230,9 +252,26 @@ export class PeerTransport {
       socket.destroy();
       return;
     }
+    if (this.handshaking >= (this.options.maxHandshakes ?? 64)) {
+      // Strangers cannot hold more than this many sockets (and file descriptors); a real peer just redials.
+      this.counts.refusedConnections++;
+      this.logger.debug("peer_handshakes_full", { remote: remoteOf(socket) });
+      socket.destroy();
+      return;
+    }
+    this.handshaking++;
     this.inbound.add(socket);
     socket.setKeepAlive(true);
+    /** Set once the other end proved who it is; until then no message is read. */
     let peer: NodeId | null = null;
+    let hello: Hello | null = null;
+    let listenerNonce: Buffer | null = null;
+    let inHandshake = true;
+    const handshakeOver = () => {
+      if (!inHandshake) return;
+      inHandshake = false;
+      this.handshaking--;
+    };
     socket.setTimeout(this.timeoutMs);
     socket.on("timeout", () => {
       this.logger.warn("peer_hello_timeout", { remote: remoteOf(socket) });
@@ -240,46 +279,77 @@ export class PeerTransport {
     });
     socket.on("error", (err) => this.logger.debug("peer_inbound_error", { peer, error: err.message }));
     socket.on("close", () => {
+      // Whatever ended it (a refusal, an oversized frame, a timeout, a hang-up), it never got to speak.
+      if (peer === null) this.counts.refusedConnections++;
+      handshakeOver();
       this.inbound.delete(socket);
       if (peer !== null && this.inboundFrom.get(peer) === socket) this.inboundFrom.delete(peer);
     });
     const decoder = readFrames(socket, {
-      maxFrameBytes: HELLO_MAX_FRAME_BYTES,
+      maxFrameBytes: HANDSHAKE_MAX_FRAME_BYTES,
       logger: this.logger,
       onFrame: (frame) => {
         if (peer !== null) {
           this.receive(socket, peer, frame);
           return;
         }
-        peer = this.handshake(socket, frame);
-        if (peer === null) return;
+        try {
+          if (hello === null) {
+            hello = this.checkHello(socket, frame);
+            if (this.secret === null) {
+              peer = this.admit(socket, hello);
+            } else {
+              listenerNonce = freshNonce();
+              socket.write(encodeChallengeFrame(this.secret.challenge(hello, listenerNonce)));
+              return;
+            }
+          } else {
+            if (!this.secret!.verify(hello, listenerNonce!, frame)) throw new HandshakeError(`the connection claiming to be node ${hello.from} did not prove it holds the cluster secret`);
+            peer = this.admit(socket, hello);
+          }
+        } catch (err) {
+          if (!(err instanceof HandshakeError)) throw err;
+          this.logger.warn("peer_hello_refused", { remote: remoteOf(socket), error: err.message });
+          socket.destroy();
+          return;
+        }
+        handshakeOver();
         socket.setTimeout(0);
         decoder.maxFrameBytes = this.maxFrameBytes;
       },
     });
   }
 
-  /** Checks the hello; returns the peer's id, or null after closing the connection. */
-  private handshake(socket: Socket, frame: Buffer): NodeId | null {
-    const remote = remoteOf(socket);
-    let from: NodeId;
-    try {
-      const hello = decodeHello(frame);
-      from = hello.from;
-      if (hello.to !== this.id) {
-        throw new HandshakeError(`node ${hello.from} dialled ${this.options.listen.host}:${this.options.listen.port} believing it is node ${hello.to}, but this is node ${this.id}: the cluster files disagree`);
-      }
-      if (!this.links.has(from)) throw new HandshakeError(`node ${from} is not in this node's cluster file`);
-    } catch (err) {
-      if (!(err instanceof HandshakeError)) throw err;
-      this.logger.warn("peer_hello_refused", { remote, error: err.message });
-      socket.destroy();
-      return null;
+  /** The hello names this node and a member, from that member's host, and agrees about the secret; or a HandshakeError. */
+  private checkHello(socket: Socket, frame: Buffer): Hello {
+    const hello = decodeHello(frame);
+    const { from } = hello;
+    if (hello.to !== this.id) {
+      throw new HandshakeError(`node ${from} dialled ${this.options.listen.host}:${this.options.listen.port} believing it is node ${hello.to}, but this is node ${this.id}: the cluster files disagree`);
     }
+    const address = this.options.peers.get(from);
+    if (from === this.id || address === undefined) throw new HandshakeError(`node ${from} is not in this node's cluster file`);
+    if (hello.auth !== (this.secret !== null)) {
+      throw new HandshakeError(
+        this.secret !== null
+          ? `node ${from} has no cluster secret, this node has one: every node's cluster file must name the same secretFile`
+          : `node ${from} has a cluster secret, this node has none: every node's cluster file must name the same secretFile`,
+      );
+    }
+    // Without a secret the source address is all there is to go on: a node dials from its own peer host.
+    if (this.secret === null && !sameHost(socket.remoteAddress, address.host)) {
+      throw new HandshakeError(`a hello claiming to be node ${from} came from ${socket.remoteAddress ?? "?"}, but node ${from}'s peer host is ${address.host}`);
+    }
+    return hello;
+  }
+
+  /** The other end proved it is `hello.from`: its connection replaces any older one from it. */
+  private admit(socket: Socket, hello: Hello): NodeId {
+    const from = hello.from;
     // The peer dials again only after its previous connection failed, so an older one is dead even if we have not noticed yet.
     this.inboundFrom.get(from)?.destroy();
     this.inboundFrom.set(from, socket);
-    this.logger.debug("peer_accepted", { peer: from, remote });
+    this.logger.debug("peer_accepted", { peer: from, remote: remoteOf(socket), authenticated: this.secret !== null });
     return from;
   }
 
@@ -290,11 +360,13 @@ export class PeerTransport {
     } catch (err) {
       if (!(err instanceof CodecError)) throw err;
       this.logger.warn("peer_bad_message", { peer, error: err.message });
+      this.counts.rejectedMessages++;
       socket.destroy();
       return;
     }
     if (message.from !== peer || message.to !== this.id) {
       this.logger.warn("peer_misaddressed_message", { peer, from: message.from, to: message.to });
+      this.counts.rejectedMessages++;
       socket.destroy();
       return;
     }
@@ -302,6 +374,23 @@ export class PeerTransport {
     this.counts.bytesReceived += FRAME_HEADER_BYTES + frame.length;
     this.onMessage(message);
   }
+}
+
+function encodeChallengeFrame(challenge: Buffer): Buffer {
+  if (challenge.length !== CHALLENGE_BYTES) throw new Error("bad challenge size");
+  return encodeFrame(challenge);
+}
+
+/**
+ * Whether a connection from `remote` can be from a node whose peer host is
+ * `host`. A host name or a wildcard cannot be checked (anything passes); an
+ * IP address must match, IPv4-mapped IPv6 forms included.
+ */
+export function sameHost(remote: string | undefined, host: string): boolean {
+  if (net.isIP(host) === 0 || host === "0.0.0.0" || host === "::") return true;
+  if (remote === undefined) return false;
+  const strip = (a: string) => a.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
+  return strip(remote) === strip(host);
 }
 
 /** The source address for outgoing connections: the listen host, unless it is a wildcard or a name. */

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { encodeCommand } from "../../src/client/commandEncoder.js";
 import { ReplyParser } from "../../src/client/replyParser.js";
 import type { Reply } from "../../src/resp/writer.js";
+import type { StatusJson } from "../../src/util/status-json.js";
 
 export const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
 
@@ -23,17 +24,8 @@ export interface TestNode {
   process: ChildProcess | null;
 }
 
-export interface NodeStatusJson {
-  id: number;
-  role: string;
-  term: number;
-  leader: number | null;
-  commitIndex: number;
-  lastApplied: number;
-  lastLogIndex: number;
-  snapshotIndex: number;
-  peers: { id: number; matchIndex: number | null; nextIndex: number | null; reachable: boolean }[];
-}
+/** GET /status, as the server writes it. */
+export type NodeStatusJson = StatusJson;
 
 /** How a node's process ended: an exit code, or the signal that killed it. */
 export interface ExitStatus {
@@ -51,6 +43,8 @@ export interface ClusterOptions {
   walSegmentBytes?: number;
   /** Extra environment for the servers. */
   env?: Record<string, string>;
+  /** More cluster-file fields (e.g. secretFile, requirepass); may be computed from the cluster's directory. */
+  extra?: Record<string, unknown> | ((dir: string) => Record<string, unknown>);
   /** Extra Node options for the servers, before the script (e.g. --cpu-prof for `npm run bench -- --profile`). */
   nodeArgs?: readonly string[];
   /** Another build's bin/raftkv.js to run (`npm run bench -- --baseline DIR` races two builds). */
@@ -85,6 +79,7 @@ export class TestCluster {
       ...(options.snapshotEvery !== undefined && { snapshotEvery: options.snapshotEvery }),
       ...(options.snapshotChunkBytes !== undefined && { snapshotChunkBytes: options.snapshotChunkBytes }),
       ...(options.walSegmentBytes !== undefined && { walSegmentBytes: options.walSegmentBytes }),
+      ...(typeof options.extra === "function" ? options.extra(this.dir) : options.extra),
     };
     writeFileSync(this.configPath, JSON.stringify(file, null, 2));
   }

@@ -69,16 +69,23 @@ describe("GET and SET", () => {
     assert.equal(h.run("DBSIZE"), int(0));
   });
 
-  test("KEEPTTL is accepted (no key has a TTL); expiry options are refused clearly", () => {
-    const h = new Harness();
-    assert.equal(h.run("SET", "k", "v", "KEEPTTL"), OK);
-    for (const option of ["EX", "PX", "EXAT", "PXAT", "ex"]) {
-      assert.equal(
-        h.run("SET", "k", "w", option, "100"),
-        "-ERR raftkv does not support key expiry (EX, PX, EXAT, PXAT): keys live until deleted\r\n",
-      );
-    }
-    assert.equal(h.run("GET", "k"), bulk("v"));
+  test("EX, PX, EXAT, PXAT set a time to live by the log's time; KEEPTTL keeps it; a plain SET drops it", () => {
+    let now = 1_000_000;
+    const h = new Harness({ clock: () => now });
+    assert.equal(h.run("SET", "k", "v", "EX", "10"), OK);
+    assert.equal(h.run("PTTL", "k"), int(10_000));
+    assert.equal(h.run("SET", "k", "v", "PX", "500"), OK);
+    assert.equal(h.run("PEXPIRETIME", "k"), int(1_000_500));
+    assert.equal(h.run("SET", "k", "v", "EXAT", "2000"), OK);
+    assert.equal(h.run("PEXPIRETIME", "k"), int(2_000_000));
+    assert.equal(h.run("SET", "k", "w", "KEEPTTL"), OK);
+    assert.equal(h.run("PEXPIRETIME", "k"), int(2_000_000));
+    assert.equal(h.run("SET", "k", "x"), OK);
+    assert.equal(h.run("TTL", "k"), int(-1));
+    assert.equal(h.run("SET", "k", "y", "PXAT", "1000001"), OK);
+    now += 1;
+    assert.equal(h.run("GET", "k"), NIL);
+    assert.equal(h.run("SET", "k", "v", "EX", "0"), "-ERR invalid expire time in 'set' command\r\n");
   });
 
   test("arity", () => {
@@ -370,6 +377,10 @@ describe("INFO and DBSIZE", () => {
     assert.ok(all.endsWith("# Keyspace\r\n"), "no db0 line while empty");
     h.run("SET", "a", "1");
     assert.equal(info("keyspace"), "# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n");
+    h.run("HSET", "h", "f", "v");
+    h.run("EXPIRE", "h", "100");
+    assert.equal(info("keyspace"), "# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\n");
+    h.run("DEL", "h");
     assert.equal(info("SERVER"), "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\narch_bits:64\r\n");
     assert.equal(info("server", "keyspace").split("\r\n\r\n").length, 2);
     assert.equal(info("nosuch"), "");

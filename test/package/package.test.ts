@@ -44,7 +44,7 @@ test("the tarball holds the built library, the binaries, the docs and the exampl
   assert.deepEqual(unwanted, []);
   // Nothing stale: every compiled file has its source.
   const stale = files.filter((f) => f.startsWith("dist/src/") && f.endsWith(".js")).filter((f) => !existsSync(join(ROOT, f.replace(/^dist\//, "").replace(/\.js$/, ".ts"))));
-  assert.deepEqual(stale, [], "compiled files without a source (run a clean build)");
+  assert.deepEqual(stale, [], "compiled files without a source: `npm run build` starts from an empty dist/, as `npm pack` (prepack) and `npm test` (pretest) do");
 });
 
 test("installed from the tarball: raftkv, raftkv/server and raftkv/client import by name", () => {

@@ -14,49 +14,29 @@ import { after, before, describe, test } from "node:test";
 import { KvStateMachine } from "../../src/kv/stateMachine.js";
 import { Rng } from "../helpers/prng.js";
 import { Harness, wire } from "../kv/harness.js";
-import { FAMILIES, generateSequence, showCommand, type Compare, type GeneratedCommand } from "./generator.js";
+import { FAMILIES, generateSequence, KEYS, showCommand, type GeneratedCommand } from "./generator.js";
 import { RawConnection, startRedis, type RedisServer } from "./resp.js";
+import { sameReply } from "./compare.js";
 
 const SEQUENCES = Number(process.env.RAFTKV_DIFF_SEQUENCES ?? 2000);
 const FIRST_SEED = Number(process.env.RAFTKV_DIFF_SEED ?? 1);
 const LENGTH = 25;
+const WHOLE_KEYSPACE = new Set(["DBSIZE", "SCAN", "KEYS"]);
 
-/** The items of a RESP2 array reply, as raw frames. */
-function arrayItems(reply: string): string[] | null {
-  if (!reply.startsWith("*")) return null;
-  const items: string[] = [];
-  const data = Buffer.from(reply, "latin1");
-  const headerEnd = data.indexOf("\r\n") + 2;
-  const count = Number(data.toString("latin1", 1, headerEnd - 2));
-  let pos = headerEnd;
-  for (let i = 0; i < count; i++) {
-    const n = frameLengthOf(data, pos);
-    items.push(data.toString("latin1", pos, pos + n));
-    pos += n;
-  }
-  return items;
-}
-
-function frameLengthOf(data: Buffer, pos: number): number {
-  const end = data.indexOf("\r\n", pos) + 2;
-  if (data[pos] !== 0x24) return end - pos;
-  const n = Number(data.toString("latin1", pos + 1, end - 2));
-  return n < 0 ? end - pos : end + n + 2 - pos;
-}
-
-export function sameReply(compare: Compare, ours: string, theirs: string): boolean {
-  if (compare === "exact" || ours === theirs) return ours === theirs;
-  const a = arrayItems(ours);
-  const b = arrayItems(theirs);
-  if (a === null || b === null) return false;
-  return a.length === b.length && JSON.stringify(a.sort()) === JSON.stringify(b.sort());
-}
-
-export async function runSequence(redis: RawConnection, seed: number, commands: readonly GeneratedCommand[]): Promise<void> {
+async function runSequence(redis: RawConnection, seed: number, commands: readonly GeneratedCommand[]): Promise<void> {
   const h = new Harness({ replicas: 2 });
+  // The previous sequence may have left the connection in MULTI, or watching.
+  await redis.command([Buffer.from("DISCARD")]);
+  await redis.command([Buffer.from("UNWATCH")]);
   assert.equal((await redis.command([Buffer.from("FLUSHALL")])).toString(), "+OK\r\n");
   const done: string[] = [];
   for (const c of commands) {
+    // Redis keeps a key past its time until something touches it (SET ... EXAT in the past leaves one):
+    // its DBSIZE counts it, and SCAN TYPE none returns it. raftkv's counts and scans show what a read
+    // sees. Touching every key first makes Redis drop them.
+    // Inside MULTI the touch would be queued; DBSIZE there is left out (SCAN and KEYS skip expired keys in Redis too).
+    if (h.client.inTransaction && c.args[0]!.toString("latin1").toUpperCase() === "DBSIZE") continue;
+    if (!h.client.inTransaction && WHOLE_KEYSPACE.has(c.args[0]!.toString("latin1").toUpperCase())) await redis.command([Buffer.from("EXISTS"), ...KEYS]);
     const theirs = (await redis.command(c.args)).toString("latin1");
     const ours = h.run(...c.args);
     done.push(showCommand(c.args));

@@ -9,9 +9,13 @@ import type { Rng } from "../helpers/prng.js";
 
 /**
  * How the two replies must agree: "exact" byte for byte; "unordered" an
- * array compared as a multiset (KEYS: Redis's order is its hash table's).
+ * array compared as a multiset (KEYS: Redis's order is its hash table's);
+ * "scan" a complete SCAN (cursor 0 exactly, the keys as a multiset);
+ * "seconds"/"milliseconds" an integer that may differ by the time between
+ * the two servers' clocks (2 s, 2000 ms), while -1 and -2 must be exact;
+ * "exec" each reply of a transaction exactly, or as "unordered"/"scan".
  */
-export type Compare = "exact" | "unordered";
+export type Compare = "exact" | "unordered" | "scan" | "seconds" | "milliseconds" | "exec";
 
 export interface GeneratedCommand {
   readonly args: Buffer[];
@@ -105,23 +109,119 @@ export const ERROR_FAMILY: readonly Maker[] = [
   (g) => ["PING", g.value(), g.value()],
 ];
 
+const FIELDS: readonly Buffer[] = [b("f1"), b("f2"), b("f3"), b("field:4"), b(Buffer.from([0, 0x66, 0xff])), b("")];
+
+function field(r: Rng): Buffer {
+  return r.pick(FIELDS);
+}
+
+function fieldValues(g: Generator, r: Rng): Buffer[] {
+  return Array.from({ length: 1 + r.int(3) }, () => [field(r), g.value()]).flat();
+}
+
+export const HASH_FAMILY: readonly Maker[] = [
+  (g, r) => ["HSET", g.key(), ...fieldValues(g, r)],
+  (g, r) => ["HSETNX", g.key(), field(r), g.value()],
+  (g, r) => ["HGET", g.key(), field(r)],
+  (g, r) => ["HMGET", g.key(), ...Array.from({ length: 1 + r.int(3) }, () => field(r))],
+  (g, r) => ["HDEL", g.key(), ...Array.from({ length: 1 + r.int(3) }, () => field(r))],
+  (g) => ["HGETALL", g.key()],
+  (g) => ["HKEYS", g.key()],
+  (g) => ["HVALS", g.key()],
+  (g) => ["HLEN", g.key()],
+  (g, r) => ["HEXISTS", g.key(), field(r)],
+  (g, r) => ["HINCRBY", g.key(), field(r), g.integer()],
+  (g, r) => ["HSET", g.key(), field(r)],
+  (g, r) => ["HSET", g.key(), ...fieldValues(g, r), field(r)],
+  (g) => ["HGET", g.key()],
+];
+
+const PATTERNS = ["*", "k*", "k?", "key:*", "[kh]*", "*1", "k[1-2]", "k[^1]", "\\k*", "*[", "?", ""];
+
+export const KEYSPACE_FAMILY: readonly Maker[] = [
+  (g) => ["TYPE", g.key()],
+  (_g, r) => ["KEYS", r.pick(PATTERNS)],
+  (_g, r) => ["SCAN", "0", "COUNT", "1000", ...(r.chance(0.5) ? ["MATCH", r.pick(PATTERNS)] : []), ...(r.chance(0.3) ? ["TYPE", r.pick(["string", "hash", "HASH", "list", "none"])] : [])],
+  (_g, r) => ["SCAN", r.pick(["x", "-", "0 ", "1.5", "18446744073709551616"])],
+  (_g, r) => ["SCAN", "0", ...r.pick([["COUNT", "0"], ["COUNT", "x"], ["MATCH"], ["FOO", "1"], ["COUNT", "-1"]])],
+  (g) => ["RENAME", g.key(), g.key()],
+  (g) => ["RENAMENX", g.key(), g.key()],
+  (g) => ["GETDEL", g.key()],
+  (g) => ["GETSET", g.key(), g.value()],
+  (g) => ["SETNX", g.key(), g.value()],
+  (g, r) => ["MSETNX", ...Array.from({ length: 1 + r.int(3) }, () => [g.key(), g.value()]).flat()],
+  (g) => ["MSETNX", g.key(), g.value(), g.key()],
+  (g, r) => ["COPY", g.key(), g.key(), ...g.options(["REPLACE", "replace"], 1), ...(r.chance(0.2) ? ["DB", r.pick(["0", "x"])] : [])],
+  (g) => ["COPY", g.key(), g.key(), "BOGUS"],
+  (g) => ["UNLINK", ...g.keys()],
+  (_g, r) => (r.chance(0.1) ? ["FLUSHALL", ...r.pick([[], ["ASYNC"], ["sync"], ["foo"], ["SYNC", "x"]])] : ["DBSIZE"]),
+];
+
+/** Times far enough from now that the few milliseconds between the two servers never change an answer. */
+function seconds(r: Rng): string {
+  return r.pick(["100", "1000", "5000", "-5", "0", "x", "9223372036854775807", "9223372036854775"]);
+}
+
+function absoluteSeconds(r: Rng): string {
+  const now = Math.floor(Date.now() / 1000);
+  return r.pick([String(now + 100), String(now + 1000), String(now + 5000), String(now - 100), "1", "x"]);
+}
+
+export const EXPIRY_FAMILY: readonly Maker[] = [
+  (g, r) => ["SET", g.key(), g.value(), ...r.pick([["EX", seconds(r)], ["PX", String(Number(r.pick(["100", "1000", "5000"])) * 1000)], ["EXAT", absoluteSeconds(r)], ["PXAT", `${absoluteSeconds(r)}000`], ["KEEPTTL"], ["EX", "100", "KEEPTTL"], ["EX", "100", "PX", "100"], ["EX"]]), ...g.options(["NX", "XX", "GET"], 1)],
+  (g, r) => ["SETEX", g.key(), seconds(r), g.value()],
+  (g, r) => ["PSETEX", g.key(), r.pick(["100000", "0", "-1", "x"]), g.value()],
+  (g, r) => ["GETEX", g.key(), ...r.pick([[], ["PERSIST"], ["EX", seconds(r)], ["PX", "100000"], ["EXAT", absoluteSeconds(r)], ["PXAT", `${absoluteSeconds(r)}000`], ["EX", "100", "PX", "100"], ["PERSIST", "EX", "100"], ["FOO"]])],
+  (g, r) => ["EXPIRE", g.key(), seconds(r), ...g.options(["NX", "XX"], 1)],
+  (g, r) => ["PEXPIRE", g.key(), r.pick(["100000", "-1", "x"]), ...g.options(["NX", "XX"], 1)],
+  (g, r) => ["EXPIREAT", g.key(), absoluteSeconds(r), ...g.options(["NX", "XX", "GT", "LT", "gt"], 2)],
+  (g, r) => ["PEXPIREAT", g.key(), `${absoluteSeconds(r)}000`, ...g.options(["NX", "XX", "GT", "LT"], 2)],
+  (g) => ["EXPIRE", g.key(), "100", "FOO"],
+  (g) => ["TTL", g.key()],
+  (g) => ["PTTL", g.key()],
+  (g) => ["EXPIRETIME", g.key()],
+  (g) => ["PEXPIRETIME", g.key()],
+  (g) => ["PERSIST", g.key()],
+];
+
+/** Transactions: MULTI/EXEC/DISCARD/WATCH/UNWATCH among the other commands, in any order (nested MULTI, EXEC without MULTI...). */
+export const TRANSACTION_FAMILY: readonly Maker[] = [
+  () => ["MULTI"],
+  () => ["MULTI"],
+  () => ["EXEC"],
+  () => ["EXEC"],
+  () => ["DISCARD"],
+  (g) => ["WATCH", ...g.keys(2)],
+  () => ["UNWATCH"],
+  (_g, r) => [r.pick(["MULTI", "EXEC", "WATCH", "UNWATCH", "DISCARD"]), "extra"],
+];
+
 export interface Family {
   readonly name: string;
   readonly makers: readonly Maker[];
   /** Relative weight of the family in a sequence. */
   readonly weight: number;
-  /** Replies compared as multisets for these makers' commands (by command name, upper case). */
-  readonly unordered?: readonly string[];
+  /** How replies of some commands are compared (by command name, upper case); the rest exactly. */
+  readonly compare?: Readonly<Record<string, Compare>>;
 }
 
 export const FAMILIES: readonly Family[] = [
   { name: "strings", makers: STRING_FAMILY, weight: 6 },
   { name: "errors", makers: ERROR_FAMILY, weight: 1 },
+  { name: "hashes", makers: HASH_FAMILY, weight: 4 },
+  { name: "keyspace", makers: KEYSPACE_FAMILY, weight: 3, compare: { KEYS: "unordered", SCAN: "scan" } },
+  { name: "transactions", makers: TRANSACTION_FAMILY, weight: 3, compare: { EXEC: "exec" } },
+  {
+    name: "expiry",
+    makers: EXPIRY_FAMILY,
+    weight: 3,
+    compare: { TTL: "seconds", EXPIRETIME: "seconds", PTTL: "milliseconds", PEXPIRETIME: "milliseconds" },
+  },
 ];
 
 export function generateSequence(rng: Rng, families: readonly Family[], length: number): GeneratedCommand[] {
   const total = families.reduce((n, f) => n + f.weight, 0);
-  const unordered = new Set(families.flatMap((f) => f.unordered ?? []));
+  const compare = new Map(families.flatMap((f) => Object.entries(f.compare ?? {})));
   const g = new Generator(rng);
   const out: GeneratedCommand[] = [];
   for (let i = 0; i < length; i++) {
@@ -136,7 +236,7 @@ export function generateSequence(rng: Rng, families: readonly Family[], length: 
     }
     const args = rng.pick(family.makers)(g, rng);
     const name = b(args[0]!).toString("latin1").toUpperCase();
-    out.push(cmd(args, unordered.has(name) ? "unordered" : "exact"));
+    out.push(cmd(args, compare.get(name) ?? "exact"));
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { runPlan, runSeed } from "../../src/sim/run.js";
 import { shrink } from "../../src/sim/shrink.js";
 import { search } from "../../src/sim/search.js";
 import { findBug } from "../../src/sim/zoo.js";
-import { collapseRepeats } from "../../src/sim/trace.js";
+import { collapseRepeats, story } from "../../src/sim/trace.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -171,6 +171,39 @@ describe("raftkv sim (command line)", () => {
 });
 
 describe("the story's view of a trace", () => {
+  test("tells elections with their votes, folds lost campaigns and resent messages, and stops following the entry once it commits", () => {
+    const trace = [
+      "t=   10  n1 precandidate -> candidate (term 2)",
+      "t=   11  n1 -> n2 RequestVote(term 2, last 4@1)",
+      "t=   12  n2 -> n1 RequestVoteResponse(term 2, granted)",
+      "t=   12  n1 candidate -> leader (term 2)",
+      "t=   13  n1 -> n2 AppendEntries(term 2, prev 4@1, entries 5@2, commit 4)",
+      "t=   13  n1 -> n3 AppendEntries(term 2, prev 4@1, entries 5@2, commit 4)  [dropped]",
+      "t=   14  n1 -> n2 AppendEntries(term 2, prev 4@1, entries 5@2, commit 4)",
+      "t=   15  n1 -> n2 AppendEntries(term 2, prev 4@1, heartbeat, commit 4)",
+      "t=   15  client 1: {} -> OK",
+      "t=   16  n3 CRASHED",
+      "t=   20  n3 precandidate -> candidate (term 3)",
+      "t=   40  n3 precandidate -> candidate (term 4)",
+      "t=   50  n2 -> n1 AppendEntriesResponse(term 2, ok, match 5)",
+      "t=   50  n1 commits through 5 (leader of term 2)",
+      "t=   51  n1 -> n3 AppendEntries(term 2, prev 4@1, entries 5@2, commit 5)",
+      "t=   60  n1 leader -> follower (term 5)",
+      "t=   60  VIOLATION Leader Completeness: n3 became leader of term 5 without committed entry 5@2 (has nothing)",
+    ];
+    assert.deepEqual(story(trace, "n3 became leader of term 5 without committed entry 5@2 (has nothing)"), [
+      "t=   12  n1 becomes leader of term 2 (its log ends 4@1), voted for by n1, n2",
+      "t=   13  n1 -> n2 AppendEntries(term 2, prev 4@1, entries 5@2)  (x2, the last at t=14)",
+      "t=   13  n1 -> n3 AppendEntries(term 2, prev 4@1, entries 5@2)  [dropped]",
+      "t=   16  n3 CRASHED",
+      "t=   20  n3 stands for election in term 3 and does not win (and in term 4)",
+      "t=   50  n2 -> n1 AppendEntriesResponse(term 2, ok, match 5)",
+      "t=   50  n1 commits through 5 (leader of term 2)",
+      "t=   60  n1 steps down (term 5)",
+      "t=   60  VIOLATION Leader Completeness: n3 became leader of term 5 without committed entry 5@2 (has nothing)",
+    ]);
+  });
+
   test("folds a message repeated at several ticks into one line, and keeps what differs", () => {
     const lines = [
       "t=  631  n1 -> n2 AppendEntriesResponse(term 8, ok, match 34)",

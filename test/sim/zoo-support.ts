@@ -11,11 +11,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_FAULTS, FAULTS } from "../../src/sim/plan.js";
 import { search } from "../../src/sim/search.js";
+import { runPlan } from "../../src/sim/run.js";
 import { shrink } from "../../src/sim/shrink.js";
+import { story } from "../../src/sim/trace.js";
 import { findBug, verdict } from "../../src/sim/zoo.js";
 
+/** The longest story a zoo find may be told in (docs/SIMULATION.md, "Shrinking and the story"). */
+export const MAX_STORY = 30;
+
 export function zooTest(name: string, maxRuns: number, seed = 1): void {
-  test(`the search finds bug '${name}' (seed ${seed}) breaking what it is pinned to, and shrinks it`, () => {
+  test(`the search finds bug '${name}' (seed ${seed}) breaking what it is pinned to, and tells it in <= ${MAX_STORY} events`, () => {
     const bug = findBug(name);
     assert.ok(bug, `bug ${name} exists`);
     const t0 = performance.now();
@@ -24,10 +29,16 @@ export function zooTest(name: string, maxRuns: number, seed = 1): void {
       assert.equal(verdict(bug, invariant), "side effect", `${name} broke ${invariant}, neither pinned nor a declared side effect: ${o.first.violation!.message}`);
     assert.ok(res.found?.violation, `${name} not found in ${res.runs} runs (other violations: ${[...res.others.keys()].join(", ") || "none"})`);
     assert.equal(verdict(bug, res.found.violation.invariant), "pinned", `${name} is pinned to ${bug.breaks.join(" or ")}, it broke ${res.found.violation.invariant}`);
-    const s = shrink(res.found, { bug, maxTrials: 300 });
+    const s = shrink(res.found, { bug, maxTrials: 1000 });
     assert.equal(s.result.violation?.invariant, res.found.violation.invariant);
+    const again = runPlan(s.result.plan, { bug, trace: true, ...(s.until !== null ? { until: s.until } : {}) });
+    assert.equal(again.violation?.invariant, res.found.violation.invariant, "the shrunk plan replays to the same violation");
+    const told = story(again.trace, again.violation!.message);
+    assert.ok(told.length <= MAX_STORY, `${name}: a story of ${told.length} events:\n${told.join("\n")}`);
+    if (again.violation!.invariant !== "Linearizability") assert.match(told.at(-1)!, new RegExp(`VIOLATION ${again.violation!.invariant}`));
     console.log(
-      `${name}: ${res.found.violation.invariant} after ${res.runs} runs, ${((performance.now() - t0) / 1000).toFixed(1)} s; shrunk to ${s.result.plan.events.length} of ${s.eventsBefore} events` +
+      `${name}: ${res.found.violation.invariant} after ${res.runs} runs, ${((performance.now() - t0) / 1000).toFixed(1)} s; shrunk to ${s.result.plan.events.length} of ${s.eventsBefore} events, ` +
+        `${s.spared} random losses spared, a story of ${told.length} events` +
         [...res.others].map(([i, o]) => `; ${o.count} side-effect run(s) of ${i}`).join(""),
     );
   });

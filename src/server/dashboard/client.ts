@@ -9,37 +9,10 @@
 // timeline of elections merged from the nodes' own events and from what the
 // page itself saw (term changes, leader changes, nodes going down and up).
 
-interface PeerStatus {
-  id: number;
-  matchIndex: number | null;
-  nextIndex: number | null;
-  state: string | null;
-  reachable: boolean;
-}
+import type { StatusJson } from "../../util/status-json.js";
 
-interface NodeEvent {
-  time: number;
-  term: number;
-  event: string;
-}
-
-interface Status {
-  id: number;
-  role: string;
-  term: number;
-  votedFor: number | null;
-  leader: number | null;
-  commitIndex: number;
-  lastApplied: number;
-  lastLogIndex: number;
-  lastLogTerm: number;
-  snapshotIndex: number;
-  peers: PeerStatus[];
-  keys: number;
-  events: NodeEvent[];
-  /** Every node of the cluster, with its admin address (so the page can poll them all). */
-  nodes?: { id: number; admin: string; client: string }[];
-}
+/** What the page polls: GET /status, as the server writes it. */
+type Status = StatusJson;
 
 interface Watched {
   id: number;

@@ -1,0 +1,48 @@
+// The simulator half of `npm run mutate`'s fast tier, run in a child process
+// against a mutated copy of dist/: a seeded batch of runs (3 and 5 nodes,
+// every fault but storage faults; then with storage faults; then with
+// leadership transfers), stopping at the first violation. Prints one JSON
+// line: { caught: "Invariant (seed S, N nodes)" | null, runs }.
+//
+//   node dist/bench/mutate-sim.js ROOT SEEDS
+
+import { pathToFileURL } from "node:url";
+
+interface Batch {
+  readonly faults: "default" | "all";
+  readonly transfers: boolean;
+  readonly seeds: number;
+}
+
+async function main(root: string, seeds: number): Promise<void> {
+  const plan = await import(pathToFileURL(`${root}/src/sim/plan.js`).href);
+  const run = await import(pathToFileURL(`${root}/src/sim/run.js`).href);
+  const batches: Batch[] = [
+    { faults: "default", transfers: false, seeds },
+    { faults: "all", transfers: false, seeds: Math.ceil(seeds / 3) },
+    { faults: "default", transfers: true, seeds: Math.ceil(seeds / 3) },
+  ];
+  let runs = 0;
+  for (const b of batches) {
+    for (let seed = 1; seed <= b.seeds; seed++) {
+      const nodes = seed % 2 ? 3 : 5;
+      const faults = new Set(b.faults === "all" ? plan.FAULTS : plan.DEFAULT_FAULTS);
+      runs++;
+      let r;
+      try {
+        r = run.runPlan(plan.generatePlan({ seed, nodes, steps: 600, faults, transfers: b.transfers }));
+      } catch (e) {
+        // A mutant may break an assertion inside the core: that is caught too.
+        process.stdout.write(JSON.stringify({ caught: `exception (seed ${seed}, ${nodes} nodes, ${b.faults} faults${b.transfers ? ", transfers" : ""}): ${String((e as Error).message).slice(0, 80)}`, runs }) + "\n");
+        return;
+      }
+      if (r.violation) {
+        process.stdout.write(JSON.stringify({ caught: `${r.violation.invariant} (seed ${seed}, ${nodes} nodes, ${b.faults === "all" ? "storage faults" : "default faults"}${b.transfers ? ", transfers" : ""})`, runs }) + "\n");
+        return;
+      }
+    }
+  }
+  process.stdout.write(JSON.stringify({ caught: null, runs }) + "\n");
+}
+
+await main(process.argv[2]!, Number(process.argv[3] ?? 60));

@@ -10,6 +10,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { intFlag, parseArgs, stringFlag, UsageError } from "./args.js";
 import { EXIT } from "./raftkv.js";
+import { controlSocketPath, lockHolder, serveControl, supervisorRunning } from "./node-control.js";
 import { clusterConfigToJson, ConfigError, formatAddress, loadClusterFile, localClusterConfig, type ClusterConfig } from "../server/config.js";
 
 const HELP = `raftkv cluster [--nodes N] [--dir DIR] [--base-port P]
@@ -20,7 +21,12 @@ and keeps each node's data in DIR/node-ID and its log in DIR/node-ID.log.
 Ports: client (Redis protocol) P, P+1, ...; peer P+620, ...; admin (HTTP) P+1700, ...
 with P = 6381 by default (so 6381-6383, 7001-7003, 8081-8083).
 If DIR/cluster.json exists it is reused, with its data (--nodes and
---base-port must then agree with it). Ctrl-C stops every node.`;
+--base-port must then agree with it). Ctrl-C stops every node.
+
+It restarts nothing by itself; 'raftkv node start|stop|restart ID [--dir DIR]'
+asks it to (over DIR/supervisor.sock), and the node stays under it. A node
+already running on one of the data directories (say, started by hand) is
+refused at start: stop it first.`;
 
 const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
 
@@ -64,25 +70,77 @@ export async function runCluster(argv: string[]): Promise<number> {
     writeFileSync(file, clusterConfigToJson(config));
   }
 
+  if (await supervisorRunning(controlSocketPath(dir))) {
+    process.stderr.write(`raftkv cluster: another 'raftkv cluster' is running on ${dir}; stop it first (Ctrl-C in its terminal)\n`);
+    return EXIT.usage;
+  }
+  // Strays: a node already running on one of these data directories (started by hand, or left over) is refused, not fought over.
+  const strays = config.nodes.map((n) => ({ id: n.id, pid: lockHolder(join(dir, `node-${n.id}`)) })).filter((x) => x.pid !== null);
+  if (strays.length > 0) {
+    process.stderr.write(
+      strays.map((x) => `raftkv cluster: node ${x.id} is already running (pid ${x.pid}, which holds ${join(dir, `node-${x.id}`, "LOCK")})\n`).join("") +
+        `Stop ${strays.length === 1 ? "it" : "them"} first (kill ${strays.map((x) => x.pid).join(" ")}), then run the cluster again; under the cluster, \`npx raftkv node restart ID\` restarts a node.\n`,
+    );
+    return EXIT.usage;
+  }
+
   let stopping = false;
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
   const children = new Map<number, ChildProcess>();
-  for (const n of config.nodes) {
-    const logFile = join(dir, `node-${n.id}.log`);
+  /** Nodes the operator stopped (`raftkv node stop`): their exit is expected, and the cluster runs on without them. */
+  const stoppedOnPurpose = new Set<number>();
+  const startNode = (id: number): ChildProcess => {
+    const logFile = join(dir, `node-${id}.log`);
     const out = createWriteStream(logFile, { flags: "a" });
-    const child = spawn(process.execPath, [BIN, "server", "--config", file, "--id", String(n.id), "--data", join(dir, `node-${n.id}`)], {
+    const child = spawn(process.execPath, [BIN, "server", "--config", file, "--id", String(id), "--data", join(dir, `node-${id}`)], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
-    children.set(n.id, child);
+    children.set(id, child);
     child.on("exit", (code, signal) => {
-      children.delete(n.id);
-      if (!stopping) process.stdout.write(`node ${n.id} exited (${signal ?? `code ${code}`}); see ${logFile}\n`);
-      if (children.size === 0) done();
+      if (children.get(id) === child) children.delete(id);
+      if (!stopping && !stoppedOnPurpose.has(id))
+        process.stdout.write(`node ${id} exited (${signal ?? `code ${code}`}); see ${logFile}; \`npx raftkv node start ${id}${dirFlag}\` starts it again\n`);
+      if (children.size === 0 && (stopping || stoppedOnPurpose.size === 0)) done();
     });
-  }
+    return child;
+  };
+  const dirFlag = resolve(dir) === resolve("data") ? "" : ` --dir ${relativeOrAbsolute(dir)}`;
+  for (const n of config.nodes) startNode(n.id);
+
+  const stopChild = (child: ChildProcess): Promise<void> =>
+    new Promise((resolveStop) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
+      child.once("exit", () => resolveStop());
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+    });
+  const control = await serveControl(controlSocketPath(dir), async ({ op, id }) => {
+    if (stopping) return { ok: false, message: "the cluster is stopping" };
+    if (!config.nodes.some((n) => n.id === id)) return { ok: false, message: `node ${id} is not in ${file} (ids: ${config.nodes.map((n) => n.id).join(", ")})` };
+    const running = children.get(id);
+    if (op === "stop" || op === "restart") {
+      if (running === undefined && op === "stop") return { ok: false, message: `node ${id} is not running` };
+      stoppedOnPurpose.add(id);
+      if (running) await stopChild(running);
+    }
+    if (op === "start" && running !== undefined) return { ok: false, message: `node ${id} is already running (pid ${running.pid})` };
+    if (op === "stop") {
+      process.stdout.write(`node ${id} stopped (raftkv node stop)\n`);
+      return { ok: true, message: `node ${id} stopped` };
+    }
+    const stray = lockHolder(join(dir, `node-${id}`));
+    if (stray !== null) return { ok: false, message: `node ${id}'s data directory is in use by pid ${stray}, not started by this cluster; stop it first (kill ${stray})` };
+    stoppedOnPurpose.delete(id);
+    const child = startNode(id);
+    process.stdout.write(`node ${id} ${op === "restart" ? "restarted" : "started"} (pid ${child.pid})\n`);
+    return { ok: true, message: `node ${id} ${op === "restart" ? "restarted" : "started"} (pid ${child.pid}); its log: ${join(dir, `node-${id}.log`)}` };
+  }).catch((err: Error) => {
+    process.stderr.write(`raftkv cluster: no control socket (${err.message}); \`raftkv node\` will not reach this cluster\n`);
+    return null;
+  });
 
   const first = config.nodes[0]!;
   // The hints must work as printed: name the cluster file unless it is the one the client commands read by default.
@@ -94,6 +152,7 @@ export async function runCluster(argv: string[]): Promise<number> {
       `try:  npx raftkv set greeting hello${configFlag} && npx raftkv get greeting${configFlag}\n` +
       `      redis-cli -c -h ${first.client.host} -p ${first.client.port} set foo bar\n` +
       `      npx raftkv status${configFlag}\n` +
+      `      npx raftkv node restart 2${dirFlag}      (also: node stop ID, node start ID)\n` +
       `Ctrl-C stops every node.\n`,
   );
 
@@ -110,6 +169,7 @@ export async function runCluster(argv: string[]): Promise<number> {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   await finished;
+  control?.close();
   return EXIT.ok;
 }
 

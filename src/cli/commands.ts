@@ -14,3 +14,4 @@ registerCommand("move-leader", async () => (await import("./client-commands.js")
 registerCommand("sim", async () => (await import("./sim.js")).run);
 registerCommand("echo", async () => (await import("./echo.js")).run);
 registerCommand("kv", async () => (await import("./kv-single.js")).run);
+registerCommand("node", async () => (await import("./node-control.js")).run);

@@ -12,6 +12,7 @@ Usage:
   raftkv cluster [--nodes N] [--dir DIR] [--base-port P]  run a local N-node cluster
   raftkv set KEY VALUE | get KEY | delete KEY | incr KEY  [--config FILE]
   raftkv status  [--config FILE]                    one line per node
+  raftkv node    start|stop|restart ID [--dir DIR]  under a running 'raftkv cluster'
   raftkv move-leader [ID] [--config FILE]           hand leadership to node ID
   raftkv sim     ...                                the deterministic simulator
   raftkv echo    server | client ...                the course's warm-up: echo over framed messages

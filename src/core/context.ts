@@ -7,7 +7,7 @@ import { majority } from "./quorum.js";
 import type { ServerState } from "./state.js";
 import type { AppendResult } from "./log.js";
 import type { Progress } from "./progress.js";
-import type { AppendEntries, HardState, Message, NodeId, RequestVote } from "./types.js";
+import type { AppendEntries, AppendEntriesResponse, HardState, Message, NodeId, RequestVote } from "./types.js";
 
 export interface Core {
   readonly st: ServerState;
@@ -76,4 +76,10 @@ export interface Rules {
   appendsNoopOnElection(c: Core): boolean;
   /** Thesis §6.4: a read must be confirmed by a quorum heartbeat round. */
   readNeedsQuorum(c: Core): boolean;
+  /** Thesis §4.2.3: a RequestVote within the minimum election timeout of hearing from a leader is ignored (with check-quorum). */
+  ignoreDisruptiveVote(c: Core, m: RequestVote): boolean;
+  /** §5.2: a candidate refused by a majority gives up its campaign (and waits for a leader or its next timeout). */
+  stepsDownWhenRefused(c: Core): boolean;
+  /** §5.3 fast backtracking: where the leader retries after a refusal, from the follower's conflict hint. */
+  backtrackHint(c: Core, m: AppendEntriesResponse): number;
 }

@@ -1,7 +1,8 @@
 // Elections (§5.2, §5.4.1), with pre-vote (thesis §9.6), the §4.2.3 rule
 // against disruptive servers, and the transfer election (thesis §3.10).
 
-import { checkQuorumEnabled, peers, preVoteEnabled, send, type Core } from "./context.js";
+import { peers, preVoteEnabled, send, type Core } from "./context.js";
+import { heardFromLeaderRecently } from "./rules.js";
 import { voteResult } from "./quorum.js";
 import { broadcastHeartbeat } from "./replication.js";
 import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate } from "./roles.js";
@@ -71,27 +72,20 @@ export function handleVoteResponse(c: Core, m: RequestVoteResponse): void {
       }
       return;
     case "lost":
-      becomeFollower(c, st.currentTerm, null);
+      if (c.rules.stepsDownWhenRefused(c)) becomeFollower(c, st.currentTerm, null);
       return;
     case "pending":
       return;
   }
 }
 
-/** Thesis §9.6/§4.2.3: a server that heard from a leader within the minimum election timeout believes it is alive. */
-function heardFromLeaderRecently(c: Core): boolean {
-  return c.st.leaderId !== null && c.st.electionElapsed < c.config.electionTimeoutTicks[0];
-}
-
 /**
  * Thesis §4.2.3: with check-quorum, a RequestVote arriving within the
  * minimum election timeout of hearing from a current leader is ignored:
- * neither the term is updated nor the vote granted. A leader counts as
- * having heard from itself; a transfer's election was asked for by the
- * leader itself (thesis §3.10).
+ * neither the term is updated nor the vote granted (rules.ts).
  */
 export function ignoreDisruptiveVote(c: Core, m: RequestVote): boolean {
-  return !m.transfer && checkQuorumEnabled(c) && heardFromLeaderRecently(c);
+  return c.rules.ignoreDisruptiveVote(c, m);
 }
 
 /** Follower: TimeoutNow from our leader: campaign now, skipping pre-vote (the leader asked for it). */

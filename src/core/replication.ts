@@ -44,19 +44,8 @@ export function handleAppendResponse(c: Core, m: AppendEntriesResponse): void {
     if (advanced) maybeCommit(c);
     if (m.from === st.leadTransferee) maybeSendTimeoutNow(c);
   } else {
-    pr.refused(backtrackHint(c, m));
+    pr.refused(c.rules.backtrackHint(c, m));
   }
-}
-
-/**
- * Leader side of fast backtracking (§5.3, "the follower can include the term
- * of the conflicting entry"): retry after our last entry of the conflicting
- * term if we have one, else at the first index the follower holds of it.
- */
-export function backtrackHint(c: Core, m: AppendEntriesResponse): number {
-  if (m.conflictTerm === 0) return m.conflictIndex;
-  const last = c.st.log.lastIndexOfTerm(m.conflictTerm);
-  return last > 0 ? last + 1 : m.conflictIndex;
 }
 
 /** Leader: the follower is missing entries and flow control lets us send them. */

@@ -3,7 +3,7 @@
 // replaces exactly one of them, so a search that finds the variant has found
 // a violation of exactly that rule.
 
-import type { Rules } from "./context.js";
+import { checkQuorumEnabled, type Core, type Rules } from "./context.js";
 import { becomeFollower } from "./roles.js";
 import { surveySize } from "./survey.js";
 
@@ -56,4 +56,24 @@ export const FIGURE2_RULES: Rules = {
   readNeedsQuorum() {
     return true;
   },
+  ignoreDisruptiveVote(c, m) {
+    // A leader counts as having heard from itself: it keeps its lease too.
+    // A transfer's election was asked for by the leader itself (thesis §3.10).
+    return !m.transfer && checkQuorumEnabled(c) && heardFromLeaderRecently(c);
+  },
+  stepsDownWhenRefused() {
+    return true;
+  },
+  backtrackHint(c, m) {
+    // Retry after our last entry of the conflicting term if we have one, else
+    // at the first index the follower holds of it.
+    if (m.conflictTerm === 0) return m.conflictIndex;
+    const last = c.st.log.lastIndexOfTerm(m.conflictTerm);
+    return last > 0 ? last + 1 : m.conflictIndex;
+  },
 };
+
+/** Thesis §9.6/§4.2.3: a server that heard from a leader within the minimum election timeout believes it is alive. */
+export function heardFromLeaderRecently(c: Core): boolean {
+  return c.st.leaderId !== null && c.st.electionElapsed < c.config.electionTimeoutTicks[0];
+}

@@ -2,15 +2,14 @@
 // checked (a changed transcript is reported where it changed; rewriting a
 // passing script gives the same file back), and each defence that can be
 // switched off from outside the core is switched off: its script must fail.
-// (The refused candidate's step-down cannot be switched off without editing
-// the core; it was checked by mutating it: see test/core/testdata/README.md.)
+// Defences are switched off through the rule table (src/core/rules.ts), as
+// the bug zoo breaks rules, or through the config.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { RaftNode, type Ready } from "../../src/core/node.js";
-import { Progress } from "../../src/core/progress.js";
+import { RaftNode, type RaftConfig, type Ready, type RestoredState } from "../../src/core/node.js";
 import { FIGURE2_RULES, type Rules } from "../../src/core/rules.js";
 import { TESTDATA, parseScript, renderScript, runScript, scriptFiles, type ScriptOptions } from "./script-runner.js";
 
@@ -116,20 +115,20 @@ describe("switching a defence off makes its script fail", () => {
   });
 
   test("a leader that ignores the follower's backtracking hint (backs up one entry per refusal): backtrack_hint.txt and figure7.txt fail", () => {
-    // No rule-table entry for this one yet: Progress.refused is patched for the duration of the test.
-    const original = Object.getOwnPropertyDescriptor(Progress.prototype, "refused")!;
-    try {
-      Object.defineProperty(Progress.prototype, "refused", {
-        ...original,
-        value: function (this: Progress, hint: number): boolean {
-          return (original.value as (h: number) => boolean).call(this, hint >= this.nextIndex ? hint : this.nextIndex - 1);
-        },
-      });
-      assert.ok(fails("backtrack_hint.txt", {}));
-      assert.ok(fails("figure7.txt", {}));
-    } finally {
-      Object.defineProperty(Progress.prototype, "refused", original);
-    }
+    const oneByOne: Partial<Rules> = { backtrackHint: (c, m) => c.st.progress.get(m.from)!.nextIndex - 1 };
+    const make = (config: RaftConfig, restored?: RestoredState) => new RaftNode(config, restored, oneByOne);
     assert.equal(fails("backtrack_hint.txt", {}), false);
+    assert.ok(fails("backtrack_hint.txt", { makeNode: make }));
+    assert.ok(fails("figure7.txt", { makeNode: make }));
+  });
+
+  test("the §4.2.3 rule alone off (check-quorum still on): vote_rule.txt fails", () => {
+    assert.equal(fails("vote_rule.txt", {}), false);
+    assert.ok(fails("vote_rule.txt", { makeNode: (config, restored) => new RaftNode(config, restored, { ignoreDisruptiveVote: () => false }) }));
+  });
+
+  test("a candidate refused by a majority keeps campaigning: candidate_stepdown.txt fails", () => {
+    assert.equal(fails("candidate_stepdown.txt", {}), false);
+    assert.ok(fails("candidate_stepdown.txt", { makeNode: (config, restored) => new RaftNode(config, restored, { stepsDownWhenRefused: () => false }) }));
   });
 });

@@ -139,3 +139,73 @@ test("raftkv cluster runs three nodes, stops them all on SIGINT (and SIGTERM), a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("raftkv node restart|stop|start ID: the supervisor restarts one node and keeps it; strays are refused, by the node commands and at start", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "raftkv-cluster-node-"));
+  const base = await freeBasePort();
+  const admin = (id: number) => `http://${HOST}:${base + 1700 + id - 1}/status`;
+  const answers = (id: number) => fetch(admin(id), { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+  const lockPid = (id: number) => Number(readFileSync(join(dir, `node-${id}`, "LOCK"), "utf8").trim());
+  let running: Awaited<ReturnType<typeof startCluster>> | null = null;
+  let stray: ReturnType<typeof startRaftkv> | null = null;
+  try {
+    running = await startCluster(dir, base);
+    assert.match(running.banner, /npx raftkv node restart 2 --dir /);
+    await waitUntil("node 2 to answer", () => answers(2));
+    const before = lockPid(2);
+
+    const restarted = await runRaftkv(["node", "restart", "2", "--dir", dir]);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    const pid = Number(/node 2 restarted \(pid (\d+)\)/.exec(restarted.stdout)![1]);
+    assert.notEqual(pid, before, "a new process");
+    await waitUntil("the restarted node 2 to answer", () => answers(2));
+    assert.equal(lockPid(2), pid, "the restarted node is the supervisor's child, on node 2's data");
+    assert.equal(readLog(join(dir, "node-2.log")).match(/"event":"ready"/g)!.length, 2, "its log goes on in node-2.log");
+
+    const again = await runRaftkv(["node", "start", "2", "--dir", dir]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /node 2 is already running/);
+
+    const stopped = await runRaftkv(["node", "stop", "3", "--dir", dir]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal(await answers(3), false);
+    // A node started by hand on node 3's data is a stray: the supervisor will not start a second one there.
+    stray = startRaftkv(["server", "--config", join(dir, "cluster.json"), "--id", "3", "--data", join(dir, "node-3")]);
+    await waitUntil("the hand-started node 3 to answer", () => answers(3));
+    const refused = await runRaftkv(["node", "start", "3", "--dir", dir]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, new RegExp(`node 3's data directory is in use by pid ${stray.pid}`));
+    stray.kill("SIGTERM");
+    await exitOf(stray);
+    stray = null;
+    const started = await runRaftkv(["node", "start", "3", "--dir", dir]);
+    assert.equal(started.code, 0, started.stderr);
+    await waitUntil("node 3 under the supervisor again", () => answers(3));
+
+    const unknown = await runRaftkv(["node", "restart", "9", "--dir", dir]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /node 9 is not in/);
+
+    const first = await running.stop();
+    running = null;
+    assert.deepEqual(first.exit, { code: 0, signal: null }, first.stderr);
+    assert.ok(!first.stdout.includes("exited ("), `an operator's stop or restart is not reported as a crash:\n${first.stdout}`);
+    for (const id of [1, 2, 3]) assert.equal(await answers(id), false, `node ${id}, restarted or not, stopped with the cluster`);
+
+    const none = await runRaftkv(["node", "restart", "2", "--dir", dir]);
+    assert.equal(none.code, 3);
+    assert.match(none.stderr, /no 'raftkv cluster' is running there/);
+
+    // A stray running when the cluster starts: refused before any node starts.
+    stray = startRaftkv(["server", "--config", join(dir, "cluster.json"), "--id", "2", "--data", join(dir, "node-2")]);
+    await waitUntil("the hand-started node 2 to answer", () => answers(2));
+    const clash = await runRaftkv(["cluster", "--dir", dir]);
+    assert.equal(clash.code, 2);
+    assert.match(clash.stderr, new RegExp(`node 2 is already running \\(pid ${stray.pid}`));
+    assert.equal(await answers(1), false, "no node was started");
+  } finally {
+    stray?.kill("SIGKILL");
+    await running?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

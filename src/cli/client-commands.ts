@@ -9,7 +9,7 @@ import { NoNodeReachableError, ServerError, UnavailableError, UnexpectedReplyErr
 import type { NodeAddress } from "../client/address.js";
 import { adminRequest, fetchStatus } from "../client/status.js";
 import { formatStatusTable, type StatusRow } from "../client/statusTable.js";
-import { type ClusterConfig, ConfigError, formatAddress, loadClusterFile } from "../server/config.js";
+import { type ClusterConfig, ConfigError, clientPassword, formatAddress, loadClusterFile, readSecretFile } from "../server/config.js";
 import { createLogger } from "../util/log.js";
 import { type Parsed, UsageError, intFlag, parseArgs, stringFlag } from "./args.js";
 import { EXIT } from "./raftkv.js";
@@ -186,7 +186,8 @@ export async function moveLeader(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const admin = config.nodes.find((n) => n.id === leader.id)!.admin;
-  const answer = await postTransfer(admin, to, timeoutMs + 2000).catch((err: Error) => ({ code: 0, body: { error: err.message } as Record<string, unknown> }));
+  const token = process.env.RAFTKV_ADMIN_TOKEN ?? (config.adminTokenFile === undefined ? null : readSecretFile(config.adminTokenFile, "admin token").toString("utf8"));
+  const answer = await postTransfer(admin, to, timeoutMs + 2000, token).catch((err: Error) => ({ code: 0, body: { error: err.message } as Record<string, unknown> }));
   if (answer.code === 200) {
     process.stdout.write(`node ${String(answer.body.leader)} now leads (term ${String(answer.body.term)}), was node ${leader.id}\n`);
     return EXIT.ok;
@@ -196,8 +197,8 @@ export async function moveLeader(argv: string[]): Promise<number> {
 }
 
 /** POST /transfer-leadership to the leader's admin port; the JSON answer, or {} if it was not JSON. */
-async function postTransfer(admin: NodeAddress, to: number | null, timeoutMs: number): Promise<{ code: number; body: Record<string, unknown> }> {
-  const { code, body } = await adminRequest(admin, "POST", `/transfer-leadership${to === null ? "" : `?to=${to}`}`, timeoutMs);
+async function postTransfer(admin: NodeAddress, to: number | null, timeoutMs: number, token: string | null): Promise<{ code: number; body: Record<string, unknown> }> {
+  const { code, body } = await adminRequest(admin, "POST", `/transfer-leadership${to === null ? "" : `?to=${to}`}`, timeoutMs, token);
   try {
     return { code, body: JSON.parse(body) as Record<string, unknown> };
   } catch {
@@ -219,6 +220,7 @@ function clientCommand(command: ClientCommand): (argv: string[]) => Promise<numb
       nodes: config.nodes.map((node) => node.client),
       timeoutMs,
       logger: createLogger({ program: `raftkv ${command.name}` }),
+      password: process.env.RAFTKV_PASSWORD ?? clientPassword(config),
     });
     try {
       return await command.run(client, parsed.positional);

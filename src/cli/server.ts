@@ -6,7 +6,8 @@ import { EXIT } from "./raftkv.js";
 import { createLogger } from "../util/log.js";
 import { AdminPort } from "../server/admin.js";
 import { ClientPort } from "../server/clientPort.js";
-import { ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
+import { clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
+import { MAX_REPLICABLE_ENTRY_BYTES } from "../transport/peers.js";
 import { RaftServer } from "../server/server.js";
 
 const HELP = `raftkv server --config FILE --id ID [--data DIR] [--accept-data-loss]
@@ -44,10 +45,14 @@ export async function runServer(argv: string[]): Promise<number> {
 
   let config;
   let peerSecret: Buffer | null = null;
+  let password: string | null = null;
+  let adminToken: Buffer | null = null;
   try {
     config = loadClusterFile(configPath);
     nodeById(config, id);
     if (config.secretFile !== undefined) peerSecret = readSecretFile(config.secretFile, "cluster secret", MIN_SECRET_BYTES);
+    password = clientPassword(config);
+    if (config.adminTokenFile !== undefined) adminToken = readSecretFile(config.adminTokenFile, "admin token", MIN_SECRET_BYTES);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`raftkv server: ${err.message}\n`);
@@ -60,8 +65,15 @@ export async function runServer(argv: string[]): Promise<number> {
   const logger = createLogger({ node: id }, { dynamic: () => ({ term: server?.term ?? null }) });
   server = new RaftServer({ config, id, dataDir, logger, acceptDataLoss: p.flags.has("accept-data-loss"), peerSecret });
   const self = nodeById(config, id);
-  const client = new ClientPort({ listen: self.client, logger, execute: (plan) => server.execute(plan) });
-  const admin = new AdminPort(server, self.admin, logger, () => client.connections);
+  const client = new ClientPort({
+    listen: self.client,
+    logger,
+    execute: (plan) => server.execute(plan),
+    password,
+    maxEntryBytes: MAX_REPLICABLE_ENTRY_BYTES,
+    ...(config.maxclients !== undefined && { maxClients: config.maxclients }),
+  });
+  const admin = new AdminPort(server, self.admin, logger, () => client.connections, { clientLimits: () => client.limitStats, token: adminToken });
 
   try {
     await server.start();

@@ -59,6 +59,8 @@ export interface RaftKvClientOptions {
   readonly maxConcurrentWrites?: number;
   /** Retries and redirects are logged at debug level. */
   readonly logger?: Logger;
+  /** The cluster's requirepass: each connection opens with AUTH (docs/SECURITY.md). */
+  readonly password?: string | null;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -92,6 +94,7 @@ export class RaftKvClient {
   private readonly timeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly password: string | null;
   private readonly unreachableAfterMs: number;
   private readonly logger: Logger;
   private readonly sessions: SessionPool;
@@ -107,6 +110,7 @@ export class RaftKvClient {
     this.nodes = [...options.nodes];
     this.timeoutMs = positive(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, "timeoutMs");
     this.requestTimeoutMs = positive(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, "requestTimeoutMs");
+    this.password = options.password ?? null;
     this.connectTimeoutMs = positive(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, "connectTimeoutMs");
     this.unreachableAfterMs = options.unreachableAfterMs === Infinity ? Infinity : positive(options.unreachableAfterMs ?? DEFAULT_UNREACHABLE_AFTER_MS, "unreachableAfterMs");
     this.sessions = new SessionPool(options.maxConcurrentWrites ?? DEFAULT_MAX_CONCURRENT_WRITES);
@@ -298,7 +302,17 @@ export class RaftKvClient {
       const current = this.connections.get(key);
       if (current === connecting || (current instanceof Connection && !current.isOpen)) this.connections.delete(key);
     };
-    const connecting = Connection.connect(node, { connectTimeoutMs: Math.min(this.connectTimeoutMs, remainingMs), onClose: forget });
+    const opened = Connection.connect(node, { connectTimeoutMs: Math.min(this.connectTimeoutMs, remainingMs), onClose: forget });
+    const password = this.password;
+    const connecting =
+      password === null
+        ? opened
+        : opened.then(async (c) => {
+            const r = await c.send(["AUTH", password], Math.min(this.requestTimeoutMs, remainingMs));
+            if (r.kind !== "error") return c;
+            c.close();
+            throw new ServerError(r.message);
+          });
     this.connections.set(key, connecting);
     connecting.then((c) => {
       if (this.connections.get(key) === connecting) this.connections.set(key, c);

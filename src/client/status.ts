@@ -24,9 +24,10 @@ export async function fetchStatus(admin: NodeAddress, timeoutMs: number): Promis
  * cannot be reached, or does not answer within `timeoutMs`, is a
  * StatusUnavailableError saying why in a few words.
  */
-export function adminRequest(admin: NodeAddress, method: "GET" | "POST", path: string, timeoutMs: number): Promise<{ code: number; body: string }> {
+export function adminRequest(admin: NodeAddress, method: "GET" | "POST", path: string, timeoutMs: number, token: string | null = null): Promise<{ code: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: admin.host, port: admin.port, method, path, agent: false, timeout: timeoutMs }, (response) => {
+    const headers = token === null ? {} : { authorization: `Bearer ${token}` };
+    const request = http.request({ host: admin.host, port: admin.port, method, path, agent: false, timeout: timeoutMs, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("error", (err) => reject(new StatusUnavailableError(err.message)));

@@ -5,7 +5,9 @@
 //   POST /transfer-leadership[?to=ID]  the leader hands its leadership to ID
 //                 (or to its most up-to-date follower); answers when done
 
+import { createHash, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { ClientLimitStats } from "./clientPort.js";
 import type { Logger } from "../util/log.js";
 import type { Address } from "./config.js";
 import { MetricsText } from "./metrics.js";
@@ -25,8 +27,44 @@ export class AdminPort {
     private readonly listen: Address,
     private readonly logger: Logger,
     private readonly clientConnections: () => number,
+    private readonly extra: {
+      /** Counters of the client port's limits, for /metrics. */
+      readonly clientLimits?: () => ClientLimitStats;
+      /** The bearer token state-changing requests need (adminTokenFile); null: none configured. */
+      readonly token?: Buffer | null;
+    } = {},
   ) {
     this.server = http.createServer((req, res) => this.handle(req, res));
+    // Its share of the file descriptors the node keeps from client load (clientPort.ts RESERVED_FDS).
+    this.server.maxConnections = 64;
+    this.tokenDigest = extra.token ? sha256(extra.token) : null;
+  }
+
+  private readonly tokenDigest: Buffer | null;
+
+  /**
+   * May this request change state? With a token configured it must carry
+   * `Authorization: Bearer TOKEN` (else 401); with or without one, a request
+   * a browser sent from another origin is refused (403): a web page must not
+   * be able to move leadership (CSRF). Answers the refusal itself.
+   */
+  private mayChangeState(req: IncomingMessage, res: ServerResponse): boolean {
+    const json = (code: number, body: object, headers: Record<string, string> = {}) => {
+      res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store", ...headers });
+      res.end(JSON.stringify(body) + "\n");
+    };
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${req.headers.host ?? ""}`) {
+      json(403, { error: "state-changing requests from a web page of another origin are refused" });
+      return false;
+    }
+    if (this.tokenDigest === null) return true;
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? "");
+    if (m === null || !timingSafeEqual(sha256(Buffer.from(m[1]!.trim())), this.tokenDigest)) {
+      json(401, { error: "this request needs the admin token: Authorization: Bearer TOKEN (adminTokenFile in the cluster file)" }, { "www-authenticate": 'Bearer realm="raftkv"' });
+      return false;
+    }
+    return true;
   }
 
   start(): Promise<void> {
@@ -70,6 +108,7 @@ export class AdminPort {
   private async transfer(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
     const json = (code: number, body: object) => this.send(res, code, "application/json", JSON.stringify(body) + "\n");
     if (req.method !== "POST") return json(405, { error: "use POST" });
+    if (!this.mayChangeState(req, res)) return;
     const toText = query.get("to");
     const to = toText === null ? null : Number(toText);
     if (to !== null && (!Number.isInteger(to) || to === this.node.id || !this.node.memberIds.includes(to)))
@@ -85,8 +124,9 @@ export class AdminPort {
     }
   }
 
-  private send(res: ServerResponse, code: number, type: string, body: string): void {
-    res.writeHead(code, { "content-type": type, "cache-control": "no-store", "access-control-allow-origin": "*" });
+  /** Reads are open to any origin (the dashboard reads every node's /status); nothing that changes state is. */
+  private send(res: ServerResponse, code: number, type: string, body: string, cors = res.req.method === "GET" || res.req.method === "HEAD"): void {
+    res.writeHead(code, { "content-type": type, "cache-control": "no-store", ...(cors && { "access-control-allow-origin": "*" }) });
     res.end(body);
   }
 
@@ -111,9 +151,14 @@ export class AdminPort {
       .metric("raftkv_peer_messages_dropped_total", "counter", "Peer messages dropped (peer unreachable or too slow), by type.", types.map((k) => [{ type: k }, t.dropped[k]]))
       .metric("raftkv_peer_connections_refused_total", "counter", "Incoming peer connections closed before they proved who they are (stranger, wrong host, failed proof, handshake cap).", [[{}, t.refusedConnections]])
       .metric("raftkv_peer_messages_rejected_total", "counter", "Peer messages refused on an authenticated connection (undecodable, or not from the node it authenticated as).", [[{}, t.rejectedMessages]])
+      .metric("raftkv_client_limit_events_total", "counter", "Client-port limits applied (docs/SECURITY.md): rejected at maxclients, paused or closed at the output buffer limits, closed at the input cap, commands too large to replicate, failed AUTH.", Object.entries(this.extra.clientLimits?.() ?? {}).map(([k, v]) => [{ limit: k }, v as number]))
       .metric("raftkv_client_connections", "gauge", "Open client (RESP) connections.", [[{}, this.clientConnections()]])
       .histogram("raftkv_fsync_duration_seconds", "Duration of write-ahead log fsyncs.", m.fsyncSeconds)
       .histogram("raftkv_request_duration_seconds", "Client request latency, from arrival to reply (writes and linearizable reads).", m.requestSeconds)
       .toString();
   }
+}
+
+function sha256(b: Buffer): Buffer {
+  return createHash("sha256").update(b).digest();
 }

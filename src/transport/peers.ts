@@ -68,6 +68,11 @@ export interface TransportStats {
   readonly writes: number;
 }
 
+/** The default frame limit of the peer port. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/** The largest log entry an AppendEntries frame of the default limit always carries (the rest is room for the message around it). */
+export const MAX_REPLICABLE_ENTRY_BYTES = DEFAULT_MAX_FRAME_BYTES - 64 * 1024;
+
 export class PeerTransport {
   private readonly id: NodeId;
   private readonly logger: Logger;
@@ -98,7 +103,7 @@ export class PeerTransport {
     this.id = options.id;
     this.logger = options.logger;
     this.onMessage = options.onMessage;
-    this.maxFrameBytes = options.maxFrameBytes ?? 64 * 1024 * 1024;
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.secret = options.secret ? new PeerSecret(options.secret) : null;
     const localAddress = bindableAddress(options.listen.host);

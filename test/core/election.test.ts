@@ -83,9 +83,11 @@ describe("elections (§5.2, §5.4.1)", () => {
     assert.equal(n2.votedFor, null);
   });
 
-  test("split votes resolve: two candidates at once, randomized timeouts break the tie", () => {
+  test("a split vote resolves: two candidates in one term, the one whose timeout fires first next wins", () => {
     // Nodes 1 and 2 time out together; each votes for itself and node 3 gets
-    // its votes at once so nobody wins term 1.
+    // its votes at once so nobody wins term 1. The timeouts are fixed here;
+    // that seeded random timeouts spread the candidates apart is shown by
+    // testdata/split_vote.txt.
     const h = new Harness([1, 2, 3], { preVote: false, timeouts: { 1: 10, 2: 10, 3: 30 } });
     h.tickAll(10);
     assert.equal(h.node(1).role, "candidate");

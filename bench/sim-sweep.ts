@@ -92,8 +92,8 @@ function main(argv: string[]): void {
   const bugs = (flag("bugs") ?? "figure8,figure8-paper").split(",");
   const seeds = parseRange(flag("seeds") ?? "1-10");
   const budget = Number(flag("budget") ?? 60);
-  const extra: Partial<SearchOptions> = { ...(argv.includes("--plain") && { branching: false }), ...(argv.includes("--no-swarm") && { swarm: false }) };
-  const how = [argv.includes("--plain") ? "plain random runs" : "novelty search", argv.includes("--no-swarm") ? "no swarm" : "swarm"].join(", ");
+  const extra: Partial<SearchOptions> = { ...(argv.includes("--plain") && { branching: false }), ...(argv.includes("--no-swarm") && { swarm: false }), ...(argv.includes("--energy") && { energy: true }) };
+  const how = [argv.includes("--plain") ? "plain random runs" : "novelty search", argv.includes("--no-swarm") ? "no swarm" : "swarm", ...(argv.includes("--energy") ? ["energy"] : [])].join(", ");
   process.stdout.write(`sweep: ${bugs.join(", ")}; seeds ${seeds.join(",")}; budget ${budget} CPU s each; ${how}\n`);
   for (const bug of bugs) {
     const rows: SweepRow[] = [];

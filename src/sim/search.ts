@@ -35,6 +35,12 @@ export interface SearchOptions {
    * up long sequences that those faults would break up.
    */
   readonly swarm?: boolean;
+  /**
+   * Energy (default off): a branch point whose futures found new kinds of
+   * state is worth more — its value grows by the new signatures its runs
+   * added (as in coverage-guided fuzzers' power schedules).
+   */
+  readonly energy?: boolean;
   /** Called after every run (a progress display). */
   readonly onRun?: (progress: SearchProgress) => void;
 }
@@ -72,6 +78,8 @@ interface BranchPoint {
   /** How far the logs have drifted apart there (see divergence). */
   readonly score: number;
   picks: number;
+  /** New signatures found by runs branched from here. */
+  yield: number;
 }
 
 const MAX_NEW_POINTS_PER_RUN = 4;
@@ -86,7 +94,7 @@ export function search(o: SearchOptions): SearchResult {
   let runs = 0;
   let ticks = 0;
   while (o.now() - start < o.budgetMs && runs < (o.maxRuns ?? Infinity)) {
-    const from = (o.branching ?? true) && corpus.length > 0 && rng.chance(0.8) ? pickPoint(corpus, rng) : null;
+    const from = (o.branching ?? true) && corpus.length > 0 && rng.chance(0.8) ? pickPoint(corpus, rng, o.energy ?? false) : null;
     const nodes = from?.nodes ?? rng.pick(o.nodes);
     const faults = from?.faults ?? ((o.swarm ?? true) ? swarm(o.faults, rng) : o.faults);
     const spec: RunSpec = from
@@ -102,12 +110,13 @@ export function search(o: SearchOptions): SearchResult {
         const sig = signature(w);
         if (seen.has(sig)) return;
         seen.add(sig);
-        corpus.push({ spec, nodes, faults, at: w.now + 1, score: divergence(sig), picks: 0 });
+        corpus.push({ spec, nodes, faults, at: w.now + 1, score: divergence(sig), picks: 0, yield: 0 });
         added++;
       },
     });
     runs++;
     ticks += result.stats.ticks;
+    if (from) from.yield += added;
     o.onRun?.({ runs, ticks, elapsedMs: o.now() - start, signatures: seen.size, others: [...others.values()].reduce((n, x) => n + x.count, 0) });
     const v = result.violation;
     if (v && o.bug && verdict(o.bug, v.invariant) !== "pinned") {
@@ -133,8 +142,8 @@ export function swarm(faults: ReadonlySet<Fault>, rng: Prng): ReadonlySet<Fault>
  * logs disagree about uncommitted entries, so that is where the search
  * spends its time; the discount keeps it from digging one hole forever.
  */
-function pickPoint(corpus: BranchPoint[], rng: Prng): BranchPoint {
-  const value = (p: BranchPoint) => p.score / (1 + p.picks);
+function pickPoint(corpus: BranchPoint[], rng: Prng, energy: boolean): BranchPoint {
+  const value = (p: BranchPoint) => (p.score + (energy ? 2 * p.yield : 0)) / (1 + p.picks);
   let best = rng.pick(corpus);
   for (let i = 0; i < 4; i++) {
     const c = rng.pick(corpus);

@@ -102,6 +102,23 @@ describe("the simulator", () => {
   });
 });
 
+describe("sparing random losses (the shrinker's Plan.spare)", () => {
+  test("a spared drop is delivered instead, and a plan that spares nothing is the same run", () => {
+    const plan = generatePlan({ seed: 11, nodes: 3, steps: 600, faults: new Set<Fault>(["drop", "crash"]) });
+    const a = runPlan(plan, { trace: true });
+    assert.ok(a.stats.drops > 5, `${a.stats.drops} drops`);
+    const none = runPlan({ ...plan, spare: { drops: new Set(), crashes: new Set() } }, { trace: true });
+    assert.deepEqual(none.trace, a.trace);
+    const first = runPlan({ ...plan, spare: { drops: new Set([1]), crashes: new Set() } }, { trace: true });
+    assert.equal(first.stats.spared, 1);
+    const firstDrop = a.trace.find((l) => l.endsWith("[dropped]"))!;
+    assert.ok(!first.trace.includes(firstDrop), "the first dropped message is not dropped");
+    const all = runPlan({ ...plan, spare: { drops: new Set(Array.from({ length: 10_000 }, (_, i) => i + 1)), crashes: new Set() } }, { trace: true });
+    assert.equal(all.trace.filter((l) => l.endsWith("[dropped]")).length, 0);
+    assert.equal(all.stats.spared, all.stats.drops);
+  });
+});
+
 describe("raftkv sim (command line)", () => {
   const sim = (...args: string[]) => spawnSync(process.execPath, [BIN, "sim", ...args], { encoding: "utf8" });
 

@@ -1,6 +1,7 @@
 // `raftkv server --config FILE --id ID [--data DIR]`: one node in the foreground.
 
 import net from "node:net";
+import { lockHolder } from "./node-control.js";
 import { join } from "node:path";
 import { parseArgs, stringFlag, UsageError } from "./args.js";
 import { EXIT } from "./raftkv.js";
@@ -83,8 +84,11 @@ export async function runServer(argv: string[]): Promise<number> {
     ["admin requests", self.admin],
   ]);
   if (unusable !== null) {
-    logger.error("start_failed", { error: unusable });
-    process.stderr.write(`raftkv server: cannot start node ${id}: ${unusable}\n`);
+    // The usual reason: this very node is running already (its LOCK says so; reading it changes nothing).
+    const holder = lockHolder(dataDir);
+    const msg = holder !== null && holder !== process.pid ? `data directory ${dataDir} is in use by process ${holder} (is this node already running?)` : unusable;
+    logger.error("start_failed", { error: msg });
+    process.stderr.write(`raftkv server: cannot start node ${id}: ${msg}\n`);
     return EXIT.usage;
   }
   try {

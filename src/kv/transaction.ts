@@ -24,6 +24,12 @@ import type { CommandPlanner } from "./planner.js";
 import type { KvStateMachine } from "./stateMachine.js";
 
 const QUEUED = simple("QUEUED");
+/**
+ * Most bytes of arguments one transaction may queue: its log entry must stay
+ * well under the peer transport's frame limit (64 MiB), or it could never be
+ * replicated. Past it the transaction is refused (and discarded at EXEC).
+ */
+export const MAX_TRANSACTION_BYTES = 32 * 1024 * 1024;
 const EXECABORT = errorReply("EXECABORT Transaction discarded because of previous errors.");
 const EMPTY = array([]);
 type ReadRun = (sm: KvStateMachine) => Reply;
@@ -47,6 +53,7 @@ export class ClientConnection {
   /** null: not in MULTI. */
   private queue: Buffer[][] | null = null;
   private failed = false;
+  private queuedBytes = 0;
   /** Bumped by EXEC, DISCARD and UNWATCH: each ends the watches before it. */
   private generation = 0;
   private watches: Watch[] = [];
@@ -94,12 +101,19 @@ export class ClientConnection {
         this.failed = true;
         return replyPlan(errorReply(`ERR ${name.toUpperCase()} is not allowed in a transaction`));
       }
+      this.queuedBytes += args.reduce((n, a) => n + a.length + 16, 0);
+      if (this.queuedBytes > MAX_TRANSACTION_BYTES) {
+        this.failed = true;
+        this.queue.length = 0; // nothing of it will run: keep no memory for it
+        return replyPlan(errorReply(`ERR transaction exceeds ${MAX_TRANSACTION_BYTES} bytes; it will be discarded at EXEC`));
+      }
       this.queue.push([...args]);
       return replyPlan(QUEUED);
     }
     switch (name) {
       case "multi":
         this.queue = [];
+        this.queuedBytes = 0;
         return replyPlan(OK);
       case "exec":
         return replyPlan(errorReply("ERR EXEC without MULTI"));

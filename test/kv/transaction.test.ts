@@ -52,6 +52,21 @@ describe("MULTI / EXEC", () => {
     assert.equal(h.run("EXEC"), "-ERR EXEC without MULTI\r\n");
   });
 
+  test("a transaction too large to replicate is refused while queueing and discarded at EXEC", () => {
+    const h = new Harness({ replicas: 1 });
+    const big = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    h.run("MULTI");
+    for (let i = 0; i < 3; i++) assert.equal(h.run("SET", `k${i}`, big), QUEUED);
+    assert.match(h.run("SET", "k3", big), /^-ERR transaction exceeds 33554432 bytes/);
+    assert.match(h.run("SET", "k4", "small"), /^-ERR transaction exceeds/, "and so is everything after it");
+    assert.equal(h.run("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assert.equal(h.run("DBSIZE"), ":0\r\n");
+    // A new transaction starts from zero.
+    h.run("MULTI");
+    assert.equal(h.run("SET", "k", big), QUEUED);
+    assert.equal(h.run("EXEC"), "*1\r\n+OK\r\n");
+  });
+
   test("followers apply the transaction's writes without its reads, and end in the same state", () => {
     const h = new Harness({ replicas: 3 });
     h.run("MULTI");

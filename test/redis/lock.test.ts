@@ -113,4 +113,73 @@ describe("fencing-token lock under leader kills", () => {
     for (const { token, holder } of resource.accepted) assert.equal(granted.get(token), holder);
     assert.ok(granted.size >= 15, `locks taken: ${granted.size}`);
   });
+
+  test("transactions stay all or nothing and isolated across a kill -9 of the leader", async () => {
+    await c.waitForLeader(20_000);
+    let stop = false;
+    let committed = 0;
+    let snapshots = 0;
+    const violations: string[] = [];
+
+    /** MULTI INCR a INCR b EXEC, and MULTI GET a GET b EXEC, on one connection, starting over on any failure. */
+    async function client(id: number): Promise<void> {
+      let conn: RawConnection | null = null;
+      let nodeIndex = id;
+      while (!stop) {
+        try {
+          if (conn === null) {
+            const n = c.nodes[nodeIndex++ % c.nodes.length]!;
+            conn = await RawConnection.connect(n.host, n.clientPort);
+          }
+          const send = async (...args: string[]) => (await conn!.command(args.map(b))).toString("latin1");
+          if ((await send("MULTI")) !== "+OK\r\n") throw new Error("MULTI");
+          const read = Math.random() < 0.5;
+          if (read) {
+            await send("GET", "tx:a");
+            await send("GET", "tx:b");
+          } else {
+            await send("INCR", "tx:a");
+            await send("INCR", "tx:b");
+          }
+          const reply = await send("EXEC");
+          if (reply.startsWith("-")) {
+            await send("DISCARD").catch(() => "");
+            throw new Error(reply);
+          }
+          const values = [...reply.matchAll(/(?::|\$\d+\r\n)(\d+)\r\n/g)].map((m) => m[1]);
+          if (read) {
+            snapshots++;
+            if (reply !== "*2\r\n$-1\r\n$-1\r\n" && values[0] !== values[1]) violations.push(`a transaction read ${reply.replace(/\r\n/g, " ")}`);
+          } else {
+            committed++;
+            if (values[0] !== values[1]) violations.push(`a transaction's INCRs gave ${values.join(" and ")}`);
+          }
+        } catch {
+          conn?.close();
+          conn = null;
+          await sleep(50);
+        }
+      }
+      conn?.close();
+    }
+
+    const clients = [0, 1, 2].map((id) => client(id));
+    try {
+      while (committed < 20) await sleep(20);
+      const leader = await c.waitForLeader(20_000);
+      await c.kill(leader, "SIGKILL");
+      await c.waitForLeader(20_000, c.nodes.filter((n) => n.id !== leader).map((n) => n.id));
+      const before = committed;
+      while (committed < before + 20 || snapshots < 20) await sleep(20);
+      await c.restart(leader);
+    } finally {
+      stop = true;
+      await Promise.all(clients);
+    }
+    assert.deepEqual(violations, []);
+    // Every transaction, including any whose EXEC lost its answer, moved both counters together.
+    const a = await c.leaderCommand(20_000, "GET", "tx:a");
+    const bValue = await c.leaderCommand(20_000, "GET", "tx:b");
+    assert.deepEqual(a, bValue);
+  });
 });

@@ -90,6 +90,10 @@ export async function runCluster(argv: string[]): Promise<number> {
   const children = new Map<number, ChildProcess>();
   /** Nodes the operator stopped (`raftkv node stop`): their exit is expected, and the cluster runs on without them. */
   const stoppedOnPurpose = new Set<number>();
+  /** Per node: resolves true once it is ready, false if it exited first. */
+  const startups = new Map<number, Promise<boolean>>();
+  /** Nodes that exited without being asked to, with their reason. */
+  const failures = new Map<number, { code: number | null; reason: string | null }>();
   const startNode = (id: number): ChildProcess => {
     const logFile = join(dir, `node-${id}.log`);
     const out = createWriteStream(logFile, { flags: "a" });
@@ -98,11 +102,28 @@ export async function runCluster(argv: string[]): Promise<number> {
     });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
+    // The node's own one-line reason when it cannot start ("raftkv server: ..."), and whether it came up.
+    let reason: string | null = null;
+    let ready = false;
+    let markReady: () => void = () => {};
+    const up = new Promise<boolean>((r) => (markReady = () => r(true)));
+    child.stderr!.on("data", (chunk: Buffer) => {
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (line.startsWith("raftkv server: ")) reason = line.slice("raftkv server: ".length);
+        else if (!ready && line.includes('"event":"ready"')) {
+          ready = true;
+          markReady();
+        }
+      }
+    });
+    startups.set(id, Promise.race([up, new Promise<boolean>((r) => child.once("exit", () => r(false)))]));
     children.set(id, child);
     child.on("exit", (code, signal) => {
       if (children.get(id) === child) children.delete(id);
-      if (!stopping && !stoppedOnPurpose.has(id))
-        process.stdout.write(`node ${id} exited (${signal ?? `code ${code}`}); see ${logFile}; \`npx raftkv node start ${id}${dirFlag}\` starts it again\n`);
+      if (!stopping && !stoppedOnPurpose.has(id)) {
+        failures.set(id, { code, reason });
+        process.stdout.write(`node ${id} exited (${signal ?? `code ${code}`})${reason === null ? "" : `: ${reason}`}; see ${logFile}; \`npx raftkv node start ${id}${dirFlag}\` starts it again\n`);
+      }
       if (children.size === 0 && (stopping || stoppedOnPurpose.size === 0)) done();
     });
     return child;
@@ -142,6 +163,14 @@ export async function runCluster(argv: string[]): Promise<number> {
     return null;
   });
 
+  // Wait for each node to be ready or gone: a cluster none of whose nodes started says so and fails.
+  const started = await Promise.all(config.nodes.map((n) => Promise.race([startups.get(n.id)!, new Promise<boolean>((r) => setTimeout(() => r(true), 15_000).unref())])));
+  if (started.every((ok) => !ok)) {
+    process.stderr.write(`raftkv cluster: no node started:\n` + config.nodes.map((n) => `  node ${n.id}: ${failures.get(n.id)?.reason ?? `exited (code ${failures.get(n.id)?.code ?? "?"}); see ${join(dir, `node-${n.id}.log`)}`}\n`).join(""));
+    control?.close();
+    return [...failures.values()].every((f) => f.code === EXIT.usage) ? EXIT.usage : 1;
+  }
+
   const first = config.nodes[0]!;
   // The hints must work as printed: name the cluster file unless it is the one the client commands read by default.
   const configFlag = resolve(file) === resolve("data", "cluster.json") ? "" : ` --config ${relativeOrAbsolute(file)}`;
@@ -170,7 +199,8 @@ export async function runCluster(argv: string[]): Promise<number> {
   process.on("SIGTERM", stop);
   await finished;
   control?.close();
-  return EXIT.ok;
+  // Nodes that died on their own make the cluster's run a failure, whatever happened after.
+  return failures.size > 0 && !stopping ? 1 : EXIT.ok;
 }
 
 /** `path` relative to the working directory when it lies below it, else absolute. */

@@ -1,12 +1,14 @@
 // `raftkv server --config FILE --id ID [--data DIR]`: one node in the foreground.
 
+import net from "node:net";
+import { lockHolder } from "./node-control.js";
 import { join } from "node:path";
 import { parseArgs, stringFlag, UsageError } from "./args.js";
 import { EXIT } from "./raftkv.js";
 import { createLogger } from "../util/log.js";
 import { AdminPort } from "../server/admin.js";
 import { ClientPort } from "../server/clientPort.js";
-import { clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
+import { type Address, clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
 import { MAX_REPLICABLE_ENTRY_BYTES } from "../transport/peers.js";
 import { RaftServer } from "../server/server.js";
 
@@ -75,6 +77,20 @@ export async function runServer(argv: string[]): Promise<number> {
   });
   const admin = new AdminPort(server, self.admin, logger, () => client.connections, { clientLimits: () => client.limitStats, token: adminToken });
 
+  // Every port must be usable before the data directory is touched: a node that cannot serve is not a member (exit 2, one line).
+  const unusable = await firstUnusablePort([
+    ["peers", self.peer],
+    ["clients", self.client],
+    ["admin requests", self.admin],
+  ]);
+  if (unusable !== null) {
+    // The usual reason: this very node is running already (its LOCK says so; reading it changes nothing).
+    const holder = lockHolder(dataDir);
+    const msg = holder !== null && holder !== process.pid ? `data directory ${dataDir} is in use by process ${holder} (is this node already running?)` : unusable;
+    logger.error("start_failed", { error: msg });
+    process.stderr.write(`raftkv server: cannot start node ${id}: ${msg}\n`);
+    return EXIT.usage;
+  }
   try {
     await server.start();
     await client.listen();
@@ -84,7 +100,8 @@ export async function runServer(argv: string[]): Promise<number> {
     const msg = e.code === "EADDRINUSE" ? `address in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, "")}): is another node running?` : e.message;
     logger.error("start_failed", { error: msg });
     process.stderr.write(`raftkv server: cannot start node ${id}: ${msg}\n`);
-    return e.code === "EADDRINUSE" || e.name === "DataDirInUseError" || e.name === "WalFormatError" ? EXIT.usage : 1;
+    // Whatever did start (peer transport, timers) must not keep this process running as a member.
+    process.exit(e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND" || e.name === "DataDirInUseError" || e.name === "WalFormatError" ? EXIT.usage : 1);
   }
   logger.info("ready", { client: formatAddress(self.client), admin: formatAddress(self.admin), data: dataDir });
 
@@ -108,4 +125,28 @@ export async function runServer(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
   return EXIT.ok;
+}
+
+/**
+ * Tries to listen on each address (and closes again at once); the first
+ * that cannot be used, said in one line, or null. Catches a port another
+ * process holds and a host this machine does not have, before anything else.
+ */
+async function firstUnusablePort(addresses: readonly (readonly [string, Address])[]): Promise<string | null> {
+  for (const [what, a] of addresses) {
+    const problem = await new Promise<string | null>((resolve) => {
+      const probe = net.createServer();
+      probe.once("error", (err: NodeJS.ErrnoException) => {
+        const where = formatAddress(a);
+        if (err.code === "EADDRINUSE") resolve(`cannot listen for ${what} on ${where}: the address is in use (is another node or program running there?)`);
+        else if (err.code === "EADDRNOTAVAIL") resolve(`cannot listen for ${what} on ${where}: ${a.host} is not an address of this machine (check the cluster file)`);
+        else if (err.code === "ENOTFOUND" || err.code === "EAI_AGAIN") resolve(`cannot listen for ${what} on ${where}: the host name ${a.host} does not resolve (check the cluster file)`);
+        else if (err.code === "EACCES") resolve(`cannot listen for ${what} on ${where}: permission denied (ports below 1024 need privileges)`);
+        else resolve(`cannot listen for ${what} on ${where}: ${err.message}`);
+      });
+      probe.listen(a.port, a.host, () => probe.close(() => resolve(null)));
+    });
+    if (problem !== null) return problem;
+  }
+  return null;
 }

@@ -124,7 +124,9 @@ describe("the Redis data model on a 3-node cluster", () => {
     await c.waitForLeader(20_000, survivors);
     // Reads: none returns a key after its time; each key is seen gone at last.
     const gone = new Set<string>();
+    const deadline = Date.now() + 60_000;
     while (gone.size < sets.length) {
+      assert.ok(Date.now() < deadline, `keys still readable a minute after their time: ${sets.filter((s) => !gone.has(s.key)).map((s) => s.key).join(" ")}`);
       for (const { key, dueBy } of sets) {
         if (gone.has(key)) continue;
         const sentAt = Date.now();

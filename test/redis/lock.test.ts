@@ -16,6 +16,15 @@ import { RawConnection } from "./resp.js";
 
 const b = (s: string) => Buffer.from(s, "latin1");
 
+/** Waits for `done`, or fails naming `what` after `ms` (a cluster that never recovers fails the test, never hangs it). */
+async function until(what: string, done: () => boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 /** A resource guarded by fencing tokens: it refuses a token lower than the highest it has accepted. */
 class FencedResource {
   highest = 0;
@@ -94,14 +103,14 @@ describe("fencing-token lock under leader kills", () => {
     try {
       for (let kill = 0; kill < 2; kill++) {
         const before = granted.size;
-        while (granted.size < before + 5) await sleep(50);
+        await until("5 more locks taken", () => granted.size >= before + 5);
         const leader = await c.waitForLeader(20_000);
         await c.kill(leader, "SIGKILL");
         await c.waitForLeader(20_000, c.nodes.filter((n) => n.id !== leader).map((n) => n.id));
         await c.restart(leader);
       }
       const before = granted.size;
-      while (granted.size < before + 5) await sleep(50);
+      await until("5 more locks taken after the kills", () => granted.size >= before + 5);
     } finally {
       stop = true;
       await Promise.all(clients);
@@ -165,12 +174,12 @@ describe("fencing-token lock under leader kills", () => {
 
     const clients = [0, 1, 2].map((id) => client(id));
     try {
-      while (committed < 20) await sleep(20);
+      await until("20 transactions", () => committed >= 20);
       const leader = await c.waitForLeader(20_000);
       await c.kill(leader, "SIGKILL");
       await c.waitForLeader(20_000, c.nodes.filter((n) => n.id !== leader).map((n) => n.id));
       const before = committed;
-      while (committed < before + 20 || snapshots < 20) await sleep(20);
+      await until("20 more transactions and 20 reads after the kill", () => committed >= before + 20 && snapshots >= 20);
       await c.restart(leader);
     } finally {
       stop = true;

@@ -2,7 +2,7 @@
 // refused before it touches the running node's data directory.
 
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { test } from "node:test";
 import { TestCluster } from "../helpers/cluster.js";
 import { runRaftkv, waitForAllApplied, writeKeys } from "./support.js";
@@ -22,7 +22,8 @@ test("a second process for a running node exits 2 and leaves the running node's 
     // Another data directory, same addresses: refused on the port, exit 2 too.
     const third = await runRaftkv(["server", "--config", c.configPath, "--id", "1", "--data", c.dataDir(1) + "-copy"]);
     assert.equal(third.code, 2, third.stderr);
-    assert.match(third.stderr, /address in use .*is another node running\?/);
+    assert.match(third.stderr, /the address is in use \(is another node or program running there\?\)/);
+    assert.ok(!existsSync(c.dataDir(1) + "-copy"), "refused before its data directory was created");
 
     await writeKeys(c, "two", 5);
     const commitIndex = await waitForAllApplied(c);

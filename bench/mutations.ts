@@ -43,7 +43,7 @@ export const MUTATIONS: readonly Mutation[] = [
   // none can fail on it).
   { id: "no-noop-on-election", rule: "§8 / thesis §6.4: a new leader appends a no-op of its term", find: "appendsNoopOnElection() {\n        return true;", replace: "appendsNoopOnElection() {\n        return false;" },
   // Leader: replication and flow control
-  { id: "backtrack-ignores-hint", rule: "§5.3: the leader backs up nextIndex using the follower's conflict hint", find: "pr.refused(backtrackHint(c, m));", replace: "pr.refused(pr.nextIndex - 1);" },
+  { id: "backtrack-ignores-hint", rule: "§5.3: the leader backs up nextIndex using the follower's conflict hint", find: "pr.refused(c.rules.backtrackHint(c, m));", replace: "pr.refused(pr.nextIndex - 1);" },
   { id: "backtrack-hint-off-by-one", rule: "§5.3: retry right after the leader's last entry of the conflicting term", find: "return last > 0 ? last + 1 : m.conflictIndex;", replace: "return last > 0 ? last : m.conflictIndex;" },
   { id: "flow-control-unbounded", rule: "flow control: at most maxInflight unanswered AppendEntries per follower", find: "return this.inflight.length < maxInflight;", replace: "return true;" },
   { id: "probe-unbounded", rule: "flow control: a probing follower gets one AppendEntries per heartbeat or answer", find: "return !this.probeSent;", replace: "return true;" },

@@ -22,6 +22,8 @@ Ports: client (Redis protocol) P, P+1, ...; peer P+620, ...; admin (HTTP) P+1700
 with P = 6381 by default (so 6381-6383, 7001-7003, 8081-8083).
 If DIR/cluster.json exists it is reused, with its data (--nodes and
 --base-port must then agree with it). Ctrl-C stops every node.
+If no node starts, it exits non-zero (2 for configuration problems such as
+a port in use) and prints each node's reason.
 
 It restarts nothing by itself; 'raftkv node start|stop|restart ID [--dir DIR]'
 asks it to (over DIR/supervisor.sock), and the node stays under it. A node

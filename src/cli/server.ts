@@ -24,7 +24,12 @@ A node whose disk lost or damaged what it had written recovers by itself
 from the other nodes (docs/STORAGE.md). Only if a majority of the nodes lost
 data does a node stop, saying so; then --accept-data-loss on those nodes
 makes each carry on with what its disk holds: the most up-to-date one leads,
-and acknowledged writes none of them holds are lost.`;
+and acknowledged writes none of them holds are lost.
+
+A node that cannot listen on its peer, client or admin address (in use, or
+a host this machine does not have) exits 2 with one line, before it touches
+DIR. The cluster file's secretFile, requirepass(File), adminTokenFile and
+maxclients authenticate the ports and bound client load (docs/SECURITY.md).`;
 
 /** How long a clean stop may take before the process exits anyway (SPEC §6: within 2 s). */
 const STOP_DEADLINE_MS = 1800;

@@ -14,7 +14,7 @@
 // (thesis §10.2.1; the core marks such a Ready `sendBeforePersist` and counts
 // the leader's log toward commitment only once it is durable).
 
-import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
+import { appendFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { RaftNode, type Ready, type Snapshot, type SoftState } from "../core/node.js";
 import { Requests, snapshotDue, type Outcome } from "../core/requests.js";
@@ -147,6 +147,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   async start(): Promise<void> {
     mkdirSync(this.o.dataDir, { recursive: true });
     this.releaseLock = lockDataDir(this.o.dataDir);
+    this.events.push(...loadEvents(join(this.o.dataDir, EVENTS_FILE)));
     const { wal, state } = await Wal.open(this.o.dataDir, {
       logger: this.log,
       ...(this.o.config.walSegmentBytes !== undefined && { segmentBytes: this.o.config.walSegmentBytes }),
@@ -535,8 +536,15 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   }
 
   private record(term: number, event: string): void {
-    this.events.push({ time: Date.now(), term, event });
-    if (this.events.length > 50) this.events.shift();
+    const e = { time: Date.now(), term, event };
+    this.events.push(e);
+    if (this.events.length > MAX_EVENTS) this.events.shift();
+    // Kept beside the log (not fsynced: history for the dashboard, not state), so a restart does not forget it.
+    try {
+      appendFileSync(join(this.o.dataDir, EVENTS_FILE), JSON.stringify(e) + "\n");
+    } catch (err) {
+      this.log.warn("events_not_saved", { error: err });
+    }
   }
 
   private fatal(what: string, err: unknown): never {
@@ -644,6 +652,33 @@ export class DataDirInUseError extends Error {
  * The lock is a LOCK file holding the owner's pid; a lock left by a process
  * that no longer exists (kill -9) is taken over.
  */
+/** The node's recent elections, one JSON line each, in its data directory (the dashboard's history). */
+const EVENTS_FILE = "events.jsonl";
+const MAX_EVENTS = 50;
+
+/** The last MAX_EVENTS well-formed lines of the events file; the file is cut back to them when it has grown. */
+function loadEvents(path: string): { time: number; term: number; event: string }[] {
+  let lines: string[];
+  try {
+    lines = readFileSync(path, "utf8").split("\n").filter((l) => l !== "");
+  } catch {
+    return [];
+  }
+  const events = lines
+    .map((l) => {
+      try {
+        const e = JSON.parse(l) as { time: unknown; term: unknown; event: unknown };
+        return typeof e.time === "number" && typeof e.term === "number" && typeof e.event === "string" ? { time: e.time, term: e.term, event: e.event } : null;
+      } catch {
+        return null; // a torn last line after a crash
+      }
+    })
+    .filter((e) => e !== null)
+    .slice(-MAX_EVENTS);
+  if (lines.length > 4 * MAX_EVENTS) writeFileSync(path, events.map((e) => JSON.stringify(e) + "\n").join(""));
+  return events;
+}
+
 function lockDataDir(dir: string): () => void {
   const path = join(dir, "LOCK");
   for (let attempt = 0; attempt < 2; attempt++) {

@@ -201,3 +201,22 @@ describe("the test's exposition parser", () => {
     for (const text of bad) assert.throws(() => parseExposition(text), ExpositionError, JSON.stringify(text));
   });
 });
+
+describe("the election history on /status", () => {
+  test("outlives a restart: a node killed with kill -9 still reports the election it won before (the dashboard's history)", async () => {
+    const c = await TestCluster.start({ nodes: 3 });
+    try {
+      const leader = await c.waitForLeader(15_000);
+      const term = (await c.status(leader))!.term;
+      const won = `node ${leader} became leader`;
+      const events = async () => ((await (await fetch(url(c.node(leader), "/status"))).json()) as { events: { term: number; event: string }[] }).events;
+      assert.ok((await events()).some((e) => e.event === won && e.term === term));
+      await c.kill(leader);
+      await c.restart(leader);
+      const after = await events();
+      assert.ok(after.some((e) => e.event === won && e.term === term), `the restarted node remembers winning term ${term}: ${JSON.stringify(after)}`);
+    } finally {
+      await c.stop();
+    }
+  });
+});

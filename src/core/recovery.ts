@@ -104,9 +104,13 @@ export function stuck(c: Core): boolean {
   if (st.survey === null && st.lost === null) return false;
   if (c.members.length === 1) return true;
   if (st.leaderId !== null) return false;
-  // Answers to this round of queries or the last: a server heard from longer ago may have changed.
+  // Each other server's latest answer counts, however old: a damaged server
+  // stops being damaged only by catching up from a leader (and then it says
+  // so, or we hear from that leader), never by going silent. Counting only
+  // recent answers left the second of two damaged servers waiting forever
+  // once the first, having seen the same, stopped (found by the process test).
   let recovering = 1;
-  for (const r of st.peersRecovering.values()) if (r.recovering && r.round >= st.recoveryRound - 1) recovering++;
+  for (const r of st.peersRecovering.values()) if (r.recovering) recovering++;
   return recovering >= quorum(c);
 }
 

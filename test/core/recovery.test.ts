@@ -260,6 +260,30 @@ describe("a damaged server that cannot recover", () => {
     assert.equal(n2.stuck, true);
   });
 
+  test("stays stuck when the other damaged server goes silent (it stopped, having seen the same)", () => {
+    const h = new Harness([1, 2, 3]);
+    const leader = h.elect(1);
+    leader.propose(bytes("a"));
+    h.settle();
+    const n2 = h.restartWith(2, tailLost(h, 2, 0));
+    h.restartWith(3, tailLost(h, 3, 0));
+    h.nodes.delete(1);
+    h.inflight = [];
+    for (let i = 0; i < 30; i++) {
+      h.tick(2);
+      h.tick(3);
+      h.settle((m) => m.to === 1);
+    }
+    assert.equal(n2.stuck, true);
+    // Node 3 stops: node 2 hears nothing more from anybody, round after round.
+    h.nodes.delete(3);
+    for (let i = 0; i < 30; i++) {
+      h.tick(2);
+      h.settle((m) => m.to === 1 || m.to === 3);
+    }
+    assert.equal(n2.stuck, true, "node 3 was damaged when it last answered, and silence does not repair a disk");
+  });
+
   test("alone in its cluster, it has nobody to recover from", () => {
     const h = new Harness([1]);
     const n = h.elect(1);

@@ -241,16 +241,22 @@ describe("the leader and a follower that restarted", () => {
   });
 });
 
+/** Three servers; node 1 (the leader) gone for good, nodes 2 and 3 restarted having lost the tail they acknowledged. */
+function twoOfThreeDamaged() {
+  const h = new Harness([1, 2, 3]);
+  const leader = h.elect(1);
+  leader.propose(bytes("a"));
+  h.settle();
+  const n2 = h.restartWith(2, tailLost(h, 2, 0));
+  h.restartWith(3, tailLost(h, 3, 0));
+  h.nodes.delete(1);
+  h.inflight = [];
+  return { h, n2 };
+}
+
 describe("a damaged server that cannot recover", () => {
   test("says so when a majority, itself included, is recovering and no leader exists", () => {
-    const h = new Harness([1, 2, 3]);
-    const leader = h.elect(1);
-    leader.propose(bytes("a"));
-    h.settle();
-    const n2 = h.restartWith(2, tailLost(h, 2, 0));
-    h.restartWith(3, tailLost(h, 3, 0));
-    h.nodes.delete(1);
-    h.inflight = [];
+    const { h, n2 } = twoOfThreeDamaged();
     assert.equal(n2.stuck, false, "not before it knows");
     for (let i = 0; i < 30; i++) {
       h.tick(2);
@@ -261,14 +267,7 @@ describe("a damaged server that cannot recover", () => {
   });
 
   test("stays stuck when the other damaged server goes silent (it stopped, having seen the same)", () => {
-    const h = new Harness([1, 2, 3]);
-    const leader = h.elect(1);
-    leader.propose(bytes("a"));
-    h.settle();
-    const n2 = h.restartWith(2, tailLost(h, 2, 0));
-    h.restartWith(3, tailLost(h, 3, 0));
-    h.nodes.delete(1);
-    h.inflight = [];
+    const { h, n2 } = twoOfThreeDamaged();
     for (let i = 0; i < 30; i++) {
       h.tick(2);
       h.tick(3);

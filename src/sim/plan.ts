@@ -32,6 +32,20 @@ export type Damage = (typeof DAMAGE)[number];
 export type PlanEvent =
   | { readonly at: number; readonly kind: "crash"; readonly node: NodeId }
   | { readonly at: number; readonly kind: "restart"; readonly node: NodeId }
+  /**
+   * Whichever node leads (in the highest term) when the event comes crashes,
+   * and restarts `down` ticks later; nothing happens if no node leads. A
+   * fault aimed at a role rather than a name: the moments that matter most
+   * (a leader that has just been elected, or has just sent entries to some
+   * of its followers) are when the leader goes down.
+   */
+  | { readonly at: number; readonly kind: "crash-leader"; readonly down: number }
+  /**
+   * Whichever node leads when the event comes is cut off from all the others
+   * (until the next "heal"); nothing happens if no node leads. Unlike a
+   * crash, this also stops the messages it has already sent.
+   */
+  | { readonly at: number; readonly kind: "isolate-leader" }
   /** Links between nodes of different groups are cut, both ways. */
   | { readonly at: number; readonly kind: "partition"; readonly groups: readonly (readonly NodeId[])[] }
   /** The link from `from` to `to` is cut; the other direction still works. */
@@ -193,6 +207,10 @@ function generateEvents(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
     }
     if (has("crash"))
       choices.push(() => {
+        events.push({ at: t, kind: "crash-leader", down: rng.chance(0.5) ? rng.range(1, 15) : rng.range(15, 200) });
+      });
+    if (has("crash"))
+      choices.push(() => {
         events.push({ at: t, kind: "storm", until: Math.min(o.steps, t + rng.range(30, 300)), p: rng.pick([0.002, 0.01, 0.03]) });
       });
     if (has("partition"))
@@ -200,6 +218,11 @@ function generateEvents(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
         const shuffled = [...ids].sort(() => rng.float() - 0.5);
         const cut = rng.range(1, ids.length - 1);
         events.push({ at: t, kind: "partition", groups: [shuffled.slice(0, cut), shuffled.slice(cut)] });
+        events.push({ at: Math.min(o.steps, t + rng.range(10, 250)), kind: "heal" });
+      });
+    if (has("partition"))
+      choices.push(() => {
+        events.push({ at: t, kind: "isolate-leader" });
         events.push({ at: Math.min(o.steps, t + rng.range(10, 250)), kind: "heal" });
       });
     if (has("oneway"))

@@ -484,6 +484,21 @@ export class World {
       case "crash":
         this.crash(this.nodes.get(e.node)!);
         return;
+      case "crash-leader": {
+        const leader = this.leader();
+        if (!leader) return;
+        this.log(() => `n${leader.id} is the leader: crash it`);
+        this.crash(leader);
+        this.restarts.push({ at: this.now + e.down, node: leader.id });
+        return;
+      }
+      case "isolate-leader": {
+        const leader = this.leader();
+        if (!leader) return;
+        const rest = this.ids.filter((id) => id !== leader.id);
+        this.apply({ at: e.at, kind: "partition", groups: [[leader.id], rest] });
+        return;
+      }
       case "restart": {
         const node = this.nodes.get(e.node)!;
         if (node.raft) return;
@@ -522,13 +537,18 @@ export class World {
         return;
       case "transfer": {
         // To whichever node leads in the highest term now; nothing if there is none or it is the target.
-        const leader = [...this.nodes.values()].filter((n) => n.raft?.role === "leader").sort((a, b) => b.raft!.currentTerm - a.raft!.currentTerm)[0];
+        const leader = this.leader();
         if (!leader || leader.id === e.to) return;
         this.log(() => `TRANSFER leadership n${leader.id} -> n${e.to}`);
         this.input(leader, { kind: "transfer", to: e.to });
         return;
       }
     }
+  }
+
+  /** The node that leads in the highest term now, if any. */
+  private leader(): SimNode | undefined {
+    return [...this.nodes.values()].filter((n) => n.raft?.role === "leader").sort((a, b) => b.raft!.currentTerm - a.raft!.currentTerm)[0];
   }
 
   /**

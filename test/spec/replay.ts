@@ -320,11 +320,11 @@ const ROLE = { follower: "Follower", precandidate: "PreCandidate", candidate: "C
 const PROGRESS_STATE = { probe: "Probe", replicate: "Replicate", snapshot: "Snapshot" } as const;
 
 /** The core server's state in the spec's shape: every field of SpecServer except the per-step scratch ones. */
-function project(raft: RaftNode): Record<string, unknown> {
+export function project(raft: RaftNode, entry: (e: Entry) => SpecEntry = fromCoreEntry): Record<string, unknown> {
   const x = raft.state();
   const log = raft.log;
   const entries: SpecEntry[] = [];
-  for (let i = log.firstIndex(); i <= log.lastIndex(); i++) entries.push(fromCoreEntry(log.entry(i)!));
+  for (let i = log.firstIndex(); i <= log.lastIndex(); i++) entries.push(entry(log.entry(i)!));
   return {
     id: raft.id,
     currentTerm: raft.currentTerm,
@@ -369,7 +369,7 @@ function projectProgress(pr: Progress): Record<string, unknown> {
   };
 }
 
-function projectSpec(s: SpecServer): Record<string, unknown> {
+export function projectSpec(s: SpecServer): Record<string, unknown> {
   const progress = new Map([...s.progress].map(([id, pr]): [number, Record<string, unknown>] => [id, { ...pr, state: pr.state.tag }]));
   return {
     id: s.id,
@@ -442,7 +442,7 @@ function sortedEntries<V>(m: Map<number, V>): [number, V][] {
 }
 
 /** JSON with Maps as sorted entry lists and record fields sorted: the form in which spec and core values are compared and shown. */
-function show(v: unknown): string {
+export function show(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => {
     if (x instanceof Map) return [...x].sort((a, b) => (a[0] as number) - (b[0] as number));
     if (x !== null && typeof x === "object" && !Array.isArray(x)) return Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

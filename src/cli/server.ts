@@ -77,6 +77,7 @@ export async function runServer(argv: string[]): Promise<number> {
     logger,
     execute: (plan) => server.execute(plan),
     password,
+    adminPassword: adminToken,
     maxEntryBytes: MAX_REPLICABLE_ENTRY_BYTES,
     ...(config.maxclients !== undefined && { maxClients: config.maxclients }),
   });

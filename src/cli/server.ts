@@ -81,6 +81,7 @@ export async function runServer(argv: string[]): Promise<number> {
     logger,
     execute: (plan) => server.execute(plan),
     password,
+    adminPassword: adminToken,
     maxEntryBytes: MAX_REPLICABLE_ENTRY_BYTES,
     tls,
     ...(config.maxclients !== undefined && { maxClients: config.maxclients }),

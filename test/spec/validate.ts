@@ -269,7 +269,7 @@ export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): 
       case "step": {
         const key = keyOf(e.msg);
         const keep = lastDelivery.get(key)! > i;
-        take(i, keep ? "feedMessage (a copy kept)" : "feedMessage", `feedMessage(${quintText(e.msg)}, ${e.draw}, ${keep})`);
+        take(i, `feedMessage(${e.msg.tag}${e.msg.tag === "RequestVote" || e.msg.tag === "RequestVoteResponse" ? (e.msg.value.preVote ? ", pre-vote" : "") : ""}${keep ? ", a copy kept" : ""})`, `feedMessage(${quintText(e.msg)}, ${e.draw}, ${keep})`);
         if (!keep) net.delete(key);
         break;
       }

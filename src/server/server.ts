@@ -212,7 +212,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
    * leader's first message: this node steps down a moment before that.
    */
   async handOffLeadership(timeoutMs = 600, to: NodeId | null = null, untilLeaderKnown = false): Promise<NodeId | null> {
-    if (this.stopped || this.raft.role !== "leader" || this.raft.members.length < 2) return null;
+    if (this.stopped || this.raft.role !== "leader" || this.raft.status().peers.length === 0) return null;
     const started = performance.now();
     // In turn with the other inputs (it waits for a disk write in flight).
     const target = await new Promise<NodeId | null>((resolve) =>
@@ -462,8 +462,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private maybeSnapshot(): void {
     const applied = this.raft.lastApplied;
     if (!snapshotDue(applied, this.raft.log.snapshotIndex, this.snapshotEvery)) return;
-    const snap: Snapshot = { lastIncludedIndex: applied, lastIncludedTerm: this.raft.log.term(applied)!, data: this.sm.snapshot() };
-    this.raft.compact(applied, snap.data);
+    this.raft.compact(applied, this.sm.snapshot());
+    // The core's snapshot: the state machine's bytes and the configuration as of `applied`.
+    const snap: Snapshot = this.raft.state().snapshot!;
     this.wal
       .saveSnapshot(snap)
       .then(() => this.wal.compact(applied))
@@ -522,7 +523,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     this.stuckSince ??= performance.now();
     // Ten election timeouts of the same answer, not a moment's view: a leader that can be elected is elected by then.
     if (performance.now() - this.stuckSince < Math.max(STUCK_FOR_MS, 10 * this.o.config.electionTimeoutMs[1])) return;
-    const members = this.raft.members.length;
+    const members = this.raft.configuration.voters.length;
     this.log.error("cannot_recover", {
       message:
         members === 1

@@ -81,6 +81,9 @@ export class PeerTransport {
   private readonly timeoutMs: number;
   private readonly server: net.Server;
   private readonly links = new Map<NodeId, OutboundLink>();
+  /** The members' peer addresses: whom this node dials, and whose hellos it accepts (setPeers changes it). */
+  private readonly peerAddresses = new Map<NodeId, Address>();
+  private started = false;
   private readonly inbound = new Set<Socket>();
   /** The live incoming connection from each peer; a newer one replaces it. */
   private readonly inboundFrom = new Map<NodeId, Socket>();
@@ -106,24 +109,7 @@ export class PeerTransport {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.secret = options.secret ? new PeerSecret(options.secret) : null;
-    const localAddress = bindableAddress(options.listen.host);
-    for (const [peer, address] of options.peers) {
-      if (peer === this.id) continue;
-      this.links.set(
-        peer,
-        new OutboundLink({
-          self: this.id,
-          peer,
-          address,
-          localAddress,
-          logger: this.logger,
-          maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
-          reconnectMs: options.reconnectMs ?? { min: 50, max: 1000 },
-          timeoutMs: this.timeoutMs,
-          secret: this.secret,
-        }),
-      );
-    }
+    for (const [peer, address] of options.peers) if (peer !== this.id) this.addLink(peer, address);
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -140,7 +126,54 @@ export class PeerTransport {
       });
     });
     this.server.on("error", (err) => this.logger.error("peer_listener_error", { error: err.message }));
+    this.started = true;
     for (const link of this.links.values()) link.start();
+  }
+
+  /**
+   * The cluster's membership changed (src/server/membership.ts): dial the
+   * new members, hang up on the ones that left (both directions; their
+   * hellos are refused from now on), redial one whose address changed.
+   */
+  setPeers(peers: ReadonlyMap<NodeId, Address>): void {
+    if (this.closed) return;
+    for (const [peer, link] of [...this.links]) {
+      const address = peers.get(peer);
+      if (address !== undefined && sameAddress(address, this.peerAddresses.get(peer)!)) continue;
+      link.close();
+      this.links.delete(peer);
+      this.peerAddresses.delete(peer);
+      this.inboundFrom.get(peer)?.destroy();
+      this.logger.info("peer_dropped", { peer });
+    }
+    for (const [peer, address] of peers) {
+      if (peer === this.id || this.links.has(peer)) continue;
+      this.addLink(peer, address);
+      if (this.started) this.links.get(peer)!.start();
+      this.logger.info("peer_added", { peer, address: `${address.host}:${address.port}` });
+    }
+  }
+
+  /** The ids this node currently dials. */
+  get peerIds(): NodeId[] {
+    return [...this.links.keys()];
+  }
+
+  private addLink(peer: NodeId, address: Address): OutboundLink {
+    const link = new OutboundLink({
+      self: this.id,
+      peer,
+      address,
+      localAddress: bindableAddress(this.options.listen.host),
+      logger: this.logger,
+      maxBufferedBytes: this.options.maxBufferedBytes ?? 64 * 1024 * 1024,
+      reconnectMs: this.options.reconnectMs ?? { min: 50, max: 1000 },
+      timeoutMs: this.timeoutMs,
+      secret: this.secret,
+    });
+    this.links.set(peer, link);
+    this.peerAddresses.set(peer, address);
+    return link;
   }
 
   /** The address actually listened on (useful with port 0). */
@@ -151,6 +184,7 @@ export class PeerTransport {
   /** Sends if the peer can take it now; otherwise drops the message. Never waits, never throws for a slow or dead peer. */
   send(message: Message): void {
     const link = this.checkedLink(message);
+    if (link === null) return;
     const size = encodedMessageSize(message);
     if (this.refuse(link, message, size, 0)) return;
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + size);
@@ -176,16 +210,20 @@ export class PeerTransport {
       if (list) list.push(m);
       else byPeer.set(m.to, [m]);
     }
-    for (const [to, list] of byPeer) {
+    for (const list of byPeer.values()) {
       if (list.length === 1) {
         this.send(list[0]!);
         continue;
       }
+      if (list.some((m) => m.from !== this.id)) this.checkedLink(list.find((m) => m.from !== this.id)!);
       const link = this.checkedLink(list[0]!);
+      if (link === null) {
+        for (let i = 1; i < list.length; i++) this.counts.dropped[list[i]!.type]++;
+        continue;
+      }
       const sizes: number[] = [];
       let total = 0;
       for (const m of list) {
-        if (m.from !== this.id || m.to !== to) this.checkedLink(m);
         const size = encodedMessageSize(m);
         if (this.refuse(link, m, size, total)) {
           sizes.push(-1);
@@ -211,10 +249,15 @@ export class PeerTransport {
     }
   }
 
-  private checkedLink(message: Message): OutboundLink {
+  /** The link to the message's addressee; null (the message counted as dropped) when it is not a member (any more). */
+  private checkedLink(message: Message): OutboundLink | null {
+    if (message.from !== this.id) throw new Error(`node ${this.id} cannot send a message from ${message.from}`);
     const link = this.links.get(message.to);
-    if (link === undefined || message.from !== this.id) {
-      throw new Error(`node ${this.id} cannot send a message from ${message.from} to ${message.to}: not one of its peers`);
+    if (link === undefined) {
+      // A member that left (or one this node has not learnt of yet): like an unreachable peer, Raft copes.
+      this.counts.dropped[message.type]++;
+      this.logger.debug("peer_message_to_non_member", { peer: message.to, type: message.type });
+      return null;
     }
     return link;
   }
@@ -327,8 +370,8 @@ export class PeerTransport {
     if (hello.to !== this.id) {
       throw new HandshakeError(`node ${from} dialled ${this.options.listen.host}:${this.options.listen.port} believing it is node ${hello.to}, but this is node ${this.id}: the cluster files disagree`);
     }
-    const address = this.options.peers.get(from);
-    if (from === this.id || address === undefined) throw new HandshakeError(`node ${from} is not in this node's cluster file`);
+    const address = this.peerAddresses.get(from);
+    if (from === this.id || address === undefined) throw new HandshakeError(`node ${from} is not a member of this node's cluster configuration`);
     if (hello.auth !== (this.secret !== null)) {
       throw new HandshakeError(
         this.secret !== null
@@ -396,6 +439,10 @@ export function sameHost(remote: string | undefined, host: string): boolean {
 /** The source address for outgoing connections: the listen host, unless it is a wildcard or a name. */
 function bindableAddress(host: string): string | undefined {
   return net.isIP(host) !== 0 && host !== "0.0.0.0" && host !== "::" ? host : undefined;
+}
+
+function sameAddress(a: Address, b: Address): boolean {
+  return a.host === b.host && a.port === b.port;
 }
 
 function zeroCounts(): Record<MessageType, number> {

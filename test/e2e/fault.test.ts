@@ -18,7 +18,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { performance } from "node:perf_hooks";
-import { checkLinearizability, HistoryRecorder, KV_ERRORS, kvModel, type KvInput, type KvOutput, type Operation, type PendingOperation } from "../../src/check/linearizability.js";
+import { checkLinearizability, HistoryRecorder, KV_ERRORS, kvModel, type KvCommand, type KvOutput, type Operation, type PendingOperation } from "../../src/check/linearizability.js";
 import { RaftKvClient } from "../../src/client/client.js";
 import { Connection } from "../../src/client/connection.js";
 import { ConnectError, ConnectionLostError, RequestTimeoutError, ServerError, UnavailableError, UnknownOutcomeError } from "../../src/client/errors.js";
@@ -39,7 +39,7 @@ const COUNTER = "c";
 const SPACING = 1_000_000;
 const RUN_SEED = Number(process.env.RAFTKV_FAULT_SEED ?? Date.now() % 1e9);
 
-type Recorder = HistoryRecorder<KvInput, KvOutput>;
+type Recorder = HistoryRecorder<KvCommand, KvOutput>;
 
 interface Stats {
   ops: number;
@@ -49,7 +49,7 @@ interface Stats {
   unexpected: string[];
 }
 
-function randomOp(rand: () => number, client: number, seq: number): KvInput {
+function randomOp(rand: () => number, client: number, seq: number): KvCommand {
   const key = KEYS[Math.floor(rand() * KEYS.length)]!;
   const r = rand();
   if (key === COUNTER) return r < 0.5 ? { op: "get", key } : { op: "incr", key };
@@ -58,7 +58,7 @@ function randomOp(rand: () => number, client: number, seq: number): KvInput {
   return { op: "incr", key };
 }
 
-function commandOf(input: KvInput): string[] {
+function commandOf(input: KvCommand): string[] {
   switch (input.op) {
     case "get":
       return ["GET", input.key];
@@ -72,7 +72,7 @@ function commandOf(input: KvInput): string[] {
 }
 
 /** A reply to a command the node executed, as kvModel's output; undefined when it is not one (then it was unexpected). */
-function outputOf(input: KvInput, reply: Reply): KvOutput | undefined {
+function outputOf(input: KvCommand, reply: Reply): KvOutput | undefined {
   if (reply.kind === "error") return reply.message === KV_ERRORS.notInteger ? KV_ERRORS.notInteger : undefined;
   if (input.op === "get" && reply.kind === "bulk") return reply.value === null ? null : Buffer.from(reply.value).toString();
   if (input.op === "set" && reply.kind === "simple") return reply.value;
@@ -255,7 +255,7 @@ async function prefill(c: TestCluster, recorder: Recorder, stats: Stats): Promis
       { op: "set", key: "a", value: String(1 * SPACING) },
       { op: "set", key: "b", value: String(2 * SPACING) },
       ...Array.from({ length: 5 }, () => ({ op: "incr", key: COUNTER })),
-    ] as KvInput[]) {
+    ] as KvCommand[]) {
       const op = recorder.invoke("prefill", input);
       settle(op, stats, "returned", input.op === "set" ? (await client.set(input.key, input.value), "OK") : await client.incr(input.key));
     }
@@ -301,10 +301,10 @@ async function finalReads(c: TestCluster, recorder: Recorder): Promise<Map<strin
  * key's final value comes from a SET that is not entirely before the last
  * acknowledged SET, plus no more increments than were sent after it.
  */
-function checkDurability(history: readonly Operation<KvInput, KvOutput>[], finals: Map<string, string | null>): string[] {
+function checkDurability(history: readonly Operation<KvCommand, KvOutput>[], finals: Map<string, string | null>): string[] {
   const problems: string[] = [];
   const writes = (key: string) => history.filter((op) => op.input.key === key && op.input.op !== "get");
-  const acked = (op: Operation<KvInput, KvOutput>) => op.unknown !== true && op.return !== Infinity;
+  const acked = (op: Operation<KvCommand, KvOutput>) => op.unknown !== true && op.return !== Infinity;
 
   const incrs = writes(COUNTER);
   const ackedIncrs = incrs.filter(acked).length;

@@ -49,8 +49,9 @@
 //     unknown outcome `output` is UNKNOWN, and step applies the effect
 //     without checking it.
 //
-//   kvModel: Model<KvState, KvInput, KvOutput>, one register per key
-//     (partitioned by key), Redis semantics (kv-model.ts):
+//   kvModel: Model<KvState, KvInput, KvOutput>, a keyspace of strings,
+//     Redis semantics (kv-model.ts). Partitioned by key; an operation on
+//     several keys joins their partitions (union-find):
 //       { op: "get", key }                          -> value | null
 //       { op: "set", key, value, condition?: "NX" | "XX", get?: true }
 //                                                   -> "OK" | null, or the old value with get
@@ -59,6 +60,14 @@
 //                                                   -> the new value (number | bigint),
 //                                                      or KV_ERRORS.notInteger / .overflow
 //       { op: "append", key, value }                -> the new length in bytes
+//       { op: "mget", keys }                        -> [value | null, ...]
+//       { op: "mset", pairs: [[key, value], ...] }  -> "OK"
+//       { op: "rename", key, to }                   -> "OK" | KV_ERRORS.noSuchKey
+//       { op: "watch", tx, keys }                   -> "OK" (record it only if it returned)
+//       { op: "exec", tx?, watch?: keys, ops: [any of the above but watch/exec] }
+//                                                   -> [reply, ...], or null: a key
+//                                                      watched by WATCH `tx` was
+//                                                      written after that WATCH
 //   registerModel<V>(initial = null): one register, { op: "write", value } and
 //     { op: "read" } -> value, for the simulator (register-model.ts).
 //   HistoryRecorder<I, O>(now = performance.now): invoke(clientId, input)
@@ -79,7 +88,19 @@ import { checkPartition, type Budget } from "./portfolio.js";
 
 export { describeOperation, type Candidate } from "./explain.js";
 export { HistoryRecorder, type PendingOperation } from "./history.js";
-export { KV_ERRORS, kvModel, type KvInput, type KvOutput, type KvState } from "./kv-model.js";
+export {
+  keysOf,
+  KV_ERRORS,
+  kvModel,
+  kvState,
+  type KvCommand,
+  type KvInput,
+  type KvMultiKeyCommand,
+  type KvOutput,
+  type KvQueued,
+  type KvState,
+  type KvValue,
+} from "./kv-model.js";
 export { isUnknown, UNKNOWN, type Model, type Operation, type Partition, type StepResult, type Unknown } from "./model.js";
 export { registerModel, type RegisterInput, type RegisterOutput } from "./register-model.js";
 

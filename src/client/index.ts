@@ -2,6 +2,7 @@
 // the leader, retries through elections, and makes retried writes apply once.
 
 export { RaftKvClient, DEFAULT_TIMEOUT_MS, type RaftKvClientOptions } from "./client.js";
+export type { TlsClientOptions } from "./connection.js";
 export type { NodeAddress } from "./address.js";
 export { formatHostPort, parseHostPort } from "./address.js";
 export {
@@ -16,5 +17,6 @@ export {
   UnexpectedReplyError,
   UnknownOutcomeError,
 } from "./errors.js";
+export { changeMembers, fetchMembers, membersDiscovery, surveyMembers, type MemberChange, type MemberInfo, type MembersAnswer } from "./members.js";
 export { fetchStatus, StatusUnavailableError, type NodeStatus } from "./status.js";
 export type { Reply } from "../resp/writer.js";

@@ -3,21 +3,21 @@
 // Commands travel through the log as small JSON texts: the simulator is not
 // a hot path, and readable entries make readable traces.
 
-import type { KvInput, KvOutput } from "../check/linearizability.js";
+import type { KvCommand, KvOutput } from "../check/linearizability.js";
 import { KV_ERRORS } from "../check/linearizability.js";
 
-export function encodeOp(input: KvInput): Uint8Array {
+export function encodeOp(input: KvCommand): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(input));
 }
 
-export function decodeOp(data: Uint8Array): KvInput {
-  return JSON.parse(new TextDecoder().decode(data)) as KvInput;
+export function decodeOp(data: Uint8Array): KvCommand {
+  return JSON.parse(new TextDecoder().decode(data)) as KvCommand;
 }
 
 export class SimKv {
   private map = new Map<string, string>();
 
-  apply(input: KvInput): KvOutput {
+  apply(input: KvCommand): KvOutput {
     const old = this.map.get(input.key) ?? null;
     switch (input.op) {
       case "get":

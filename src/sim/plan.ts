@@ -2,7 +2,7 @@
 // from the seed before the run starts. Keeping it explicit lets the shrinker
 // delete events one by one and replay what is left.
 
-import type { KvInput } from "../check/linearizability.js";
+import type { KvCommand } from "../check/linearizability.js";
 import type { NodeId } from "../core/types.js";
 import { Prng } from "./prng.js";
 
@@ -58,7 +58,7 @@ export type PlanEvent =
    */
   | { readonly at: number; readonly kind: "storm"; readonly until: number; readonly p: number }
   | { readonly at: number; readonly kind: "network"; readonly drop: number; readonly duplicate: number; readonly maxDelay: number }
-  | { readonly at: number; readonly kind: "op"; readonly client: number; readonly input: KvInput }
+  | { readonly at: number; readonly kind: "op"; readonly client: number; readonly input: KvCommand }
   /** An operator asks the current leader to hand its leadership to `to` (thesis §3.10). */
   | { readonly at: number; readonly kind: "transfer"; readonly to: NodeId }
   /**
@@ -262,7 +262,7 @@ function generateEvents(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
     for (let at = from + rng.range(0, 20); at < o.steps + 200; at += rng.range(3, 40)) {
       const key = `k${rng.int(keys)}`;
       const r = rng.float();
-      const input: KvInput =
+      const input: KvCommand =
         r < 0.4 ? { op: "get", key } : r < 0.75 ? { op: "set", key, value: `${tag}c${c}v${++counter}` } : r < 0.9 ? { op: "append", key, value: `+${tag}${++counter}` } : { op: "incr", key };
       events.push({ at, kind: "op", client: c, input });
     }

@@ -6,7 +6,7 @@
 // out the plan's events for that tick, delivers the messages due, completes
 // the disk writes due, ticks every live node, and lets clients time out.
 
-import type { KvInput, KvOutput, Operation } from "../check/linearizability.js";
+import type { KvCommand, KvOutput, Operation } from "../check/linearizability.js";
 import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId } from "../core/types.js";
 import { Invariants, type DiskView } from "./invariants.js";
@@ -46,7 +46,7 @@ export interface SimNode {
 interface ClientOp {
   readonly id: number;
   readonly client: number;
-  readonly input: KvInput;
+  readonly input: KvCommand;
   readonly call: number;
   target: NodeId;
   /** Set once the op was handed to a node that accepted it (its outcome may then be unknown). */
@@ -95,7 +95,7 @@ export class World {
   readonly ids: NodeId[];
   readonly nodes = new Map<NodeId, SimNode>();
   readonly trace: string[] = [];
-  readonly history: Operation<KvInput, KvOutput>[] = [];
+  readonly history: Operation<KvCommand, KvOutput>[] = [];
   readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, storageFaults: 0, recoveries: 0, drops: 0, stormCrashes: 0, spared: 0 };
   violation: Violation | null = null;
   now = 0;
@@ -120,7 +120,7 @@ export class World {
   private planPos = 0;
   private nextReadId = 1;
   private nextOpId = 1;
-  private readonly clientQueue = new Map<number, KvInput[]>();
+  private readonly clientQueue = new Map<number, KvCommand[]>();
   private readonly clientBusy = new Map<number, ClientOp | null>();
   private readonly clientTarget = new Map<number, NodeId>();
   private readonly healAt: number;
@@ -389,8 +389,8 @@ export class World {
   private maybeCompact(node: SimNode): void {
     const raft = node.raft!;
     if (raft.lastApplied - raft.log.snapshotIndex < SNAPSHOT_EVERY) return;
-    const snap: Snapshot = { lastIncludedIndex: raft.lastApplied, lastIncludedTerm: raft.log.term(raft.lastApplied)!, data: node.kv.snapshot() };
-    raft.compact(snap.lastIncludedIndex, snap.data);
+    raft.compact(raft.lastApplied, node.kv.snapshot());
+    const snap: Snapshot = raft.state().snapshot!;
     node.disk.snapshot = snap;
     node.disk.entries = node.disk.entries.filter((e) => e.index > snap.lastIncludedIndex);
   }

@@ -11,6 +11,7 @@
 // cap on bytes buffered for it, its messages are dropped — Raft retries.
 
 import net, { type AddressInfo, type Socket } from "node:net";
+import tls, { type TLSSocket } from "node:tls";
 import type { Message, MessageType, NodeId } from "../core/types.js";
 import type { Logger } from "../util/log.js";
 import { CodecError, decodeMessage, encodeMessageInto, encodedMessageSize } from "./codec.js";
@@ -49,6 +50,20 @@ export interface PeerTransportOptions {
   readonly secret?: Buffer | null;
   /** Connections still in their handshake at once; more are closed at once. Default 64. */
   readonly maxHandshakes?: number;
+  /**
+   * Mutual TLS (docs/SECURITY.md): both ends show a certificate signed by
+   * `ca`, and each must name the peer host the cluster file gives the node it
+   * is (the dialled node's, checked by the dialler; the dialler's, checked
+   * once its hello says who it is). Null or absent: plain TCP.
+   */
+  readonly tls?: PeerTls | null;
+}
+
+/** PEM bytes of this node's certificate and key, and of the CA that signed every node's. */
+export interface PeerTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer;
 }
 
 export type MessageCounts = Readonly<Record<MessageType, number>>;
@@ -81,6 +96,9 @@ export class PeerTransport {
   private readonly timeoutMs: number;
   private readonly server: net.Server;
   private readonly links = new Map<NodeId, OutboundLink>();
+  /** The members' peer addresses: whom this node dials, and whose hellos it accepts (setPeers changes it). */
+  private readonly peerAddresses = new Map<NodeId, Address>();
+  private started = false;
   private readonly inbound = new Set<Socket>();
   /** The live incoming connection from each peer; a newer one replaces it. */
   private readonly inboundFrom = new Map<NodeId, Socket>();
@@ -106,25 +124,34 @@ export class PeerTransport {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.secret = options.secret ? new PeerSecret(options.secret) : null;
-    const localAddress = bindableAddress(options.listen.host);
-    for (const [peer, address] of options.peers) {
-      if (peer === this.id) continue;
-      this.links.set(
-        peer,
-        new OutboundLink({
-          self: this.id,
-          peer,
-          address,
-          localAddress,
-          logger: this.logger,
-          maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
-          reconnectMs: options.reconnectMs ?? { min: 50, max: 1000 },
-          timeoutMs: this.timeoutMs,
-          secret: this.secret,
-        }),
-      );
-    }
-    this.server = net.createServer((socket) => this.accept(socket));
+    for (const [peer, address] of options.peers) if (peer !== this.id) this.addLink(peer, address);
+    this.server = options.tls ? this.tlsServer(options.tls) : net.createServer((socket) => this.accept(socket));
+  }
+
+  private tlsServer(t: PeerTls): net.Server {
+    const server = tls.createServer(
+      { cert: t.cert, key: t.key, ca: t.ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: this.timeoutMs },
+      (socket) => this.accept(socket),
+    );
+    // TCP connections before and during the TLS handshake: no more than the handshakes allowed plus one per peer.
+    let open = 0;
+    server.prependListener("connection", (raw: Socket) => {
+      if (open >= (this.options.maxHandshakes ?? 64) + this.links.size) {
+        this.counts.refusedConnections++;
+        raw.destroy();
+        return;
+      }
+      open++;
+      raw.once("close", () => open--);
+    });
+    server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+      // An untrusted certificate, no certificate, plain TCP, or a handshake that never finished.
+      this.counts.refusedConnections++;
+      this.logger.warn("peer_tls_refused", { remote: remoteOf(socket), error: err.message });
+      // With a listener for this event, Node leaves the socket open (a handshake timeout included): close it here.
+      socket.destroy();
+    });
+    return server;
   }
 
   /** Listens on the peer address, then starts dialling every peer. */
@@ -140,7 +167,55 @@ export class PeerTransport {
       });
     });
     this.server.on("error", (err) => this.logger.error("peer_listener_error", { error: err.message }));
+    this.started = true;
     for (const link of this.links.values()) link.start();
+  }
+
+  /**
+   * The cluster's membership changed (src/server/membership.ts): dial the
+   * new members, hang up on the ones that left (both directions; their
+   * hellos are refused from now on), redial one whose address changed.
+   */
+  setPeers(peers: ReadonlyMap<NodeId, Address>): void {
+    if (this.closed) return;
+    for (const [peer, link] of [...this.links]) {
+      const address = peers.get(peer);
+      if (address !== undefined && sameAddress(address, this.peerAddresses.get(peer)!)) continue;
+      link.close();
+      this.links.delete(peer);
+      this.peerAddresses.delete(peer);
+      this.inboundFrom.get(peer)?.destroy();
+      this.logger.info("peer_dropped", { peer });
+    }
+    for (const [peer, address] of peers) {
+      if (peer === this.id || this.links.has(peer)) continue;
+      this.addLink(peer, address);
+      if (this.started) this.links.get(peer)!.start();
+      this.logger.info("peer_added", { peer, address: `${address.host}:${address.port}` });
+    }
+  }
+
+  /** The ids this node currently dials. */
+  get peerIds(): NodeId[] {
+    return [...this.links.keys()];
+  }
+
+  private addLink(peer: NodeId, address: Address): OutboundLink {
+    const link = new OutboundLink({
+      self: this.id,
+      peer,
+      address,
+      localAddress: bindableAddress(this.options.listen.host),
+      logger: this.logger,
+      maxBufferedBytes: this.options.maxBufferedBytes ?? 64 * 1024 * 1024,
+      reconnectMs: this.options.reconnectMs ?? { min: 50, max: 1000 },
+      timeoutMs: this.timeoutMs,
+      secret: this.secret,
+      tls: this.options.tls ?? null,
+    });
+    this.links.set(peer, link);
+    this.peerAddresses.set(peer, address);
+    return link;
   }
 
   /** The address actually listened on (useful with port 0). */
@@ -151,6 +226,7 @@ export class PeerTransport {
   /** Sends if the peer can take it now; otherwise drops the message. Never waits, never throws for a slow or dead peer. */
   send(message: Message): void {
     const link = this.checkedLink(message);
+    if (link === null) return;
     const size = encodedMessageSize(message);
     if (this.refuse(link, message, size, 0)) return;
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + size);
@@ -176,16 +252,20 @@ export class PeerTransport {
       if (list) list.push(m);
       else byPeer.set(m.to, [m]);
     }
-    for (const [to, list] of byPeer) {
+    for (const list of byPeer.values()) {
       if (list.length === 1) {
         this.send(list[0]!);
         continue;
       }
+      if (list.some((m) => m.from !== this.id)) this.checkedLink(list.find((m) => m.from !== this.id)!);
       const link = this.checkedLink(list[0]!);
+      if (link === null) {
+        for (let i = 1; i < list.length; i++) this.counts.dropped[list[i]!.type]++;
+        continue;
+      }
       const sizes: number[] = [];
       let total = 0;
       for (const m of list) {
-        if (m.from !== this.id || m.to !== to) this.checkedLink(m);
         const size = encodedMessageSize(m);
         if (this.refuse(link, m, size, total)) {
           sizes.push(-1);
@@ -211,10 +291,15 @@ export class PeerTransport {
     }
   }
 
-  private checkedLink(message: Message): OutboundLink {
+  /** The link to the message's addressee; null (the message counted as dropped) when it is not a member (any more). */
+  private checkedLink(message: Message): OutboundLink | null {
+    if (message.from !== this.id) throw new Error(`node ${this.id} cannot send a message from ${message.from}`);
     const link = this.links.get(message.to);
-    if (link === undefined || message.from !== this.id) {
-      throw new Error(`node ${this.id} cannot send a message from ${message.from} to ${message.to}: not one of its peers`);
+    if (link === undefined) {
+      // A member that left (or one this node has not learnt of yet): like an unreachable peer, Raft copes.
+      this.counts.dropped[message.type]++;
+      this.logger.debug("peer_message_to_non_member", { peer: message.to, type: message.type });
+      return null;
     }
     return link;
   }
@@ -327,8 +412,8 @@ export class PeerTransport {
     if (hello.to !== this.id) {
       throw new HandshakeError(`node ${from} dialled ${this.options.listen.host}:${this.options.listen.port} believing it is node ${hello.to}, but this is node ${this.id}: the cluster files disagree`);
     }
-    const address = this.options.peers.get(from);
-    if (from === this.id || address === undefined) throw new HandshakeError(`node ${from} is not in this node's cluster file`);
+    const address = this.peerAddresses.get(from);
+    if (from === this.id || address === undefined) throw new HandshakeError(`node ${from} is not a member of this node's cluster configuration`);
     if (hello.auth !== (this.secret !== null)) {
       throw new HandshakeError(
         this.secret !== null
@@ -339,6 +424,14 @@ export class PeerTransport {
     // Without a secret the source address is all there is to go on: a node dials from its own peer host.
     if (this.secret === null && !sameHost(socket.remoteAddress, address.host)) {
       throw new HandshakeError(`a hello claiming to be node ${from} came from ${socket.remoteAddress ?? "?"}, but node ${from}'s peer host is ${address.host}`);
+    }
+    // With TLS, the certificate (signed by the CA, or the handshake failed) must name node `from`'s peer host.
+    if (this.options.tls && !isWildcard(address.host)) {
+      const cert = (socket as TLSSocket).getPeerCertificate();
+      const mismatch = tls.checkServerIdentity(address.host, cert);
+      if (mismatch !== undefined) {
+        throw new HandshakeError(`a hello claiming to be node ${from} came with a certificate for ${cert.subjectaltname ?? cert.subject?.CN ?? "?"}, not for node ${from}'s peer host ${address.host}`);
+      }
     }
     return hello;
   }
@@ -387,15 +480,23 @@ function encodeChallengeFrame(challenge: Buffer): Buffer {
  * IP address must match, IPv4-mapped IPv6 forms included.
  */
 export function sameHost(remote: string | undefined, host: string): boolean {
-  if (net.isIP(host) === 0 || host === "0.0.0.0" || host === "::") return true;
+  if (net.isIP(host) === 0 || isWildcard(host)) return true;
   if (remote === undefined) return false;
   const strip = (a: string) => a.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
   return strip(remote) === strip(host);
 }
 
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
+}
+
 /** The source address for outgoing connections: the listen host, unless it is a wildcard or a name. */
 function bindableAddress(host: string): string | undefined {
   return net.isIP(host) !== 0 && host !== "0.0.0.0" && host !== "::" ? host : undefined;
+}
+
+function sameAddress(a: Address, b: Address): boolean {
+  return a.host === b.host && a.port === b.port;
 }
 
 function zeroCounts(): Record<MessageType, number> {

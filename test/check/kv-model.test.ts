@@ -4,25 +4,36 @@ import {
   checkLinearizability,
   KV_ERRORS,
   kvModel,
+  kvState,
   registerModel,
   UNKNOWN,
   type KvInput,
   type KvOutput,
   type KvState,
+  type KvValue,
   type Operation,
 } from "../../src/check/linearizability.js";
 
-/** The reply the model accepts for `input` in `state`, and the state after, or a failure if `output` is not it. */
-function expectStep(state: KvState, input: KvInput, output: KvOutput, after: KvState): void {
-  const result = kvModel.step(state, input, output);
-  assert.equal(result.ok, true, `${kvModel.describe(input, output)} refused in state ${kvModel.describeState!(state)}`);
-  assert.equal(result.state, after);
+const key = "k";
+
+/** A keyspace where only `key` may exist. */
+function only(value: KvValue): KvState {
+  return kvState(value === null ? {} : { [key]: value });
 }
-function expectRefused(state: KvState, input: KvInput, output: KvOutput): void {
-  assert.equal(kvModel.step(state, input, output).ok, false, `${kvModel.describe(input, output)} accepted`);
+function valueOf(state: KvState): KvValue {
+  return state.values.get(key) ?? null;
 }
 
-const key = "k";
+/** The reply the model accepts for `input` when `key` holds `value`, and the value after, or a failure if `output` is not it. */
+function expectStep(value: KvValue, input: KvInput, output: KvOutput, after: KvValue): void {
+  const state = only(value);
+  const result = kvModel.step(state, input, output);
+  assert.equal(result.ok, true, `${kvModel.describe(input, output)} refused in state ${kvModel.describeState!(state)}`);
+  assert.equal(valueOf(result.state), after);
+}
+function expectRefused(value: KvValue, input: KvInput, output: KvOutput): void {
+  assert.equal(kvModel.step(only(value), input, output).ok, false, `${kvModel.describe(input, output)} accepted`);
+}
 
 describe("kvModel follows Redis", () => {
   test("GET returns the value or nil", () => {
@@ -88,10 +99,14 @@ describe("kvModel follows Redis", () => {
   });
 
   test("an unknown output is never checked, but the effect still happens", () => {
-    assert.deepEqual(kvModel.step("v", { op: "get", key }, UNKNOWN), { ok: true, state: "v" });
-    assert.deepEqual(kvModel.step("1", { op: "incr", key }, UNKNOWN), { ok: true, state: "2" });
-    assert.deepEqual(kvModel.step("x", { op: "incr", key }, UNKNOWN), { ok: true, state: "x" });
-    assert.deepEqual(kvModel.step("x", { op: "set", key, value: "y", condition: "XX" }, UNKNOWN), { ok: true, state: "y" });
+    const step = (value: KvValue, input: KvInput): [boolean, KvValue] => {
+      const result = kvModel.step(only(value), input, UNKNOWN);
+      return [result.ok, valueOf(result.state)];
+    };
+    assert.deepEqual(step("v", { op: "get", key }), [true, "v"]);
+    assert.deepEqual(step("1", { op: "incr", key }), [true, "2"]);
+    assert.deepEqual(step("x", { op: "incr", key }), [true, "x"]);
+    assert.deepEqual(step("x", { op: "set", key, value: "y", condition: "XX" }), [true, "y"]);
   });
 
   test("operations are described the way redis-cli users write them", () => {
@@ -99,7 +114,7 @@ describe("kvModel follows Redis", () => {
     assert.equal(kvModel.describe({ op: "get", key: "my key" }, "1"), 'get "my key" -> "1"');
     assert.equal(kvModel.describe({ op: "incr", key }, KV_ERRORS.notInteger), `incr k -> ${KV_ERRORS.notInteger}`);
     assert.equal(kvModel.describe({ op: "incrby", key, by: -3 }, UNKNOWN), "incrby k -3 -> ?");
-    assert.equal(kvModel.describeState!("x".repeat(50)), `"${"x".repeat(16)}"..."${"x".repeat(16)}" (50 chars)`);
+    assert.equal(kvModel.describeState!(only("x".repeat(50))), `{k="${"x".repeat(16)}"..."${"x".repeat(16)}" (50 chars)}`);
   });
 });
 

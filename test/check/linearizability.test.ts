@@ -132,8 +132,8 @@ describe("non-linearizable histories fail", () => {
     assert.deepEqual(result.prefix, [history[1], history[2]]);
     assert.equal(result.blocked, history[4]);
     assert.match(result.explanation, /partition "k" is not linearizable \(3 operations\)/);
-    assert.match(result.explanation, /set k "new" -> OK\s+=> "new"/);
-    assert.match(result.explanation, /Then this operation must take effect, since it returned, but cannot \(state "new"\):/);
+    assert.match(result.explanation, /set k "new" -> OK\s+=> \{k="new"\}/);
+    assert.match(result.explanation, /Then this operation must take effect, since it returned, but cannot \(state \{k="new"\}\):/);
     assert.match(result.explanation, /client 4 \[4, 5\] get k -> "old"\s+rejected by the model here/);
   });
 

@@ -2,12 +2,12 @@
 // histories that are linearizable by construction, and a brute-force
 // checker to compare the real one against.
 
-import { isUnknown, type KvInput, type KvOutput, type KvState, type Operation } from "../../src/check/linearizability.js";
+import { isUnknown, type KvCommand, type KvOutput, type KvValue, type Operation } from "../../src/check/linearizability.js";
 
 import { Rng } from "../helpers/prng.js";
 
 export { Rng };
-export type KvOp = Operation<KvInput, KvOutput>;
+export type KvOp = Operation<KvCommand, KvOutput>;
 
 export interface GenerateOptions {
   readonly clients: number;
@@ -36,7 +36,7 @@ const LOST_EFFECT_DELAY = 8;
 export function generateLinearizable(rng: Rng, options: GenerateOptions): KvOp[] {
   interface Planned {
     readonly clientId: number;
-    readonly input: KvInput;
+    readonly input: KvCommand;
     readonly call: number;
     readonly return: number;
     readonly unknown: boolean;
@@ -65,7 +65,7 @@ export function generateLinearizable(rng: Rng, options: GenerateOptions): KvOp[]
   }
 
   const outputs = new Map<Planned, KvOutput>();
-  const values = new Map<string, KvState>();
+  const values = new Map<string, KvValue>();
   const byPoint = planned.filter((p) => p.point !== Infinity).sort((a, b) => a.point - b.point);
   for (const p of byPoint) {
     const [output, state] = execute(values.get(p.input.key) ?? null, p.input);
@@ -83,7 +83,7 @@ export function generateLinearizable(rng: Rng, options: GenerateOptions): KvOp[]
     });
 }
 
-function randomInput(rng: Rng, options: GenerateOptions): KvInput {
+function randomInput(rng: Rng, options: GenerateOptions): KvCommand {
   const key = rng.pick(options.keys);
   const value = rng.pick(options.values);
   switch (rng.int(9)) {
@@ -113,7 +113,7 @@ function randomInput(rng: Rng, options: GenerateOptions): KvInput {
  * Runs a command on a value, independently of kvModel, so that a bug in the
  * model's step shows up as a disagreement instead of hiding in both.
  */
-export function execute(value: KvState, input: KvInput): [KvOutput, KvState] {
+export function execute(value: KvValue, input: KvCommand): [KvOutput, KvValue] {
   switch (input.op) {
     case "get":
       return [value, value];
@@ -154,7 +154,7 @@ export function bruteForceLinearizable(history: readonly KvOp[]): boolean {
   const knownCount = history.filter((op) => !isUnknown(op)).length;
   const placed = new Array<boolean>(n).fill(false);
 
-  const search = (values: ReadonlyMap<string, KvState>, knownPlaced: number): boolean => {
+  const search = (values: ReadonlyMap<string, KvValue>, knownPlaced: number): boolean => {
     if (knownPlaced === knownCount) return true;
     for (let i = 0; i < n; i++) {
       const op = history[i]!;

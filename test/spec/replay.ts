@@ -38,9 +38,10 @@
 //   bookkeeping) are read through a cast: they are compared because the
 //   spec models them, and a difference there shows up first.
 
+import { bootstrapConfiguration } from "../../src/core/configuration.js";
 import { RaftNode, type RaftConfig, type Ready, type ReadResult } from "../../src/core/node.js";
 import type { Progress } from "../../src/core/progress.js";
-import { EntryType, type Entry, type HardState, type Message, type NodeId } from "../../src/core/types.js";
+import { EntryType, type Entry, type HardState, type LostMark, type Message, type NodeId } from "../../src/core/types.js";
 import type { SpecDisk, SpecEntry, SpecMsg, SpecReadResult, SpecServer, SpecState } from "./itf.js";
 
 /** spec/raftMC.qnt's parameters, as a core configuration. */
@@ -110,7 +111,7 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
     // a crash loses the Ready being written
     d.pending = null;
     nodes.set(id, d);
-    const snapshot = disk.snapshot && { lastIncludedIndex: disk.snapshot.index, lastIncludedTerm: disk.snapshot.term, data: disk.snapshot.data };
+    const snapshot = disk.snapshot && { lastIncludedIndex: disk.snapshot.index, lastIncludedTerm: disk.snapshot.term, data: disk.snapshot.data, config: null };
     d.raft = make(config(id), { hardState: disk.hardState, entries: [...disk.entries], snapshot });
   };
   for (const id of ids) boot(id, { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] }, init.servers.get(id)!.randomizedElectionTimeout);
@@ -131,7 +132,7 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
         break;
       }
       case "Deliver": {
-        const m = toCore(step.value.msg);
+        const m = toCore(step.value.msg, ids);
         const d = nodes.get(m.to)!;
         d.draw = step.value.draw - LO;
         d.raft.step(m);
@@ -256,7 +257,7 @@ function fromCoreEntry(e: Entry): SpecEntry {
 }
 
 /** A spec message as the core's Message. */
-export function toCore(m: SpecMsg): Message {
+export function toCore(m: SpecMsg, ids: readonly NodeId[]): Message {
   switch (m.tag) {
     case "RequestVote":
       return { type: "RequestVote", ...m.value };
@@ -267,14 +268,18 @@ export function toCore(m: SpecMsg): Message {
       return { type: "AppendEntries", ...v, entries: v.entries.map((e, k) => toCoreEntry(e, v.prevLogIndex + 1 + k)) };
     }
     case "AppendEntriesResponse":
-      // Incarnations are not in the spec yet: every server keeps its first (0, unknown), as the replay's configs say.
-      return { type: "AppendEntriesResponse", ...m.value, incarnation: 0 };
+      return { type: "AppendEntriesResponse", ...m.value };
     case "InstallSnapshot":
-      return { type: "InstallSnapshot", ...m.value, offset: 0, data: Uint8Array.of(m.value.lastIncludedIndex), done: true };
+      // Configurations are not in the spec yet: a snapshot carries the fixed one every server starts with.
+      return { type: "InstallSnapshot", ...m.value, offset: 0, data: Uint8Array.of(m.value.lastIncludedIndex), done: true, config: bootstrapConfiguration(ids) };
     case "InstallSnapshotResponse":
-      return { type: "InstallSnapshotResponse", ...m.value, received: SNAPSHOT_BYTES, incarnation: 0 };
+      return { type: "InstallSnapshotResponse", ...m.value, received: SNAPSHOT_BYTES };
     case "TimeoutNow":
       return { type: "TimeoutNow", ...m.value };
+    case "RecoveryQuery":
+      return { type: "RecoveryQuery", ...m.value };
+    case "RecoveryReply":
+      return { type: "RecoveryReply", ...m.value };
     default:
       return assertNever(m);
   }
@@ -298,19 +303,20 @@ export function fromCore(m: Message): SpecMsg {
     case "AppendEntriesResponse":
       return {
         tag: m.type,
-        value: { from: m.from, to: m.to, term: m.term, success: m.success, matchIndex: m.matchIndex, conflictIndex: m.conflictIndex, conflictTerm: m.conflictTerm, seq: m.seq },
+        value: { from: m.from, to: m.to, term: m.term, success: m.success, matchIndex: m.matchIndex, conflictIndex: m.conflictIndex, conflictTerm: m.conflictTerm, seq: m.seq, incarnation: m.incarnation },
       };
     case "InstallSnapshot":
       if (m.offset !== 0 || !m.done || m.data.length !== SNAPSHOT_BYTES) throw new Error(`InstallSnapshot in more than one chunk: offset ${m.offset}, ${m.data.length} bytes, done ${m.done}`);
       return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, seq: m.seq } };
     case "InstallSnapshotResponse":
       if (m.received !== SNAPSHOT_BYTES) throw new Error(`InstallSnapshotResponse with received ${m.received}`);
-      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, matchIndex: m.matchIndex, lastIncludedIndex: m.lastIncludedIndex, seq: m.seq } };
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, matchIndex: m.matchIndex, lastIncludedIndex: m.lastIncludedIndex, seq: m.seq, incarnation: m.incarnation } };
     case "TimeoutNow":
       return { tag: m.type, value: { from: m.from, to: m.to, term: m.term } };
     case "RecoveryQuery":
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term } };
     case "RecoveryReply":
-      throw new Error(`${m.type}: storage-fault recovery is not in the spec yet, and the replay never damages a disk`);
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastLogIndex: m.lastLogIndex, recovering: m.recovering } };
     default:
       return assertNever(m);
   }
@@ -320,11 +326,11 @@ const ROLE = { follower: "Follower", precandidate: "PreCandidate", candidate: "C
 const PROGRESS_STATE = { probe: "Probe", replicate: "Replicate", snapshot: "Snapshot" } as const;
 
 /** The core server's state in the spec's shape: every field of SpecServer except the per-step scratch ones. */
-function project(raft: RaftNode): Record<string, unknown> {
+export function project(raft: RaftNode, entry: (e: Entry) => SpecEntry = fromCoreEntry): Record<string, unknown> {
   const x = raft.state();
   const log = raft.log;
   const entries: SpecEntry[] = [];
-  for (let i = log.firstIndex(); i <= log.lastIndex(); i++) entries.push(fromCoreEntry(log.entry(i)!));
+  for (let i = log.firstIndex(); i <= log.lastIndex(); i++) entries.push(entry(log.entry(i)!));
   return {
     id: raft.id,
     currentTerm: raft.currentTerm,
@@ -353,6 +359,33 @@ function project(raft: RaftNode): Record<string, unknown> {
     pendingApply: x.readyInFlight?.applied ?? 0,
     leadTransferee: x.leadTransferee ?? 0,
     transferElapsed: x.transferElapsed,
+    ...projectRecovery(raft),
+  };
+}
+
+const NOLOST = { through: -1, term: -1 };
+
+function lostMark(l: LostMark | undefined | null): { through: number; term: number } {
+  return l ? { through: l.through, term: l.term } : NOLOST;
+}
+
+/** The storage-fault recovery state (recovery.ts): the survey's private fields are read through a cast, as the timers are. */
+function projectRecovery(raft: RaftNode): Record<string, unknown> {
+  const x = raft.state();
+  const survey = x.survey as unknown as { needed: number; termAtLeast: number; emptyLog: boolean; answers: Map<number, { term: number; lastLogIndex: number; recovering: boolean }> } | null;
+  const config = (raft as unknown as { c: { config: RaftConfig } }).c.config;
+  return {
+    lost: lostMark(x.lost),
+    surveying: survey !== null,
+    surveyNeeded: survey?.needed ?? 0,
+    surveyTermAtLeast: survey?.termAtLeast ?? 0,
+    surveyEmptyLog: survey?.emptyLog ?? false,
+    surveyAnswers: sortedEntries(new Map([...(survey?.answers ?? new Map())].map(([id, a]) => [id, { term: a.term, lastLogIndex: a.lastLogIndex, recovering: a.recovering }]))),
+    peersRecovering: sortedEntries(new Map([...x.peersRecovering].map(([id, r]) => [id, { recovering: r.recovering, round: r.round }]))),
+    recoveryRound: x.recoveryRound,
+    incarnation: config.incarnation ?? 0,
+    persistedKnown: x.persistedHardState !== null,
+    persistedLost: lostMark(x.persistedHardState?.lost),
   };
 }
 
@@ -366,10 +399,11 @@ function projectProgress(pr: Progress): Record<string, unknown> {
     recentActive: pr.recentActive,
     respondedSinceHeartbeat: pr.respondedSinceHeartbeat,
     ackedSeq: pr.ackedSeq,
+    incarnation: pr.incarnation,
   };
 }
 
-function projectSpec(s: SpecServer): Record<string, unknown> {
+export function projectSpec(s: SpecServer): Record<string, unknown> {
   const progress = new Map([...s.progress].map(([id, pr]): [number, Record<string, unknown>] => [id, { ...pr, state: pr.state.tag }]));
   return {
     id: s.id,
@@ -399,13 +433,26 @@ function projectSpec(s: SpecServer): Record<string, unknown> {
     pendingApply: s.pendingApply,
     leadTransferee: s.leadTransferee,
     transferElapsed: s.transferElapsed,
+    lost: s.lost,
+    surveying: s.surveying,
+    surveyNeeded: s.surveyNeeded,
+    surveyTermAtLeast: s.surveyTermAtLeast,
+    surveyEmptyLog: s.surveyEmptyLog,
+    surveyAnswers: sortedEntries(s.surveyAnswers),
+    peersRecovering: sortedEntries(s.peersRecovering),
+    recoveryRound: s.recoveryRound,
+    incarnation: s.incarnation,
+    persistedKnown: s.persistedKnown,
+    persistedLost: s.persistedLost,
   };
 }
 
 function projectDisk(d: Disk): SpecDisk {
   return {
+    hardStateKnown: true,
     currentTerm: d.hardState.currentTerm,
     votedFor: d.hardState.votedFor ?? 0,
+    lost: lostMark(d.hardState.lost),
     snapIndex: d.snapshot?.index ?? 0,
     snapTerm: d.snapshot?.term ?? 0,
     entries: d.entries.map(fromCoreEntry),
@@ -442,7 +489,7 @@ function sortedEntries<V>(m: Map<number, V>): [number, V][] {
 }
 
 /** JSON with Maps as sorted entry lists and record fields sorted: the form in which spec and core values are compared and shown. */
-function show(v: unknown): string {
+export function show(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => {
     if (x instanceof Map) return [...x].sort((a, b) => (a[0] as number) - (b[0] as number));
     if (x !== null && typeof x === "object" && !Array.isArray(x)) return Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -240,13 +240,50 @@ describe("PeerTransport", () => {
     const shape = (m: Message) => (m.type === "AppendEntries" ? `append ${m.entries[0]!.data.length}` : `vote ${m.term}`);
     assert.deepEqual(b.inbox.map(shape), ["append 10", "vote 9", "append 40"]);
     assert.deepEqual(c.inbox.map(shape), ["vote 7", "append 30"]);
-    assert.throws(() => a.transport.sendAll([vote(1, 2), vote(1, 5)]), /not one of its peers/);
+    // A message to a node that is not a member (any more) is dropped like one to an unreachable peer.
+    const dropped = a.transport.stats.dropped.RequestVote;
+    a.transport.sendAll([vote(1, 2), vote(1, 5)]);
+    assert.equal(a.transport.stats.dropped.RequestVote, dropped + 1);
+    await eventually(() => b.inbox.length === 4, "the member's message still delivered");
   });
 
-  test("refuses to send as another node or to a node that is not a peer", async () => {
+  test("refuses to send as another node; drops (and counts) a message to a node that is not a member", async () => {
     const addresses = await addressesFor({ 1: "127.0.0.91", 2: "127.0.0.92" });
     const a = makeNode(1, addresses);
-    assert.throws(() => a.transport.send(vote(1, 5)), /not one of its peers/);
-    assert.throws(() => a.transport.send(vote(2, 1)), /not one of its peers/);
+    a.transport.send(vote(1, 5));
+    assert.equal(a.transport.stats.dropped.RequestVote, 1);
+    assert.throws(() => a.transport.send(vote(2, 1)), /cannot send a message from 2/);
+    assert.throws(() => a.transport.sendAll([vote(1, 2), vote(2, 1)]), /cannot send a message from 2/);
+  });
+
+  test("setPeers: a new member is dialled and heard; a member that left is hung up on and its hellos refused", async () => {
+    const addresses = await addressesFor({ 1: "127.0.0.131", 2: "127.0.0.132", 3: "127.0.0.133" });
+    // Node 1 starts knowing only node 2; node 3 (a joiner) knows everybody.
+    const a = makeNode(1, new Map([...addresses].filter(([id]) => id !== 3)));
+    const b = makeNode(2, addresses);
+    const c = makeNode(3, addresses);
+    for (const n of [a, b, c]) await n.transport.start();
+    await eventually(() => a.transport.isConnected(2), "1 -> 2");
+    c.transport.send(vote(3, 1, 7));
+    await eventually(() => a.lines.some((l) => l.event === "peer_hello_refused" && /node 3 is not a member/.test(String(l.error))), "node 3 refused while not a member");
+    assert.equal(a.inbox.length, 0);
+
+    a.transport.setPeers(addresses);
+    assert.deepEqual(a.transport.peerIds.sort(), [2, 3]);
+    await eventually(() => a.transport.isConnected(3), "1 -> 3 once a member");
+    await eventually(() => {
+      if (c.transport.isConnected(1)) c.transport.send(vote(3, 1, 8));
+      return a.inbox.some((m) => m.from === 3 && m.term === 8);
+    }, "node 3 heard once a member");
+
+    // Node 2 leaves: node 1 hangs up both ways and refuses its hellos.
+    a.transport.setPeers(new Map([...addresses].filter(([id]) => id !== 2)));
+    assert.deepEqual(a.transport.peerIds, [3]);
+    // Node 2 redials (its connection was cut) and is refused.
+    await eventually(() => a.lines.some((l) => l.event === "peer_hello_refused" && /node 2 is not a member/.test(String(l.error))), "node 2's hello refused");
+    assert.equal(b.transport.isConnected(1), false);
+    assert.equal(a.inbox.filter((m) => m.from === 2).length, 0, "nothing from the node that left");
+    a.transport.send(vote(1, 2));
+    assert.ok(a.transport.stats.dropped.RequestVote >= 1);
   });
 });

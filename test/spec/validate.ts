@@ -1,0 +1,359 @@
+// Trace validation: runs of the real core in the simulator (src/sim/world.ts,
+// faults included) checked against spec/raft.qnt, step by step. The other
+// direction from replay.ts: there the spec chooses the steps and the core
+// must follow; here the simulator's run of the core chooses them and the
+// spec must allow each one (as etcd-io/raft's Traceetcdraft.tla does for
+// etcd's traces).
+//
+// Recording. The simulator builds its nodes through a `make` function (the
+// hook the bug zoo uses). `record` wraps it: every RaftNode it builds has
+// its driver-facing methods observed — the constructor (a boot from what the
+// disk holds), tick, step, propose, read, transferLeadership, compact,
+// ready, advance — and after each call the event keeps the call's
+// parameters, the election timeout the core drew during it, and the core's
+// state then (replay.ts's `project`); at advance() also what the driver
+// wrote to the simulated disk. Nothing in src/ changes for it.
+//
+// Checking. Each event is one action of raft.qnt's "driver's steps one at a
+// time" section, with the event's parameters:
+//
+//   boot (the first, of every node)  initWith(draws)
+//   boot (later)                     rebootFrom(n, draw, disk): a crash may leave exactly that disk
+//   tick / step(m)                   feedTick(n, draw) / feedMessage(m, draw, keep): m must be in the spec's network
+//   propose / read / transfer        feedPropose(n, v) / feedRead(n, id) / feedTransfer(n, to)
+//   compact(i)                       compactAt(n, i)
+//   ready()                          readyAt(n): the Ready's messages leave now (sendBeforePersist) or after the write
+//   advance()                        doneAt(n): the write, its held messages leave, advance()
+//
+// evaluated by Quint's own evaluator (evaluator.ts) on the spec's state. A
+// step is rejected when its action is not enabled (a message the spec never
+// sent, a disk no crash can leave, ...) or when the state the spec reaches
+// is not the one the core shows: the acting server's every field, the
+// messages its Ready sent, the reads it answered, its disk after a write.
+// Since the spec's action is deterministic once its parameters are given,
+// that is exactly "the spec allows this step".
+//
+// The network is the spec's set of messages: the simulator may lose a
+// message (the validator then issues the spec's `drop` once no later
+// delivery of it follows) or duplicate it (`keep`: the delivery leaves a
+// copy when another delivery of the same message follows).
+//
+// Entry data are interned: the no-op is 0, each distinct command is a
+// distinct positive value, so the spec sees which entries are equal.
+
+import type { RaftConfig, RestoredState, Ready } from "../../src/core/node.js";
+import { RaftNode } from "../../src/core/node.js";
+import { EntryType, type Entry, type Message, type NodeId } from "../../src/core/types.js";
+import { generatePlan, type Fault, type Plan } from "../../src/sim/plan.js";
+import { World } from "../../src/sim/world.js";
+import type { Bug } from "../../src/sim/zoo.js";
+import { QuintModule, quintText, type QuintState } from "./evaluator.js";
+import type { SpecDisk, SpecEntry, SpecMsg, SpecReadResult, SpecServer } from "./itf.js";
+import { project, projectSpec, show } from "./replay.js";
+
+/** The simulator's settings raftTV (spec/raftTV.qnt) is instantiated with. */
+export const TV_CONFIG = { nodes: 3, electionTicks: [6, 12] as const, maxBytesPerAppend: 1 << 20 };
+
+type Projected = Record<string, unknown>;
+
+export type CoreEvent =
+  | { kind: "boot"; node: NodeId; draw: number; incarnation: number; disk: SpecDisk; state: Projected }
+  | { kind: "tick"; node: NodeId; draw: number; state: Projected }
+  | { kind: "step"; node: NodeId; draw: number; msg: SpecMsg; state: Projected }
+  | { kind: "propose"; node: NodeId; value: number; state: Projected }
+  | { kind: "read"; node: NodeId; id: number; state: Projected }
+  | { kind: "transfer"; node: NodeId; to: NodeId; state: Projected }
+  | { kind: "compact"; node: NodeId; index: number; state: Projected }
+  | { kind: "ready"; node: NodeId; early: boolean; sent: SpecMsg[]; reads: SpecReadResult[]; state: Projected }
+  | { kind: "advance"; node: NodeId; disk: SpecDisk; state: Projected };
+
+/** A run of the simulator as the events of its nodes' driver interface. */
+export interface Recording {
+  readonly plan: Plan;
+  readonly events: CoreEvent[];
+  /** A rule of the core that the simulator saw broken (the run's own invariants), if any. */
+  readonly violation: string | null;
+}
+
+/** Entry data as spec values: the no-op 0, each distinct command its own positive number. */
+class Interner {
+  private readonly ids = new Map<string, number>();
+  value(e: Entry): number {
+    if (e.type === EntryType.Noop) return 0;
+    if (e.type !== EntryType.Normal) throw new Error(`entry ${e.index}: type ${String(e.type)} is not in the spec`);
+    const key = Buffer.from(e.data).toString("latin1");
+    let v = this.ids.get(key);
+    if (v === undefined) this.ids.set(key, (v = this.ids.size + 1));
+    return v;
+  }
+  entry = (e: Entry): SpecEntry => ({ term: e.term, value: this.value(e) });
+  data(d: Uint8Array): number {
+    return this.value({ index: 0, term: 0, type: EntryType.Normal, data: d });
+  }
+}
+
+/** A core message in the spec's form (the spec leaves out snapshot bytes and incarnations). */
+export function specMessage(m: Message, entry: (e: Entry) => SpecEntry): SpecMsg {
+  switch (m.type) {
+    case "RequestVote":
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, preVote: m.preVote, transfer: m.transfer, lastLogIndex: m.lastLogIndex, lastLogTerm: m.lastLogTerm } };
+    case "RequestVoteResponse":
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, preVote: m.preVote, voteGranted: m.voteGranted } };
+    case "AppendEntries":
+      return {
+        tag: m.type,
+        value: { from: m.from, to: m.to, term: m.term, prevLogIndex: m.prevLogIndex, prevLogTerm: m.prevLogTerm, entries: m.entries.map(entry), leaderCommit: m.leaderCommit, seq: m.seq },
+      };
+    case "AppendEntriesResponse":
+      return {
+        tag: m.type,
+        value: { from: m.from, to: m.to, term: m.term, success: m.success, matchIndex: m.matchIndex, conflictIndex: m.conflictIndex, conflictTerm: m.conflictTerm, seq: m.seq, incarnation: m.incarnation },
+      };
+    case "InstallSnapshot":
+      if (m.offset !== 0 || !m.done) throw new Error(`InstallSnapshot in more than one chunk (offset ${m.offset}): the spec sends snapshots whole`);
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, seq: m.seq } };
+    case "InstallSnapshotResponse":
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, matchIndex: m.matchIndex, lastIncludedIndex: m.lastIncludedIndex, seq: m.seq, incarnation: m.incarnation } };
+    case "TimeoutNow":
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term } };
+    case "RecoveryQuery":
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term } };
+    case "RecoveryReply":
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastLogIndex: m.lastLogIndex, recovering: m.recovering } };
+  }
+}
+
+function specDisk(d: RestoredState | { hardState: RestoredState["hardState"]; snapshot: RestoredState["snapshot"]; entries: readonly Entry[] }, entry: (e: Entry) => SpecEntry): SpecDisk {
+  const lost = d.hardState?.lost;
+  return {
+    hardStateKnown: d.hardState !== null,
+    currentTerm: d.hardState?.currentTerm ?? 0,
+    votedFor: d.hardState?.votedFor ?? 0,
+    lost: lost ? { through: lost.through, term: lost.term } : { through: -1, term: -1 },
+    snapIndex: d.snapshot?.lastIncludedIndex ?? 0,
+    snapTerm: d.snapshot?.lastIncludedTerm ?? 0,
+    entries: (d.entries ?? []).map(entry),
+  };
+}
+
+function readResult(r: Ready["reads"][number]): SpecReadResult {
+  return r.ok ? { id: r.id, ok: true, index: r.index, leader: 0 } : { id: r.id, ok: false, index: 0, leader: r.leader ?? 0 };
+}
+
+/**
+ * Runs a plan in the simulator with every node's driver interface observed.
+ * `inner` builds the nodes (a zoo variant's make, or RaftNode's constructor).
+ */
+export function record(plan: Plan, inner: Bug["make"] = (c, r) => new RaftNode(c, r), until?: number): Recording {
+  const events: CoreEvent[] = [];
+  const intern = new Interner();
+  const lo = plan.electionTicks[0];
+  let world: World | null = null;
+  // The election timeout drawn during the current call, if any.
+  let drawn: number | null = null;
+  const draw = () => {
+    const d = drawn ?? lo;
+    drawn = null;
+    return d;
+  };
+  const make = (config: RaftConfig, restored?: RestoredState): RaftNode => {
+    const id = config.id;
+    drawn = null;
+    const raft = inner({ ...config, random: (n) => ((drawn = lo + config.random(n)), drawn - lo) }, restored);
+    events.push({ kind: "boot", node: id, draw: draw(), incarnation: config.incarnation ?? 0, disk: specDisk(restored ?? { hardState: null, snapshot: null, entries: [] }, intern.entry), state: project(raft, intern.entry) });
+    const r = raft as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const observe = (name: string, after: (result: unknown, args: unknown[]) => CoreEvent | null) => {
+      const original = r[name]!.bind(raft);
+      r[name] = (...args: unknown[]) => {
+        drawn = null;
+        const result = original(...args);
+        const e = after(result, args);
+        if (e) events.push(e);
+        return result;
+      };
+    };
+    const state = () => project(raft, intern.entry);
+    observe("tick", () => ({ kind: "tick", node: id, draw: draw(), state: state() }));
+    observe("step", (_r, [m]) => ({ kind: "step", node: id, draw: draw(), msg: specMessage(m as Message, intern.entry), state: state() }));
+    observe("propose", (_r, [data]) => ({ kind: "propose", node: id, value: intern.data(data as Uint8Array), state: state() }));
+    observe("read", (_r, [rid]) => ({ kind: "read", node: id, id: rid as number, state: state() }));
+    observe("transferLeadership", (_r, [to]) => ({ kind: "transfer", node: id, to: to as number, state: state() }));
+    observe("compact", (_r, [index]) => ({ kind: "compact", node: id, index: index as number, state: state() }));
+    observe("ready", (rd) => {
+      const ready = rd as Ready;
+      return { kind: "ready", node: id, early: ready.sendBeforePersist, sent: ready.messages.map((m) => specMessage(m, intern.entry)), reads: ready.reads.map(readResult), state: state() };
+    });
+    observe("advance", () => ({ kind: "advance", node: id, disk: specDisk(world!.nodes.get(id)!.disk, intern.entry), state: state() }));
+    return raft;
+  };
+  world = new World({ plan, bug: { name: "recorded", description: "", make, breaks: [] } });
+  world.run(until);
+  return { plan, events, violation: world.violation ? `${world.violation.invariant}: ${world.violation.message}` : null };
+}
+
+/** A plan of the simulator at raftTV's settings (spec/raftTV.qnt): the seed's faults and client operations. */
+export function tvPlan(seed: number, steps: number, faults: ReadonlySet<Fault>, transfers = true): Plan {
+  const plan = generatePlan({ seed, nodes: TV_CONFIG.nodes, steps, faults, transfers });
+  return { ...plan, electionTicks: TV_CONFIG.electionTicks, maxBytesPerAppend: TV_CONFIG.maxBytesPerAppend };
+}
+
+/** A step of a run that the spec does not allow. */
+export class Rejected extends Error {
+  constructor(
+    readonly event: number,
+    readonly kind: CoreEvent["kind"],
+    readonly what: string,
+    readonly spec: unknown,
+    readonly core: unknown,
+  ) {
+    super(`event ${event} (${kind}): ${what}${spec === undefined ? "" : `\n  spec: ${show(spec)}\n  core: ${show(core)}`}`);
+    this.name = "Rejected";
+  }
+}
+
+export interface Validated {
+  /** Spec steps taken (events, plus the network's drops). */
+  steps: number;
+  /** How often each spec action was taken. */
+  actions: Map<string, number>;
+}
+
+const raftTV = (() => {
+  let m: QuintModule | null = null;
+  return () => (m ??= new QuintModule("raftTV.qnt", "raftTV"));
+})();
+
+/**
+ * Checks a recording against spec/raft.qnt (instance raftTV); throws
+ * Rejected at the first event the spec does not allow. Every
+ * `invariantsEvery` events, and at the end, the spec's invariants (Safety)
+ * must hold on its state — which is the core's.
+ */
+export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): Validated {
+  const q = raftTV().fresh();
+  const actions = new Map<string, number>();
+  const events = rec.events;
+  const nodes = rec.plan.nodes;
+  let steps = 0;
+  const take = (i: number, name: string, text: string) => {
+    if (!q.act(text)) throw new Rejected(i, events[i]!.kind, `the spec does not allow ${text.length > 400 ? `${text.slice(0, 400)}...` : text}`, undefined, undefined);
+    actions.set(name, (actions.get(name) ?? 0) + 1);
+    steps++;
+  };
+
+  // The last event at which each message (in the spec's form) is delivered: decides keep and drop.
+  const keyOf = (m: SpecMsg) => show(m);
+  const lastDelivery = new Map<string, number>();
+  events.forEach((e, i) => {
+    if (e.kind === "step") lastDelivery.set(keyOf(e.msg), i);
+  });
+  // The spec's network, as the validator knows it: key -> Quint text.
+  const net = new Map<string, string>();
+  const sendAll = (ms: SpecMsg[]) => {
+    for (const m of ms) net.set(keyOf(m), quintText(m));
+  };
+
+  // Init: the first boot of every node.
+  if (events.length < nodes || events.slice(0, nodes).some((e, i) => e.kind !== "boot" || e.node !== i + 1)) throw new Error("a recording starts with every node's boot");
+  const boots = events.slice(0, nodes) as Extract<CoreEvent, { kind: "boot" }>[];
+  const draws = new Map(boots.map((e) => [e.node, e.draw]));
+  if (boots.some((e) => e.incarnation !== boots[0]!.incarnation)) throw new Error("the nodes start with different incarnations");
+  take(0, "init", `initIncarnation(${quintText(draws)}, ${boots[0]!.incarnation})`);
+  for (let i = 0; i < nodes; i++) compareServer(q, i, events[i]!);
+
+  const every = o.invariantsEvery ?? 0;
+  const incarnations = new Map(boots.map((e) => [e.node, e.incarnation]));
+  for (let i = nodes; i < events.length; i++) {
+    const e = events[i]!;
+    const n = e.node;
+    switch (e.kind) {
+      case "boot":
+        take(i, e.incarnation > (incarnations.get(n) ?? 0) ? "rebootFrom (a new incarnation)" : "rebootFrom", `rebootFrom(${n}, ${e.draw}, ${quintText(e.disk)}, ${e.incarnation})`);
+        incarnations.set(n, e.incarnation);
+        break;
+      case "tick":
+        take(i, "feedTick", `feedTick(${n}, ${e.draw})`);
+        break;
+      case "step": {
+        const key = keyOf(e.msg);
+        const keep = lastDelivery.get(key)! > i;
+        take(i, `feedMessage(${e.msg.tag}${e.msg.tag === "RequestVote" || e.msg.tag === "RequestVoteResponse" ? (e.msg.value.preVote ? ", pre-vote" : "") : ""}${keep ? ", a copy kept" : ""})`, `feedMessage(${quintText(e.msg)}, ${e.draw}, ${keep})`);
+        if (!keep) net.delete(key);
+        break;
+      }
+      case "propose":
+        take(i, "feedPropose", `feedPropose(${n}, ${e.value})`);
+        break;
+      case "read":
+        take(i, "feedRead", `feedRead(${n}, ${e.id})`);
+        break;
+      case "transfer":
+        take(i, "feedTransfer", `feedTransfer(${n}, ${e.to})`);
+        break;
+      case "compact":
+        take(i, "compactAt", `compactAt(${n}, ${e.index})`);
+        break;
+      case "ready": {
+        take(i, "readyAt", `readyAt(${n})`);
+        const sent = q.read("lastSent") as unknown as SpecMsg[];
+        const held = (q.read(`servers.get(${n}).held`) as unknown as SpecMsg[]);
+        const specMsgs = e.early ? sent : held;
+        if (show(specMsgs) !== show(e.sent)) throw new Rejected(i, e.kind, `n${n}'s Ready: the messages it sends${e.early ? " (before the write)" : " (after the write)"}`, specMsgs, e.sent);
+        if (e.early && held.length > 0) throw new Rejected(i, e.kind, `n${n}'s Ready is sent before it is written, and the spec's is not`, held, []);
+        if (!e.early && sent.length > 0) throw new Rejected(i, e.kind, `n${n}'s Ready waits for its write, and the spec's is sent at once`, sent, []);
+        const reads = q.read("lastReads");
+        if (show(reads) !== show(e.reads)) throw new Rejected(i, e.kind, `n${n}'s Ready: the reads it answers`, reads, e.reads);
+        if (e.early) sendAll(e.sent);
+        break;
+      }
+      case "advance": {
+        const held = q.read(`servers.get(${n}).held`) as unknown as SpecMsg[];
+        take(i, "doneAt", `doneAt(${n})`);
+        sendAll(held);
+        const disk = q.read(`disks.get(${n})`);
+        if (show(disk) !== show(e.disk)) throw new Rejected(i, e.kind, `n${n}'s disk after the write`, disk, e.disk);
+        break;
+      }
+    }
+    compareServer(q, i, e);
+    // Messages that no later event delivers leave the spec's network too (lost, or to a node that is down).
+    const lost = [...net].filter(([key]) => (lastDelivery.get(key) ?? -1) <= i);
+    if (lost.length > 0) {
+      for (const [key] of lost) net.delete(key);
+      take(i, "drop", `drop(Set(${lost.map(([, text]) => text).join(", ")}))`);
+    }
+    if (every > 0 && i % every === 0) checkInvariants(q, i, e);
+  }
+  checkInvariants(q, events.length - 1, events[events.length - 1]!);
+  return { steps, actions };
+}
+
+const INVARIANTS = ["ElectionSafety", "LogMatching", "LeaderCompleteness", "StateMachineSafety", "ReadIndexSafety", "CommittedOnMajority", "RecoveringNeverCampaigns"];
+
+function checkInvariants(q: QuintState, i: number, e: CoreEvent): void {
+  for (const inv of INVARIANTS) if (q.read(inv) !== true) throw new Rejected(i, e.kind, `the spec's invariant ${inv} is violated`, undefined, undefined);
+}
+
+/** The acting server's state in the spec equals the core's. */
+function compareServer(q: QuintState, i: number, e: CoreEvent): void {
+  const spec = projectSpec(q.read(`servers.get(${e.node})`) as unknown as SpecServer);
+  const core = e.state;
+  for (const field of Object.keys(spec)) {
+    if (show(spec[field]) !== show(core[field])) throw new Rejected(i, e.kind, `n${e.node}.${field} after ${describe(e)}`, spec[field], core[field]);
+  }
+}
+
+export function describe(e: CoreEvent): string {
+  switch (e.kind) {
+    case "step":
+      return `step(${show(e.msg)})`;
+    case "boot":
+      return `a restart from ${show(e.disk)}`;
+    case "ready":
+      return "ready()";
+    case "advance":
+      return "advance()";
+    default:
+      return `${e.kind}()`;
+  }
+}

@@ -4,13 +4,15 @@
 import { checkLinearizability, kvModel } from "../check/linearizability.js";
 import { generatePlan, type Plan, type PlanOptions } from "./plan.js";
 import { World, type RunStats, type Violation } from "./world.js";
+import type { SimEvent } from "./trace.js";
 import type { Bug } from "./zoo.js";
 
 export interface RunResult {
   readonly plan: Plan;
   readonly violation: Violation | null;
   readonly stats: RunStats;
-  readonly trace: readonly string[];
+  /** The run's events (empty unless traced). */
+  readonly trace: readonly SimEvent[];
   /** The linearizability check ran out of its step budget: neither a pass nor a violation (never counted as a pass). */
   readonly undecided: string | null;
 }

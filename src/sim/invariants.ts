@@ -1,22 +1,14 @@
 // Raft's safety properties (Figure 3 of the paper) and the course's run-time
-// assertion, checked by the simulator after every step:
-//
-//   Election Safety       at most one leader per term
-//   Log Matching          two logs with an entry of the same index and term
-//                         are identical up to it
-//   Leader Completeness   a leader's log holds every entry committed before its term
-//   State Machine Safety  no two servers apply different entries at one index
-//   Committed is forever  a committed entry never changes, is never removed
-//                         from a disk, and is on a majority of disks (a disk
-//                         that lost it to a storage fault counts until its
-//                         server has recovered: its acknowledgement was true)
-//   Monotonic indexes     commitIndex and lastApplied never go backwards
-//                         (within one incarnation) and lastApplied <= commitIndex
+// assertion, checked by the simulator after every step: Election Safety, Log
+// Matching, Leader Completeness, State Machine Safety, Committed is forever,
+// Monotonic indexes. Names, paper sections and what is checked: the one
+// catalogue both modes share, invariant-catalogue.ts.
 //
 // The checks are incremental so that they stay cheap when run every step.
 
 import type { RaftNode } from "../core/node.js";
 import type { Entry, NodeId } from "../core/types.js";
+import type { RandomInvariant } from "./invariant-catalogue.js";
 
 interface Known {
   readonly term: number;
@@ -53,7 +45,7 @@ export class Invariants {
 
   constructor(
     ids: readonly NodeId[],
-    private readonly fail: (invariant: string, message: string, entry?: { index: number; term: number }) => void,
+    private readonly fail: (invariant: RandomInvariant, message: string, entry?: { index: number; term: number }) => void,
   ) {
     this.majority = Math.floor(ids.length / 2) + 1;
   }

@@ -9,6 +9,7 @@
 import type { KvCommand, KvOutput, Operation } from "../check/linearizability.js";
 import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
+import type { RandomInvariant } from "./invariant-catalogue.js";
 import { Invariants, type DiskView } from "./invariants.js";
 import { SimKv, decodeOp, encodeOp } from "./kv.js";
 import type { Damage, Plan, PlanEvent } from "./plan.js";
@@ -61,7 +62,8 @@ export interface WorldOptions {
 }
 
 export interface Violation {
-  readonly invariant: string;
+  /** Its name in the catalogue (invariant-catalogue.ts). */
+  readonly invariant: RandomInvariant;
   readonly message: string;
   readonly at: number;
   /** The entry the violation is about, when it names one: the story follows it. */
@@ -739,7 +741,7 @@ export class World {
       this.fail("Liveness", "no client operation completed after the faults ended");
   }
 
-  private fail(invariant: string, message: string, entry?: Violation["entry"]): void {
+  private fail(invariant: RandomInvariant, message: string, entry?: Violation["entry"]): void {
     if (this.violation) return;
     this.violation = { invariant, message, at: this.now, ...(entry ? { entry } : {}) };
     this.log(() => ({ kind: "violation", invariant, message }));

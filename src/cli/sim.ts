@@ -2,7 +2,7 @@
 
 import { writeFileSync } from "node:fs";
 import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "./args.js";
-import { DEFAULT_FAULTS, FAULTS, generatePlan, parseSpec, specToString, type Fault, type Plan } from "../sim/plan.js";
+import { DEFAULT_FAULTS, FAULTS, generatePlan, parseSpec, specToString, type Fault, type SimPlan } from "../sim/plan.js";
 import { runPlan, type RunResult } from "../sim/run.js";
 import { search } from "../sim/search.js";
 import { shrink } from "../sim/shrink.js";
@@ -149,7 +149,7 @@ function defaultFaults(bug: Bug | undefined): readonly Fault[] {
   return bug?.storage ? FAULTS : DEFAULT_FAULTS;
 }
 
-function replayCommand(plan: Plan, c: Common): string {
+function replayCommand(plan: SimPlan, c: Common): string {
   // The plan's own faults: the search's swarm testing gives each run a subset of the ones asked for.
   const same = (list: readonly Fault[]) => list.length === plan.faults.size && list.every((f) => plan.faults.has(f));
   const faults = same(defaultFaults(c.bug)) ? "" : same(FAULTS) ? " --faults all" : ` --faults ${plan.faults.size === 0 ? "none" : FAULTS.filter((f) => plan.faults.has(f)).join(",")}`;

@@ -9,7 +9,7 @@
 // on load. Long runs keep their last `maxTicks` ticks, where a violation is.
 
 import type { Role } from "../core/types.js";
-import { FAULTS, specToString, type Plan } from "./plan.js";
+import { FAULTS, specToString, type SimPlan } from "./plan.js";
 import type { RunResult } from "./run.js";
 import { World, type SimNode } from "./world.js";
 import type { Bug } from "./zoo.js";
@@ -190,7 +190,7 @@ class FaultView {
   /** The next tick whose events are still to be carried out. */
   private next = 0;
 
-  constructor(private readonly plan: Plan) {}
+  constructor(private readonly plan: SimPlan) {}
 
   /** Carries out the events of every tick up to and including `t`, in the world's order: healing first, then the plan's events. */
   advanceTo(t: number): void {
@@ -278,7 +278,7 @@ function checkSameRun(original: readonly SimEvent[], again: readonly SimEvent[])
   );
 }
 
-function replayText(plan: Plan, bug: string | null): string {
+function replayText(plan: SimPlan, bug: string | null): string {
   const faults = plan.faults.size === FAULTS.length ? "all" : plan.faults.size === 0 ? "none" : [...plan.faults].join(",");
   return `npx raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps} --faults ${faults}${bug ? ` --bug ${bug}` : ""}`;
 }

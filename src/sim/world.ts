@@ -12,7 +12,7 @@ import { EntryType, type Entry, type HardState, type Message, type NodeId, type 
 import type { RandomInvariant } from "./invariant-catalogue.js";
 import { Invariants, type DiskView } from "./invariants.js";
 import { SimKv, decodeOp, encodeOp } from "./kv.js";
-import type { Damage, Plan, PlanEvent } from "./plan.js";
+import type { Damage, SimPlan, PlanEvent } from "./plan.js";
 import { Prng } from "./prng.js";
 import type { SimEvent, SimEventBody } from "./trace.js";
 import type { Bug } from "./zoo.js";
@@ -56,7 +56,7 @@ interface ClientOp {
 }
 
 export interface WorldOptions {
-  readonly plan: Plan;
+  readonly plan: SimPlan;
   readonly bug?: Bug;
   readonly trace?: boolean;
 }
@@ -83,10 +83,10 @@ export interface RunStats {
   /** Storage faults that took something from a disk, and recoveries from them (runs with "disk"). */
   storageFaults: number;
   recoveries: number;
-  /** Messages the network chose to drop, and crashes a storm chose (numbered in this order for Plan.spare). */
+  /** Messages the network chose to drop, and crashes a storm chose (numbered in this order for SimPlan.spare). */
   drops: number;
   stormCrashes: number;
-  /** Of those, how many Plan.spare kept from happening. */
+  /** Of those, how many SimPlan.spare kept from happening. */
   spared: number;
 }
 
@@ -95,7 +95,7 @@ const CLIENT_TIMEOUT = 150;
 const SNAPSHOT_EVERY = 40;
 
 export class World {
-  readonly plan: Plan;
+  readonly plan: SimPlan;
   readonly ids: NodeId[];
   readonly nodes = new Map<NodeId, SimNode>();
   /** What happened, event by event (only when tracing: most runs never read it). */

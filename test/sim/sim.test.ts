@@ -106,7 +106,7 @@ describe("the simulator", () => {
   });
 });
 
-describe("sparing random losses (the shrinker's Plan.spare)", () => {
+describe("sparing random losses (the shrinker's SimPlan.spare)", () => {
   test("a spared drop is delivered instead, and a plan that spares nothing is the same run", () => {
     const plan = generatePlan({ seed: 11, nodes: 3, steps: 600, faults: new Set<Fault>(["drop", "crash"]) });
     const a = runPlan(plan, { trace: true });

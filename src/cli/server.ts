@@ -8,9 +8,11 @@ import { EXIT } from "./raftkv.js";
 import { createLogger } from "../util/log.js";
 import { AdminPort } from "../server/admin.js";
 import { ClientPort } from "../server/clientPort.js";
-import { type Address, clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
+import { DEFAULT_PLAN_LIMITS } from "../kv/plan.js";
+import { type Address, type ClusterConfig, DEFAULT_CLIENT_LIMITS, clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
 import { MAX_REPLICABLE_ENTRY_BYTES } from "../transport/peers.js";
 import { RaftServer } from "../server/server.js";
+import { loadNodeTls, type NodeTls } from "../server/tls.js";
 
 const HELP = `raftkv server --config FILE --id ID [--data DIR] [--accept-data-loss]
 
@@ -28,8 +30,9 @@ and acknowledged writes none of them holds are lost.
 
 A node that cannot listen on its peer, client or admin address (in use, or
 a host this machine does not have) exits 2 with one line, before it touches
-DIR. The cluster file's secretFile, requirepass(File), adminTokenFile and
-maxclients authenticate the ports and bound client load (docs/SECURITY.md).`;
+DIR. The cluster file's secretFile, requirepass(File), adminTokenFile, tls
+and maxclients authenticate and encrypt the ports and bound client load
+(docs/SECURITY.md).`;
 
 /** How long a clean stop may take before the process exits anyway (SPEC §6: within 2 s). */
 const STOP_DEADLINE_MS = 1800;
@@ -54,12 +57,14 @@ export async function runServer(argv: string[]): Promise<number> {
   let peerSecret: Buffer | null = null;
   let password: string | null = null;
   let adminToken: Buffer | null = null;
+  let tls: NodeTls | null = null;
   try {
     config = loadClusterFile(configPath);
     nodeById(config, id);
     if (config.secretFile !== undefined) peerSecret = readSecretFile(config.secretFile, "cluster secret", MIN_SECRET_BYTES);
     password = clientPassword(config);
     if (config.adminTokenFile !== undefined) adminToken = readSecretFile(config.adminTokenFile, "admin token", MIN_SECRET_BYTES);
+    tls = loadNodeTls(config, id);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`raftkv server: ${err.message}\n`);
@@ -70,15 +75,18 @@ export async function runServer(argv: string[]): Promise<number> {
   const dataDir = stringFlag(p, "data") ?? join("data", `node-${id}`);
   let server: RaftServer | null = null;
   const logger = createLogger({ node: id }, { dynamic: () => ({ term: server?.term ?? null }) });
-  server = new RaftServer({ config, id, dataDir, logger, acceptDataLoss: p.flags.has("accept-data-loss"), peerSecret });
+  server = new RaftServer({ config, id, dataDir, logger, acceptDataLoss: p.flags.has("accept-data-loss"), peerSecret, peerTls: tls });
   const self = nodeById(config, id);
   const client = new ClientPort({
     listen: self.client,
     logger,
     execute: (plan) => server.execute(plan),
     password,
+    adminPassword: adminToken,
     maxEntryBytes: MAX_REPLICABLE_ENTRY_BYTES,
+    tls,
     ...(config.maxclients !== undefined && { maxClients: config.maxclients }),
+    ...clientLimits(config),
   });
   const admin = new AdminPort(server, self.admin, logger, () => client.connections, { clientLimits: () => client.limitStats, token: adminToken });
 
@@ -130,6 +138,18 @@ export async function runServer(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
   return EXIT.ok;
+}
+
+/** The cluster file's client-port limits, as ClientPort options (a value above 8 MiB is refused however big a bulk string may be). */
+function clientLimits(config: ClusterConfig) {
+  const l = { ...DEFAULT_CLIENT_LIMITS, ...Object.fromEntries(Object.keys(DEFAULT_CLIENT_LIMITS).filter((k) => config[k as keyof ClusterConfig] !== undefined).map((k) => [k, config[k as keyof ClusterConfig]])) } as typeof DEFAULT_CLIENT_LIMITS;
+  return {
+    outputSoftBytes: l.clientOutputBufferSoftBytes,
+    outputHardBytes: l.clientOutputBufferHardBytes,
+    maxInputBytes: l.clientInputTotalBytes,
+    parserLimits: { maxBulkBytes: l.protoMaxBulkLen, maxCommandBytes: l.maxCommandBytes },
+    maxValueBytes: Math.min(DEFAULT_PLAN_LIMITS.maxValueBytes, l.protoMaxBulkLen),
+  };
 }
 
 /**

@@ -5,14 +5,16 @@
 
 import { readFileSync } from "node:fs";
 import net, { type Server, type Socket } from "node:net";
+import tls, { type TLSSocket } from "node:tls";
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { Plan } from "../kv/plan.js";
 import { CommandPlanner } from "../kv/planner.js";
 import { ClientConnection } from "../kv/transaction.js";
-import { ProtocolError, RespParser } from "../resp/parser.js";
+import { type ParserLimits, ProtocolError, RespParser } from "../resp/parser.js";
 import { encodedLength, encodeReplies, errorReply, OK, type Reply } from "../resp/writer.js";
 import type { Logger } from "../util/log.js";
 import type { Address } from "./config.js";
+import type { NodeTls } from "./tls.js";
 
 export interface ClientPortOptions {
   readonly listen: Address;
@@ -23,6 +25,12 @@ export interface ClientPortOptions {
   readonly maxValueBytes?: number;
   /** Redis requirepass: clients must AUTH with it first. Null or absent: no password. */
   readonly password?: string | null;
+  /**
+   * The admin user's password (the cluster file's admin token): AUTH admin
+   * <it> may also run FLUSHALL/FLUSHDB, which the default user may not when
+   * a password is set (docs/SECURITY.md). Null or absent: no admin user.
+   */
+  readonly adminPassword?: Buffer | string | null;
   /** Client connections at once (Redis maxclients); lowered to fit the process's file descriptor limit. Default 10000. */
   readonly maxClients?: number;
   /** The largest command (as a log entry) that can be replicated: bigger ones are refused before the log. Default: none. */
@@ -33,6 +41,10 @@ export interface ClientPortOptions {
   readonly outputHardBytes?: number;
   /** Received, unparsed bytes of all clients together; above it the client holding the most is disconnected. Default 256 MiB. */
   readonly maxInputBytes?: number;
+  /** Request size limits (Redis proto-max-bulk-len; the largest request). Default: the parser's. */
+  readonly parserLimits?: Partial<ParserLimits>;
+  /** TLS on this port (the cluster file's "tls"); null or absent: plain TCP. */
+  readonly tls?: NodeTls | null;
 }
 
 interface Pending {
@@ -42,6 +54,8 @@ interface Pending {
 
 /** File descriptors kept free of client connections: WAL segments, snapshots, peers, admin requests (docs/SECURITY.md). */
 export const RESERVED_FDS = 256;
+/** With TLS, connections still in their handshake beyond maxclients (they come out of RESERVED_FDS), so that a client at the limit still hears Redis's error. */
+export const TLS_HANDSHAKE_SLACK = 32;
 const ADMIN_AND_PEER_NOTE = "the admin port takes at most 64 connections and the peer port 64 handshakes plus one connection per peer";
 
 /** Counters for /metrics. */
@@ -52,10 +66,18 @@ export interface ClientLimitStats {
   closedInputLimit: number;
   refusedTooLarge: number;
   authFailures: number;
+  /** TLS handshakes that failed or timed out (a plaintext client, an untrusted certificate, a handshake never finished). */
+  tlsHandshakeFailures: number;
 }
 
 const UNAUTHENTICATED_INPUT_BYTES = 64 * 1024;
 const NOAUTH = errorReply("NOAUTH Authentication required.");
+/** Commands only the admin user may run when a password is set. */
+const ADMIN_ONLY = new Set(["flushall", "flushdb"]);
+/** Redis 7's ACL refusal, for the default user. */
+function noPermission(name: string): Reply {
+  return errorReply(`NOPERM User default has no permissions to run the '${name}' command`);
+}
 const WRONGPASS = errorReply("WRONGPASS invalid username-password pair or user is disabled.");
 const MAX_CLIENTS = "-ERR max number of clients reached\r\n";
 
@@ -67,11 +89,14 @@ export class ClientPort {
   private readonly inputBytes = new Map<Socket, number>();
   private totalInputBytes = 0;
   private readonly password: Buffer | null;
+  private readonly adminPassword: Buffer | null;
   private readonly maxClients: number;
   private readonly softBytes: number;
   private readonly hardBytes: number;
   connections = 0;
-  readonly limitStats: ClientLimitStats = { rejectedMaxClients: 0, closedOutputLimit: 0, pausedOutputLimit: 0, closedInputLimit: 0, refusedTooLarge: 0, authFailures: 0 };
+  readonly limitStats: ClientLimitStats = { rejectedMaxClients: 0, closedOutputLimit: 0, pausedOutputLimit: 0, closedInputLimit: 0, refusedTooLarge: 0, authFailures: 0, tlsHandshakeFailures: 0 };
+  /** TCP connections open, TLS handshakes included (only counted with TLS). */
+  private tcpConnections = 0;
 
   constructor(private readonly o: ClientPortOptions) {
     this.planner = new CommandPlanner({
@@ -79,6 +104,7 @@ export class ClientPort {
       ...(o.maxValueBytes !== undefined ? { maxValueBytes: o.maxValueBytes } : {}),
     });
     this.password = o.password ? digest(Buffer.from(o.password)) : null;
+    this.adminPassword = o.adminPassword ? digest(Buffer.from(o.adminPassword)) : null;
     this.softBytes = o.outputSoftBytes ?? 16 * 1024 * 1024;
     this.hardBytes = o.outputHardBytes ?? 256 * 1024 * 1024;
     const wanted = o.maxClients ?? 10_000;
@@ -88,7 +114,48 @@ export class ClientPort {
       // As Redis does: say so once, and keep the descriptors the node itself needs.
       o.logger.warn("maxclients_lowered", { maxclients: this.maxClients, wanted, openFilesLimit: fdLimit, reserved: RESERVED_FDS, note: ADMIN_AND_PEER_NOTE });
     }
-    this.server = net.createServer((socket) => this.connection(socket));
+    this.server = o.tls ? this.tlsServer(o.tls) : net.createServer((socket) => this.connection(socket));
+  }
+
+  /** Like Redis's tls-port with tls-auth-clients: the handshake first, then the same connection as over TCP. */
+  private tlsServer(t: NodeTls): Server {
+    const server = tls.createServer(
+      {
+        cert: t.cert,
+        key: t.key,
+        ca: t.ca,
+        requestCert: t.authClients !== "no",
+        rejectUnauthorized: t.authClients === "yes",
+        handshakeTimeout: t.handshakeTimeoutMs,
+      },
+      (socket) => {
+        // "optional": a client may show no certificate, but one it shows must be signed by the CA.
+        if (t.authClients === "optional" && !socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) {
+          this.limitStats.tlsHandshakeFailures++;
+          this.o.logger.debug("client_tls_refused", { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: String(socket.authorizationError) });
+          socket.destroy();
+          return;
+        }
+        this.connection(socket);
+      },
+    );
+    // Counted from the TCP accept, handshakes included: connections that never finish theirs hold no more than the slack above maxclients, and only until the timeout.
+    server.prependListener("connection", (raw: Socket) => {
+      if (this.tcpConnections >= this.maxClients + TLS_HANDSHAKE_SLACK) {
+        this.limitStats.rejectedMaxClients++;
+        raw.destroy();
+        return;
+      }
+      this.tcpConnections++;
+      raw.once("close", () => this.tcpConnections--);
+    });
+    server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+      this.limitStats.tlsHandshakeFailures++;
+      this.o.logger.debug("client_tls_handshake_failed", { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message });
+      // With a listener for this event, Node leaves the socket open (a handshake timeout included): close it here.
+      socket.destroy();
+    });
+    return server;
   }
 
   /** The maxclients in force (after fitting the file descriptor limit). */
@@ -96,21 +163,22 @@ export class ClientPort {
     return this.maxClients;
   }
 
-  /** A password check that takes the same time whatever the guess. */
-  private passwordMatches(given: Buffer): boolean {
-    return this.password !== null && timingSafeEqual(digest(given), this.password);
-  }
-
-  /** AUTH [username] password (Redis 6): the user can only be "default". */
-  private auth(args: readonly Buffer[]): { reply: Reply; ok: boolean } {
-    if (args.length !== 2 && args.length !== 3) return { reply: errorReply("ERR wrong number of arguments for 'auth' command"), ok: false };
+  /**
+   * AUTH [username] password (Redis 6): the user is "default" (the
+   * password), or "admin" (the admin token; the only user that may run
+   * FLUSHALL/FLUSHDB when a password is set).
+   */
+  private auth(args: readonly Buffer[]): { reply: Reply; ok: boolean; admin: boolean } {
+    if (args.length !== 2 && args.length !== 3) return { reply: errorReply("ERR wrong number of arguments for 'auth' command"), ok: false, admin: false };
     if (this.password === null) {
-      return { reply: errorReply("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"), ok: false };
+      return { reply: errorReply("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"), ok: false, admin: false };
     }
     const user = args.length === 3 ? args[1]!.toString("latin1") : "default";
-    if (user === "default" && this.passwordMatches(args[args.length - 1]!)) return { reply: OK, ok: true };
+    const given = digest(args[args.length - 1]!);
+    if (user === "default" && timingSafeEqual(given, this.password)) return { reply: OK, ok: true, admin: false };
+    if (user === "admin" && this.adminPassword !== null && timingSafeEqual(given, this.adminPassword)) return { reply: OK, ok: true, admin: true };
     this.limitStats.authFailures++;
-    return { reply: WRONGPASS, ok: false };
+    return { reply: WRONGPASS, ok: false, admin: false };
   }
 
   private setInput(socket: Socket, bytes: number): void {
@@ -160,8 +228,10 @@ export class ClientPort {
     this.sockets.add(socket);
     this.connections++;
     socket.setNoDelay(true);
-    const parser = new RespParser();
-    const client = new ClientConnection(this.planner);
+    const parser = new RespParser(this.o.parserLimits);
+    // With a password, only the admin user may wipe the keyspace (docs/SECURITY.md).
+    let admin = false;
+    const client = new ClientConnection(this.planner, (name) => (this.password === null || admin || !ADMIN_ONLY.has(name) ? null : noPermission(name)));
     const queue: Pending[] = [];
     let closing = false;
     let authenticated = this.password === null;
@@ -306,6 +376,7 @@ export class ClientPort {
           if (name === "auth") {
             const r = this.auth(args);
             authenticated = r.ok;
+            admin = r.admin;
             pushReply(r.reply, false);
             continue;
           }
@@ -315,7 +386,8 @@ export class ClientPort {
           }
         } else if (args[0]!.length === 4 && args[0]!.toString("latin1").toLowerCase() === "auth") {
           const r = this.auth(args);
-          // As in Redis, a failed AUTH leaves an authenticated connection authenticated.
+          // As in Redis, a failed AUTH leaves an authenticated connection authenticated (as the user it was).
+          if (r.ok) admin = r.admin;
           pushReply(r.reply, false);
           continue;
         }

@@ -25,7 +25,7 @@ import { DecodeError } from "../kv/binary.js";
 import { KvStateMachine } from "../kv/stateMachine.js";
 import { errorReply, type Reply } from "../resp/writer.js";
 import { Wal, type RecoveredState } from "../storage/wal.js";
-import { PeerTransport } from "../transport/peers.js";
+import { PeerTransport, type PeerTls } from "../transport/peers.js";
 import type { Logger } from "../util/log.js";
 import { formatAddress, nodeById, type ClusterConfig, type NodeAddresses } from "./config.js";
 import { Metrics } from "./metrics.js";
@@ -79,6 +79,8 @@ export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
   readonly acceptDataLoss?: boolean;
   /** The cluster secret peers prove to each other (the cluster file's secretFile); null or absent: peers are not authenticated. */
   readonly peerSecret?: Buffer | null;
+  /** Mutual TLS on the peer port (the cluster file's "tls"); null or absent: plain TCP. */
+  readonly peerTls?: PeerTls | null;
 }
 
 type ReadRun<S> = (sm: S, node: NodeStatus) => Reply;
@@ -182,13 +184,14 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       incarnation: state.incarnation,
       recovery: this.raft.recovery,
     });
-    if (!this.o.peerSecret) {
+    if (!this.o.peerSecret && !this.o.peerTls) {
       this.log.warn("peers_unauthenticated", {
-        message: "the cluster file names no secretFile: anyone who can reach this node's peer port from a member's host can speak for that member (docs/SECURITY.md)",
+        message: "the cluster file names no secretFile and no tls: anyone who can reach this node's peer port from a member's host can speak for that member (docs/SECURITY.md)",
       });
     }
     this.transport = new PeerTransport({
       secret: this.o.peerSecret ?? null,
+      tls: this.o.peerTls ?? null,
       id: this.id,
       listen: this.self.peer,
       peers: new Map(this.o.config.nodes.map((n) => [n.id, n.peer])),

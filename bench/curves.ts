@@ -123,7 +123,7 @@ async function snapshotCosts(n: number): Promise<Pick<KeysRow, "snapshotMs" | "s
     const { wal } = await Wal.open(dir);
     const t0 = performance.now();
     const data = sm.snapshot();
-    await wal.saveSnapshot({ lastIncludedIndex: index, lastIncludedTerm: 1, data });
+    await wal.saveSnapshot({ lastIncludedIndex: index, lastIncludedTerm: 1, data, config: null });
     const snapshotMs = performance.now() - t0;
     await wal.close();
     const t1 = performance.now();

@@ -3,8 +3,9 @@
 // themselves and ride out elections (RaftKvClient), and print like the
 // course's kvclient.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { DEFAULT_TIMEOUT_MS, RaftKvClient } from "../client/client.js";
+import type { TlsClientOptions } from "../client/connection.js";
 import { NoNodeReachableError, ServerError, UnavailableError, UnexpectedReplyError, UnknownOutcomeError } from "../client/errors.js";
 import type { NodeAddress } from "../client/address.js";
 import { adminRequest, fetchStatus } from "../client/status.js";
@@ -18,11 +19,20 @@ const DEFAULT_CONFIG = "./data/cluster.json";
 const DEFAULT_STATUS_TIMEOUT_MS = 2_000;
 
 const FLAGS = { config: {}, timeout: {}, help: { boolean: true } } as const;
+/** The client commands also take redis-cli's TLS flags. */
+const CLIENT_FLAGS = { ...FLAGS, tls: { boolean: true }, cacert: {}, cert: {}, key: {}, sni: {} } as const;
 
 const OPTIONS = `options:
   --config FILE   the cluster file (default ${DEFAULT_CONFIG}, which \`npm start\` writes)
   --timeout MS    give up after MS milliseconds, retries included (default ${DEFAULT_TIMEOUT_MS})
   --help          this help`;
+
+const TLS_OPTIONS = `TLS (as redis-cli's flags; on by itself when the cluster file has "tls"):
+  --tls           connect with TLS even if the cluster file has no "tls"
+  --cacert FILE   the CA that signed the nodes' certificates (default: the cluster file's tls.ca)
+  --cert FILE     a client certificate, for nodes whose tls.authClients asks for one
+  --key FILE      its private key (default for both, when authClients is "yes": the cluster file's tls.cert and tls.key)
+  --sni NAME      the server name to send and check the certificates against`;
 
 const EXIT_CODES = `exit codes: 0 success, 1 (get) no such key, 2 usage or configuration error,
 or a command the server refuses, 3 cluster unavailable or timed out`;
@@ -210,17 +220,26 @@ const NEWLINE = Buffer.from("\n");
 
 function clientCommand(command: ClientCommand): (argv: string[]) => Promise<number> {
   return async (argv) => {
-    const parsed = parseArgs(argv, FLAGS);
-    if (parsed.flags.has("help")) return help(`${command.usage}\n\n${OPTIONS}\n\n${EXIT_CODES}`);
+    const parsed = parseArgs(argv, CLIENT_FLAGS);
+    if (parsed.flags.has("help")) return help(`${command.usage}\n\n${OPTIONS}\n\n${TLS_OPTIONS}\n\n${EXIT_CODES}`);
     expectPositionals(parsed, command.positionals);
     const timeoutMs = intFlag(parsed, "timeout", DEFAULT_TIMEOUT_MS, 1);
     const config = readConfig(command.name, parsed);
     if (config === null) return EXIT.usage;
+    let tls: TlsClientOptions | null;
+    try {
+      tls = clientTls(config, parsed);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      process.stderr.write(`raftkv ${command.name}: ${err.message}\n`);
+      return EXIT.usage;
+    }
     const client = new RaftKvClient({
       nodes: config.nodes.map((node) => node.client),
       timeoutMs,
       logger: createLogger({ program: `raftkv ${command.name}` }),
       password: process.env.RAFTKV_PASSWORD ?? clientPassword(config),
+      tls,
     });
     try {
       return await command.run(client, parsed.positional);
@@ -254,6 +273,37 @@ function expectPositionals(parsed: Parsed, names: readonly string[]): void {
 }
 
 /** The cluster file, or null after printing why it cannot be used. */
+/** TLS for the client commands: the flags, else the cluster file's "tls"; null for plain TCP. */
+function clientTls(config: ClusterConfig, parsed: Parsed): TlsClientOptions | null {
+  const t = config.tls;
+  if (!parsed.flags.has("tls") && t === undefined) {
+    for (const f of ["cacert", "cert", "key", "sni"]) if (stringFlag(parsed, f) !== undefined) throw new ConfigError(`--${f} needs --tls (or "tls" in the cluster file)`);
+    return null;
+  }
+  const read = (path: string, what: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  const caPath = stringFlag(parsed, "cacert") ?? t?.ca;
+  let certPath = stringFlag(parsed, "cert");
+  let keyPath = stringFlag(parsed, "key");
+  if ((certPath === undefined) !== (keyPath === undefined)) throw new ConfigError("--cert and --key go together");
+  if (certPath === undefined && t?.authClients === "yes") {
+    // An operator with the cluster file: the nodes' shared certificate, or the first node's own.
+    const own = config.nodes.find((n) => n.tls !== undefined)?.tls;
+    [certPath, keyPath] = t.cert !== undefined ? [t.cert, t.key] : [own?.cert, own?.key];
+  }
+  const sni = stringFlag(parsed, "sni");
+  return {
+    ...(caPath !== undefined && { ca: read(caPath, "CA certificate") }),
+    ...(certPath !== undefined && { cert: read(certPath, "certificate"), key: read(keyPath!, "private key") }),
+    ...(sni !== undefined && { servername: sni }),
+  };
+}
+
 function readConfig(command: string, parsed: Parsed): ClusterConfig | null {
   const path = stringFlag(parsed, "config") ?? DEFAULT_CONFIG;
   if (!existsSync(path)) {

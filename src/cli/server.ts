@@ -11,6 +11,7 @@ import { ClientPort } from "../server/clientPort.js";
 import { type Address, clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
 import { MAX_REPLICABLE_ENTRY_BYTES } from "../transport/peers.js";
 import { RaftServer } from "../server/server.js";
+import { loadNodeTls, type NodeTls } from "../server/tls.js";
 
 const HELP = `raftkv server --config FILE --id ID [--data DIR] [--accept-data-loss]
 raftkv server --join --config FILE --id ID [--data DIR]
@@ -37,8 +38,9 @@ and acknowledged writes none of them holds are lost.
 
 A node that cannot listen on its peer, client or admin address (in use, or
 a host this machine does not have) exits 2 with one line, before it touches
-DIR. The cluster file's secretFile, requirepass(File), adminTokenFile and
-maxclients authenticate the ports and bound client load (docs/SECURITY.md).`;
+DIR. The cluster file's secretFile, requirepass(File), adminTokenFile, tls
+and maxclients authenticate and encrypt the ports and bound client load
+(docs/SECURITY.md).`;
 
 /** How long a clean stop may take before the process exits anyway (SPEC §6: within 2 s). */
 const STOP_DEADLINE_MS = 1800;
@@ -63,12 +65,14 @@ export async function runServer(argv: string[]): Promise<number> {
   let peerSecret: Buffer | null = null;
   let password: string | null = null;
   let adminToken: Buffer | null = null;
+  let tls: NodeTls | null = null;
   try {
     config = loadClusterFile(configPath);
     nodeById(config, id);
     if (config.secretFile !== undefined) peerSecret = readSecretFile(config.secretFile, "cluster secret", MIN_SECRET_BYTES);
     password = clientPassword(config);
     if (config.adminTokenFile !== undefined) adminToken = readSecretFile(config.adminTokenFile, "admin token", MIN_SECRET_BYTES);
+    tls = loadNodeTls(config, id);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`raftkv server: ${err.message}\n`);
@@ -80,7 +84,7 @@ export async function runServer(argv: string[]): Promise<number> {
   let server: RaftServer | null = null;
   const logger = createLogger({ node: id }, { dynamic: () => ({ term: server?.term ?? null }) });
   if (p.flags.has("join") && p.flags.has("accept-data-loss")) throw new UsageError("--join is for a new, empty node; --accept-data-loss for one with data: not both");
-  server = new RaftServer({ config, id, dataDir, logger, acceptDataLoss: p.flags.has("accept-data-loss"), peerSecret, join: p.flags.has("join") });
+  server = new RaftServer({ config, id, dataDir, logger, acceptDataLoss: p.flags.has("accept-data-loss"), peerSecret, peerTls: tls, join: p.flags.has("join") });
   const self = nodeById(config, id);
   const client = new ClientPort({
     listen: self.client,
@@ -88,6 +92,7 @@ export async function runServer(argv: string[]): Promise<number> {
     execute: (plan) => server.execute(plan),
     password,
     maxEntryBytes: MAX_REPLICABLE_ENTRY_BYTES,
+    tls,
     ...(config.maxclients !== undefined && { maxClients: config.maxclients }),
   });
   const admin = new AdminPort(server, self.admin, logger, () => client.connections, { clientLimits: () => client.limitStats, token: adminToken });

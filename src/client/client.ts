@@ -21,7 +21,7 @@ import { type NodeAddress, formatHostPort, parseHostPort } from "./address.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { Arg } from "./commandEncoder.js";
 import { isWriteCommand } from "./commandKinds.js";
-import { Connection } from "./connection.js";
+import { Connection, type TlsClientOptions } from "./connection.js";
 import {
   ClientClosedError,
   ConnectError,
@@ -61,6 +61,8 @@ export interface RaftKvClientOptions {
   readonly logger?: Logger;
   /** The cluster's requirepass: each connection opens with AUTH (docs/SECURITY.md). */
   readonly password?: string | null;
+  /** TLS to every node (the cluster file's "tls"; docs/SECURITY.md); null or absent: plain TCP. */
+  readonly tls?: TlsClientOptions | null;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -95,6 +97,7 @@ export class RaftKvClient {
   private readonly requestTimeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly password: string | null;
+  private readonly tls: TlsClientOptions | null;
   private readonly unreachableAfterMs: number;
   private readonly logger: Logger;
   private readonly sessions: SessionPool;
@@ -111,6 +114,7 @@ export class RaftKvClient {
     this.timeoutMs = positive(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, "timeoutMs");
     this.requestTimeoutMs = positive(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, "requestTimeoutMs");
     this.password = options.password ?? null;
+    this.tls = options.tls ?? null;
     this.connectTimeoutMs = positive(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, "connectTimeoutMs");
     this.unreachableAfterMs = options.unreachableAfterMs === Infinity ? Infinity : positive(options.unreachableAfterMs ?? DEFAULT_UNREACHABLE_AFTER_MS, "unreachableAfterMs");
     this.sessions = new SessionPool(options.maxConcurrentWrites ?? DEFAULT_MAX_CONCURRENT_WRITES);
@@ -302,7 +306,7 @@ export class RaftKvClient {
       const current = this.connections.get(key);
       if (current === connecting || (current instanceof Connection && !current.isOpen)) this.connections.delete(key);
     };
-    const opened = Connection.connect(node, { connectTimeoutMs: Math.min(this.connectTimeoutMs, remainingMs), onClose: forget });
+    const opened = Connection.connect(node, { connectTimeoutMs: Math.min(this.connectTimeoutMs, remainingMs), onClose: forget, tls: this.tls });
     const password = this.password;
     const connecting =
       password === null

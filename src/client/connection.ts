@@ -10,6 +10,7 @@
 // fails with ConnectionLostError { written: false }: safe to send elsewhere.
 
 import net from "node:net";
+import tls from "node:tls";
 import { performance } from "node:perf_hooks";
 import type { Reply } from "../resp/writer.js";
 import { type NodeAddress, formatHostPort } from "./address.js";
@@ -22,6 +23,19 @@ export interface ConnectOptions {
   readonly connectTimeoutMs: number;
   /** Called once when the connection has closed, for whatever reason. */
   readonly onClose?: () => void;
+  /** Speak TLS (the server's certificate checked against `ca`, and naming the host dialled); null or absent: plain TCP. */
+  readonly tls?: TlsClientOptions | null;
+}
+
+/** TLS for a client connection, like redis-cli's --tls --cacert --cert --key --sni. */
+export interface TlsClientOptions {
+  /** PEM of the CA(s) to trust; absent: Node's default CAs. */
+  readonly ca?: string | Buffer;
+  /** A client certificate and key, for a server that asks for one (the cluster file's tls.authClients). */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  /** The name to send (SNI) and check the certificate against, when it differs from the host dialled. */
+  readonly servername?: string;
 }
 
 interface Request {
@@ -37,7 +51,18 @@ export class Connection {
   static connect(address: NodeAddress, options: ConnectOptions): Promise<Connection> {
     const name = formatHostPort(address);
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: address.host, port: address.port, noDelay: true });
+      const t = options.tls;
+      const socket: net.Socket = t
+        ? tls.connect({
+            host: address.host,
+            port: address.port,
+            ...(t.ca !== undefined && { ca: t.ca }),
+            ...(t.cert !== undefined && { cert: t.cert }),
+            ...(t.key !== undefined && { key: t.key }),
+            ...(t.servername !== undefined ? { servername: t.servername } : net.isIP(address.host) === 0 && { servername: address.host }),
+          })
+        : net.connect({ host: address.host, port: address.port, noDelay: true });
+      if (t) socket.setNoDelay(true);
       const fail = (error: ConnectError) => {
         clearTimeout(timer);
         socket.destroy();
@@ -46,7 +71,7 @@ export class Connection {
       const timer = setTimeout(() => fail(new ConnectError(name, "ETIMEDOUT")), options.connectTimeoutMs);
       const onError = (err: NodeJS.ErrnoException) => fail(new ConnectError(name, err.code ?? err.message, { cause: err }));
       socket.once("error", onError);
-      socket.once("connect", () => {
+      socket.once(t ? "secureConnect" : "connect", () => {
         clearTimeout(timer);
         socket.removeListener("error", onError);
         resolve(new Connection(socket, name, options.onClose));

@@ -157,7 +157,11 @@ function describeCode(code: string): string {
       return "host unreachable";
     case "ENOTFOUND":
       return "unknown host";
+    case "ECONNRESET":
+      return "connection reset (a TLS port spoken to in plain TCP, or a node that wants a client certificate?)";
     default:
+      // OpenSSL's verification codes and Node's ERR_TLS_*: the node's certificate was not accepted.
+      if (/CERT|ERR_TLS|SSL/.test(code)) return `TLS: the node's certificate is not accepted (${code}); is --cacert the CA that signed it?`;
       return code;
   }
 }

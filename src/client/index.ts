@@ -2,6 +2,7 @@
 // the leader, retries through elections, and makes retried writes apply once.
 
 export { RaftKvClient, DEFAULT_TIMEOUT_MS, type RaftKvClientOptions } from "./client.js";
+export type { TlsClientOptions } from "./connection.js";
 export type { NodeAddress } from "./address.js";
 export { formatHostPort, parseHostPort } from "./address.js";
 export {

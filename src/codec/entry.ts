@@ -8,6 +8,7 @@
 //
 // Decoded data fields are views of the input buffer, not copies.
 
+import { decodeConfiguration } from "../core/configuration.js";
 import { EntryType, type Entry } from "../core/types.js";
 
 /** The input is not a well-formed encoding; `offset` is where decoding stopped. */
@@ -109,7 +110,17 @@ export class ByteReader {
     const index = this.u64();
     const term = this.u64();
     const type = this.entryType();
-    return { index, term, type, data: this.bytes(this.u32()) };
+    const at = this.offset;
+    const data = this.bytes(this.u32());
+    if (type === EntryType.Config) {
+      // The core trusts a Config entry's data: one that does not decode is a malformed input here, not a crash there.
+      try {
+        decodeConfiguration(data);
+      } catch (err) {
+        throw new CodecError(`entry ${index}: bad configuration: ${(err as Error).message}`, at);
+      }
+    }
+    return { index, term, type, data };
   }
 
   entries(): Entry[] {
@@ -134,6 +145,8 @@ export class ByteReader {
         return EntryType.Normal;
       case EntryType.Noop:
         return EntryType.Noop;
+      case EntryType.Config:
+        return EntryType.Config;
       default:
         throw new CodecError(`unknown entry type ${v}`, this.offset - 1);
     }

@@ -2,11 +2,16 @@
 // back after a restart, and what the server asks of it (Ready).
 // The server itself is node.ts; the rules live in the files it names.
 
-import type { Entry, HardState, Message, NodeId, Role } from "./types.js";
+import type { Configuration, Entry, HardState, Message, NodeId, Role } from "./types.js";
 
 export interface RaftConfig {
   readonly id: NodeId;
-  /** Every member of the cluster, this server included. */
+  /**
+   * The bootstrap configuration: the servers that vote until the log (or a
+   * snapshot) holds a configuration of its own (membership.ts). A server
+   * joining an existing cluster is not among them: it waits, never
+   * campaigning, until a leader's log names it.
+   */
   readonly members: readonly NodeId[];
   /** Election timeout in ticks, drawn uniformly from [min, max) at each reset (§5.2). */
   readonly electionTimeoutTicks: readonly [number, number];
@@ -46,6 +51,12 @@ export interface Snapshot {
   readonly lastIncludedIndex: number;
   readonly lastIncludedTerm: number;
   readonly data: Uint8Array;
+  /**
+   * The configuration as of lastIncludedIndex (thesis §5.1: a snapshot keeps
+   * the latest configuration it covers); null for a snapshot written before
+   * membership changes existed: the bootstrap configuration then applies.
+   */
+  readonly config: Configuration | null;
 }
 
 export type ProposeResult =
@@ -91,6 +102,8 @@ export interface Ready {
   /** Apply to the state machine, in order, after the snapshot if any. */
   readonly committed: readonly Entry[];
   readonly reads: readonly ReadResult[];
+  /** Not null when the configuration in effect changed since the last Ready (an appended, removed or installed one): whom to talk to. */
+  readonly configuration: Configuration | null;
 }
 
 /** What a storage fault took from this server and how far it has come back (docs/STORAGE.md). */
@@ -115,5 +128,9 @@ export interface NodeStatus {
   readonly snapshotIndex: number;
   /** Recovery from a storage fault (docs/STORAGE.md), or null. */
   readonly recovery: RecoveryStatus | null;
+  /** The configuration in effect (the latest in the log), the index of its entry (0: bootstrap), and whether that entry is committed. */
+  readonly configuration: Configuration;
+  readonly configurationIndex: number;
+  readonly configurationCommitted: boolean;
   readonly peers: readonly { id: NodeId; matchIndex: number; nextIndex: number; state: string }[];
 }

@@ -3,16 +3,17 @@
 // server and passes it to the functions of election.ts, replication.ts, …
 
 import type { RaftConfig } from "./api.js";
-import { majority } from "./quorum.js";
+import { allMembers, isVoter } from "./configuration.js";
 import type { ServerState } from "./state.js";
 import type { AppendResult } from "./log.js";
 import type { Progress } from "./progress.js";
-import type { AppendEntries, AppendEntriesResponse, HardState, Message, NodeId, RequestVote } from "./types.js";
+import type { AppendEntries, AppendEntriesResponse, Configuration, HardState, Message, NodeId, RequestVote } from "./types.js";
 
 export interface Core {
   readonly st: ServerState;
   readonly config: RaftConfig;
-  readonly members: readonly NodeId[];
+  /** The configuration until the log or a snapshot names one (RaftConfig.members: every listed server votes). */
+  readonly bootstrap: Configuration;
   readonly rules: Rules;
 }
 
@@ -21,13 +22,30 @@ export function send(c: Core, m: Message): void {
   c.st.messages.push(m);
 }
 
-export function peers(c: Core): NodeId[] {
-  return c.members.filter((m) => m !== c.config.id);
+/** The configuration in effect (thesis §4.1: the latest in the log, committed or not). */
+export function configuration(c: Core): Configuration {
+  return c.st.log.latestConfig()?.config ?? c.bootstrap;
 }
 
-/** Votes (or acknowledgements) a decision needs: a majority of the members. */
-export function quorum(c: Core): number {
-  return majority(c.members.length);
+/** Everybody else the leader replicates to: voters (of both sets, when joint) and learners. */
+export function peers(c: Core): NodeId[] {
+  return allMembers(configuration(c)).filter((m) => m !== c.config.id);
+}
+
+/** Everybody else whose vote counts: the servers a candidate asks. */
+export function voterPeers(c: Core): NodeId[] {
+  const cfg = configuration(c);
+  return allMembers(cfg).filter((m) => m !== c.config.id && isVoter(cfg, m));
+}
+
+/** The voter sets whose majorities every decision needs (one set, or two while joint: Rules.voterSets). */
+export function voterSets(c: Core): readonly (readonly NodeId[])[] {
+  return c.rules.voterSets(c, configuration(c));
+}
+
+/** This server's vote counts: it may campaign and it counts itself (a learner or a removed server does neither). */
+export function selfVotes(c: Core): boolean {
+  return voterSets(c).some((set) => set.includes(c.config.id));
 }
 
 export function preVoteEnabled(c: Core): boolean {
@@ -82,4 +100,10 @@ export interface Rules {
   stepsDownWhenRefused(c: Core): boolean;
   /** §5.3 fast backtracking: where the leader retries after a refusal, from the follower's conflict hint. */
   backtrackHint(c: Core, m: AppendEntriesResponse): number;
+  /** Thesis §4.3: the sets of servers whose majorities decide — the voters, and the old voters too while joint; never learners. */
+  voterSets(c: Core, cfg: Configuration): readonly (readonly NodeId[])[];
+  /** Thesis §4.1 / etcd: one change at a time — a leader proposes a new configuration only once the last one is committed and not joint. */
+  mayChangeConfiguration(c: Core): boolean;
+  /** Thesis §4.3: a change of voters passes through the joint configuration (old and new must both agree); false switches at once. */
+  changesThroughJoint(c: Core): boolean;
 }

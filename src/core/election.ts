@@ -1,19 +1,20 @@
 // Elections (§5.2, §5.4.1), with pre-vote (thesis §9.6), the §4.2.3 rule
 // against disruptive servers, and the transfer election (thesis §3.10).
 
-import { peers, preVoteEnabled, send, type Core } from "./context.js";
+import { preVoteEnabled, send, voterPeers, voterSets, type Core } from "./context.js";
+import { advanceConfiguration, mayCampaign } from "./membership.js";
 import { heardFromLeaderRecently } from "./rules.js";
-import { voteResult } from "./quorum.js";
+import { jointVoteResult } from "./quorum.js";
 import { broadcastHeartbeat } from "./replication.js";
 import { becomeCandidate, becomeFollower, becomeLeader, becomePreCandidate } from "./roles.js";
 import type { RequestVote, RequestVoteResponse, TimeoutNow } from "./types.js";
 
 /** The election timeout passed without a leader: campaign (after a pre-vote round, if enabled). */
 export function campaign(c: Core): void {
-  if (c.members.length === 1) {
+  // The only voter: its own vote is a majority (of every set).
+  if (jointVoteResult(voterSets(c), new Map([[c.config.id, true]])) === "won") {
     becomeCandidate(c);
-    becomeLeader(c);
-    broadcastHeartbeat(c);
+    takeOffice(c);
     return;
   }
   if (preVoteEnabled(c)) {
@@ -28,7 +29,7 @@ export function campaign(c: Core): void {
 function requestVotes(c: Core, preVote: boolean, transfer = false): void {
   const st = c.st;
   const term = preVote ? st.currentTerm + 1 : st.currentTerm;
-  for (const p of peers(c)) {
+  for (const p of voterPeers(c)) {
     send(c, { type: "RequestVote", from: c.config.id, to: p, term, preVote, transfer, lastLogIndex: st.log.lastIndex(), lastLogTerm: st.log.lastTerm() });
   }
 }
@@ -61,14 +62,13 @@ export function handleVoteResponse(c: Core, m: RequestVoteResponse): void {
   // A granted pre-vote names the term we would campaign in; refusals carry the voter's term (ours, else we stepped down).
   if (m.preVote && m.voteGranted && m.term !== st.currentTerm + 1) return;
   st.votes.set(m.from, m.voteGranted);
-  switch (voteResult(st.votes, c.members.length)) {
+  switch (jointVoteResult(voterSets(c), st.votes)) {
     case "won":
       if (m.preVote) {
         becomeCandidate(c);
         requestVotes(c, false);
       } else {
-        becomeLeader(c);
-        broadcastHeartbeat(c);
+        takeOffice(c);
       }
       return;
     case "lost":
@@ -77,6 +77,13 @@ export function handleVoteResponse(c: Core, m: RequestVoteResponse): void {
     case "pending":
       return;
   }
+}
+
+/** Won: lead, announce it, and finish a change an earlier leader left joint but committed. */
+function takeOffice(c: Core): void {
+  becomeLeader(c);
+  advanceConfiguration(c);
+  broadcastHeartbeat(c);
 }
 
 /**
@@ -90,7 +97,7 @@ export function ignoreDisruptiveVote(c: Core, m: RequestVote): boolean {
 
 /** Follower: TimeoutNow from our leader: campaign now, skipping pre-vote (the leader asked for it). */
 export function handleTimeoutNow(c: Core, m: TimeoutNow): void {
-  if (m.from !== c.st.leaderId || c.rules.recovering(c)) return;
+  if (m.from !== c.st.leaderId || c.rules.recovering(c) || !mayCampaign(c)) return;
   becomeCandidate(c);
   requestVotes(c, false, true);
 }

@@ -5,7 +5,14 @@
 // Indexing is the paper's: the first entry has index 1; index 0 (or the
 // snapshot's lastIncludedIndex) is the empty prefix every log agrees on.
 
-import type { Entry } from "./types.js";
+import { decodeConfiguration } from "./configuration.js";
+import { EntryType, type Configuration, type Entry } from "./types.js";
+
+/** A configuration and the index of the entry that holds it (the snapshot's index for the one it carries). */
+export interface ConfigAt {
+  readonly index: number;
+  readonly config: Configuration;
+}
 
 /** The outcome of `RaftLog.tryAppend`. */
 export type AppendResult =
@@ -31,21 +38,43 @@ export type AppendResult =
 export const ENTRY_OVERHEAD_BYTES = 24;
 
 /** The log as drivers and checkers may see it: reading only. */
-export type ReadonlyLog = Pick<RaftLog, "snapshotIndex" | "snapshotTerm" | "firstIndex" | "lastIndex" | "lastTerm" | "term" | "entry" | "slice" | "isUpToDate" | "lastIndexOfTerm">;
+export type ReadonlyLog = Pick<RaftLog, "snapshotIndex" | "snapshotTerm" | "firstIndex" | "lastIndex" | "lastTerm" | "term" | "entry" | "slice" | "isUpToDate" | "lastIndexOfTerm" | "latestConfig" | "configAt">;
 
 export class RaftLog {
   /** lastIncludedIndex / lastIncludedTerm of the newest snapshot; 0/0 when there is none. */
   private base = { index: 0, term: 0 };
   /** entries[i] has index base.index + 1 + i. */
   private entries: Entry[] = [];
+  /** The configuration as of the base (the snapshot's), or null: none known, the bootstrap one applies. */
+  private baseConfig: ConfigAt | null = null;
+  /** Every Config entry held, decoded, in index order (thesis §4.1: the latest one is in effect, committed or not). */
+  private configs: ConfigAt[] = [];
 
-  constructor(entries: readonly Entry[] = [], snapshot: { index: number; term: number } = { index: 0, term: 0 }) {
+  constructor(entries: readonly Entry[] = [], snapshot: { index: number; term: number; config?: Configuration | null } = { index: 0, term: 0 }) {
     this.base = { index: snapshot.index, term: snapshot.term };
+    if (snapshot.config) this.baseConfig = { index: snapshot.index, config: snapshot.config };
     for (const e of entries) {
       if (e.index <= this.base.index) continue;
       if (e.index !== this.lastIndex() + 1) throw new Error(`log restore: hole before index ${e.index}`);
-      this.entries.push(e);
+      this.push(e);
     }
+  }
+
+  /** Every entry enters the log here, so that Config entries are noted. */
+  private push(e: Entry): void {
+    this.entries.push(e);
+    if (e.type === EntryType.Config) this.configs.push({ index: e.index, config: decodeConfiguration(e.data) });
+  }
+
+  /** The configuration in effect: the latest in the log, else the snapshot's; null when neither has one. */
+  latestConfig(): ConfigAt | null {
+    return this.configs.length > 0 ? this.configs[this.configs.length - 1]! : this.baseConfig;
+  }
+
+  /** The configuration in effect at `index` (>= snapshotIndex): the latest one at or before it. */
+  configAt(index: number): ConfigAt | null {
+    for (let i = this.configs.length - 1; i >= 0; i--) if (this.configs[i]!.index <= index) return this.configs[i]!;
+    return this.baseConfig;
   }
 
   get snapshotIndex(): number {
@@ -110,7 +139,7 @@ export class RaftLog {
   /** The leader's own append: the next index, no checks needed. */
   appendNew(entry: Entry): void {
     if (entry.index !== this.lastIndex() + 1) throw new Error(`append: expected index ${this.lastIndex() + 1}, got ${entry.index}`);
-    this.entries.push(entry);
+    this.push(entry);
   }
 
   /**
@@ -146,7 +175,7 @@ export class RaftLog {
         this.truncateFrom(e.index); // rule 3: conflict
         truncatedFrom = e.index;
       }
-      for (let j = i; j < entries.length; j++) this.entries.push(entries[j]!);
+      for (let j = i; j < entries.length; j++) this.push(entries[j]!);
       break;
     }
     return { ok: true, lastNewIndex: prevIndex + entries.length, truncatedFrom };
@@ -156,6 +185,8 @@ export class RaftLog {
   truncateFrom(index: number): void {
     if (index <= this.base.index) throw new Error(`truncate: index ${index} is inside the snapshot`);
     this.entries.length = Math.max(0, index - this.base.index - 1);
+    // A configuration taken back: the one before it is in effect again (thesis §4.1).
+    while (this.configs.length > 0 && this.configs[this.configs.length - 1]!.index >= index) this.configs.pop();
   }
 
   /** The first index of the run of entries that share the term of the entry at `index` (for the backtracking hint). */
@@ -181,6 +212,8 @@ export class RaftLog {
     const c = new RaftLog();
     c.base = { ...this.base };
     c.entries = [...this.entries];
+    c.baseConfig = this.baseConfig;
+    c.configs = [...this.configs];
     return c;
   }
 
@@ -188,8 +221,11 @@ export class RaftLog {
   compact(index: number, term: number): void {
     if (index <= this.base.index) return;
     if (this.term(index) !== term) throw new Error(`compact: entry ${index} does not have term ${term}`);
+    const config = this.configAt(index);
     this.entries = this.entries.slice(index - this.base.index);
     this.base = { index, term };
+    this.baseConfig = config && { index, config: config.config };
+    this.configs = this.configs.filter((k) => k.index > index);
   }
 
   /**
@@ -197,12 +233,14 @@ export class RaftLog {
    * with the snapshot's last index and term, the entries after it are kept;
    * otherwise the whole log is replaced by the snapshot.
    */
-  restore(index: number, term: number): void {
+  restore(index: number, term: number, config: Configuration | null): void {
     if (this.term(index) === term && index >= this.base.index) {
       this.compact(index, term);
-      return;
+    } else {
+      this.entries = [];
+      this.configs = [];
+      this.base = { index, term };
     }
-    this.entries = [];
-    this.base = { index, term };
+    if (config !== null) this.baseConfig = { index, config };
   }
 }

@@ -26,13 +26,15 @@
 //   snapshot.ts     §7 / Figure 13, chunked
 //   transfer.ts     leadership transfer (thesis §3.10)
 //   recovery.ts     storage faults (docs/STORAGE.md)
+//   membership.ts   configuration changes: joint consensus, learners (thesis ch. 4)
 //   roles.ts        the doors between roles; ticks.ts: logical time
 //   rules.ts        the rules a bug could break, one function each (the bug zoo replaces them)
 //   state.ts        everything a server remembers, as one record
-//   quorum.ts       majority math
+//   quorum.ts       majority math (joint: a majority of each voter set)
 
 import type { NodeStatus, ProposeResult, RaftConfig, Ready, RecoveryStatus, RestoredState, SoftState } from "./api.js";
-import { resetElectionTimeout, type Core } from "./context.js";
+import { bootstrapConfiguration } from "./configuration.js";
+import { configuration, resetElectionTimeout, type Core } from "./context.js";
 import { handleRequestVote, handleTimeoutNow, handleVoteResponse, ignoreDisruptiveVote } from "./election.js";
 import { RaftLog, type ReadonlyLog } from "./log.js";
 import type { Progress } from "./progress.js";
@@ -46,13 +48,14 @@ import { compact, handleInstallSnapshot, handleSnapshotResponse } from "./snapsh
 import { copyState, fingerprint, initialState, type ServerState } from "./state.js";
 import { tick } from "./ticks.js";
 import { transferLeadership } from "./transfer.js";
-import { EntryType, assertNever, type AppendEntries, type Entry, type InstallSnapshot, type Message, type NodeId, type Role } from "./types.js";
+import { proposeConfChange, type ConfChange, type ConfChangeResult } from "./membership.js";
+import { EntryType, assertNever, type AppendEntries, type Configuration, type Entry, type InstallSnapshot, type Message, type NodeId, type Role } from "./types.js";
 
+export type { ConfChange, ConfChangeResult } from "./membership.js";
 export type { NodeStatus, ProposeResult, RaftConfig, Ready, ReadResult, RecoveryStatus, RestoredState, Snapshot, SoftState } from "./api.js";
 
 export class RaftNode {
   readonly id: NodeId;
-  readonly members: readonly NodeId[];
   /** The state and the rules, handed to every rule file. Private: drivers read through the getters below. */
   private c: Core;
 
@@ -61,22 +64,21 @@ export class RaftNode {
    * simulator's bug zoo (src/sim/zoo.ts) only; the server never passes it.
    */
   constructor(config: RaftConfig, restored?: RestoredState, rules: Partial<Rules> = {}) {
-    if (!config.members.includes(config.id)) throw new Error(`node ${config.id} is not in members [${config.members.join(", ")}]`);
+    if (config.members.length === 0) throw new Error("members: the bootstrap configuration needs at least one voter");
     const [lo, hi] = config.electionTimeoutTicks;
     if (!(lo > config.heartbeatTicks && hi > lo)) throw new Error("need heartbeatTicks < electionTimeout min < max");
     this.id = config.id;
-    this.members = [...config.members];
     const snapshot = restored?.snapshot ?? null;
-    const base = snapshot ? { index: snapshot.lastIncludedIndex, term: snapshot.lastIncludedTerm } : undefined;
+    const base = snapshot ? { index: snapshot.lastIncludedIndex, term: snapshot.lastIncludedTerm, config: snapshot.config } : undefined;
     const st = initialState(new RaftLog(restored?.entries ?? [], base), snapshot);
-    this.c = { st, config, members: this.members, rules: Object.keys(rules).length === 0 ? FIGURE2_RULES : { ...FIGURE2_RULES, ...rules } };
+    this.c = { st, config, bootstrap: bootstrapConfiguration(config.members), rules: Object.keys(rules).length === 0 ? FIGURE2_RULES : { ...FIGURE2_RULES, ...rules } };
     const hs = restored === undefined ? { currentTerm: 0, votedFor: null } : restored.hardState;
     st.persistedHardState = hs;
     if (hs === null) {
       // The term is at least the last entry's; the vote is anybody's guess.
       st.currentTerm = st.log.lastTerm();
       // Alone, there is nobody to ask and nobody to have voted for but ourselves.
-      if (this.members.length > 1) startSurvey(this.c);
+      if (this.configuration.voters.some((id) => id !== this.id)) startSurvey(this.c);
     } else {
       st.currentTerm = hs.currentTerm;
       st.votedFor = hs.votedFor;
@@ -85,6 +87,7 @@ export class RaftNode {
     resetElectionTimeout(this.c);
     // The driver reads the starting soft state from the getters; Ready reports changes from here.
     st.reportedSoftState = currentSoftState(this.c);
+    st.reportedConfig = configuration(this.c);
   }
 
   // ---------------------------------------------------------------------
@@ -129,6 +132,17 @@ export class RaftNode {
   }
 
   /**
+   * Membership change (membership.ts): a leader starts moving the cluster to
+   * `target` — through the joint configuration when the voters change, then
+   * by itself to `target` once that is committed. Refused while another
+   * change is pending.
+   */
+  proposeConfChange(target: ConfChange): ConfChangeResult {
+    this.assertNoReadyInFlight();
+    return proposeConfChange(this.c, target);
+  }
+
+  /**
    * The application took a snapshot of its state at `index` (<= lastApplied):
    * the log up to there can be discarded, and followers too far behind get
    * this snapshot instead of entries.
@@ -143,7 +157,8 @@ export class RaftNode {
     this.assertNoReadyInFlight();
     const c = this.c;
     const st = c.st;
-    if (m.to !== this.id || !this.members.includes(m.from)) return;
+    // Any sender: a new member's leader, a removed server; the configuration decides whose answers count.
+    if (m.to !== this.id || m.from === this.id || !(m.from > 0)) return;
     // Storage-fault recovery (docs/STORAGE.md) is outside the paper's RPCs: it changes no term.
     if (m.type === "RecoveryQuery") return answerRecoveryQuery(c, m.from);
     if (m.type === "RecoveryReply") return handleRecoveryReply(c, m);
@@ -325,6 +340,14 @@ export class RaftNode {
   get transferringTo(): NodeId | null {
     return this.c.st.leadTransferee;
   }
+  /** The configuration in effect: the latest in the log, committed or not (thesis §4.1). */
+  get configuration(): Configuration {
+    return configuration(this.c);
+  }
+  /** The index of the entry holding it: 0 for the bootstrap configuration, the snapshot's index for a snapshot's. */
+  get configurationIndex(): number {
+    return this.c.st.log.latestConfig()?.index ?? 0;
+  }
   get softState(): SoftState {
     return currentSoftState(this.c);
   }
@@ -360,6 +383,9 @@ export class RaftNode {
       lastLogTerm: st.log.lastTerm(),
       snapshotIndex: st.log.snapshotIndex,
       recovery: this.recovery,
+      configuration: this.configuration,
+      configurationIndex: this.configurationIndex,
+      configurationCommitted: this.configurationIndex <= st.commitIndex,
       peers: [...st.progress.values()].map((pr) => ({ id: pr.id, matchIndex: pr.matchIndex, nextIndex: pr.nextIndex, state: pr.state })),
     };
   }
@@ -372,10 +398,9 @@ export class RaftNode {
   clone(): RaftNode {
     if (this.c.st.readyInFlight) throw new Error("clone() between ready() and advance()");
     const copy = Object.create(RaftNode.prototype) as RaftNode;
-    const w = copy as unknown as { id: NodeId; members: readonly NodeId[]; c: Core };
+    const w = copy as unknown as { id: NodeId; c: Core };
     w.id = this.id;
-    w.members = this.members;
-    w.c = { st: copyState(this.c.st), config: this.c.config, members: this.members, rules: this.c.rules };
+    w.c = { st: copyState(this.c.st), config: this.c.config, bootstrap: this.c.bootstrap, rules: this.c.rules };
     return copy;
   }
 

@@ -33,3 +33,33 @@ export function voteResult(votes: ReadonlyMap<unknown, boolean>, members: number
   if (refused >= q) return "lost";
   return "pending";
 }
+
+// ---------------------------------------------------------------------
+// Several voter sets at once: a joint configuration (thesis §4.3) decides
+// only with a majority of each. `sets` comes from Rules.voterSets.
+// ---------------------------------------------------------------------
+
+/** The highest index held by a majority of every set: the smallest of the sets' committed indexes. */
+export function jointCommittedIndex(sets: readonly (readonly number[])[], valueOf: (id: number) => number): number {
+  let n: number | null = null;
+  for (const set of sets) if (set.length > 0) n = Math.min(n ?? Infinity, committedIndex(set.map(valueOf)));
+  return n ?? 0;
+}
+
+/** An election in every set: won when won in all, lost when lost in any. Votes from outside a set do not count in it. */
+export function jointVoteResult(sets: readonly (readonly number[])[], votes: ReadonlyMap<number, boolean>): VoteResult {
+  let all: VoteResult = "won";
+  for (const set of sets) {
+    if (set.length === 0) continue;
+    const mine = new Map([...votes].filter(([id]) => set.includes(id)));
+    const r = voteResult(mine, set.length);
+    if (r === "lost") return "lost";
+    if (r === "pending") all = "pending";
+  }
+  return all;
+}
+
+/** A majority of every set satisfies `ok`. */
+export function jointMajority(sets: readonly (readonly number[])[], ok: (id: number) => boolean): boolean {
+  return sets.every((set) => set.length === 0 || set.filter(ok).length >= majority(set.length));
+}

@@ -5,8 +5,8 @@
 // after it arrived, which proves no newer leader existed when it was asked.
 // One round, sent at the next ready(), serves every read that arrived before it.
 
-import type { Core } from "./context.js";
-import { committedIndex } from "./quorum.js";
+import { voterSets, type Core } from "./context.js";
+import { jointCommittedIndex } from "./quorum.js";
 import type { PendingRead } from "./state.js";
 
 /** A read request: the answer comes out of ready().reads (or at once, refused, on a non-leader). */
@@ -36,8 +36,7 @@ export function committedInCurrentTerm(c: Core): boolean {
 export function releaseReads(c: Core): void {
   const st = c.st;
   if (st.pendingReads.length === 0) return;
-  const acked = c.members.map((m) => (m === c.config.id ? Number.MAX_SAFE_INTEGER : st.progress.get(m)!.ackedSeq));
-  const confirmedSeq = committedIndex(acked);
+  const confirmedSeq = jointCommittedIndex(voterSets(c), (m) => (m === c.config.id ? Number.MAX_SAFE_INTEGER : (st.progress.get(m)?.ackedSeq ?? 0)));
   while (st.pendingReads.length > 0) {
     const r = st.pendingReads[0]!;
     if (r.index === 0 || r.requiredSeq > confirmedSeq) break;

@@ -3,8 +3,9 @@
 // bookkeeping of what it has done.
 
 import type { Ready, SoftState } from "./api.js";
+import { sameConfiguration } from "./configuration.js";
 import { applyTarget, maybeCommit } from "./commit.js";
-import { peers, type Core } from "./context.js";
+import { configuration, type Core } from "./context.js";
 import { announceCommit, broadcastHeartbeat, maybeSendAppend, wantsAppend } from "./replication.js";
 
 /** True when ready() would return something to do. */
@@ -13,21 +14,22 @@ export function hasReady(c: Core): boolean {
   return (
     st.messages.length > 0 ||
     st.reads.length > 0 ||
-    (st.role === "leader" && c.members.length > 1 && (st.readRoundWanted || st.commitToAnnounce)) ||
+    (st.role === "leader" && st.progress.size > 0 && (st.readRoundWanted || st.commitToAnnounce)) ||
     st.snapshotToPersist !== null ||
     st.log.lastIndex() > st.stableIndex ||
     hardStateChanged(c) ||
     applyTarget(c) > st.lastApplied ||
     softStateChanged(c) ||
-    (st.role === "leader" && peers(c).some((p) => wantsAppend(c, p)))
+    configChanged(c) ||
+    (st.role === "leader" && [...st.progress.keys()].some((p) => wantsAppend(c, p)))
   );
 }
 
 export function ready(c: Core): Ready {
   const st = c.st;
   if (st.role === "leader") {
-    if (st.readRoundWanted && c.members.length > 1) broadcastHeartbeat(c);
-    for (const p of peers(c)) maybeSendAppend(c, p, false);
+    if (st.readRoundWanted && st.progress.size > 0) broadcastHeartbeat(c);
+    for (const p of st.progress.keys()) maybeSendAppend(c, p, false);
     if (st.commitToAnnounce) announceCommit(c);
   }
   st.commitToAnnounce = false;
@@ -37,6 +39,8 @@ export function ready(c: Core): Ready {
   const applyTo = applyTarget(c);
   const softState = softStateChanged(c) ? currentSoftState(c) : null;
   if (softState !== null) st.reportedSoftState = softState;
+  const config = configChanged(c) ? configuration(c) : null;
+  if (config !== null) st.reportedConfig = config;
   const rd: Ready = {
     softState,
     hardState,
@@ -46,6 +50,7 @@ export function ready(c: Core): Ready {
     sendBeforePersist: st.role === "leader" && hardState === null && st.snapshotToPersist === null,
     committed: st.log.slice(st.lastApplied + 1, applyTo + 1),
     reads: st.reads,
+    configuration: config,
   };
   st.readyInFlight = { stableIndex: st.log.lastIndex(), hardState: hs, applied: applyTo };
   st.messages = [];
@@ -75,6 +80,11 @@ function softStateChanged(c: Core): boolean {
   const st = c.st;
   const r = st.reportedSoftState;
   return r === null || r.role !== st.role || r.leader !== st.leaderId || r.term !== st.currentTerm;
+}
+
+function configChanged(c: Core): boolean {
+  const r = c.st.reportedConfig;
+  return r === null || !sameConfiguration(r, configuration(c));
 }
 
 function hardStateChanged(c: Core): boolean {

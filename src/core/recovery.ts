@@ -38,7 +38,8 @@
 // hard state: it elects its first leader once every server is up.
 
 import type { RecoveryStatus } from "./api.js";
-import { peers, quorum, resetElectionTimeout, send, type Core } from "./context.js";
+import { configuration, peers, resetElectionTimeout, send, type Core } from "./context.js";
+import { majority } from "./quorum.js";
 import { Survey } from "./survey.js";
 import type { NodeId, RecoveryReply } from "./types.js";
 
@@ -51,7 +52,7 @@ export { Survey, surveySize } from "./survey.js";
 /** The term and vote are unknown: ask everybody, and take part in nothing until enough answered. */
 export function startSurvey(c: Core): void {
   const st = c.st;
-  st.survey = new Survey(c.members.length, c.rules.surveySize(c), st.log.lastTerm(), st.log.lastIndex() === 0);
+  st.survey = new Survey(peers(c).length + 1, c.rules.surveySize(c), st.log.lastTerm(), st.log.lastIndex() === 0);
   sendRecoveryQueries(c);
 }
 
@@ -102,7 +103,8 @@ export function noteMatched(c: Core, index: number): void {
 export function stuck(c: Core): boolean {
   const st = c.st;
   if (st.survey === null && st.lost === null) return false;
-  if (c.members.length === 1) return true;
+  const voters = configuration(c).voters;
+  if (voters.length === 1 && voters[0] === c.config.id) return true;
   if (st.leaderId !== null) return false;
   // Each other server's latest answer counts, however old: a damaged server
   // stops being damaged only by catching up from a leader (and then it says
@@ -111,7 +113,7 @@ export function stuck(c: Core): boolean {
   // once the first, having seen the same, stopped (found by the process test).
   let recovering = 1;
   for (const r of st.peersRecovering.values()) if (r.recovering) recovering++;
-  return recovering >= quorum(c);
+  return recovering >= majority(voters.length);
 }
 
 export function recoveryStatus(c: Core): RecoveryStatus | null {

@@ -3,7 +3,7 @@
 // heartbeats, and what to do with the answers (fast backtracking on refusal).
 
 import { maybeCommit } from "./commit.js";
-import { incarnation, peers, send, type Core } from "./context.js";
+import { incarnation, send, type Core } from "./context.js";
 import { noteMatched } from "./recovery.js";
 import { sendSnapshot } from "./snapshot.js";
 import { noteActive } from "./tracker.js";
@@ -96,8 +96,7 @@ export function maybeSendAppend(c: Core, p: NodeId, heartbeat: boolean): void {
 
 /** Leader: one AppendEntries (or snapshot chunk) to every follower, empty if it has nothing new. */
 export function broadcastHeartbeat(c: Core): void {
-  for (const p of peers(c)) {
-    const pr = c.st.progress.get(p)!;
+  for (const [p, pr] of c.st.progress) {
     // A streaming follower that answered nothing since the last heartbeat
     // may have lost the whole window: fall back to probing from matchIndex.
     if (pr.state === "replicate" && pr.inflight.length > 0 && !pr.respondedSinceHeartbeat) pr.becomeProbe();
@@ -112,5 +111,5 @@ export function broadcastHeartbeat(c: Core): void {
 /** Leader: tells followers that got nothing in this batch about the new commit index (an empty AppendEntries). */
 export function announceCommit(c: Core): void {
   const told = new Set(c.st.messages.filter((m) => m.type === "AppendEntries").map((m) => m.to));
-  for (const p of peers(c)) if (!told.has(p)) maybeSendAppend(c, p, true);
+  for (const p of c.st.progress.keys()) if (!told.has(p)) maybeSendAppend(c, p, true);
 }

@@ -3,7 +3,8 @@
 // replaces exactly one of them, so a search that finds the variant has found
 // a violation of exactly that rule.
 
-import { checkQuorumEnabled, type Core, type Rules } from "./context.js";
+import { isJoint } from "./configuration.js";
+import { checkQuorumEnabled, configuration, type Core, type Rules } from "./context.js";
 import { becomeFollower } from "./roles.js";
 import { surveySize } from "./survey.js";
 
@@ -39,7 +40,7 @@ export const FIGURE2_RULES: Rules = {
     return lost === null || m.lastLogTerm > lost.term || (m.lastLogTerm === lost.term && m.lastLogIndex >= lost.through);
   },
   surveySize(c) {
-    return surveySize(c.members.length);
+    return surveySize(configuration(c).voters.length);
   },
   observeIncarnation(_c, pr, incarnation) {
     return pr.observeIncarnation(incarnation);
@@ -70,6 +71,21 @@ export const FIGURE2_RULES: Rules = {
     if (m.conflictTerm === 0) return m.conflictIndex;
     const last = c.st.log.lastIndexOfTerm(m.conflictTerm);
     return last > 0 ? last + 1 : m.conflictIndex;
+  },
+  voterSets(_c, cfg) {
+    return isJoint(cfg) ? [cfg.voters, cfg.outgoing] : [cfg.voters];
+  },
+  mayChangeConfiguration(c) {
+    // Also: not before this leader has committed an entry of its term (its
+    // no-op). Without that, a change proposed by a new leader can overlap a
+    // change an earlier leader left uncommitted (Ongaro, raft-dev, 2015).
+    const st = c.st;
+    const latest = st.log.latestConfig();
+    const settled = latest === null || (latest.index <= st.commitIndex && !isJoint(latest.config));
+    return settled && st.log.term(st.commitIndex) === st.currentTerm;
+  },
+  changesThroughJoint() {
+    return true;
   },
 };
 

@@ -17,8 +17,10 @@ export function compact(c: Core, index: number, data: Uint8Array): void {
   if (index > st.lastApplied) throw new Error(`compact: index ${index} is not applied yet (lastApplied ${st.lastApplied})`);
   if (index <= st.log.snapshotIndex) return;
   const term = st.log.term(index)!;
+  // The snapshot keeps the configuration in effect at its index (thesis §5.1).
+  const config = st.log.configAt(index)?.config ?? c.bootstrap;
   st.log.compact(index, term);
-  st.snapshot = { lastIncludedIndex: index, lastIncludedTerm: term, data };
+  st.snapshot = { lastIncludedIndex: index, lastIncludedTerm: term, data, config };
 }
 
 /** Leader: sends the chunk of the snapshot that starts where the follower is known to be. */
@@ -40,6 +42,7 @@ export function sendSnapshot(c: Core, pr: Progress): void {
     data: snap.data.subarray(offset, end),
     done: end === snap.data.length,
     seq: ++st.seq,
+    config: snap.config ?? c.bootstrap,
   });
 }
 
@@ -79,7 +82,7 @@ export function handleInstallSnapshot(c: Core, m: InstallSnapshot): void {
     received = now?.bytes ?? 0;
     if (now && m.done && now.bytes === whole) {
       st.incoming = null;
-      installSnapshot(c, { lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, data: concatChunks(now.chunks, now.bytes) });
+      installSnapshot(c, { lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, data: concatChunks(now.chunks, now.bytes), config: m.config });
       matchIndex = m.lastIncludedIndex;
       noteMatched(c, matchIndex);
     }
@@ -106,7 +109,7 @@ function incomingFor(c: Core, m: InstallSnapshot): IncomingSnapshot | null {
 /** Figure 13, steps 6–8: the snapshot replaces the whole log, and the state machine is reset from it. */
 function installSnapshot(c: Core, snap: Snapshot): void {
   const st = c.st;
-  st.log.restore(snap.lastIncludedIndex, snap.lastIncludedTerm);
+  st.log.restore(snap.lastIncludedIndex, snap.lastIncludedTerm, snap.config);
   st.snapshot = snap;
   st.snapshotToPersist = snap;
   st.stableIndex = snap.lastIncludedIndex;

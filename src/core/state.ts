@@ -8,7 +8,8 @@ import { RaftLog } from "./log.js";
 import type { Progress } from "./progress.js";
 import type { Snapshot, ReadResult, SoftState } from "./api.js";
 import type { Survey } from "./survey.js";
-import { EntryType, type HardState, type LostMark, type Message, type NodeId, type Role } from "./types.js";
+import { decodeConfiguration, describeConfiguration } from "./configuration.js";
+import { EntryType, type Configuration, type HardState, type LostMark, type Message, type NodeId, type Role } from "./types.js";
 
 /** A read waiting for its quorum confirmation (read-index.ts). */
 export interface PendingRead {
@@ -92,6 +93,8 @@ export interface ServerState {
   snapshotToPersist: Snapshot | null;
   /** The soft state the last Ready reported. */
   reportedSoftState: SoftState | null;
+  /** The configuration the last Ready reported (or the driver read at start). */
+  reportedConfig: Configuration | null;
 
   // Outputs collected until the next ready().
   messages: Message[];
@@ -129,6 +132,7 @@ export function initialState(log: RaftLog, snapshot: Snapshot | null): ServerSta
     persistedHardState: null,
     snapshotToPersist: null,
     reportedSoftState: null,
+    reportedConfig: null,
     messages: [],
     reads: [],
     readyInFlight: null,
@@ -166,6 +170,7 @@ export function copyState(st: ServerState): ServerState {
     persistedHardState: st.persistedHardState,
     snapshotToPersist: st.snapshotToPersist,
     reportedSoftState: st.reportedSoftState,
+    reportedConfig: st.reportedConfig,
     messages: [...st.messages],
     reads: [...st.reads],
     readyInFlight: st.readyInFlight,
@@ -189,7 +194,7 @@ export const FINGERPRINT: { readonly [K in keyof ServerState]: FingerprintRule }
   currentTerm: (st) => String(st.currentTerm),
   votedFor: (st) => String(st.votedFor ?? "_"),
   leaderId: (st) => String(st.leaderId ?? "_"),
-  log: (st) => `${st.log.snapshotIndex}@${st.log.snapshotTerm}|${logText(st.log)}`,
+  log: (st) => `${st.log.snapshotIndex}@${st.log.snapshotTerm}${baseConfigText(st.log)}|${logText(st.log)}`,
   commitIndex: (st) => String(st.commitIndex),
   lastApplied: (st) => String(st.lastApplied),
   electionElapsed: (st) => String(st.electionElapsed),
@@ -218,6 +223,7 @@ export const FINGERPRINT: { readonly [K in keyof ServerState]: FingerprintRule }
   commitToAnnounce: { leftOut: "false between ready() calls, where servers are compared" },
   snapshotToPersist: { leftOut: "null between ready() calls, where servers are compared" },
   reportedSoftState: { leftOut: "decides only what the next Ready reports, never a message or a state change" },
+  reportedConfig: { leftOut: "decides only what the next Ready reports, never a message or a state change" },
   messages: { leftOut: "outputs, empty between ready() calls" },
   reads: { leftOut: "outputs, empty between ready() calls" },
   readyInFlight: { leftOut: "null between advance() and ready(), where servers are compared" },
@@ -236,8 +242,14 @@ function logText(log: RaftLog): string {
   const parts: string[] = [];
   for (let i = log.firstIndex(); i <= log.lastIndex(); i++) {
     const e = log.entry(i)!;
-    parts.push(`${e.term}${e.type === EntryType.Noop ? "n" : ":" + Array.from(e.data).join(".")}`);
+    parts.push(`${e.term}${e.type === EntryType.Noop ? "n" : e.type === EntryType.Config ? "c" + describeConfiguration(decodeConfiguration(e.data)) : ":" + Array.from(e.data).join(".")}`);
   }
   return parts.join(" ");
+}
+
+/** The snapshot's configuration, when it carries one ("" otherwise: the bootstrap one, the same for every server). */
+function baseConfigText(log: RaftLog): string {
+  const base = log.configAt(log.snapshotIndex);
+  return base === null || base.index > log.snapshotIndex ? "" : `c${describeConfiguration(base.config)}`;
 }
 

@@ -4,6 +4,7 @@
 
 import { checkQuorumEnabled, resetElectionTimeout, type Core } from "./context.js";
 import { campaign } from "./election.js";
+import { mayCampaign, stepDownIfRemoved } from "./membership.js";
 import { sendRecoveryQueries } from "./recovery.js";
 import { broadcastHeartbeat } from "./replication.js";
 import { becomeFollower } from "./roles.js";
@@ -26,11 +27,17 @@ function tickElection(c: Core): void {
     sendRecoveryQueries(c);
     return;
   }
+  // A learner, or a server the configuration no longer (or not yet) names, waits to be told.
+  if (!mayCampaign(c)) {
+    resetElectionTimeout(c);
+    return;
+  }
   campaign(c);
 }
 
 function tickLeader(c: Core): void {
   const st = c.st;
+  if (stepDownIfRemoved(c)) return;
   st.heartbeatElapsed++;
   st.electionElapsed++;
   // A transfer that has not happened within an election timeout is abandoned.

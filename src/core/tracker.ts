@@ -2,7 +2,8 @@
 // that they are alive (check-quorum, thesis §6.2) and which heartbeat round
 // they acknowledged (read index, thesis §6.4).
 
-import { quorum, type Core } from "./context.js";
+import { voterSets, type Core } from "./context.js";
+import { jointMajority } from "./quorum.js";
 import type { Progress } from "./progress.js";
 import { releaseReads } from "./read-index.js";
 
@@ -18,10 +19,8 @@ export function noteActive(c: Core, pr: Progress, seq: number): void {
 
 /** Check-quorum: did a majority (the leader included) answer since the last check? Starts the next round. */
 export function quorumActive(c: Core): boolean {
-  let active = 1;
-  for (const pr of c.st.progress.values()) {
-    if (pr.recentActive) active++;
-    pr.recentActive = false;
-  }
-  return active >= quorum(c);
+  const st = c.st;
+  const ok = jointMajority(voterSets(c), (id) => id === c.config.id || (st.progress.get(id)?.recentActive ?? false));
+  for (const pr of st.progress.values()) pr.recentActive = false;
+  return ok;
 }

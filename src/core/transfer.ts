@@ -3,12 +3,12 @@
 // campaigns at once, and the others do not ignore its RequestVote (it is
 // marked `transfer`). Abandoned after an election timeout (ticks.ts).
 
-import { send, type Core } from "./context.js";
+import { voterPeers, send, type Core } from "./context.js";
 import type { NodeId } from "./types.js";
 
 export function transferLeadership(c: Core, to: NodeId): boolean {
   const st = c.st;
-  if (st.role !== "leader" || to === c.config.id || !st.progress.has(to)) return false;
+  if (st.role !== "leader" || to === c.config.id || !voterPeers(c).includes(to)) return false;
   st.leadTransferee = to;
   st.transferElapsed = 0;
   maybeSendTimeoutNow(c);

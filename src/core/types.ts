@@ -10,6 +10,29 @@ export const enum EntryType {
   Normal = 0,
   /** The empty entry a new leader appends to commit entries of earlier terms (§5.4.2, §8). */
   Noop = 1,
+  /** A cluster configuration (thesis ch. 4): `data` is encodeConfiguration's bytes (configuration.ts). */
+  Config = 2,
+}
+
+/**
+ * Who is in the cluster (thesis ch. 4). Each server uses the latest
+ * configuration in its log, committed or not (thesis §4.1); the first one is
+ * the bootstrap configuration the driver gave (RaftConfig.members).
+ */
+export interface Configuration {
+  /** Servers whose votes and acknowledgements count. Sorted. */
+  readonly voters: readonly NodeId[];
+  /**
+   * Joint consensus (§6 of the paper, thesis §4.3): while changing from one
+   * set of voters to another, the old set. Every decision (election, commit,
+   * read confirmation, check-quorum) then needs a majority of `voters` AND a
+   * majority of `outgoing`. Empty when the configuration is not joint. Sorted.
+   */
+  readonly outgoing: readonly NodeId[];
+  /** Servers that receive the log but never vote and are never counted (etcd's learners). Sorted. */
+  readonly learners: readonly NodeId[];
+  /** The driver's own data about the members (their addresses), carried through the log untouched. Opaque to the core. */
+  readonly context: string;
 }
 
 /** One log entry. `index` is 1-based, as in the paper. */
@@ -125,6 +148,8 @@ export interface InstallSnapshot extends Envelope {
   /** This is the last chunk. */
   readonly done: boolean;
   readonly seq: number;
+  /** The configuration as of lastIncludedIndex (its entry is inside the snapshot). */
+  readonly config: Configuration;
 }
 
 export interface InstallSnapshotResponse extends Envelope {

@@ -5,6 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import net, { type Server, type Socket } from "node:net";
+import tls, { type TLSSocket } from "node:tls";
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { Plan } from "../kv/plan.js";
 import { CommandPlanner } from "../kv/planner.js";
@@ -13,6 +14,7 @@ import { ProtocolError, RespParser } from "../resp/parser.js";
 import { encodedLength, encodeReplies, errorReply, OK, type Reply } from "../resp/writer.js";
 import type { Logger } from "../util/log.js";
 import type { Address } from "./config.js";
+import type { NodeTls } from "./tls.js";
 
 export interface ClientPortOptions {
   readonly listen: Address;
@@ -33,6 +35,8 @@ export interface ClientPortOptions {
   readonly outputHardBytes?: number;
   /** Received, unparsed bytes of all clients together; above it the client holding the most is disconnected. Default 256 MiB. */
   readonly maxInputBytes?: number;
+  /** TLS on this port (the cluster file's "tls"); null or absent: plain TCP. */
+  readonly tls?: NodeTls | null;
 }
 
 interface Pending {
@@ -42,6 +46,8 @@ interface Pending {
 
 /** File descriptors kept free of client connections: WAL segments, snapshots, peers, admin requests (docs/SECURITY.md). */
 export const RESERVED_FDS = 256;
+/** With TLS, connections still in their handshake beyond maxclients (they come out of RESERVED_FDS), so that a client at the limit still hears Redis's error. */
+export const TLS_HANDSHAKE_SLACK = 32;
 const ADMIN_AND_PEER_NOTE = "the admin port takes at most 64 connections and the peer port 64 handshakes plus one connection per peer";
 
 /** Counters for /metrics. */
@@ -52,6 +58,8 @@ export interface ClientLimitStats {
   closedInputLimit: number;
   refusedTooLarge: number;
   authFailures: number;
+  /** TLS handshakes that failed or timed out (a plaintext client, an untrusted certificate, a handshake never finished). */
+  tlsHandshakeFailures: number;
 }
 
 const UNAUTHENTICATED_INPUT_BYTES = 64 * 1024;
@@ -71,7 +79,9 @@ export class ClientPort {
   private readonly softBytes: number;
   private readonly hardBytes: number;
   connections = 0;
-  readonly limitStats: ClientLimitStats = { rejectedMaxClients: 0, closedOutputLimit: 0, pausedOutputLimit: 0, closedInputLimit: 0, refusedTooLarge: 0, authFailures: 0 };
+  readonly limitStats: ClientLimitStats = { rejectedMaxClients: 0, closedOutputLimit: 0, pausedOutputLimit: 0, closedInputLimit: 0, refusedTooLarge: 0, authFailures: 0, tlsHandshakeFailures: 0 };
+  /** TCP connections open, TLS handshakes included (only counted with TLS). */
+  private tcpConnections = 0;
 
   constructor(private readonly o: ClientPortOptions) {
     this.planner = new CommandPlanner({
@@ -88,7 +98,48 @@ export class ClientPort {
       // As Redis does: say so once, and keep the descriptors the node itself needs.
       o.logger.warn("maxclients_lowered", { maxclients: this.maxClients, wanted, openFilesLimit: fdLimit, reserved: RESERVED_FDS, note: ADMIN_AND_PEER_NOTE });
     }
-    this.server = net.createServer((socket) => this.connection(socket));
+    this.server = o.tls ? this.tlsServer(o.tls) : net.createServer((socket) => this.connection(socket));
+  }
+
+  /** Like Redis's tls-port with tls-auth-clients: the handshake first, then the same connection as over TCP. */
+  private tlsServer(t: NodeTls): Server {
+    const server = tls.createServer(
+      {
+        cert: t.cert,
+        key: t.key,
+        ca: t.ca,
+        requestCert: t.authClients !== "no",
+        rejectUnauthorized: t.authClients === "yes",
+        handshakeTimeout: t.handshakeTimeoutMs,
+      },
+      (socket) => {
+        // "optional": a client may show no certificate, but one it shows must be signed by the CA.
+        if (t.authClients === "optional" && !socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) {
+          this.limitStats.tlsHandshakeFailures++;
+          this.o.logger.debug("client_tls_refused", { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: String(socket.authorizationError) });
+          socket.destroy();
+          return;
+        }
+        this.connection(socket);
+      },
+    );
+    // Counted from the TCP accept, handshakes included: connections that never finish theirs hold no more than the slack above maxclients, and only until the timeout.
+    server.prependListener("connection", (raw: Socket) => {
+      if (this.tcpConnections >= this.maxClients + TLS_HANDSHAKE_SLACK) {
+        this.limitStats.rejectedMaxClients++;
+        raw.destroy();
+        return;
+      }
+      this.tcpConnections++;
+      raw.once("close", () => this.tcpConnections--);
+    });
+    server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+      this.limitStats.tlsHandshakeFailures++;
+      this.o.logger.debug("client_tls_handshake_failed", { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message });
+      // With a listener for this event, Node leaves the socket open (a handshake timeout included): close it here.
+      socket.destroy();
+    });
+    return server;
   }
 
   /** The maxclients in force (after fitting the file descriptor limit). */

@@ -18,6 +18,24 @@ export interface NodeAddresses {
   readonly client: Address;
   /** The HTTP port: /status, /metrics, the dashboard. */
   readonly admin: Address;
+  /** This node's own certificate and key (absolute paths), instead of the cluster file's tls.cert and tls.key. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+/** Redis's tls-auth-clients: whether clients must show a certificate signed by the CA. */
+export type TlsAuthClients = "no" | "optional" | "yes";
+
+/** TLS on the client and peer ports (SPEC §11, docs/SECURITY.md); paths are absolute once loaded. */
+export interface TlsConfig {
+  /** The node's certificate (PEM) and its private key; a node's own "tls" in "nodes" replaces them for that node (absent when every node has its own). */
+  readonly cert?: string;
+  readonly key?: string;
+  /** The CA (PEM) that signed every node's certificate (and, with authClients, the clients'). */
+  readonly ca: string;
+  /** Client certificates on the client port: "no" (default), "optional" (checked if shown), "yes" (required). */
+  readonly authClients: TlsAuthClients;
+  /** A client whose TLS handshake has not finished after this long is disconnected (default 10000). */
+  readonly handshakeTimeoutMs?: number;
 }
 
 export interface ClusterConfig {
@@ -40,6 +58,8 @@ export interface ClusterConfig {
   readonly adminTokenFile?: string;
   /** Client connections a node takes at once (Redis maxclients; default 10000). */
   readonly maxclients?: number;
+  /** TLS on the client and peer ports. */
+  readonly tls?: TlsConfig;
 }
 
 export class ConfigError extends Error {
@@ -99,13 +119,14 @@ export function parseClusterConfig(text: string, baseDir = "."): ClusterConfig {
     const where = `nodes[${i}]`;
     if (typeof n !== "object" || n === null) throw new ConfigError(`${where} must be an object with id, peer, client and admin`);
     const r = n as Record<string, unknown>;
-    for (const k of Object.keys(r)) if (!["id", "peer", "client", "admin"].includes(k)) throw new ConfigError(`${where} has an unknown field "${k}"`);
+    for (const k of Object.keys(r)) if (!["id", "peer", "client", "admin", "tls"].includes(k)) throw new ConfigError(`${where} has an unknown field "${k}"`);
     if (typeof r.id !== "number" || !Number.isInteger(r.id) || r.id < 1 || r.id > 0xffffffff) throw new ConfigError(`${where}.id must be a positive integer`);
     return {
       id: r.id,
       peer: parseAddress(r.peer, `${where}.peer`),
       client: parseAddress(r.client, `${where}.client`),
       admin: parseAddress(r.admin, `${where}.admin`),
+      ...(r.tls !== undefined && { tls: parseTlsPaths(r.tls, `${where}.tls`, ["cert", "key"], baseDir) as { cert: string; key: string } }),
     };
   });
 
@@ -154,12 +175,40 @@ export function parseClusterConfig(text: string, baseDir = "."): ClusterConfig {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`"maxclients" must be a positive whole number, got ${JSON.stringify(v)}`);
     Object.assign(config, { maxclients: v });
   }
+  if (o.tls !== undefined) {
+    // cert and key may be left out when every node names its own.
+    const raw = (typeof o.tls === "object" && o.tls !== null ? o.tls : {}) as Record<string, unknown>;
+    const shared = raw.cert !== undefined || raw.key !== undefined || nodes.some((n) => n.tls === undefined);
+    const t = parseTlsPaths(o.tls, `"tls"`, shared ? ["cert", "key", "ca"] : ["ca"], baseDir, ["authClients", "handshakeTimeoutMs", "cert", "key"]);
+    const auth = raw.authClients ?? "no";
+    if (auth !== "no" && auth !== "optional" && auth !== "yes") throw new ConfigError(`"tls".authClients must be "no", "optional" or "yes", got ${JSON.stringify(auth)}`);
+    const hs = raw.handshakeTimeoutMs;
+    if (hs !== undefined && (typeof hs !== "number" || !Number.isSafeInteger(hs) || hs < 1)) throw new ConfigError(`"tls".handshakeTimeoutMs must be a positive whole number of milliseconds, got ${JSON.stringify(hs)}`);
+    Object.assign(config, { tls: { ...t, authClients: auth, ...(hs !== undefined && { handshakeTimeoutMs: hs }) } });
+  } else {
+    const i = nodes.findIndex((n) => n.tls !== undefined);
+    if (i >= 0) throw new ConfigError(`nodes[${i}].tls gives a certificate, but there is no top-level "tls" (with the "ca")`);
+  }
   return config;
+}
+
+/** An object of file paths (each field required), made absolute. */
+function parseTlsPaths(v: unknown, where: string, fields: readonly string[], baseDir: string, others: readonly string[] = []): Record<string, string> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ConfigError(`${where} must be an object with ${fields.map((f) => `"${f}"`).join(", ")} (file paths)`);
+  const r = v as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!fields.includes(k) && !others.includes(k)) throw new ConfigError(`${where} has an unknown field "${k}"`);
+  const out: Record<string, string> = {};
+  for (const f of fields) {
+    const p = r[f];
+    if (typeof p !== "string" || p === "") throw new ConfigError(`${where}.${f} must be the path of a PEM file`);
+    out[f] = isAbsolute(p) ? p : resolve(baseDir, p);
+  }
+  return out;
 }
 
 const KNOWN_FIELDS = [
   "nodes", "electionTimeoutMs", "heartbeatMs", "snapshotEvery", "snapshotChunkBytes", "walSegmentBytes",
-  "secretFile", "requirepass", "requirepassFile", "adminTokenFile", "maxclients",
+  "secretFile", "requirepass", "requirepassFile", "adminTokenFile", "maxclients", "tls",
 ] as const;
 
 /**
@@ -206,7 +255,7 @@ export function localClusterConfig(count: number, basePort = 6381, host = "127.0
 
 /** The file's JSON form, as in SPEC §3. */
 export function clusterConfigToJson(c: ClusterConfig): string {
-  const nodes = c.nodes.map((n) => ({ id: n.id, peer: formatAddress(n.peer), client: formatAddress(n.client), admin: formatAddress(n.admin) }));
+  const nodes = c.nodes.map((n) => ({ id: n.id, peer: formatAddress(n.peer), client: formatAddress(n.client), admin: formatAddress(n.admin), ...(n.tls && { tls: n.tls }) }));
   const optional = Object.fromEntries(KNOWN_FIELDS.filter((k) => !(["nodes", "electionTimeoutMs", "heartbeatMs"] as string[]).includes(k) && c[k as keyof ClusterConfig] !== undefined).map((k) => [k, c[k as keyof ClusterConfig]]));
   return JSON.stringify({ nodes, electionTimeoutMs: c.electionTimeoutMs, heartbeatMs: c.heartbeatMs, ...optional }, null, 2) + "\n";
 }

@@ -25,7 +25,7 @@ import { DecodeError } from "../kv/binary.js";
 import { KvStateMachine } from "../kv/stateMachine.js";
 import { errorReply, type Reply } from "../resp/writer.js";
 import { Wal, type RecoveredState } from "../storage/wal.js";
-import { PeerTransport } from "../transport/peers.js";
+import { PeerTransport, type PeerTls } from "../transport/peers.js";
 import type { Logger } from "../util/log.js";
 import { formatAddress, nodeById, type ClusterConfig, type NodeAddresses } from "./config.js";
 import { Metrics } from "./metrics.js";
@@ -80,6 +80,8 @@ export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
   readonly acceptDataLoss?: boolean;
   /** The cluster secret peers prove to each other (the cluster file's secretFile); null or absent: peers are not authenticated. */
   readonly peerSecret?: Buffer | null;
+  /** Mutual TLS on the peer port (the cluster file's "tls"); null or absent: plain TCP. */
+  readonly peerTls?: PeerTls | null;
   /**
    * A new node joining a running cluster (`raftkv server --join`): its data
    * directory must be empty; it starts as no voter and waits for a leader to
@@ -224,13 +226,14 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       this.releaseLock();
       throw err;
     }
-    if (!this.o.peerSecret) {
+    if (!this.o.peerSecret && !this.o.peerTls) {
       this.log.warn("peers_unauthenticated", {
-        message: "the cluster file names no secretFile: anyone who can reach this node's peer port from a member's host can speak for that member (docs/SECURITY.md)",
+        message: "the cluster file names no secretFile and no tls: anyone who can reach this node's peer port from a member's host can speak for that member (docs/SECURITY.md)",
       });
     }
     this.transport = new PeerTransport({
       secret: this.o.peerSecret ?? null,
+      tls: this.o.peerTls ?? null,
       id: this.id,
       listen: this.self.peer,
       peers: this.membership.peerAddresses(),
@@ -258,7 +261,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
    * leader's first message: this node steps down a moment before that.
    */
   async handOffLeadership(timeoutMs = 600, to: NodeId | null = null, untilLeaderKnown = false): Promise<NodeId | null> {
-    if (this.stopped || this.raft.role !== "leader" || this.raft.members.length < 2) return null;
+    if (this.stopped || this.raft.role !== "leader" || this.raft.status().peers.length === 0) return null;
     const started = performance.now();
     // In turn with the other inputs (it waits for a disk write in flight).
     const target = await new Promise<NodeId | null>((resolve) =>
@@ -541,8 +544,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private maybeSnapshot(): void {
     const applied = this.raft.lastApplied;
     if (!snapshotDue(applied, this.raft.log.snapshotIndex, this.snapshotEvery)) return;
-    const snap: Snapshot = { lastIncludedIndex: applied, lastIncludedTerm: this.raft.log.term(applied)!, data: this.sm.snapshot() };
-    this.raft.compact(applied, snap.data);
+    this.raft.compact(applied, this.sm.snapshot());
+    // The core's snapshot: the state machine's bytes and the configuration as of `applied`.
+    const snap: Snapshot = this.raft.state().snapshot!;
     this.wal
       .saveSnapshot(snap)
       .then(() => this.wal.compact(applied))
@@ -601,7 +605,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     this.stuckSince ??= performance.now();
     // Ten election timeouts of the same answer, not a moment's view: a leader that can be elected is elected by then.
     if (performance.now() - this.stuckSince < Math.max(STUCK_FOR_MS, 10 * this.o.config.electionTimeoutMs[1])) return;
-    const members = this.raft.members.length;
+    const members = this.raft.configuration.voters.length;
     this.log.error("cannot_recover", {
       message:
         members === 1

@@ -389,8 +389,8 @@ export class World {
   private maybeCompact(node: SimNode): void {
     const raft = node.raft!;
     if (raft.lastApplied - raft.log.snapshotIndex < SNAPSHOT_EVERY) return;
-    const snap: Snapshot = { lastIncludedIndex: raft.lastApplied, lastIncludedTerm: raft.log.term(raft.lastApplied)!, data: node.kv.snapshot() };
-    raft.compact(snap.lastIncludedIndex, snap.data);
+    raft.compact(raft.lastApplied, node.kv.snapshot());
+    const snap: Snapshot = raft.state().snapshot!;
     node.disk.snapshot = snap;
     node.disk.entries = node.disk.entries.filter((e) => e.index > snap.lastIncludedIndex);
   }

@@ -179,7 +179,7 @@ export class Wal {
       if (!Number.isSafeInteger(e.term) || e.term < Math.max(1, prevTerm)) {
         throw new RangeError(`append: entry ${e.index} has term ${e.term}, after term ${prevTerm}`);
       }
-      if (e.type !== EntryType.Normal && e.type !== EntryType.Noop) throw new RangeError(`append: entry ${e.index} has unknown type ${e.type}`);
+      if (e.type !== EntryType.Normal && e.type !== EntryType.Noop && e.type !== EntryType.Config) throw new RangeError(`append: entry ${e.index} has unknown type ${e.type}`);
       prevTerm = e.term;
     }
     if (first <= lastIndex) {

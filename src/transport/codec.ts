@@ -12,7 +12,8 @@
 //   2 RequestVoteResponse  preVote bool, voteGranted bool
 //   3 AppendEntries        prevLogIndex u64, prevLogTerm u64, leaderCommit u64, seq u64, count u32, count × Entry
 //   4 AppendEntriesResp.   success bool, matchIndex u64, conflictIndex u64, conflictTerm u64, seq u64, incarnation u64
-//   5 InstallSnapshot      lastIncludedIndex u64, lastIncludedTerm u64, seq u64, offset u64, done u8, dataLength u32, data
+//   5 InstallSnapshot      lastIncludedIndex u64, lastIncludedTerm u64, seq u64, offset u64, done u8, dataLength u32, data,
+//                          configLength u32, config (src/core/configuration.ts's encoding)
 //   6 InstallSnapshotResp. matchIndex u64, seq u64, lastIncludedIndex u64, received u64, incarnation u64
 //   7 TimeoutNow           (nothing beyond the header)
 //   8 RecoveryQuery        (nothing beyond the header)
@@ -21,7 +22,8 @@
 // A bool is one byte, 0 or 1. Decoded byte fields (entry and snapshot data)
 // are views of the input buffer, not copies.
 
-import { assertNever, type Message, type MessageType } from "../core/types.js";
+import { decodeConfiguration, encodeConfiguration } from "../core/configuration.js";
+import { assertNever, type Configuration, type Message, type MessageType } from "../core/types.js";
 import { ByteReader, CodecError, ENVELOPE_BYTES, U32, U64, U8, encodeEntryInto, encodedEntrySize, writeUint64 } from "../codec/entry.js";
 
 export { ByteReader, CodecError, decodeEntry, encodeEntryInto, encodedEntrySize, writeUint64 } from "../codec/entry.js";
@@ -56,7 +58,7 @@ export function encodedMessageSize(m: Message): number {
     case "AppendEntriesResponse":
       return ENVELOPE_BYTES + U8 + 5 * U64;
     case "InstallSnapshot":
-      return ENVELOPE_BYTES + 4 * U64 + U8 + U32 + m.data.length;
+      return ENVELOPE_BYTES + 4 * U64 + U8 + U32 + m.data.length + U32 + encodeConfiguration(m.config).length;
     case "InstallSnapshotResponse":
       return ENVELOPE_BYTES + 5 * U64;
     case "TimeoutNow":
@@ -107,7 +109,11 @@ export function encodeMessageInto(m: Message, buf: Buffer, offset: number): numb
       offset = buf.writeUInt8(m.done ? 1 : 0, offset);
       offset = buf.writeUInt32BE(m.data.length, offset);
       buf.set(m.data, offset);
-      return offset + m.data.length;
+      offset += m.data.length;
+      const config = encodeConfiguration(m.config);
+      offset = buf.writeUInt32BE(config.length, offset);
+      buf.set(config, offset);
+      return offset + config.length;
     case "InstallSnapshotResponse":
       offset = writeUint64(buf, m.matchIndex, offset);
       offset = writeUint64(buf, m.seq, offset);
@@ -175,7 +181,9 @@ export function decodeMessage(buf: Buffer): Message {
       const seq = r.u64();
       const offset = r.u64();
       const done = r.bool();
-      m = { type: "InstallSnapshot", from, to, term, lastIncludedIndex, lastIncludedTerm, seq, offset, done, data: r.bytes(r.u32()) };
+      const data = r.bytes(r.u32());
+      const config = configFrom(r.bytes(r.u32()));
+      m = { type: "InstallSnapshot", from, to, term, lastIncludedIndex, lastIncludedTerm, seq, offset, done, data, config };
       break;
     }
     case TAG.InstallSnapshotResponse:
@@ -195,4 +203,13 @@ export function decodeMessage(buf: Buffer): Message {
   }
   r.end();
   return m;
+}
+
+/** A configuration from the wire: anything that does not decode is a malformed message. */
+function configFrom(bytes: Uint8Array): Configuration {
+  try {
+    return decodeConfiguration(bytes);
+  } catch (err) {
+    throw new CodecError(`bad configuration in InstallSnapshot: ${(err as Error).message}`, 0);
+  }
 }

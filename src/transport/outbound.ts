@@ -3,6 +3,7 @@
 // wait: a frame that cannot be written now is refused, and Raft retries.
 
 import net from "node:net";
+import tls from "node:tls";
 import type { NodeId } from "../core/types.js";
 import type { Logger } from "../util/log.js";
 import { encodeFrame, readFrames } from "./framing.js";
@@ -28,6 +29,8 @@ export interface OutboundLinkOptions {
   readonly timeoutMs: number;
   /** The cluster secret: the peer must prove it holds it before anything is sent (handshake.ts). Null: no authentication. */
   readonly secret: PeerSecret | null;
+  /** Mutual TLS: this node's certificate and key, and the CA the peer's certificate (naming `address.host`) must be signed by. Null: plain TCP. */
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer; readonly ca: Buffer } | null;
   /** Called when the peer failed to prove it holds the cluster secret. */
   readonly onAuthFailed?: () => void;
 }
@@ -73,18 +76,28 @@ export class OutboundLink {
 
   private dial(): void {
     const { self, peer, address, localAddress, logger, timeoutMs } = this.options;
-    const socket = net.connect({ host: address.host, port: address.port, localAddress, noDelay: true, keepAlive: true });
+    const t = this.options.tls;
+    // With TLS the default identity check applies: the certificate must name the host dialled, this peer's host in the cluster file.
+    const socket: net.Socket = t
+      ? tls.connect({ host: address.host, port: address.port, localAddress, cert: t.cert, key: t.key, ca: t.ca, ...(net.isIP(address.host) === 0 && { servername: address.host }) } as tls.ConnectionOptions)
+      : net.connect({ host: address.host, port: address.port, localAddress, noDelay: true, keepAlive: true });
+    if (t) {
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true);
+    }
     this.dialing = socket;
     socket.setTimeout(timeoutMs);
+    let handshaking = t !== null;
     socket.on("timeout", () => {
-      // Idle is fine; stuck is not: a connect that hangs, or writes the peer stopped reading.
-      if (socket.connecting || authenticating || socket.writableLength > 0) {
-        logger.warn("peer_connection_stalled", { peer, connecting: socket.connecting, authenticating, buffered: socket.writableLength });
+      // Idle is fine; stuck is not: a connect or TLS handshake that hangs, or writes the peer stopped reading.
+      if (socket.connecting || handshaking || authenticating || socket.writableLength > 0) {
+        logger.warn("peer_connection_stalled", { peer, connecting: socket.connecting, tlsHandshake: handshaking, authenticating, buffered: socket.writableLength });
         socket.destroy();
       }
     });
     let authenticating = false;
-    socket.once("connect", () => {
+    socket.once(t ? "secureConnect" : "connect", () => {
+      handshaking = false;
       this.dialing = null;
       const helloBytes = encodeHello({ from: self, to: peer, auth: this.options.secret !== null });
       socket.write(encodeFrame(helloBytes));

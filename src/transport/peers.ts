@@ -11,6 +11,7 @@
 // cap on bytes buffered for it, its messages are dropped — Raft retries.
 
 import net, { type AddressInfo, type Socket } from "node:net";
+import tls, { type TLSSocket } from "node:tls";
 import type { Message, MessageType, NodeId } from "../core/types.js";
 import type { Logger } from "../util/log.js";
 import { CodecError, decodeMessage, encodeMessageInto, encodedMessageSize } from "./codec.js";
@@ -49,6 +50,20 @@ export interface PeerTransportOptions {
   readonly secret?: Buffer | null;
   /** Connections still in their handshake at once; more are closed at once. Default 64. */
   readonly maxHandshakes?: number;
+  /**
+   * Mutual TLS (docs/SECURITY.md): both ends show a certificate signed by
+   * `ca`, and each must name the peer host the cluster file gives the node it
+   * is (the dialled node's, checked by the dialler; the dialler's, checked
+   * once its hello says who it is). Null or absent: plain TCP.
+   */
+  readonly tls?: PeerTls | null;
+}
+
+/** PEM bytes of this node's certificate and key, and of the CA that signed every node's. */
+export interface PeerTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer;
 }
 
 export type MessageCounts = Readonly<Record<MessageType, number>>;
@@ -110,7 +125,33 @@ export class PeerTransport {
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.secret = options.secret ? new PeerSecret(options.secret) : null;
     for (const [peer, address] of options.peers) if (peer !== this.id) this.addLink(peer, address);
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = options.tls ? this.tlsServer(options.tls) : net.createServer((socket) => this.accept(socket));
+  }
+
+  private tlsServer(t: PeerTls): net.Server {
+    const server = tls.createServer(
+      { cert: t.cert, key: t.key, ca: t.ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: this.timeoutMs },
+      (socket) => this.accept(socket),
+    );
+    // TCP connections before and during the TLS handshake: no more than the handshakes allowed plus one per peer.
+    let open = 0;
+    server.prependListener("connection", (raw: Socket) => {
+      if (open >= (this.options.maxHandshakes ?? 64) + this.links.size) {
+        this.counts.refusedConnections++;
+        raw.destroy();
+        return;
+      }
+      open++;
+      raw.once("close", () => open--);
+    });
+    server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+      // An untrusted certificate, no certificate, plain TCP, or a handshake that never finished.
+      this.counts.refusedConnections++;
+      this.logger.warn("peer_tls_refused", { remote: remoteOf(socket), error: err.message });
+      // With a listener for this event, Node leaves the socket open (a handshake timeout included): close it here.
+      socket.destroy();
+    });
+    return server;
   }
 
   /** Listens on the peer address, then starts dialling every peer. */
@@ -170,6 +211,7 @@ export class PeerTransport {
       reconnectMs: this.options.reconnectMs ?? { min: 50, max: 1000 },
       timeoutMs: this.timeoutMs,
       secret: this.secret,
+      tls: this.options.tls ?? null,
     });
     this.links.set(peer, link);
     this.peerAddresses.set(peer, address);
@@ -383,6 +425,14 @@ export class PeerTransport {
     if (this.secret === null && !sameHost(socket.remoteAddress, address.host)) {
       throw new HandshakeError(`a hello claiming to be node ${from} came from ${socket.remoteAddress ?? "?"}, but node ${from}'s peer host is ${address.host}`);
     }
+    // With TLS, the certificate (signed by the CA, or the handshake failed) must name node `from`'s peer host.
+    if (this.options.tls && !isWildcard(address.host)) {
+      const cert = (socket as TLSSocket).getPeerCertificate();
+      const mismatch = tls.checkServerIdentity(address.host, cert);
+      if (mismatch !== undefined) {
+        throw new HandshakeError(`a hello claiming to be node ${from} came with a certificate for ${cert.subjectaltname ?? cert.subject?.CN ?? "?"}, not for node ${from}'s peer host ${address.host}`);
+      }
+    }
     return hello;
   }
 
@@ -430,10 +480,14 @@ function encodeChallengeFrame(challenge: Buffer): Buffer {
  * IP address must match, IPv4-mapped IPv6 forms included.
  */
 export function sameHost(remote: string | undefined, host: string): boolean {
-  if (net.isIP(host) === 0 || host === "0.0.0.0" || host === "::") return true;
+  if (net.isIP(host) === 0 || isWildcard(host)) return true;
   if (remote === undefined) return false;
   const strip = (a: string) => a.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
   return strip(remote) === strip(host);
+}
+
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
 }
 
 /** The source address for outgoing connections: the listen host, unless it is a wildcard or a name. */

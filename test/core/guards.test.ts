@@ -41,7 +41,7 @@ describe("guards found by the mutation score", () => {
   test("a snapshot whose last entry has another term than ours replaces our log (mutation snapshot-term-not-checked)", () => {
     const n = follower(2, [entry(1, 1), entry(2, 1), entry(3, 1)]);
     drain(n);
-    n.step({ type: "InstallSnapshot", from: 2, to: 1, term: 2, lastIncludedIndex: 3, lastIncludedTerm: 2, offset: 0, data: new Uint8Array([7]), done: true, seq: 1 });
+    n.step({ type: "InstallSnapshot", from: 2, to: 1, term: 2, lastIncludedIndex: 3, lastIncludedTerm: 2, offset: 0, data: new Uint8Array([7]), done: true, seq: 1, config: { voters: [1, 2, 3], outgoing: [], learners: [], context: "" } });
     const rd = n.ready();
     assert.ok(rd.snapshot, "the snapshot is installed (and handed to the driver to persist)");
     assert.equal(rd.snapshot.lastIncludedTerm, 2);
@@ -54,7 +54,7 @@ describe("guards found by the mutation score", () => {
   test("a snapshot whose last entry we hold with the same term only tells us it is committed", () => {
     const n = follower(2, [entry(1, 1), entry(2, 2), entry(3, 2)]);
     drain(n);
-    n.step({ type: "InstallSnapshot", from: 2, to: 1, term: 2, lastIncludedIndex: 2, lastIncludedTerm: 2, offset: 0, data: new Uint8Array([7]), done: true, seq: 1 });
+    n.step({ type: "InstallSnapshot", from: 2, to: 1, term: 2, lastIncludedIndex: 2, lastIncludedTerm: 2, offset: 0, data: new Uint8Array([7]), done: true, seq: 1, config: { voters: [1, 2, 3], outgoing: [], learners: [], context: "" } });
     const rd = n.ready();
     assert.equal(rd.snapshot, null, "nothing to install");
     assert.deepEqual(rd.committed.map((e) => `${e.index}@${e.term}`), ["1@1", "2@2"]);

@@ -3,7 +3,7 @@
 // node's election timeout is fixed by the test.
 
 import { RaftNode, type RaftConfig, type ReadResult, type RestoredState, type Snapshot } from "../../src/core/node.js";
-import type { Entry, Message, NodeId } from "../../src/core/types.js";
+import { EntryType, type Entry, type Message, type NodeId } from "../../src/core/types.js";
 
 export interface HarnessOptions {
   /** Election timeout (ticks) per node id; default 10 + 2 * id. */
@@ -29,10 +29,14 @@ export class Harness {
   /** Incarnation per node, when a test sets one (RaftConfig.incarnation); restartWith() counts it up. */
   readonly incarnations = new Map<NodeId, number>();
 
+  /** The bootstrap configuration's voters (RaftConfig.members): the servers the harness started with. */
+  readonly bootstrap: readonly NodeId[];
+
   constructor(
     readonly ids: NodeId[],
     readonly opts: HarnessOptions = {},
   ) {
+    this.bootstrap = [...ids];
     if (opts.incarnations) for (const id of ids) this.incarnations.set(id, 1);
     for (const id of ids) this.nodes.set(id, this.makeNode(id));
   }
@@ -41,7 +45,7 @@ export class Harness {
     const timeout = this.opts.timeouts?.[id] ?? 10 + 2 * id;
     return {
       id,
-      members: this.ids,
+      members: this.bootstrap,
       electionTimeoutTicks: [timeout, timeout + 1],
       heartbeatTicks: this.opts.heartbeatTicks ?? 3,
       random: () => 0,
@@ -58,6 +62,19 @@ export class Harness {
     this.applied.set(id, []);
     this.reads.set(id, []);
     return new RaftNode(this.config(id));
+  }
+
+  /**
+   * A new, empty server joining the cluster (membership): it knows the
+   * bootstrap members but is not one of them, so it waits for a leader.
+   */
+  join(id: NodeId): RaftNode {
+    this.ids.push(id);
+    this.applied.set(id, []);
+    this.reads.set(id, []);
+    const n = new RaftNode(this.config(id));
+    this.nodes.set(id, n);
+    return n;
   }
 
   /** Crash and restart: a new RaftNode from what `id` had persisted (everything, since flush persists). */
@@ -130,7 +147,7 @@ export class Harness {
   }
 
   tickAll(times = 1): void {
-    for (let i = 0; i < times; i++) for (const id of this.ids) this.node(id).tick();
+    for (let i = 0; i < times; i++) for (const n of this.nodes.values()) n.tick();
     this.flush();
   }
 
@@ -153,7 +170,7 @@ export class Harness {
   appliedData(id: NodeId): string[] {
     return this.applied
       .get(id)!
-      .filter((e) => e.data.length > 0)
+      .filter((e) => e.type === EntryType.Normal)
       .map((e) => new TextDecoder().decode(e.data));
   }
 }

@@ -157,7 +157,7 @@ describe("RaftLog: compaction base", () => {
 
   test("restore replaces a log that does not hold the snapshot's last entry", () => {
     const log = logOf([1, 1, 2]);
-    log.restore(10, 4);
+    log.restore(10, 4, null);
     assert.equal(log.lastIndex(), 10);
     assert.equal(log.lastTerm(), 4);
     assert.equal(log.firstIndex(), 11);

@@ -502,7 +502,7 @@ class World {
     if (term === undefined) throw new Error(`compact: entry ${index} is not on ${id}'s disk`);
     const data = encode(upTo.join(","));
     s.node.compact(index!, data);
-    s.disk.snapshot = { lastIncludedIndex: index!, lastIncludedTerm: term, data };
+    s.disk.snapshot = { lastIncludedIndex: index!, lastIncludedTerm: term, data, config: s.node.state().snapshot!.config };
     s.disk.entries = s.disk.entries.filter((e) => e.index > index!);
     return [`${id} snapshot ${index}@${term} data=${JSON.stringify(text.decode(data))}`, ...this.process(id!)];
   }

@@ -44,7 +44,9 @@ export interface ClusterOptions {
   /** Extra environment for the servers. */
   env?: Record<string, string>;
   /** More cluster-file fields (e.g. secretFile, requirepass); may be computed from the cluster's directory. */
-  extra?: Record<string, unknown> | ((dir: string) => Record<string, unknown>);
+  extra?: Record<string, unknown> | ((dir: string, nodes: readonly TestNode[]) => Record<string, unknown>);
+  /** More fields of each node's entry in the cluster file (e.g. its own tls certificate). */
+  nodeExtra?: (node: TestNode, dir: string) => Record<string, unknown>;
   /** Extra Node options for the servers, before the script (e.g. --cpu-prof for `npm run bench -- --profile`). */
   nodeArgs?: readonly string[];
   /** Another build's bin/raftkv.js to run (`npm run bench -- --baseline DIR` races two builds). */
@@ -81,16 +83,16 @@ export class TestCluster {
     }));
     this.allConfigPath = join(this.dir, "cluster-all.json");
     const file = {
-      nodes: this.nodes.slice(0, options.initial ?? this.nodes.length).map((n) => ({ id: n.id, peer: `${n.host}:${n.peerPort}`, client: `${n.host}:${n.clientPort}`, admin: `${n.host}:${n.adminPort}` })),
+      nodes: this.nodes.slice(0, options.initial ?? this.nodes.length).map((n) => ({ id: n.id, peer: `${n.host}:${n.peerPort}`, client: `${n.host}:${n.clientPort}`, admin: `${n.host}:${n.adminPort}`, ...options.nodeExtra?.(n, this.dir) })),
       electionTimeoutMs: options.electionTimeoutMs ?? [150, 300],
       heartbeatMs: options.heartbeatMs ?? 50,
       ...(options.snapshotEvery !== undefined && { snapshotEvery: options.snapshotEvery }),
       ...(options.snapshotChunkBytes !== undefined && { snapshotChunkBytes: options.snapshotChunkBytes }),
       ...(options.walSegmentBytes !== undefined && { walSegmentBytes: options.walSegmentBytes }),
-      ...(typeof options.extra === "function" ? options.extra(this.dir) : options.extra),
+      ...(typeof options.extra === "function" ? options.extra(this.dir, this.nodes) : options.extra),
     };
     writeFileSync(this.configPath, JSON.stringify(file, null, 2));
-    const all = { ...file, nodes: this.nodes.map((n) => ({ id: n.id, peer: `${n.host}:${n.peerPort}`, client: `${n.host}:${n.clientPort}`, admin: `${n.host}:${n.adminPort}` })) };
+    const all = { ...file, nodes: this.nodes.map((n) => ({ id: n.id, peer: `${n.host}:${n.peerPort}`, client: `${n.host}:${n.clientPort}`, admin: `${n.host}:${n.adminPort}`, ...options.nodeExtra?.(n, this.dir) })) };
     writeFileSync(this.allConfigPath, JSON.stringify(all, null, 2));
   }
 

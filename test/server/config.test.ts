@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { TestCa } from "../helpers/certs.js";
 import { runRaftkv } from "./support.js";
 
 /** A valid cluster file; its ports are never opened (every case below fails before listening). */
@@ -98,6 +99,25 @@ describe("raftkv server refuses bad configuration with exit code 2", () => {
     await refused("snapshot-every", { ...clusterFile(), snapshotEvery: 0 }, ["--id", "1"], /"snapshotEvery" must be a positive whole number, got 0/);
     await refused("snapshot-chunk", { ...clusterFile(), snapshotChunkBytes: "1MB" }, ["--id", "1"], /"snapshotChunkBytes" must be a positive whole number, got "1MB"/);
     await refused("snapshot-chunk-big", { ...clusterFile(), snapshotChunkBytes: 2 ** 30 }, ["--id", "1"], /"snapshotChunkBytes" must be at most 33554432/);
+  });
+
+  test("TLS settings: a missing file, a key that is not the certificate's, a bad authClients, a node certificate without a CA", async () => {
+    const ca = TestCa.create();
+    try {
+      const a = ca.issue("a", ["IP:127.0.0.1"]);
+      const b = ca.issue("b", ["IP:127.0.0.1"]);
+      await refused("tls-missing", { ...clusterFile(), tls: { ca: join(dir, "nope.pem"), cert: a.cert, key: a.key } }, ["--id", "1"], /cannot read the TLS CA certificate .*nope\.pem/);
+      await refused("tls-mismatch", { ...clusterFile(), tls: { ca: ca.pem, cert: a.cert, key: b.key } }, ["--id", "1"], /TLS certificate .*a\.pem with key .*b\.key: .*key values mismatch/);
+      await refused("tls-not-pem", { ...clusterFile(), tls: { ca: a.key, cert: a.cert, key: a.key } }, ["--id", "1"], /TLS CA certificate .*a\.key is not a PEM certificate/);
+      await refused("tls-auth", { ...clusterFile(), tls: { ca: ca.pem, cert: a.cert, key: a.key, authClients: "maybe" } }, ["--id", "1"], /"tls".authClients must be "no", "optional" or "yes", got "maybe"/);
+      await refused("tls-no-cert", { ...clusterFile(), tls: { ca: ca.pem } }, ["--id", "1"], /"tls".cert must be the path of a PEM file/);
+      const own = clusterFile();
+      own.nodes[0]!.tls = { cert: a.cert, key: a.key };
+      await refused("tls-node-only", own, ["--id", "1"], /nodes\[0\].tls gives a certificate, but there is no top-level "tls"/);
+      await refused("tls-handshake", { ...clusterFile(), tls: { ca: ca.pem, cert: a.cert, key: a.key, handshakeTimeoutMs: 0 } }, ["--id", "1"], /"tls".handshakeTimeoutMs must be a positive whole number/);
+    } finally {
+      ca.dispose();
+    }
   });
 
   test("an unknown field (a typo must not be ignored)", async () => {

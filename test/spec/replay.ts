@@ -38,6 +38,7 @@
 //   bookkeeping) are read through a cast: they are compared because the
 //   spec models them, and a difference there shows up first.
 
+import { bootstrapConfiguration } from "../../src/core/configuration.js";
 import { RaftNode, type RaftConfig, type Ready, type ReadResult } from "../../src/core/node.js";
 import type { Progress } from "../../src/core/progress.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId } from "../../src/core/types.js";
@@ -110,7 +111,7 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
     // a crash loses the Ready being written
     d.pending = null;
     nodes.set(id, d);
-    const snapshot = disk.snapshot && { lastIncludedIndex: disk.snapshot.index, lastIncludedTerm: disk.snapshot.term, data: disk.snapshot.data };
+    const snapshot = disk.snapshot && { lastIncludedIndex: disk.snapshot.index, lastIncludedTerm: disk.snapshot.term, data: disk.snapshot.data, config: null };
     d.raft = make(config(id), { hardState: disk.hardState, entries: [...disk.entries], snapshot });
   };
   for (const id of ids) boot(id, { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] }, init.servers.get(id)!.randomizedElectionTimeout);
@@ -131,7 +132,7 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
         break;
       }
       case "Deliver": {
-        const m = toCore(step.value.msg);
+        const m = toCore(step.value.msg, ids);
         const d = nodes.get(m.to)!;
         d.draw = step.value.draw - LO;
         d.raft.step(m);
@@ -256,7 +257,7 @@ function fromCoreEntry(e: Entry): SpecEntry {
 }
 
 /** A spec message as the core's Message. */
-export function toCore(m: SpecMsg): Message {
+export function toCore(m: SpecMsg, ids: readonly NodeId[]): Message {
   switch (m.tag) {
     case "RequestVote":
       return { type: "RequestVote", ...m.value };
@@ -270,7 +271,8 @@ export function toCore(m: SpecMsg): Message {
       // Incarnations are not in the spec yet: every server keeps its first (0, unknown), as the replay's configs say.
       return { type: "AppendEntriesResponse", ...m.value, incarnation: 0 };
     case "InstallSnapshot":
-      return { type: "InstallSnapshot", ...m.value, offset: 0, data: Uint8Array.of(m.value.lastIncludedIndex), done: true };
+      // Configurations are not in the spec yet: a snapshot carries the fixed one every server starts with.
+      return { type: "InstallSnapshot", ...m.value, offset: 0, data: Uint8Array.of(m.value.lastIncludedIndex), done: true, config: bootstrapConfiguration(ids) };
     case "InstallSnapshotResponse":
       return { type: "InstallSnapshotResponse", ...m.value, received: SNAPSHOT_BYTES, incarnation: 0 };
     case "TimeoutNow":

@@ -91,7 +91,7 @@ describe("WAL: write and recover", () => {
     assert.throws(() => wal.append([entry(0, 2)]), RangeError);
     assert.throws(() => wal.append([{ ...entry(6, 2), type: 7 as EntryType }]), /unknown type 7/);
     assert.equal(wal.lastIndex, 5);
-    await wal.saveSnapshot({ lastIncludedIndex: 3, lastIncludedTerm: 2, data: Buffer.from("s") });
+    await wal.saveSnapshot({ lastIncludedIndex: 3, lastIncludedTerm: 2, data: Buffer.from("s"), config: null });
     assert.throws(() => wal.append([entry(3, 2)]), /cannot follow a log that holds 4..5/);
     await wal.close();
     assert.deepEqual(indexes((await recover(dir)).entries), [4, 5]);
@@ -401,7 +401,7 @@ describe("WAL: damage on disk", () => {
 });
 
 describe("WAL: snapshots and compaction", () => {
-  const snap = (index: number, term: number, data = `state@${index}`) => ({ lastIncludedIndex: index, lastIncludedTerm: term, data: Buffer.from(data) });
+  const snap = (index: number, term: number, data = `state@${index}`) => ({ lastIncludedIndex: index, lastIncludedTerm: term, data: Buffer.from(data), config: null });
 
   test("compaction deletes the segments a snapshot covers; recovery starts after the snapshot", async () => {
     const dir = await tempDir();
@@ -577,7 +577,7 @@ describe("WAL: random histories", () => {
   /** What the WAL should recover: the same rules, kept with whole entries in memory. */
   class Model {
     hardState: { currentTerm: number; votedFor: number | null } | null = null;
-    snapshot: { lastIncludedIndex: number; lastIncludedTerm: number; data: Buffer } | null = null;
+    snapshot: { lastIncludedIndex: number; lastIncludedTerm: number; data: Buffer; config: null } | null = null;
     entries: Entry[] = [];
     get baseIndex() {
       return this.snapshot?.lastIncludedIndex ?? 0;
@@ -592,7 +592,7 @@ describe("WAL: random histories", () => {
     append(list: Entry[]) {
       this.entries = [...this.entries.slice(0, list[0]!.index - this.baseIndex - 1), ...list];
     }
-    install(s: { lastIncludedIndex: number; lastIncludedTerm: number; data: Buffer }) {
+    install(s: { lastIncludedIndex: number; lastIncludedTerm: number; data: Buffer; config: null }) {
       const held = this.termAt(s.lastIncludedIndex) === s.lastIncludedTerm;
       this.entries = held ? this.entries.slice(s.lastIncludedIndex - this.baseIndex) : [];
       this.snapshot = s;
@@ -623,7 +623,7 @@ describe("WAL: random histories", () => {
           const index = model.baseIndex + 1 + rng.int(model.lastIndex - model.baseIndex + 5);
           const heldTerm = model.termAt(index);
           const term = heldTerm !== undefined && rng.int(2) === 0 ? heldTerm : ++maxTerm;
-          const s = { lastIncludedIndex: index, lastIncludedTerm: term, data: rng.bytes(rng.int(100)) };
+          const s = { lastIncludedIndex: index, lastIncludedTerm: term, data: rng.bytes(rng.int(100)), config: null };
           const saved = wal.saveSnapshot(s);
           model.install(s);
           if (rng.int(2) === 0) {

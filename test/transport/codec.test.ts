@@ -53,8 +53,8 @@ const examples: Message[] = [
   },
   { type: "AppendEntriesResponse", from: 2, to: 1, term: 9, success: true, matchIndex: 12, conflictIndex: 0, conflictTerm: 0, seq: 5, incarnation: 0 },
   { type: "AppendEntriesResponse", from: 2, to: 1, term: 9, success: false, matchIndex: 0, conflictIndex: 4, conflictTerm: 3, seq: MAX, incarnation: 1_764_000_000_000 },
-  { type: "InstallSnapshot", from: 1, to: 2, term: 4, lastIncludedIndex: 1000, lastIncludedTerm: 3, offset: 0, data: Buffer.alloc(0), done: true, seq: 1 },
-  { type: "InstallSnapshot", from: 1, to: 2, term: 4, lastIncludedIndex: 1000, lastIncludedTerm: 3, offset: 3 << 20, data: Buffer.alloc(5 << 20, 1), done: false, seq: 2 },
+  { type: "InstallSnapshot", from: 1, to: 2, term: 4, lastIncludedIndex: 1000, lastIncludedTerm: 3, offset: 0, data: Buffer.alloc(0), done: true, seq: 1, config: { voters: [1, 2, 3], outgoing: [], learners: [], context: "" } },
+  { type: "InstallSnapshot", from: 1, to: 2, term: 4, lastIncludedIndex: 1000, lastIncludedTerm: 3, offset: 3 << 20, data: Buffer.alloc(5 << 20, 1), done: false, seq: 2, config: { voters: [1, 2, 4], outgoing: [1, 2, 3], learners: [5], context: "{\"x\":1}" } },
   { type: "InstallSnapshotResponse", from: 2, to: 1, term: 4, matchIndex: 1000, lastIncludedIndex: 1000, received: 8 << 20, seq: 2, incarnation: 7 },
   { type: "InstallSnapshotResponse", from: 2, to: 1, term: 4, matchIndex: 0, lastIncludedIndex: 1000, received: 0, seq: MAX, incarnation: MAX },
   { type: "TimeoutNow", from: 1, to: 2, term: 4 },
@@ -178,7 +178,7 @@ function randomMessage(rng: Rng): Message {
     case 3:
       return { type: "AppendEntriesResponse", ...env, success: bool(), matchIndex: num(), conflictIndex: num(), conflictTerm: num(), seq: num(), incarnation: num() };
     case 4:
-      return { type: "InstallSnapshot", ...env, lastIncludedIndex: num(), lastIncludedTerm: num(), offset: num(), data: bytes(), done: bool(), seq: num() };
+      return { type: "InstallSnapshot", ...env, lastIncludedIndex: num(), lastIncludedTerm: num(), offset: num(), data: bytes(), done: bool(), seq: num(), config: { voters: [1, 2, 3], outgoing: [], learners: [], context: "" } };
     case 5:
       return { type: "InstallSnapshotResponse", ...env, matchIndex: num(), lastIncludedIndex: num(), received: num(), seq: num(), incarnation: num() };
     case 6:

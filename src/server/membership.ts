@@ -100,6 +100,8 @@ export class Membership {
   private members: NodeId[];
   private removed = false;
   private dirty = false;
+  /** A removed node, no longer leading, has hung up on everybody. */
+  private cutOff = false;
 
   private constructor(
     readonly id: NodeId,
@@ -144,6 +146,11 @@ export class Membership {
     return [...this.file.bootstrap.voters];
   }
 
+  /** A configuration this node holds left it out, after it had been a member. */
+  get isRemoved(): boolean {
+    return this.removed;
+  }
+
   /** Not a voter of the bootstrap configuration: a node started with --join. */
   get joiner(): boolean {
     return !this.file.bootstrap.voters.includes(this.id);
@@ -167,7 +174,8 @@ export class Membership {
   /** The peer addresses the transport starts with. */
   peerAddresses(): Map<NodeId, Address> {
     const peers = new Map<NodeId, Address>();
-    if (this.removed) return peers;
+    // A removed leader still leads until its removal is committed (then the core steps it down): it must be heard until then.
+    if (this.removed && this.host.raft().role !== "leader") return peers;
     for (const id of [...this.members, ...this.retiring.keys()]) {
       const a = this.book.get(id);
       if (id !== this.id && a !== undefined) peers.set(id, a.peer);
@@ -210,7 +218,7 @@ export class Membership {
       this.retiring.clear();
       this.log.error("removed_from_cluster", {
         index,
-        message: `this node (${this.id}) is no longer a member of the cluster: it stops talking to the others and will refuse to start again from this data directory; stop it`,
+        message: `this node (${this.id}) is no longer a member of the cluster: it stops talking to the others (a leader once its removal is committed) and will refuse to start again from this data directory; stop it`,
       });
     }
     this.host.transport()?.setPeers(this.peerAddresses());
@@ -225,6 +233,11 @@ export class Membership {
         this.retiring.delete(id);
         retired = true;
       }
+    }
+    // A removed leader that stepped down hangs up now.
+    if (this.removed && !this.cutOff && raft.role !== "leader") {
+      this.cutOff = true;
+      retired = true;
     }
     if (retired) this.host.transport()?.setPeers(this.peerAddresses());
     if (raft.role !== "leader") return;
@@ -407,6 +420,11 @@ export class Membership {
   }
 
   private refuseIfPending(): AdminAnswer | null {
+    const raft = this.host.raft();
+    // Until it commits an entry of its own term a new leader cannot know whether a change it holds is committed (etcd's rule too).
+    if (raft.log.term(raft.commitIndex) !== raft.currentTerm) {
+      return { status: 409, body: { error: "this leader was just elected and has not committed an entry of its term yet; try again in a moment", retry: true } };
+    }
     const p = this.pending();
     if (p === null) return null;
     return { status: 409, body: { error: `another membership change is pending (the configuration at index ${p.index} is ${p.outgoing.length > 0 ? "joint" : "not committed yet"}); try again once it is done`, pending: p } };
@@ -417,12 +435,13 @@ export class Membership {
     return { status: r.reason === "busy" ? 409 : 400, body: { error: r.message } };
   }
 
-  /** Members the leader heard from within the last election timeout, itself included. */
+  /** Members the leader heard from within the last election timeout and is connected to now, itself included. */
   private reachable(now: number): Set<NodeId> {
     const up = new Set<NodeId>([this.id]);
+    const transport = this.host.transport();
     for (const id of membersOf(this.host.raft().configuration)) {
       const heard = this.host.heardFrom(id);
-      if (heard !== undefined && now - heard <= this.electionTimeoutMs) up.add(id);
+      if (heard !== undefined && now - heard <= this.electionTimeoutMs && transport?.isConnected(id) === true) up.add(id);
     }
     return up;
   }

@@ -370,6 +370,8 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
 
   /** Not executed: where to retry (the leader's client address as the live configuration gives it). */
   notLeader(leader: NodeId | null): Reply {
+    // It will never know the leader again: the client should ask the members it knows of.
+    if (this.membership.isRemoved) return errorReply("CLUSTERDOWN this node was removed from the cluster");
     if (leader === null || leader === this.id) return errorReply("CLUSTERDOWN no leader");
     const n = this.membership.addressesOf(leader);
     return n ? errorReply(`MOVED 0 ${formatAddress(n.client)}`) : errorReply("CLUSTERDOWN no leader");

@@ -87,12 +87,16 @@ export function settled(voters: number[], learners: number[] = []): (m: MembersJ
 }
 
 /**
- * Writes keys one after another through whichever node leads (following
- * MOVED) until stopped; every acknowledged write is recorded. Failures
- * (no leader for a moment, a timeout) are retried with a new key.
+ * Writes keys one after another through whichever node leads until stopped;
+ * every acknowledged write is recorded. It asks the nodes in `among` (the
+ * live members; a removed node answers CLUSTERDOWN for good), follows MOVED,
+ * and moves to the next node on CLUSTERDOWN, TIMEOUT or a dead connection,
+ * each time with a new key.
  */
 export class Writer {
   readonly acked = new Map<string, string>();
+  /** The nodes to ask; default every running node. */
+  among: () => number[];
   private stopped = false;
   private readonly done: Promise<void>;
   errors = 0;
@@ -101,20 +105,34 @@ export class Writer {
     private readonly c: TestCluster,
     private readonly prefix: string,
   ) {
+    this.among = () => c.nodes.filter((n) => n.process).map((n) => n.id);
     this.done = this.run();
   }
 
   private async run(): Promise<void> {
+    let target = this.among()[0]!;
+    let hops = 0;
     for (let i = 0; !this.stopped; i++) {
       const key = `${this.prefix}-${i}`;
       const value = `v${i}`;
+      let reply: string;
       try {
-        const r = await this.c.leaderCommand(10_000, "SET", key, value);
-        if (show(r) === "+OK") this.acked.set(key, value);
-        else this.errors++;
+        reply = show(await this.c.command(target, "SET", key, value));
       } catch {
-        this.errors++;
+        reply = "-connection failed";
       }
+      if (reply === "+OK") {
+        this.acked.set(key, value);
+        hops = 0;
+        continue;
+      }
+      this.errors++;
+      const moved = /^-MOVED 0 (.*)$/.exec(reply);
+      const to = moved === null ? undefined : this.c.nodes.find((n) => `${n.host}:${n.clientPort}` === moved[1]);
+      const among = this.among();
+      target = to !== undefined && hops < among.length ? to.id : among[(among.indexOf(target) + 1) % among.length] ?? among[0]!;
+      hops = moved === null ? 0 : hops + 1;
+      if (moved === null) await sleep(50);
     }
   }
 

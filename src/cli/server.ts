@@ -8,7 +8,8 @@ import { EXIT } from "./raftkv.js";
 import { createLogger } from "../util/log.js";
 import { AdminPort } from "../server/admin.js";
 import { ClientPort } from "../server/clientPort.js";
-import { type Address, clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
+import { DEFAULT_PLAN_LIMITS } from "../kv/plan.js";
+import { type Address, type ClusterConfig, DEFAULT_CLIENT_LIMITS, clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
 import { MAX_REPLICABLE_ENTRY_BYTES } from "../transport/peers.js";
 import { RaftServer } from "../server/server.js";
 import { loadNodeTls, type NodeTls } from "../server/tls.js";
@@ -91,9 +92,11 @@ export async function runServer(argv: string[]): Promise<number> {
     logger,
     execute: (plan) => server.execute(plan),
     password,
+    adminPassword: adminToken,
     maxEntryBytes: MAX_REPLICABLE_ENTRY_BYTES,
     tls,
     ...(config.maxclients !== undefined && { maxClients: config.maxclients }),
+    ...clientLimits(config),
   });
   const admin = new AdminPort(server, self.admin, logger, () => client.connections, { clientLimits: () => client.limitStats, token: adminToken });
 
@@ -145,6 +148,18 @@ export async function runServer(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
   return EXIT.ok;
+}
+
+/** The cluster file's client-port limits, as ClientPort options (a value above 8 MiB is refused however big a bulk string may be). */
+function clientLimits(config: ClusterConfig) {
+  const l = { ...DEFAULT_CLIENT_LIMITS, ...Object.fromEntries(Object.keys(DEFAULT_CLIENT_LIMITS).filter((k) => config[k as keyof ClusterConfig] !== undefined).map((k) => [k, config[k as keyof ClusterConfig]])) } as typeof DEFAULT_CLIENT_LIMITS;
+  return {
+    outputSoftBytes: l.clientOutputBufferSoftBytes,
+    outputHardBytes: l.clientOutputBufferHardBytes,
+    maxInputBytes: l.clientInputTotalBytes,
+    parserLimits: { maxBulkBytes: l.protoMaxBulkLen, maxCommandBytes: l.maxCommandBytes },
+    maxValueBytes: Math.min(DEFAULT_PLAN_LIMITS.maxValueBytes, l.protoMaxBulkLen),
+  };
 }
 
 /**

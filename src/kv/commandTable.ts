@@ -80,6 +80,8 @@ export const COMMANDS: CommandTable = table([
   spec("renamenx", 3, "write fast", [1, 2, 1], "@keyspace @write @fast", k.planRenamenx),
   spec("copy", -3, "write denyoom", [1, 2, 1], "@keyspace @write @slow", k.planCopy),
   spec("flushall", -1, "write", NO_KEYS, "@keyspace @write @slow @dangerous", k.planFlushall),
+  // One database: FLUSHDB is FLUSHALL.
+  spec("flushdb", -1, "write", NO_KEYS, "@keyspace @write @slow @dangerous", k.planFlushall),
   spec("expire", -3, "write fast", ONE_KEY, "@keyspace @write @fast", k.planExpire),
   spec("pexpire", -3, "write fast", ONE_KEY, "@keyspace @write @fast", k.planPexpire),
   spec("expireat", -3, "write fast", ONE_KEY, "@keyspace @write @fast", k.planExpireat),

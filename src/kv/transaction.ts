@@ -60,7 +60,14 @@ export class ClientConnection {
   /** Generations of EXECs planned but not yet proposed (their watches must stay). */
   private readonly pending = new Set<number>();
 
-  constructor(private readonly planner: CommandPlanner) {}
+  /**
+   * `deny(name)`: the refusal of a command this connection's user may not
+   * run (Redis's ACL check, before the command is queued or run), or null.
+   */
+  constructor(
+    private readonly planner: CommandPlanner,
+    private readonly deny: (name: string) => Reply | null = () => null,
+  ) {}
 
   get inTransaction(): boolean {
     return this.queue !== null;
@@ -81,6 +88,12 @@ export class ClientConnection {
       return replyPlan(spec);
     }
     const name = spec.name;
+    const refusal = this.deny(name) ?? (name === "raftkv.session" && args.length > 3 ? this.denyInner(args.slice(3)) : null);
+    if (refusal !== null) {
+      // As Redis: refused, and a transaction it was meant for is discarded at EXEC.
+      if (this.queue !== null) this.failed = true;
+      return replyPlan(refusal);
+    }
     if (this.queue !== null) {
       switch (name) {
         case "exec":
@@ -132,6 +145,11 @@ export class ClientConnection {
       }
     }
     return this.planner.plan(args);
+  }
+
+  private denyInner(args: readonly Buffer[]): Reply | null {
+    const spec = this.planner.lookup(args);
+    return "kind" in spec ? null : this.deny(spec.name);
   }
 
   private unwatch(): void {

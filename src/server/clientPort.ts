@@ -10,7 +10,7 @@ import { timingSafeEqual, createHash } from "node:crypto";
 import type { Plan } from "../kv/plan.js";
 import { CommandPlanner } from "../kv/planner.js";
 import { ClientConnection } from "../kv/transaction.js";
-import { ProtocolError, RespParser } from "../resp/parser.js";
+import { type ParserLimits, ProtocolError, RespParser } from "../resp/parser.js";
 import { encodedLength, encodeReplies, errorReply, OK, type Reply } from "../resp/writer.js";
 import type { Logger } from "../util/log.js";
 import type { Address } from "./config.js";
@@ -25,6 +25,12 @@ export interface ClientPortOptions {
   readonly maxValueBytes?: number;
   /** Redis requirepass: clients must AUTH with it first. Null or absent: no password. */
   readonly password?: string | null;
+  /**
+   * The admin user's password (the cluster file's admin token): AUTH admin
+   * <it> may also run FLUSHALL/FLUSHDB, which the default user may not when
+   * a password is set (docs/SECURITY.md). Null or absent: no admin user.
+   */
+  readonly adminPassword?: Buffer | string | null;
   /** Client connections at once (Redis maxclients); lowered to fit the process's file descriptor limit. Default 10000. */
   readonly maxClients?: number;
   /** The largest command (as a log entry) that can be replicated: bigger ones are refused before the log. Default: none. */
@@ -35,6 +41,8 @@ export interface ClientPortOptions {
   readonly outputHardBytes?: number;
   /** Received, unparsed bytes of all clients together; above it the client holding the most is disconnected. Default 256 MiB. */
   readonly maxInputBytes?: number;
+  /** Request size limits (Redis proto-max-bulk-len; the largest request). Default: the parser's. */
+  readonly parserLimits?: Partial<ParserLimits>;
   /** TLS on this port (the cluster file's "tls"); null or absent: plain TCP. */
   readonly tls?: NodeTls | null;
 }
@@ -64,6 +72,12 @@ export interface ClientLimitStats {
 
 const UNAUTHENTICATED_INPUT_BYTES = 64 * 1024;
 const NOAUTH = errorReply("NOAUTH Authentication required.");
+/** Commands only the admin user may run when a password is set. */
+const ADMIN_ONLY = new Set(["flushall", "flushdb"]);
+/** Redis 7's ACL refusal, for the default user. */
+function noPermission(name: string): Reply {
+  return errorReply(`NOPERM User default has no permissions to run the '${name}' command`);
+}
 const WRONGPASS = errorReply("WRONGPASS invalid username-password pair or user is disabled.");
 const MAX_CLIENTS = "-ERR max number of clients reached\r\n";
 
@@ -75,6 +89,7 @@ export class ClientPort {
   private readonly inputBytes = new Map<Socket, number>();
   private totalInputBytes = 0;
   private readonly password: Buffer | null;
+  private readonly adminPassword: Buffer | null;
   private readonly maxClients: number;
   private readonly softBytes: number;
   private readonly hardBytes: number;
@@ -89,6 +104,7 @@ export class ClientPort {
       ...(o.maxValueBytes !== undefined ? { maxValueBytes: o.maxValueBytes } : {}),
     });
     this.password = o.password ? digest(Buffer.from(o.password)) : null;
+    this.adminPassword = o.adminPassword ? digest(Buffer.from(o.adminPassword)) : null;
     this.softBytes = o.outputSoftBytes ?? 16 * 1024 * 1024;
     this.hardBytes = o.outputHardBytes ?? 256 * 1024 * 1024;
     const wanted = o.maxClients ?? 10_000;
@@ -147,21 +163,22 @@ export class ClientPort {
     return this.maxClients;
   }
 
-  /** A password check that takes the same time whatever the guess. */
-  private passwordMatches(given: Buffer): boolean {
-    return this.password !== null && timingSafeEqual(digest(given), this.password);
-  }
-
-  /** AUTH [username] password (Redis 6): the user can only be "default". */
-  private auth(args: readonly Buffer[]): { reply: Reply; ok: boolean } {
-    if (args.length !== 2 && args.length !== 3) return { reply: errorReply("ERR wrong number of arguments for 'auth' command"), ok: false };
+  /**
+   * AUTH [username] password (Redis 6): the user is "default" (the
+   * password), or "admin" (the admin token; the only user that may run
+   * FLUSHALL/FLUSHDB when a password is set).
+   */
+  private auth(args: readonly Buffer[]): { reply: Reply; ok: boolean; admin: boolean } {
+    if (args.length !== 2 && args.length !== 3) return { reply: errorReply("ERR wrong number of arguments for 'auth' command"), ok: false, admin: false };
     if (this.password === null) {
-      return { reply: errorReply("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"), ok: false };
+      return { reply: errorReply("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"), ok: false, admin: false };
     }
     const user = args.length === 3 ? args[1]!.toString("latin1") : "default";
-    if (user === "default" && this.passwordMatches(args[args.length - 1]!)) return { reply: OK, ok: true };
+    const given = digest(args[args.length - 1]!);
+    if (user === "default" && timingSafeEqual(given, this.password)) return { reply: OK, ok: true, admin: false };
+    if (user === "admin" && this.adminPassword !== null && timingSafeEqual(given, this.adminPassword)) return { reply: OK, ok: true, admin: true };
     this.limitStats.authFailures++;
-    return { reply: WRONGPASS, ok: false };
+    return { reply: WRONGPASS, ok: false, admin: false };
   }
 
   private setInput(socket: Socket, bytes: number): void {
@@ -211,8 +228,10 @@ export class ClientPort {
     this.sockets.add(socket);
     this.connections++;
     socket.setNoDelay(true);
-    const parser = new RespParser();
-    const client = new ClientConnection(this.planner);
+    const parser = new RespParser(this.o.parserLimits);
+    // With a password, only the admin user may wipe the keyspace (docs/SECURITY.md).
+    let admin = false;
+    const client = new ClientConnection(this.planner, (name) => (this.password === null || admin || !ADMIN_ONLY.has(name) ? null : noPermission(name)));
     const queue: Pending[] = [];
     let closing = false;
     let authenticated = this.password === null;
@@ -357,6 +376,7 @@ export class ClientPort {
           if (name === "auth") {
             const r = this.auth(args);
             authenticated = r.ok;
+            admin = r.admin;
             pushReply(r.reply, false);
             continue;
           }
@@ -366,7 +386,8 @@ export class ClientPort {
           }
         } else if (args[0]!.length === 4 && args[0]!.toString("latin1").toLowerCase() === "auth") {
           const r = this.auth(args);
-          // As in Redis, a failed AUTH leaves an authenticated connection authenticated.
+          // As in Redis, a failed AUTH leaves an authenticated connection authenticated (as the user it was).
+          if (r.ok) admin = r.admin;
           pushReply(r.reply, false);
           continue;
         }

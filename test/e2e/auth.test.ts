@@ -2,7 +2,9 @@
 // (docs/SECURITY.md): -NOAUTH before AUTH, -WRONGPASS for a wrong password,
 // `AUTH pw` and `AUTH default pw`; redis-cli -a, redis-benchmark -a, ioredis
 // `password` and the raftkv client commands all work; a state-changing admin
-// request without the token gets 401 and no wildcard CORS.
+// request without the token gets 401 and no wildcard CORS; FLUSHALL and
+// FLUSHDB are refused (-NOPERM) to the default user, directly, queued in a
+// transaction or wrapped in RAFTKV.SESSION, and allowed to `AUTH admin TOKEN`.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -10,6 +12,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
+import { Connection } from "../../src/client/connection.js";
 import { BIN, respCommand, TestCluster } from "../helpers/cluster.js";
 import { roles, runTool } from "./support.js";
 
@@ -76,6 +79,44 @@ describe("AUTH and the admin token", () => {
     const wrong = await raftkv(["get", "cli", "--config", c.configPath], { RAFTKV_PASSWORD: "wrong" });
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /WRONGPASS/);
+  });
+
+  test("FLUSHALL and FLUSHDB are for the admin user only (AUTH admin <admin token>)", async () => {
+    const { leader } = await roles(c);
+    const n = c.node(leader);
+    const conn = await Connection.connect({ host: n.host, port: n.clientPort }, { connectTimeoutMs: 5000 });
+    try {
+      const send = async (...args: string[]) => conn.send(args, 10_000);
+      const noPerm = (name: string) => ({ kind: "error", message: `NOPERM User default has no permissions to run the '${name}' command` });
+      assert.deepEqual(await send("AUTH", PASSWORD), { kind: "simple", value: "OK" });
+      assert.deepEqual(await send("SET", "precious", "1"), { kind: "simple", value: "OK" });
+      assert.deepEqual(await send("FLUSHALL"), noPerm("flushall"));
+      assert.deepEqual(await send("flushdb", "ASYNC"), noPerm("flushdb"));
+      // Queued: refused at once, and the transaction is discarded at EXEC (as Redis's ACL check does).
+      assert.deepEqual(await send("MULTI"), { kind: "simple", value: "OK" });
+      assert.deepEqual(await send("SET", "other", "1"), { kind: "simple", value: "QUEUED" });
+      assert.deepEqual(await send("FLUSHALL"), noPerm("flushall"));
+      assert.deepEqual(await send("EXEC"), { kind: "error", message: "EXECABORT Transaction discarded because of previous errors." });
+      // Wrapped in a client session: still refused.
+      const id = await send("RAFTKV.REGISTER");
+      assert.equal(id.kind, "integer");
+      assert.deepEqual(await send("RAFTKV.SESSION", String((id as { value: number }).value), "1", "FLUSHDB"), noPerm("flushdb"));
+      assert.deepEqual(await send("GET", "precious"), { kind: "bulk", value: Buffer.from("1") });
+      assert.deepEqual(await send("EXISTS", "other"), { kind: "integer", value: 0 });
+      // The admin user: the admin token is its password. A wrong one changes nothing.
+      assert.deepEqual(await send("AUTH", "admin", PASSWORD), { kind: "error", message: "WRONGPASS invalid username-password pair or user is disabled." });
+      assert.deepEqual(await send("FLUSHALL"), noPerm("flushall"));
+      assert.deepEqual(await send("AUTH", "admin", TOKEN), { kind: "simple", value: "OK" });
+      assert.deepEqual(await send("FLUSHALL"), { kind: "simple", value: "OK" });
+      assert.deepEqual(await send("GET", "precious"), { kind: "bulk", value: null });
+      // Back to the default user: refused again.
+      assert.deepEqual(await send("AUTH", "default", PASSWORD), { kind: "simple", value: "OK" });
+      assert.deepEqual(await send("FLUSHDB"), noPerm("flushdb"));
+    } finally {
+      conn.close();
+    }
+    // A fresh connection may log in as the admin user directly.
+    assert.deepEqual(await respCommand(n.host, n.clientPort, ["AUTH", "admin", TOKEN]), { kind: "simple", value: "OK" });
   });
 
   test("state-changing admin requests need the token; reads stay open", async () => {

@@ -28,6 +28,7 @@ import { show } from "../server/support.js";
 import { withCluster } from "./support.js";
 import { prng } from "../helpers/prng.js";
 import { Firewall } from "../helpers/netfilter.js";
+import { nemesis } from "./nemesis.js";
 
 const CHAOS_MS = 25_000;
 const RAW_CLIENTS = 3;
@@ -179,65 +180,6 @@ async function libraryClient(c: TestCluster, id: number, recorder: Recorder, sta
   }
 }
 
-/** The leader by /status (highest term wins), or null. */
-async function currentLeader(c: TestCluster): Promise<number | null> {
-  const all = await Promise.all(c.nodes.filter((n) => n.process).map((n) => c.status(n.id)));
-  const leaders = all.filter((s) => s?.role === "leader").sort((x, y) => y!.term - x!.term);
-  return leaders[0]?.id ?? null;
-}
-
-interface NemesisCounts {
-  kills: number;
-  leaderKills: number;
-  majorityLosses: number;
-  partitions: number;
-}
-
-/** Kills nodes with -9 and restarts them, or cuts one off the network and heals it, until `running()` is false. */
-async function nemesis(c: TestCluster, fw: Firewall, running: () => boolean, log: string[]): Promise<NemesisCounts> {
-  const rand = seeded(99);
-  const counts: NemesisCounts = { kills: 0, leaderKills: 0, majorityLosses: 0, partitions: 0 };
-  const started = performance.now();
-  let majorityLossDone = false;
-  while (running()) {
-    await sleep(1500 + rand() * 1500);
-    if (!running()) break;
-    const leader = await currentLeader(c);
-    const ids = c.nodes.map((n) => n.id);
-    if (rand() < 0.4) {
-      // A partition: one node (the leader more often than not) against the other two.
-      const alone = leader !== null && rand() < 0.6 ? leader : ids[Math.floor(rand() * ids.length)]!;
-      fw.partition([c.node(alone).host], ids.filter((id) => id !== alone).map((id) => c.node(id).host));
-      counts.partitions++;
-      log.push(`${((performance.now() - started) / 1000).toFixed(1)} s: partition {${alone}} {${ids.filter((id) => id !== alone).join(",")}}${alone === leader ? " (the leader cut off)" : ""}`);
-      await sleep(1000 + rand() * 2000);
-      fw.heal();
-      continue;
-    }
-    const victims: number[] = [];
-    if (!majorityLossDone && performance.now() - started > CHAOS_MS / 2) {
-      // Once: two nodes at a time, the leader among them. Nothing can commit until one is back.
-      majorityLossDone = true;
-      counts.majorityLosses++;
-      const first = leader ?? ids[0]!;
-      victims.push(first, ids.filter((id) => id !== first)[Math.floor(rand() * 2)]!);
-    } else if (leader !== null && rand() < 0.65) {
-      victims.push(leader);
-    } else {
-      victims.push(ids[Math.floor(rand() * ids.length)]!);
-    }
-    for (const id of victims) {
-      await c.kill(id);
-      counts.kills++;
-      if (id === leader) counts.leaderKills++;
-    }
-    log.push(`${((performance.now() - started) / 1000).toFixed(1)} s: kill -9 ${victims.join(", ")}${victims.includes(leader ?? -1) ? ` (leader ${leader})` : ""}`);
-    await sleep(300 + rand() * 1200);
-    for (const id of victims) await c.restart(id);
-  }
-  return counts;
-}
-
 /** More entries than a node takes between snapshots (server default: every 10 000 applied). */
 const FILLER_WRITES = 10_500;
 
@@ -360,7 +302,7 @@ async function faultRun(fw: Firewall): Promise<void> {
     ].map((client) => client.catch((err: unknown) => void stats.unexpected.push(`a client crashed: ${(err as Error).stack ?? String(err)}`)));
     let counts;
     try {
-      counts = await nemesis(c, fw, () => chaosRunning, events);
+      counts = await nemesis(c, fw, () => chaosRunning, events, { chaosMs: CHAOS_MS, rand: seeded(99) });
       // A calm second with every node up, then the clients stop.
       await c.waitForLeader(30_000);
       await sleep(1000);

@@ -154,7 +154,7 @@ export const KEYSPACE_FAMILY: readonly Maker[] = [
   (g, r) => ["COPY", g.key(), g.key(), ...g.options(["REPLACE", "replace"], 1), ...(r.chance(0.2) ? ["DB", r.pick(["0", "x"])] : [])],
   (g) => ["COPY", g.key(), g.key(), "BOGUS"],
   (g) => ["UNLINK", ...g.keys()],
-  (_g, r) => (r.chance(0.1) ? ["FLUSHALL", ...r.pick([[], ["ASYNC"], ["sync"], ["foo"], ["SYNC", "x"]])] : ["DBSIZE"]),
+  (_g, r) => (r.chance(0.1) ? [r.pick(["FLUSHALL", "FLUSHDB"]), ...r.pick([[], ["ASYNC"], ["sync"], ["foo"], ["SYNC", "x"]])] : ["DBSIZE"]),
 ];
 
 /** Times far enough from now that the few milliseconds between the two servers never change an answer. */

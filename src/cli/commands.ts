@@ -11,6 +11,7 @@ registerCommand("delete", async () => (await import("./client-commands.js")).del
 registerCommand("incr", async () => (await import("./client-commands.js")).incr);
 registerCommand("status", async () => (await import("./client-commands.js")).status);
 registerCommand("move-leader", async () => (await import("./client-commands.js")).moveLeader);
+registerCommand("member", async () => (await import("./member.js")).run);
 registerCommand("sim", async () => (await import("./sim.js")).run);
 registerCommand("echo", async () => (await import("./echo.js")).run);
 registerCommand("kv", async () => (await import("./kv-single.js")).run);

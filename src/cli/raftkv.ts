@@ -14,13 +14,15 @@ Usage:
   raftkv status  [--config FILE]                    one line per node
   raftkv node    start|stop|restart ID [--dir DIR]  under a running 'raftkv cluster'
   raftkv move-leader [ID] [--config FILE]           hand leadership to node ID
+  raftkv member  list | add ID ... | promote ID | remove ID   the cluster's membership
   raftkv sim     ...                                the deterministic simulator
   raftkv echo    server | client ...                the course's warm-up: echo over framed messages
   raftkv kv      server | set | get | delete ...    the course's key-value server, one node, no Raft
   raftkv --help | COMMAND --help | --version
 
 Exit codes: 0 success, 1 get of a missing key, 2 usage or configuration
-error, 3 cluster unavailable or timed out.`;
+error, 3 cluster unavailable or timed out ('raftkv member': 1 when no node
+answers, 2 when the cluster refuses the change).`;
 
 type Command = (argv: string[]) => Promise<number>;
 

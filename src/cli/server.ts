@@ -8,18 +8,28 @@ import { EXIT } from "./raftkv.js";
 import { createLogger } from "../util/log.js";
 import { AdminPort } from "../server/admin.js";
 import { ClientPort } from "../server/clientPort.js";
-import { type Address, clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
+import { DEFAULT_PLAN_LIMITS } from "../kv/plan.js";
+import { type Address, type ClusterConfig, DEFAULT_CLIENT_LIMITS, clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
 import { MAX_REPLICABLE_ENTRY_BYTES } from "../transport/peers.js";
 import { RaftServer } from "../server/server.js";
 import { loadNodeTls, type NodeTls } from "../server/tls.js";
 
 const HELP = `raftkv server --config FILE --id ID [--data DIR] [--accept-data-loss]
+raftkv server --join --config FILE --id ID [--data DIR]
 
 Runs one raftkv node in the foreground. FILE is the cluster file (SPEC §3);
 ID is this node's id in it. Data (write-ahead log, snapshots) goes to DIR,
 by default ./data/node-ID. Logs are JSON lines on stderr; set
 RAFTKV_LOG_LEVEL=debug for more. SIGINT or SIGTERM stops the node cleanly;
 a leader first hands its leadership to the most up-to-date follower.
+
+The cluster file is the bootstrap configuration only: once a node has data,
+the members it follows are those of the configuration in its log (SPEC §10),
+kept in DIR/members.json. --join starts a new node to be added to a running
+cluster (raftkv member add): DIR must be empty, FILE names this node and the
+cluster's current members; the node votes for nobody and waits until the
+leader adds it, then catches up from a snapshot and the log. A node removed
+from the cluster refuses to start again from its old data directory.
 
 A node whose disk lost or damaged what it had written recovers by itself
 from the other nodes (docs/STORAGE.md). Only if a majority of the nodes lost
@@ -39,7 +49,7 @@ const STOP_DEADLINE_MS = 1800;
 const MIN_SECRET_BYTES = 16;
 
 export async function runServer(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { config: {}, id: {}, data: {}, "accept-data-loss": { boolean: true }, help: { boolean: true } });
+  const p = parseArgs(argv, { config: {}, id: {}, data: {}, "accept-data-loss": { boolean: true }, join: { boolean: true }, help: { boolean: true } });
   if (p.flags.has("help")) {
     process.stdout.write(HELP + "\n");
     return EXIT.ok;
@@ -74,7 +84,8 @@ export async function runServer(argv: string[]): Promise<number> {
   const dataDir = stringFlag(p, "data") ?? join("data", `node-${id}`);
   let server: RaftServer | null = null;
   const logger = createLogger({ node: id }, { dynamic: () => ({ term: server?.term ?? null }) });
-  server = new RaftServer({ config, id, dataDir, logger, acceptDataLoss: p.flags.has("accept-data-loss"), peerSecret, peerTls: tls });
+  if (p.flags.has("join") && p.flags.has("accept-data-loss")) throw new UsageError("--join is for a new, empty node; --accept-data-loss for one with data: not both");
+  server = new RaftServer({ config, id, dataDir, logger, acceptDataLoss: p.flags.has("accept-data-loss"), peerSecret, peerTls: tls, join: p.flags.has("join") });
   const self = nodeById(config, id);
   const client = new ClientPort({
     listen: self.client,
@@ -85,6 +96,7 @@ export async function runServer(argv: string[]): Promise<number> {
     maxEntryBytes: MAX_REPLICABLE_ENTRY_BYTES,
     tls,
     ...(config.maxclients !== undefined && { maxClients: config.maxclients }),
+    ...clientLimits(config),
   });
   const admin = new AdminPort(server, self.admin, logger, () => client.connections, { clientLimits: () => client.limitStats, token: adminToken });
 
@@ -112,7 +124,7 @@ export async function runServer(argv: string[]): Promise<number> {
     logger.error("start_failed", { error: msg });
     process.stderr.write(`raftkv server: cannot start node ${id}: ${msg}\n`);
     // Whatever did start (peer transport, timers) must not keep this process running as a member.
-    process.exit(e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND" || e.name === "DataDirInUseError" || e.name === "WalFormatError" ? EXIT.usage : 1);
+    process.exit(e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND" || e.name === "DataDirInUseError" || e.name === "WalFormatError" || e.name === "MembershipError" ? EXIT.usage : 1);
   }
   logger.info("ready", { client: formatAddress(self.client), admin: formatAddress(self.admin), data: dataDir });
 
@@ -136,6 +148,18 @@ export async function runServer(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
   return EXIT.ok;
+}
+
+/** The cluster file's client-port limits, as ClientPort options (a value above 8 MiB is refused however big a bulk string may be). */
+function clientLimits(config: ClusterConfig) {
+  const l = { ...DEFAULT_CLIENT_LIMITS, ...Object.fromEntries(Object.keys(DEFAULT_CLIENT_LIMITS).filter((k) => config[k as keyof ClusterConfig] !== undefined).map((k) => [k, config[k as keyof ClusterConfig]])) } as typeof DEFAULT_CLIENT_LIMITS;
+  return {
+    outputSoftBytes: l.clientOutputBufferSoftBytes,
+    outputHardBytes: l.clientOutputBufferHardBytes,
+    maxInputBytes: l.clientInputTotalBytes,
+    parserLimits: { maxBulkBytes: l.protoMaxBulkLen, maxCommandBytes: l.maxCommandBytes },
+    maxValueBytes: Math.min(DEFAULT_PLAN_LIMITS.maxValueBytes, l.protoMaxBulkLen),
+  };
 }
 
 /**

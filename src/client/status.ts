@@ -24,9 +24,20 @@ export async function fetchStatus(admin: NodeAddress, timeoutMs: number): Promis
  * cannot be reached, or does not answer within `timeoutMs`, is a
  * StatusUnavailableError saying why in a few words.
  */
-export function adminRequest(admin: NodeAddress, method: "GET" | "POST", path: string, timeoutMs: number, token: string | null = null): Promise<{ code: number; body: string }> {
+export function adminRequest(
+  admin: NodeAddress,
+  method: "GET" | "POST" | "DELETE",
+  path: string,
+  timeoutMs: number,
+  token: string | null = null,
+  json: unknown = undefined,
+): Promise<{ code: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const headers = token === null ? {} : { authorization: `Bearer ${token}` };
+    const payload = json === undefined ? null : Buffer.from(JSON.stringify(json), "utf8");
+    const headers: Record<string, string> = {
+      ...(token !== null && { authorization: `Bearer ${token}` }),
+      ...(payload !== null && { "content-type": "application/json", "content-length": String(payload.length) }),
+    };
     const request = http.request({ host: admin.host, port: admin.port, method, path, agent: false, timeout: timeoutMs, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -38,7 +49,7 @@ export function adminRequest(admin: NodeAddress, method: "GET" | "POST", path: s
       if (err instanceof StatusUnavailableError) reject(err);
       else reject(new StatusUnavailableError(err.code === "ECONNREFUSED" ? "connection refused" : (err.code ?? err.message)));
     });
-    request.end();
+    request.end(payload ?? undefined);
   });
 }
 

@@ -10,7 +10,7 @@ import { timingSafeEqual, createHash } from "node:crypto";
 import type { Plan } from "../kv/plan.js";
 import { CommandPlanner } from "../kv/planner.js";
 import { ClientConnection } from "../kv/transaction.js";
-import { ProtocolError, RespParser } from "../resp/parser.js";
+import { type ParserLimits, ProtocolError, RespParser } from "../resp/parser.js";
 import { encodedLength, encodeReplies, errorReply, OK, type Reply } from "../resp/writer.js";
 import type { Logger } from "../util/log.js";
 import type { Address } from "./config.js";
@@ -41,6 +41,8 @@ export interface ClientPortOptions {
   readonly outputHardBytes?: number;
   /** Received, unparsed bytes of all clients together; above it the client holding the most is disconnected. Default 256 MiB. */
   readonly maxInputBytes?: number;
+  /** Request size limits (Redis proto-max-bulk-len; the largest request). Default: the parser's. */
+  readonly parserLimits?: Partial<ParserLimits>;
   /** TLS on this port (the cluster file's "tls"); null or absent: plain TCP. */
   readonly tls?: NodeTls | null;
 }
@@ -226,7 +228,7 @@ export class ClientPort {
     this.sockets.add(socket);
     this.connections++;
     socket.setNoDelay(true);
-    const parser = new RespParser();
+    const parser = new RespParser(this.o.parserLimits);
     // With a password, only the admin user may wipe the keyspace (docs/SECURITY.md).
     let admin = false;
     const client = new ClientConnection(this.planner, (name) => (this.password === null || admin || !ADMIN_ONLY.has(name) ? null : noPermission(name)));

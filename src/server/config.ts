@@ -60,7 +60,27 @@ export interface ClusterConfig {
   readonly maxclients?: number;
   /** TLS on the client and peer ports. */
   readonly tls?: TlsConfig;
+  // Client-port limits like Redis's (docs/SECURITY.md); bytes.
+  /** Unsent replies past which a client is no longer read (Redis client-output-buffer-limit soft); default 16 MiB. */
+  readonly clientOutputBufferSoftBytes?: number;
+  /** Unsent replies at which a client is closed (hard limit); default 256 MiB. */
+  readonly clientOutputBufferHardBytes?: number;
+  /** Unparsed input of all clients together; past it the client holding the most is closed; default 256 MiB. */
+  readonly clientInputTotalBytes?: number;
+  /** Largest bulk string in a request (Redis proto-max-bulk-len); default 16 MiB. Values above 8 MiB are refused anyway. */
+  readonly protoMaxBulkLen?: number;
+  /** Largest request (the sum of its arguments); default 64 MiB. */
+  readonly maxCommandBytes?: number;
 }
+
+/** The client-port limits' defaults (docs/SECURITY.md). */
+export const DEFAULT_CLIENT_LIMITS = {
+  clientOutputBufferSoftBytes: 16 * 1024 * 1024,
+  clientOutputBufferHardBytes: 256 * 1024 * 1024,
+  clientInputTotalBytes: 256 * 1024 * 1024,
+  protoMaxBulkLen: 16 * 1024 * 1024,
+  maxCommandBytes: 64 * 1024 * 1024,
+} as const;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -175,6 +195,22 @@ export function parseClusterConfig(text: string, baseDir = "."): ClusterConfig {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`"maxclients" must be a positive whole number, got ${JSON.stringify(v)}`);
     Object.assign(config, { maxclients: v });
   }
+  for (const k of Object.keys(DEFAULT_CLIENT_LIMITS) as (keyof typeof DEFAULT_CLIENT_LIMITS)[]) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) throw new ConfigError(`"${k}" must be a positive whole number of bytes, got ${JSON.stringify(v)}`);
+    Object.assign(config, { [k]: v });
+  }
+  const limit = (k: keyof typeof DEFAULT_CLIENT_LIMITS): number => config[k] ?? DEFAULT_CLIENT_LIMITS[k];
+  if (limit("clientOutputBufferHardBytes") < limit("clientOutputBufferSoftBytes")) {
+    throw new ConfigError(`"clientOutputBufferHardBytes" (${limit("clientOutputBufferHardBytes")}) must not be below "clientOutputBufferSoftBytes" (${limit("clientOutputBufferSoftBytes")})`);
+  }
+  if (limit("maxCommandBytes") < limit("protoMaxBulkLen")) {
+    throw new ConfigError(`"maxCommandBytes" (${limit("maxCommandBytes")}) must not be below "protoMaxBulkLen" (${limit("protoMaxBulkLen")})`);
+  }
+  if (limit("clientInputTotalBytes") < limit("maxCommandBytes")) {
+    throw new ConfigError(`"clientInputTotalBytes" (${limit("clientInputTotalBytes")}) must not be below "maxCommandBytes" (${limit("maxCommandBytes")}): one client's request must fit`);
+  }
   if (o.tls !== undefined) {
     // cert and key may be left out when every node names its own.
     const raw = (typeof o.tls === "object" && o.tls !== null ? o.tls : {}) as Record<string, unknown>;
@@ -209,6 +245,7 @@ function parseTlsPaths(v: unknown, where: string, fields: readonly string[], bas
 const KNOWN_FIELDS = [
   "nodes", "electionTimeoutMs", "heartbeatMs", "snapshotEvery", "snapshotChunkBytes", "walSegmentBytes",
   "secretFile", "requirepass", "requirepassFile", "adminTokenFile", "maxclients", "tls",
+  "clientOutputBufferSoftBytes", "clientOutputBufferHardBytes", "clientInputTotalBytes", "protoMaxBulkLen", "maxCommandBytes",
 ] as const;
 
 /**

@@ -188,3 +188,46 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+export interface AdminRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly authorization: string | undefined;
+  /** The body, parsed as JSON when it is not empty. */
+  readonly body: unknown;
+}
+
+/** A fake admin port whose every answer the test scripts: `handle` gets the request and returns a status code and a JSON body. */
+export async function startScriptedAdmin(
+  handle: (request: AdminRequest) => { code: number; body: unknown } | Promise<{ code: number; body: unknown }>,
+): Promise<{ address: NodeAddress; text: string; requests: AdminRequest[]; close(): Promise<void> }> {
+  const requests: AdminRequest[] = [];
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const req: AdminRequest = { method: request.method ?? "", url: request.url ?? "", authorization: request.headers.authorization, body: text === "" ? undefined : (JSON.parse(text) as unknown) };
+      requests.push(req);
+      void Promise.resolve(handle(req)).then(({ code, body }) => {
+        response.writeHead(code, { "content-type": "application/json" });
+        response.end(JSON.stringify(body));
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    address: { host: "127.0.0.1", port },
+    text: `127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -120,6 +120,16 @@ describe("raftkv server refuses bad configuration with exit code 2", () => {
     }
   });
 
+  test("client limits that are not positive whole numbers, or that contradict each other", async () => {
+    await refused("limit-neg", { ...clusterFile(), protoMaxBulkLen: -1 }, ["--id", "1"], /"protoMaxBulkLen" must be a positive whole number of bytes, got -1/);
+    await refused("limit-str", { ...clusterFile(), clientOutputBufferHardBytes: "1mb" }, ["--id", "1"], /"clientOutputBufferHardBytes" must be a positive whole number of bytes, got "1mb"/);
+    await refused("limit-frac", { ...clusterFile(), clientInputTotalBytes: 1.5 }, ["--id", "1"], /"clientInputTotalBytes" must be a positive whole number/);
+    await refused("limit-soft", { ...clusterFile(), clientOutputBufferSoftBytes: 2000, clientOutputBufferHardBytes: 1000 }, ["--id", "1"], /"clientOutputBufferHardBytes" \(1000\) must not be below "clientOutputBufferSoftBytes" \(2000\)/);
+    await refused("limit-bulk", { ...clusterFile(), maxCommandBytes: 1000 }, ["--id", "1"], /"maxCommandBytes" \(1000\) must not be below "protoMaxBulkLen" \(16777216\)/);
+    await refused("limit-input", { ...clusterFile(), clientInputTotalBytes: 1000, maxCommandBytes: 2000, protoMaxBulkLen: 100 }, ["--id", "1"], /"clientInputTotalBytes" \(1000\) must not be below "maxCommandBytes" \(2000\)/);
+    await refused("limit-maxclients", { ...clusterFile(), maxclients: 0 }, ["--id", "1"], /"maxclients" must be a positive whole number, got 0/);
+  });
+
   test("an unknown field (a typo must not be ignored)", async () => {
     await refused("typo", { ...clusterFile(), heartbeatMS: 50 }, ["--id", "1"], /unknown field "heartbeatMS"/);
   });

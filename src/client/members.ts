@@ -159,7 +159,7 @@ export function membersDiscovery(admins: readonly NodeAddress[], timeoutMs = 1_0
 
 export type MemberChange =
   | { readonly kind: "add"; readonly id: number; readonly peer: string; readonly client: string; readonly admin: string; readonly learner: boolean }
-  | { readonly kind: "promote"; readonly id: number }
+  | { readonly kind: "promote"; readonly id: number; readonly force: boolean }
   | { readonly kind: "remove"; readonly id: number; readonly force: boolean };
 
 export type ChangeOutcome =
@@ -225,6 +225,11 @@ export async function changeMembers(admins: readonly NodeAddress[], change: Memb
         if (answer.code === 503) continue;
         return { kind: "unavailable", unknown: true, message: `${lastReason}; the change may or may not have been made: see \`raftkv member list\`` };
       }
+      if (parsed.retry === true) {
+        // A leader just elected, before its first entry commits: worth asking again shortly.
+        lastReason = `${formatHostPort(target)}: ${typeof parsed.error === "string" ? parsed.error : `HTTP ${answer.code}`}`;
+        continue;
+      }
       return { kind: "refused", code: answer.code, message: typeof parsed.error === "string" ? parsed.error : `HTTP ${answer.code}` };
     }
     if (redirected !== null && round < 8) continue;
@@ -239,7 +244,7 @@ function request(change: MemberChange): { method: "POST" | "DELETE"; path: strin
     case "add":
       return { method: "POST", path: "/members", body: { id: change.id, peer: change.peer, client: change.client, admin: change.admin, learner: change.learner } };
     case "promote":
-      return { method: "POST", path: `/members/${change.id}/promote`, body: undefined };
+      return { method: "POST", path: `/members/${change.id}/promote${change.force ? "?force=1" : ""}`, body: undefined };
     case "remove":
       return { method: "DELETE", path: `/members/${change.id}${change.force ? "?force=1" : ""}`, body: undefined };
   }

@@ -7,11 +7,12 @@
 // the disk writes due, ticks every live node, and lets clients time out.
 
 import type { KvCommand, KvOutput, Operation } from "../check/linearizability.js";
+import { describeConfiguration } from "../core/configuration.js";
 import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId } from "../core/types.js";
 import { Invariants, type DiskView } from "./invariants.js";
 import { SimKv, decodeOp, encodeOp } from "./kv.js";
-import type { Damage, Plan, PlanEvent } from "./plan.js";
+import { serverCount, type Damage, type Plan, type PlanEvent } from "./plan.js";
 import { Prng } from "./prng.js";
 import { describeMessage } from "./trace.js";
 import type { Bug } from "./zoo.js";
@@ -25,7 +26,11 @@ interface Disk {
   entries: Entry[];
 }
 
-type Input = { kind: "tick" } | { kind: "message"; message: Message } | { kind: "transfer"; to: NodeId };
+type Input =
+  | { kind: "tick" }
+  | { kind: "message"; message: Message }
+  | { kind: "transfer"; to: NodeId }
+  | { kind: "reconfigure"; voters: readonly NodeId[]; learners: readonly NodeId[] };
 
 export interface SimNode {
   readonly id: NodeId;
@@ -52,6 +57,8 @@ interface ClientOp {
   /** Set once the op was handed to a node that accepted it (its outcome may then be unknown). */
   accepted: boolean;
   done: boolean;
+  /** Refusals that named a leader, so far: see leaderHint. */
+  redirects: number;
 }
 
 export interface WorldOptions {
@@ -76,6 +83,8 @@ export interface RunStats {
   opsUnknown: number;
   /** Leadership transfers a leader accepted (runs with `transfers`). */
   transfers: number;
+  /** Membership changes a leader accepted (runs with `membership`). */
+  reconfigurations: number;
   /** Storage faults that took something from a disk, and recoveries from them (runs with "disk"). */
   storageFaults: number;
   recoveries: number;
@@ -93,10 +102,12 @@ const SNAPSHOT_EVERY = 40;
 export class World {
   readonly plan: Plan;
   readonly ids: NodeId[];
+  /** The bootstrap configuration's voters (RaftConfig.members): all of `ids` but a membership run's spares. */
+  readonly bootstrap: readonly NodeId[];
   readonly nodes = new Map<NodeId, SimNode>();
   readonly trace: string[] = [];
   readonly history: Operation<KvCommand, KvOutput>[] = [];
-  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, storageFaults: 0, recoveries: 0, drops: 0, stormCrashes: 0, spared: 0 };
+  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, reconfigurations: 0, storageFaults: 0, recoveries: 0, drops: 0, stormCrashes: 0, spared: 0 };
   violation: Violation | null = null;
   now = 0;
 
@@ -142,14 +153,16 @@ export class World {
     this.plan = o.plan;
     this.bug = o.bug;
     this.tracing = o.trace ?? false;
-    this.ids = Array.from({ length: o.plan.nodes }, (_, i) => i + 1);
+    // A membership run has spares beyond the bootstrap voters: servers no configuration names yet.
+    this.ids = Array.from({ length: serverCount(o.plan) }, (_, i) => i + 1);
+    this.bootstrap = this.ids.slice(0, o.plan.nodes);
     const root = new Prng(o.plan.seed);
     this.net = root.fork();
     this.disks = root.fork();
     this.faults = root.fork();
     for (const id of this.ids) this.nodeRandom.set(id, root.fork());
     this.branches = [...o.plan.spec.branches];
-    this.invariants = new Invariants(this.ids, (invariant, message) => this.fail(invariant, message));
+    this.invariants = new Invariants((invariant, message) => this.fail(invariant, message));
     for (const id of this.ids) {
       const disk: Disk = { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] };
       const node: SimNode = { id, raft: null, kv: new SimKv(), disk, writing: null, queued: [], proposals: new Map(), reads: new Map(), readsWaiting: [] };
@@ -229,7 +242,7 @@ export class World {
   private config(id: NodeId): RaftConfig {
     return {
       id,
-      members: this.ids,
+      members: this.bootstrap,
       electionTimeoutTicks: this.plan.electionTicks,
       heartbeatTicks: HEARTBEAT_TICKS,
       random: (n) => this.nodeRandom.get(id)!.int(n),
@@ -267,6 +280,10 @@ export class World {
     if (input.kind === "tick") raft.tick();
     else if (input.kind === "transfer") {
       if (raft.transferLeadership(input.to)) this.stats.transfers++;
+    } else if (input.kind === "reconfigure") {
+      const r = raft.proposeConfChange({ voters: input.voters, learners: input.learners, context: "" });
+      if (r.ok) this.stats.reconfigurations++;
+      this.log(() => `n${node.id} ${r.ok ? `appends configuration ${describeConfiguration(raft.configuration)} at ${r.index}` : `refuses the change: ${r.message}`}`);
     } else raft.step(input.message);
     if (raft.role !== before) this.roleChanged(node, before);
   }
@@ -520,6 +537,13 @@ export class World {
       case "op":
         this.clientQueue.get(e.client)!.push(e.input);
         return;
+      case "reconfigure": {
+        const leader = [...this.nodes.values()].filter((n) => n.raft?.role === "leader").sort((a, b) => b.raft!.currentTerm - a.raft!.currentTerm)[0];
+        if (!leader) return;
+        this.log(() => `RECONFIGURE voters ${e.voters.join(",")}${e.learners.length > 0 ? ` learners ${e.learners.join(",")}` : ""} (asking n${leader.id})`);
+        this.input(leader, { kind: "reconfigure", voters: e.voters, learners: e.learners });
+        return;
+      }
       case "transfer": {
         // To whichever node leads in the highest term now; nothing if there is none or it is the target.
         const leader = [...this.nodes.values()].filter((n) => n.raft?.role === "leader").sort((a, b) => b.raft!.currentTerm - a.raft!.currentTerm)[0];
@@ -609,7 +633,7 @@ export class World {
       const input = queue.shift()!;
       // A client keeps talking to the node that last served it.
       const target = this.clientTarget.get(c) ?? this.ids[(c - 1) % this.ids.length]!;
-      const op: ClientOp = { id: this.nextOpId++, client: c, input, call: this.now, target, accepted: false, done: false };
+      const op: ClientOp = { id: this.nextOpId++, client: c, input, call: this.now, target, accepted: false, done: false, redirects: 0 };
       this.clientBusy.set(c, op);
       this.submit(op);
     }
@@ -631,7 +655,7 @@ export class World {
     } else {
       const r = raft.propose(encodeOp(op.input));
       if (!r.ok) {
-        op.target = r.leader ?? this.nextTarget(op.target);
+        op.target = this.leaderHint(op, r.leader) ?? this.nextTarget(op.target);
         return;
       }
       op.accepted = true;
@@ -659,8 +683,20 @@ export class World {
   /** Not executed: safe to send again, to the leader it named or to another node. */
   private retry(op: ClientOp, leader: NodeId | null): void {
     if (op.done) return;
-    op.target = leader ?? this.nextTarget(op.target);
+    op.target = this.leaderHint(op, leader) ?? this.nextTarget(op.target);
     op.accepted = false;
+  }
+
+  /**
+   * The leader a refusal named, to try next. In a membership run, servers
+   * that were removed without learning it may keep naming a leader that is
+   * gone, and send a client round in circles: after as many redirects as
+   * there are servers, the client ignores hints and tries each server in
+   * turn (other runs keep following hints, as they always did).
+   */
+  private leaderHint(op: ClientOp, leader: NodeId | null): NodeId | null {
+    if (leader === null) return null;
+    return this.plan.membership && ++op.redirects > this.ids.length ? null : leader;
   }
 
   private complete(op: ClientOp, output: KvOutput, node: SimNode): void {

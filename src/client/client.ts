@@ -12,6 +12,12 @@
 //   carries the same seq, and the server answers a write it already applied
 //   with the reply it gave the first time instead of applying it again.
 // - Reads are sent as they are: re-sending a read is harmless.
+// - Transactions (transaction()): WATCH, reads, MULTI, the commands, EXEC on
+//   a connection of their own, EXEC under a session (RAFTKV.SESSION id seq
+//   EXEC). When EXEC's outcome is unknown, the client asks the leader what
+//   became of it (the same words outside MULTI): its reply if it was
+//   applied, else -NOTAPPLIED (and it never will be), and then it starts
+//   the transaction over. So a transaction applies exactly once.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
@@ -63,6 +69,15 @@ export interface RaftKvClientOptions {
   readonly password?: string | null;
   /** TLS to every node (the cluster file's "tls"; docs/SECURITY.md); null or absent: plain TCP. */
   readonly tls?: TlsClientOptions | null;
+  /**
+   * Where to learn the live membership (SPEC §10) when every node known has
+   * failed in turn: returns the client addresses of the cluster's current
+   * members (membersDiscovery() asks the admin ports' GET /members). They
+   * join the list, so a `nodes` list from an old membership still finds the
+   * cluster through any member it names. Addresses a -MOVED reply names join
+   * it too, with or without this.
+   */
+  readonly discover?: () => Promise<readonly NodeAddress[]>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -72,6 +87,21 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 6_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
 const DEFAULT_UNREACHABLE_AFTER_MS = 1_000;
 const DEFAULT_MAX_CONCURRENT_WRITES = 8;
+
+/** The commands a transaction queues between MULTI and EXEC. */
+export type TransactionCommands = readonly (readonly Arg[])[];
+
+/** The attempt cannot go on (not executed, or a watched key changed): start it over. */
+class StartOver extends Error {
+  constructor(
+    /** What said so; null for a WATCH abort or a resolved -NOTAPPLIED. */
+    readonly why: Error | null,
+    /** Wait before the next attempt (no leader, say); false: at once (a WATCH abort). */
+    readonly backoff: boolean,
+  ) {
+    super("start the transaction over");
+  }
+}
 
 /** One operation's retry state. */
 class Attempts {
@@ -92,7 +122,7 @@ class Attempts {
 }
 
 export class RaftKvClient {
-  private readonly nodes: readonly NodeAddress[];
+  private nodes: NodeAddress[];
   private readonly timeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly connectTimeoutMs: number;
@@ -107,6 +137,9 @@ export class RaftKvClient {
   /** The node of `nodes` to try next while no leader is known. */
   private cursor = 0;
   private closed = false;
+  private readonly discover: (() => Promise<readonly NodeAddress[]>) | null;
+  /** Nodes that failed since the last discovery; a whole list's worth starts one. */
+  private failuresSinceDiscovery = 0;
 
   constructor(options: RaftKvClientOptions) {
     if (options.nodes.length === 0) throw new RangeError("RaftKvClient needs the address of at least one node");
@@ -119,6 +152,12 @@ export class RaftKvClient {
     this.unreachableAfterMs = options.unreachableAfterMs === Infinity ? Infinity : positive(options.unreachableAfterMs ?? DEFAULT_UNREACHABLE_AFTER_MS, "unreachableAfterMs");
     this.sessions = new SessionPool(options.maxConcurrentWrites ?? DEFAULT_MAX_CONCURRENT_WRITES);
     this.logger = options.logger ?? silentLogger;
+    this.discover = options.discover ?? null;
+  }
+
+  /** The client addresses this client knows: the ones it was given, and those it learned since (MOVED, discovery). */
+  get knownNodes(): readonly NodeAddress[] {
+    return this.nodes;
   }
 
   /** The value of `key`, or null when it does not exist. */
@@ -159,6 +198,175 @@ export class RaftKvClient {
     const reply = isWriteCommand(args) ? await this.write(args) : await this.exchange(args, this.attempts(false));
     if (reply.kind === "error") throw new ServerError(reply.message);
     return reply;
+  }
+
+  /**
+   * An optimistic transaction, applied exactly once: WATCH `watch` (none if
+   * empty), call `body` with a `read` that runs commands on the same
+   * connection after the WATCH, queue the commands it returns between MULTI
+   * and EXEC, and EXEC them under a client session. Returns EXEC's replies
+   * (an error among them is that command's reply, as Redis gives it), or
+   * null when `body` returns null (nothing is executed).
+   *
+   * When a watched key changed (EXEC answered nil), or the attempt was
+   * certainly not executed (no leader, a leader change), it starts over:
+   * `body` runs again on fresh reads, so it must only compute commands, not
+   * act on the world. When EXEC's outcome is unknown (timeout, connection
+   * lost after sending), it asks the leader what became of it first, so a
+   * transaction is never applied twice. Throws UnavailableError when the
+   * time budget runs out (`outcomeUnknown` if the last EXEC may have
+   * applied), ServerError when the server refused a queued command.
+   */
+  async transaction(watch: readonly Arg[], body: (read: (args: readonly Arg[]) => Promise<Reply>) => Promise<TransactionCommands | null>): Promise<Reply[] | null> {
+    const deadline = performance.now() + this.timeoutMs;
+    const session = await this.sessions.acquire();
+    let lastError: Error | null = null;
+    let retries = 0;
+    try {
+      for (;;) {
+        if (this.closed) throw new ClientClosedError();
+        const remaining = deadline - performance.now();
+        if (remaining <= MIN_ATTEMPT_MS) throw new UnavailableError(this.timeoutMs, false, lastError);
+        if (session.id === null) {
+          session.id = await this.register(deadline);
+          session.seq = 0;
+        }
+        const node = this.leader ?? this.nodes[this.cursor]!;
+        try {
+          const connection = await this.dedicatedConnection(node, remaining);
+          try {
+            return await this.transactionAttempt(connection, node, session as { id: number; seq: number }, watch, body, deadline);
+          } finally {
+            connection.close();
+          }
+        } catch (err) {
+          if (this.closed) throw new ClientClosedError();
+          let startOver: StartOver;
+          if (err instanceof StartOver) startOver = err;
+          else if (err instanceof ConnectError || err instanceof ConnectionLostError || err instanceof RequestTimeoutError) {
+            // Before EXEC was sent (after it, transactionAttempt resolves): nothing was executed.
+            this.nodeFailed(node);
+            startOver = new StartOver(err, true);
+          } else throw err;
+          lastError = startOver.why ?? lastError;
+          if (startOver.backoff) {
+            const delay = Math.min(backoffDelay(retries++, DEFAULT_BACKOFF), deadline - performance.now());
+            this.logger.debug("transaction retrying", { node: formatHostPort(node), error: lastError?.message ?? null, delayMs: Math.round(delay) });
+            if (delay > 0) await sleep(delay);
+          }
+        }
+      }
+    } finally {
+      this.sessions.release(session);
+    }
+  }
+
+  private async transactionAttempt(
+    connection: Connection,
+    node: NodeAddress,
+    session: { id: number; seq: number },
+    watch: readonly Arg[],
+    body: (read: (args: readonly Arg[]) => Promise<Reply>) => Promise<TransactionCommands | null>,
+    deadline: number,
+  ): Promise<Reply[] | null> {
+    const send = (args: readonly Arg[]) => connection.send(args, Math.max(1, Math.min(this.requestTimeoutMs, deadline - performance.now())));
+    /** Replies that mean "not executed here": start over (at the leader, if it is known). */
+    const notExecuted = (reply: Reply): StartOver | null => {
+      if (reply.kind !== "error") return null;
+      const code = errorCode(reply.message);
+      if (code === "MOVED") {
+        const leader = parseMoved(reply.message);
+        if (leader !== null) this.leader = leader;
+        return new StartOver(new ServerError(reply.message), false);
+      }
+      if (code === "CLUSTERDOWN" || code === "TIMEOUT") {
+        this.nodeFailed(node);
+        return new StartOver(new ServerError(reply.message), true);
+      }
+      return null;
+    };
+    const read = async (args: readonly Arg[]): Promise<Reply> => {
+      const reply = await send(args);
+      const again = notExecuted(reply);
+      if (again !== null) throw again;
+      return reply;
+    };
+    if (watch.length > 0) {
+      const reply = await read(["WATCH", ...watch]);
+      if (reply.kind === "error") throw new ServerError(reply.message);
+    }
+    const commands = await body(read);
+    if (commands === null) {
+      if (watch.length > 0) await send(["UNWATCH"]);
+      return null;
+    }
+    for (const args of [["MULTI"], ...commands]) {
+      const reply = await send(args);
+      if (reply.kind === "error") {
+        await send(["DISCARD"]).catch(() => undefined);
+        throw new ServerError(reply.message);
+      }
+    }
+    const { id } = session;
+    const seq = ++session.seq;
+    const exec = ["RAFTKV.SESSION", String(id), String(seq), "EXEC"];
+    let reply: Reply;
+    try {
+      reply = await send(exec);
+    } catch (err) {
+      if (!(err instanceof ConnectionLostError || err instanceof RequestTimeoutError)) throw err;
+      if (err instanceof ConnectionLostError && !err.written) throw err; // never sent: not executed
+      reply = await this.resolve(exec, session, deadline, err);
+    }
+    if (reply.kind === "error" && errorCode(reply.message) === "TIMEOUT") reply = await this.resolve(exec, session, deadline, new ServerError(reply.message));
+    return this.execOutcome(reply, notExecuted, session);
+  }
+
+  /** EXEC's outcome is unknown: ask the leader what became of it (which also makes sure it never applies later). */
+  private async resolve(exec: readonly Arg[], session: { id: number | null }, deadline: number, cause: Error): Promise<Reply> {
+    this.logger.debug("transaction outcome unknown, resolving", { clientId: session.id, error: cause.message });
+    const attempts = new Attempts(deadline, true);
+    attempts.mayHaveExecuted = true;
+    attempts.lastError = cause;
+    const reply = await this.exchange(exec, attempts);
+    if (reply.kind === "error" && errorCode(reply.message) === "SESSIONEXPIRED") {
+      session.id = null;
+      throw new UnknownOutcomeError(`a transaction's EXEC got no clear answer, and then the server had forgotten the session (${String(exec[1])})`);
+    }
+    return reply;
+  }
+
+  private execOutcome(reply: Reply, notExecuted: (reply: Reply) => StartOver | null, session: { id: number | null }): Reply[] {
+    if (reply.kind === "array") {
+      if (reply.items !== null) return [...reply.items];
+      throw new StartOver(null, false); // a watched key changed: nothing was applied
+    }
+    const again = notExecuted(reply);
+    if (again !== null) throw again;
+    if (reply.kind === "error") {
+      const code = errorCode(reply.message);
+      if (code === "NOTAPPLIED") throw new StartOver(null, false);
+      if (code === "SESSIONEXPIRED") {
+        // Refused, not applied: register again and start over.
+        session.id = null;
+        throw new StartOver(new ServerError(reply.message), false);
+      }
+      throw new ServerError(reply.message);
+    }
+    throw new UnexpectedReplyError("EXEC", "an array", reply.kind);
+  }
+
+  /** A connection of its own (MULTI and WATCH are per connection), authenticated if need be. */
+  private async dedicatedConnection(node: NodeAddress, remainingMs: number): Promise<Connection> {
+    const connection = await Connection.connect(node, { connectTimeoutMs: Math.min(this.connectTimeoutMs, remainingMs), tls: this.tls });
+    if (this.password !== null) {
+      const r = await connection.send(["AUTH", this.password], Math.min(this.requestTimeoutMs, remainingMs));
+      if (r.kind === "error") {
+        connection.close();
+        throw new ServerError(r.message);
+      }
+    }
+    return connection;
   }
 
   /** Closes every connection. Operations still running fail with ClientClosedError. */
@@ -234,8 +442,15 @@ export class RaftKvClient {
         if (!(err instanceof ConnectError || err instanceof ConnectionLostError || err instanceof RequestTimeoutError)) throw err;
         // The request may have reached the server unless it never left this process.
         if (err instanceof RequestTimeoutError || (err instanceof ConnectionLostError && err.written)) attempts.mayHaveExecuted = true;
-        this.noteRefusal(attempts, err);
+        if (this.noteRefusal(attempts, err) && !(await this.rediscover())) {
+          throw new NoNodeReachableError(
+            this.nodes.map((n) => attempts.refused.get(formatHostPort(n))!),
+            this.timeoutMs,
+            attempts.isWrite && attempts.mayHaveExecuted,
+          );
+        }
         this.nodeFailed(node);
+        if (this.failuresSinceDiscovery >= this.nodes.length) await this.rediscover();
         await this.retryLater(attempts, node, err);
         continue;
       }
@@ -247,10 +462,12 @@ export class RaftKvClient {
         if (leader === null) return reply;
         this.logger.debug("redirected", { from: formatHostPort(node), to: formatHostPort(leader) });
         this.leader = leader;
+        this.learn([leader]);
         attempts.lastError = new ServerError(reply.message);
         if (++attempts.redirects > this.nodes.length) await this.retryLater(attempts, node, attempts.lastError);
       } else if (code === "CLUSTERDOWN") {
         this.nodeFailed(node);
+        if (this.failuresSinceDiscovery >= this.nodes.length) await this.rediscover();
         await this.retryLater(attempts, node, new ServerError(reply.message));
       } else if (code === "TIMEOUT") {
         // The node had the command in its log: retry there (if it lost leadership, it will redirect).
@@ -263,28 +480,56 @@ export class RaftKvClient {
   }
 
   /**
-   * Counts a refused connection; once every node of the list has refused,
-   * and for `unreachableAfterMs`, the operation ends with NoNodeReachableError.
+   * Counts a refused connection; true once every node of the list has
+   * refused, and for `unreachableAfterMs`: the operation ends with
+   * NoNodeReachableError, unless discovery finds nodes it did not know.
    */
-  private noteRefusal(attempts: Attempts, err: Error): void {
+  private noteRefusal(attempts: Attempts, err: Error): boolean {
     if (!(err instanceof ConnectError && err.code === "ECONNREFUSED")) {
       attempts.refused.clear();
-      return;
+      return false;
     }
     if (attempts.refused.size === 0) attempts.refusedSince = performance.now();
     attempts.refused.set(err.address, err);
     const all = this.nodes.every((n) => attempts.refused.has(formatHostPort(n)));
-    if (all && performance.now() - attempts.refusedSince >= this.unreachableAfterMs) {
-      throw new NoNodeReachableError(
-        this.nodes.map((n) => attempts.refused.get(formatHostPort(n))!),
-        this.timeoutMs,
-        attempts.isWrite && attempts.mayHaveExecuted,
-      );
+    return all && performance.now() - attempts.refusedSince >= this.unreachableAfterMs;
+  }
+
+  /**
+   * Asks `discover` for the live membership; true when it named a node this
+   * client did not know. The live members go first in the list, so they are
+   * tried before the rest of an old one.
+   */
+  private async rediscover(): Promise<boolean> {
+    this.failuresSinceDiscovery = 0;
+    if (this.discover === null) return false;
+    let found: readonly NodeAddress[];
+    try {
+      found = await this.discover();
+    } catch (err) {
+      this.logger.debug("discovery failed", { error: (err as Error).message });
+      return false;
     }
+    if (this.closed) throw new ClientClosedError();
+    const known = new Set(this.nodes.map(formatHostPort));
+    const fresh = found.filter((a) => !known.has(formatHostPort(a)));
+    if (found.length > 0) {
+      const live = new Set(found.map(formatHostPort));
+      this.nodes = [...found, ...this.nodes.filter((n) => !live.has(formatHostPort(n)))];
+      this.cursor = 0;
+    }
+    this.logger.debug("discovered members", { members: found.map(formatHostPort), new: fresh.map(formatHostPort) });
+    return fresh.length > 0;
+  }
+
+  /** Adds addresses it did not know to the end of the list. */
+  private learn(addresses: readonly NodeAddress[]): void {
+    for (const a of addresses) if (!this.nodes.some((n) => n.host === a.host && n.port === a.port)) this.nodes.push(a);
   }
 
   /** `node` cannot serve now: stop assuming it leads, and try the next node. */
   private nodeFailed(node: NodeAddress): void {
+    this.failuresSinceDiscovery++;
     if (this.leader === node) this.leader = null;
     const i = this.nodes.findIndex((n) => n.host === node.host && n.port === node.port);
     if (i >= 0) this.cursor = (i + 1) % this.nodes.length;

@@ -8,37 +8,23 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
 import { type NodeAddress, formatHostPort, parseHostPort } from "./address.js";
 import { adminRequest, StatusUnavailableError } from "./status.js";
+import type { MemberJson, MembersJson, MemberState, PendingChangeJson } from "../util/members-json.js";
 
-export type MemberRole = "voter" | "learner";
-export type MemberState = "voter" | "learner" | "joining" | "leaving";
+export type MemberRole = MemberJson["role"];
+export type { MemberState } from "../util/members-json.js";
 
-export interface MemberInfo {
-  readonly id: number;
+/** A member as the client takes it: checked, with every address known. */
+export interface MemberInfo extends MemberJson {
   readonly peer: string;
   readonly client: string;
   readonly admin: string;
-  readonly role: MemberRole;
-  readonly state: MemberState;
-  /** The leader's view; null from a node that does not lead. */
-  readonly reachable: boolean | null;
-  readonly matchIndex: number | null;
 }
 
-export interface PendingChange {
-  readonly index: number;
-  readonly voters: readonly number[];
-  readonly outgoing: readonly number[];
-  readonly learners: readonly number[];
-}
+export type PendingChange = PendingChangeJson;
 
-/** One node's answer to GET /members. */
-export interface MembersAnswer {
-  readonly leader: number | null;
-  readonly configIndex: number;
-  readonly committed: boolean;
-  readonly joint: boolean;
+/** One node's answer to GET /members, checked. */
+export interface MembersAnswer extends Omit<MembersJson, "members"> {
   readonly members: readonly MemberInfo[];
-  readonly pending: PendingChange | null;
 }
 
 /** GET http://ADMIN/members, checked. */

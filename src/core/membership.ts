@@ -8,8 +8,8 @@
 // C_new keeps leading until C_new is committed, without counting itself,
 // then hands over and steps down (thesis §4.2.2).
 
-import { allMembers, encodeConfiguration, isJoint, sameIds, sorted } from "./configuration.js";
-import { configuration, selfVotes, send, voterPeers, type Core } from "./context.js";
+import { encodeConfiguration, isJoint, sameIds, sorted } from "./configuration.js";
+import { configuration, peers, selfVotes, send, voterPeers, type Core } from "./context.js";
 import { Progress } from "./progress.js";
 import { becomeFollower } from "./roles.js";
 import { EntryType, type Configuration, type NodeId } from "./types.js";
@@ -70,7 +70,7 @@ function appendConfiguration(c: Core, cfg: Configuration): { ok: true; index: nu
  */
 export function syncProgress(c: Core): void {
   const st = c.st;
-  for (const id of members(c)) {
+  for (const id of peers(c)) {
     if (st.progress.has(id)) continue;
     const pr = new Progress(id, st.log.lastIndex());
     // Counted as heard from, as etcd does: check-quorum must not depose the
@@ -86,13 +86,10 @@ export function forgetRemoved(c: Core): void {
   const st = c.st;
   const latest = st.log.latestConfig();
   if (latest === null || latest.index > st.commitIndex) return;
-  const keep = members(c);
+  const keep = peers(c);
   for (const id of [...st.progress.keys()]) if (!keep.includes(id)) st.progress.delete(id);
 }
 
-function members(c: Core): NodeId[] {
-  return allMembers(configuration(c)).filter((id) => id !== c.config.id);
-}
 
 /**
  * Leader, whenever its commit index moves (and on taking office): once the

@@ -47,6 +47,12 @@ export interface ReplicatedNodeOptions<M extends StateMachine> {
   readonly commitTimeoutMs?: number;
   /** Snapshot the state machine every this many applied entries (default: the cluster file's, else 10000). */
   readonly snapshotEvery?: number;
+  /**
+   * A new node for a running cluster (SPEC §10, like `raftkv server --join`):
+   * the data directory must be empty; the node waits until the leader adds it
+   * (POST /members on a member's admin port), then catches up.
+   */
+  readonly join?: boolean;
 }
 
 /** Not done: this node does not lead. `leader` is the one that does, when known; try there. */
@@ -117,7 +123,6 @@ export class ReplicatedNode<M extends StateMachine> {
   private constructor(
     private readonly server: RaftServer<Adapter<M>>,
     private readonly adapter: Adapter<M>,
-    private readonly config: ClusterConfig,
     private readonly admin: AdminPort | null,
   ) {}
 
@@ -135,6 +140,7 @@ export class ReplicatedNode<M extends StateMachine> {
       stateMachine: adapter,
       ...(o.commitTimeoutMs !== undefined && { commitTimeoutMs: o.commitTimeoutMs }),
       ...(o.snapshotEvery !== undefined && { snapshotEvery: o.snapshotEvery }),
+      ...(o.join === true && { join: true }),
     });
     await server.start();
     const admin = o.admin === false ? null : new AdminPort(server, self.admin, logger, () => 0);
@@ -144,7 +150,7 @@ export class ReplicatedNode<M extends StateMachine> {
       await server.stop();
       throw err;
     }
-    return new ReplicatedNode(server, adapter, config, admin);
+    return new ReplicatedNode(server, adapter, admin);
   }
 
   get id(): NodeId {
@@ -172,7 +178,7 @@ export class ReplicatedNode<M extends StateMachine> {
   /** The leader's addresses, if one is known: where to send a client this node cannot serve. */
   get leader(): NodeAddresses | null {
     const id = this.server.leaderId;
-    return id === null ? null : (this.config.nodes.find((n) => n.id === id) ?? null);
+    return id === null ? null : this.server.addressesOf(id);
   }
 
   /** The state machine, for reads that need not be linearizable (this node's state, possibly behind the leader's). */

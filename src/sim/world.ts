@@ -510,7 +510,7 @@ export class World {
       case "crash-leader": {
         const leader = this.leader();
         if (!leader) return;
-        this.log(() => `n${leader.id} is the leader: crash it`);
+        this.log(() => ({ kind: "aimed", fault: "crash-leader", node: leader.id }));
         this.crash(leader);
         this.restarts.push({ at: this.now + e.down, node: leader.id });
         return;
@@ -519,6 +519,7 @@ export class World {
         const leader = this.leader();
         if (!leader) return;
         const rest = this.ids.filter((id) => id !== leader.id);
+        this.log(() => ({ kind: "aimed", fault: "isolate-leader", node: leader.id }));
         this.apply({ at: e.at, kind: "partition", groups: [[leader.id], rest] });
         return;
       }

@@ -8,12 +8,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generatePlan, type PlanEvent } from "../../src/sim/plan.js";
 import { runPlan } from "../../src/sim/run.js";
+import type { SimEvent } from "../../src/sim/trace.js";
 
-/** The node that last became leader at or before trace line `upTo` (traces carry "nX candidate -> leader"). */
-function lastLeader(trace: readonly string[], upTo: number): number | null {
+/** The node that last became leader at or before trace event `upTo`. */
+function lastLeader(trace: readonly SimEvent[], upTo: number): number | null {
   for (let i = upTo; i >= 0; i--) {
-    const m = /\bn(\d+) \w+ -> leader\b/.exec(trace[i]!);
-    if (m) return Number(m[1]);
+    const e = trace[i]!;
+    if (e.kind === "role" && e.to === "leader") return e.node;
   }
   return null;
 }
@@ -25,17 +26,23 @@ function runWith(events: PlanEvent[]) {
 }
 
 test("crash-leader crashes whichever node leads then, and restarts it `down` ticks later", () => {
-  const r = runWith([{ at: 150, kind: "crash-leader", down: 20 }]);
+  const r = runWith([{ at: 150, kind: "crash-leader", down: 80 }]);
   assert.equal(r.violation, null);
-  const aimed = r.trace.findIndex((l) => /is the leader: crash it/.test(l));
+  const aimed = r.trace.findIndex((e) => e.kind === "aimed");
   assert.ok(aimed > 0, "the event found a leader");
+  const e = r.trace[aimed]!;
+  assert.ok(e.kind === "aimed" && e.fault === "crash-leader");
   const leader = lastLeader(r.trace, aimed);
   assert.ok(leader !== null);
-  assert.match(r.trace[aimed]!, new RegExp(`\\bn${leader} is the leader`));
-  assert.ok(r.trace.slice(aimed).some((l) => new RegExp(`\\bn${leader} CRASHED`).test(l)));
-  assert.ok(r.trace.slice(aimed).some((l) => new RegExp(`\\bn${leader} RESTARTED`).test(l)), "it comes back");
+  assert.equal(e.node, leader);
+  const crashed = r.trace.findIndex((x, i) => i > aimed && x.kind === "crash" && x.node === leader);
+  assert.ok(crashed > aimed, "it crashes");
+  const back = r.trace.findIndex((x, i) => i > crashed && x.kind === "restart" && x.node === leader);
+  assert.ok(back > crashed, "it comes back");
+  assert.equal(r.trace[back]!.at - r.trace[crashed]!.at, 80);
   // Another node takes over while it is down.
-  assert.notEqual(lastLeader(r.trace, r.trace.length - 1), null);
+  const next = lastLeader(r.trace, back);
+  assert.ok(next !== null && next !== leader, "a new leader among the others");
 });
 
 test("isolate-leader cuts the leader off from every other node until the heal", () => {
@@ -44,12 +51,15 @@ test("isolate-leader cuts the leader off from every other node until the heal", 
     { at: 250, kind: "heal" },
   ]);
   assert.equal(r.violation, null);
-  const cut = r.trace.findIndex((l) => /PARTITION/.test(l));
+  const cut = r.trace.findIndex((e) => e.kind === "partition");
   assert.ok(cut > 0);
   const leader = lastLeader(r.trace, cut)!;
-  assert.match(r.trace[cut]!, new RegExp(`PARTITION \\{${leader}\\} \\{`));
+  const e = r.trace[cut]!;
+  assert.ok(e.kind === "partition");
+  assert.deepEqual(e.groups[0], [leader]);
+  assert.ok(!e.groups[1]!.includes(leader) && e.groups[1]!.length === 2);
   // The others elect a new leader while it is cut off.
-  const healed = r.trace.findIndex((l, i) => i > cut && /HEAL/.test(l));
+  const healed = r.trace.findIndex((x, i) => i > cut && x.kind === "heal");
   const next = lastLeader(r.trace, healed);
   assert.ok(next !== null && next !== leader, "a new leader among the others");
 });
@@ -57,5 +67,5 @@ test("isolate-leader cuts the leader off from every other node until the heal", 
 test("an aimed fault with no leader does nothing", () => {
   // At tick 1 no node leads yet.
   const r = runWith([{ at: 1, kind: "crash-leader", down: 5 }, { at: 1, kind: "isolate-leader" }]);
-  assert.ok(!r.trace.slice(0, 50).some((l) => /CRASHED|PARTITION/.test(l)));
+  assert.ok(!r.trace.slice(0, 50).some((e) => e.kind === "aimed" || e.kind === "crash" || e.kind === "partition"));
 });

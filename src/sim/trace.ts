@@ -7,8 +7,8 @@ import type { KvCommand, KvOutput } from "../check/linearizability.js";
 import { assertNever, type Message, type NodeId, type Role } from "../core/types.js";
 import type { Damage } from "./plan.js";
 
-/** Why a message sent was lost: its link was cut, or the network chose to drop it. */
-export type Loss = "cut" | "dropped";
+/** Why a message sent was lost: its link was cut, the network chose to drop it, or the network was full (world.ts MAX_IN_FLIGHT). */
+export type Loss = "cut" | "dropped" | "overflow";
 
 /** One thing that happened in a run, at tick `at`. */
 export type SimEvent =

@@ -198,11 +198,7 @@ function generateReconfigurations(o: PlanOptions, rng: Prng, from: number): Plan
   const ids = Array.from({ length: o.nodes }, (_, i) => i + 1);
   const events: PlanEvent[] = [];
   for (let t = from + rng.range(10, 100); t < o.steps; t += rng.range(5, 100)) {
-    const order = [...ids];
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    const order = rng.shuffle(ids);
     const size = rng.range(1, Math.min(5, ids.length));
     const rest = order.slice(size);
     events.push({ at: t, kind: "reconfigure", voters: order.slice(0, size).sort((a, b) => a - b), learners: rest.filter(() => rng.chance(0.5)).sort((a, b) => a - b) });
@@ -259,7 +255,7 @@ function generateEvents(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
       });
     if (has("partition"))
       choices.push(() => {
-        const shuffled = [...ids].sort(() => rng.float() - 0.5);
+        const shuffled = rng.shuffle(ids);
         const cut = rng.range(1, ids.length - 1);
         events.push({ at: t, kind: "partition", groups: [shuffled.slice(0, cut), shuffled.slice(cut)] });
         events.push({ at: Math.min(o.steps, t + rng.range(10, 250)), kind: "heal" });

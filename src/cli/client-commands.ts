@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { DEFAULT_TIMEOUT_MS, RaftKvClient } from "../client/client.js";
 import type { TlsClientOptions } from "../client/connection.js";
 import { NoNodeReachableError, ServerError, UnavailableError, UnexpectedReplyError, UnknownOutcomeError } from "../client/errors.js";
-import type { NodeAddress } from "../client/address.js";
+import { type NodeAddress, parseHostPort } from "../client/address.js";
+import { membersDiscovery, surveyMembers } from "../client/members.js";
 import { adminRequest, fetchStatus } from "../client/status.js";
 import { formatStatusTable, type StatusRow } from "../client/statusTable.js";
 import { type ClusterConfig, ConfigError, clientPassword, formatAddress, loadClusterFile, readSecretFile } from "../server/config.js";
@@ -111,7 +112,9 @@ new value. Retried increments are applied exactly once. ${FINDS_THE_LEADER}`,
 
 const STATUS_USAGE = `usage: raftkv status [--config FILE] [--timeout MS]
 
-Prints one line per node of the cluster file: its id, client address, role,
+Prints one line per node: the live configuration's members (learned from
+any node of the cluster file that answers GET /members), and any node of the
+cluster file that is no longer one. For each: its id, client address, role,
 term, the leader it knows, commit index, applied index, and whether its admin
 port answered (GET /status).
 
@@ -131,7 +134,7 @@ export async function status(argv: string[]): Promise<number> {
   const config = readConfig("status", parsed);
   if (config === null) return EXIT.usage;
   const rows = await Promise.all(
-    config.nodes.map(async (node): Promise<StatusRow> => {
+    (await liveNodes(config, timeoutMs)).map(async (node): Promise<StatusRow> => {
       const address = formatAddress(node.client);
       try {
         return { id: node.id, address, answer: { ok: true, status: await fetchStatus(node.admin, timeoutMs) } };
@@ -240,6 +243,7 @@ function clientCommand(command: ClientCommand): (argv: string[]) => Promise<numb
       logger: createLogger({ program: `raftkv ${command.name}` }),
       password: process.env.RAFTKV_PASSWORD ?? clientPassword(config),
       tls,
+      discover: membersDiscovery(config.nodes.map((node) => node.admin)),
     });
     try {
       return await command.run(client, parsed.positional);
@@ -270,6 +274,20 @@ function expectPositionals(parsed: Parsed, names: readonly string[]): void {
     const expected = names.length === 0 ? "no arguments" : names.join(" ");
     throw new UsageError(`expects ${expected} (got ${got} argument${got === 1 ? "" : "s"})`);
   }
+}
+
+/**
+ * The nodes to show: the live configuration's members (SPEC §10, GET
+ * /members of any node the cluster file names that answers), then any node
+ * of the cluster file that is no longer a member. Just the cluster file's
+ * when no node serves /members.
+ */
+async function liveNodes(config: ClusterConfig, timeoutMs: number): Promise<{ id: number; client: NodeAddress; admin: NodeAddress }[]> {
+  const { answers } = await surveyMembers(config.nodes.map((n) => n.admin), timeoutMs);
+  const best = answers[0];
+  if (best === undefined) return [...config.nodes];
+  const live = best.members.members.map((m) => ({ id: m.id, client: parseHostPort(m.client)!, admin: parseHostPort(m.admin)! }));
+  return [...live, ...config.nodes.filter((n) => !live.some((m) => m.id === n.id))].sort((a, b) => a.id - b.id);
 }
 
 /** The cluster file, or null after printing why it cannot be used. */

@@ -15,12 +15,21 @@ import { RaftServer } from "../server/server.js";
 import { loadNodeTls, type NodeTls } from "../server/tls.js";
 
 const HELP = `raftkv server --config FILE --id ID [--data DIR] [--accept-data-loss]
+raftkv server --join --config FILE --id ID [--data DIR]
 
 Runs one raftkv node in the foreground. FILE is the cluster file (SPEC §3);
 ID is this node's id in it. Data (write-ahead log, snapshots) goes to DIR,
 by default ./data/node-ID. Logs are JSON lines on stderr; set
 RAFTKV_LOG_LEVEL=debug for more. SIGINT or SIGTERM stops the node cleanly;
 a leader first hands its leadership to the most up-to-date follower.
+
+The cluster file is the bootstrap configuration only: once a node has data,
+the members it follows are those of the configuration in its log (SPEC §10),
+kept in DIR/members.json. --join starts a new node to be added to a running
+cluster (raftkv member add): DIR must be empty, FILE names this node and the
+cluster's current members; the node votes for nobody and waits until the
+leader adds it, then catches up from a snapshot and the log. A node removed
+from the cluster refuses to start again from its old data directory.
 
 A node whose disk lost or damaged what it had written recovers by itself
 from the other nodes (docs/STORAGE.md). Only if a majority of the nodes lost
@@ -40,7 +49,7 @@ const STOP_DEADLINE_MS = 1800;
 const MIN_SECRET_BYTES = 16;
 
 export async function runServer(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { config: {}, id: {}, data: {}, "accept-data-loss": { boolean: true }, help: { boolean: true } });
+  const p = parseArgs(argv, { config: {}, id: {}, data: {}, "accept-data-loss": { boolean: true }, join: { boolean: true }, help: { boolean: true } });
   if (p.flags.has("help")) {
     process.stdout.write(HELP + "\n");
     return EXIT.ok;
@@ -75,7 +84,8 @@ export async function runServer(argv: string[]): Promise<number> {
   const dataDir = stringFlag(p, "data") ?? join("data", `node-${id}`);
   let server: RaftServer | null = null;
   const logger = createLogger({ node: id }, { dynamic: () => ({ term: server?.term ?? null }) });
-  server = new RaftServer({ config, id, dataDir, logger, acceptDataLoss: p.flags.has("accept-data-loss"), peerSecret, peerTls: tls });
+  if (p.flags.has("join") && p.flags.has("accept-data-loss")) throw new UsageError("--join is for a new, empty node; --accept-data-loss for one with data: not both");
+  server = new RaftServer({ config, id, dataDir, logger, acceptDataLoss: p.flags.has("accept-data-loss"), peerSecret, peerTls: tls, join: p.flags.has("join") });
   const self = nodeById(config, id);
   const client = new ClientPort({
     listen: self.client,
@@ -114,7 +124,7 @@ export async function runServer(argv: string[]): Promise<number> {
     logger.error("start_failed", { error: msg });
     process.stderr.write(`raftkv server: cannot start node ${id}: ${msg}\n`);
     // Whatever did start (peer transport, timers) must not keep this process running as a member.
-    process.exit(e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND" || e.name === "DataDirInUseError" || e.name === "WalFormatError" ? EXIT.usage : 1);
+    process.exit(e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND" || e.name === "DataDirInUseError" || e.name === "WalFormatError" || e.name === "MembershipError" ? EXIT.usage : 1);
   }
   logger.info("ready", { client: formatAddress(self.client), admin: formatAddress(self.admin), data: dataDir });
 

@@ -63,6 +63,15 @@ export interface RaftKvClientOptions {
   readonly password?: string | null;
   /** TLS to every node (the cluster file's "tls"; docs/SECURITY.md); null or absent: plain TCP. */
   readonly tls?: TlsClientOptions | null;
+  /**
+   * Where to learn the live membership (SPEC §10) when every node known has
+   * failed in turn: returns the client addresses of the cluster's current
+   * members (membersDiscovery() asks the admin ports' GET /members). They
+   * join the list, so a `nodes` list from an old membership still finds the
+   * cluster through any member it names. Addresses a -MOVED reply names join
+   * it too, with or without this.
+   */
+  readonly discover?: () => Promise<readonly NodeAddress[]>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -92,7 +101,7 @@ class Attempts {
 }
 
 export class RaftKvClient {
-  private readonly nodes: readonly NodeAddress[];
+  private nodes: NodeAddress[];
   private readonly timeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly connectTimeoutMs: number;
@@ -107,6 +116,9 @@ export class RaftKvClient {
   /** The node of `nodes` to try next while no leader is known. */
   private cursor = 0;
   private closed = false;
+  private readonly discover: (() => Promise<readonly NodeAddress[]>) | null;
+  /** Nodes that failed since the last discovery; a whole list's worth starts one. */
+  private failuresSinceDiscovery = 0;
 
   constructor(options: RaftKvClientOptions) {
     if (options.nodes.length === 0) throw new RangeError("RaftKvClient needs the address of at least one node");
@@ -119,6 +131,12 @@ export class RaftKvClient {
     this.unreachableAfterMs = options.unreachableAfterMs === Infinity ? Infinity : positive(options.unreachableAfterMs ?? DEFAULT_UNREACHABLE_AFTER_MS, "unreachableAfterMs");
     this.sessions = new SessionPool(options.maxConcurrentWrites ?? DEFAULT_MAX_CONCURRENT_WRITES);
     this.logger = options.logger ?? silentLogger;
+    this.discover = options.discover ?? null;
+  }
+
+  /** The client addresses this client knows: the ones it was given, and those it learned since (MOVED, discovery). */
+  get knownNodes(): readonly NodeAddress[] {
+    return this.nodes;
   }
 
   /** The value of `key`, or null when it does not exist. */
@@ -234,8 +252,15 @@ export class RaftKvClient {
         if (!(err instanceof ConnectError || err instanceof ConnectionLostError || err instanceof RequestTimeoutError)) throw err;
         // The request may have reached the server unless it never left this process.
         if (err instanceof RequestTimeoutError || (err instanceof ConnectionLostError && err.written)) attempts.mayHaveExecuted = true;
-        this.noteRefusal(attempts, err);
+        if (this.noteRefusal(attempts, err) && !(await this.rediscover())) {
+          throw new NoNodeReachableError(
+            this.nodes.map((n) => attempts.refused.get(formatHostPort(n))!),
+            this.timeoutMs,
+            attempts.isWrite && attempts.mayHaveExecuted,
+          );
+        }
         this.nodeFailed(node);
+        if (this.failuresSinceDiscovery >= this.nodes.length) await this.rediscover();
         await this.retryLater(attempts, node, err);
         continue;
       }
@@ -247,10 +272,12 @@ export class RaftKvClient {
         if (leader === null) return reply;
         this.logger.debug("redirected", { from: formatHostPort(node), to: formatHostPort(leader) });
         this.leader = leader;
+        this.learn([leader]);
         attempts.lastError = new ServerError(reply.message);
         if (++attempts.redirects > this.nodes.length) await this.retryLater(attempts, node, attempts.lastError);
       } else if (code === "CLUSTERDOWN") {
         this.nodeFailed(node);
+        if (this.failuresSinceDiscovery >= this.nodes.length) await this.rediscover();
         await this.retryLater(attempts, node, new ServerError(reply.message));
       } else if (code === "TIMEOUT") {
         // The node had the command in its log: retry there (if it lost leadership, it will redirect).
@@ -263,28 +290,56 @@ export class RaftKvClient {
   }
 
   /**
-   * Counts a refused connection; once every node of the list has refused,
-   * and for `unreachableAfterMs`, the operation ends with NoNodeReachableError.
+   * Counts a refused connection; true once every node of the list has
+   * refused, and for `unreachableAfterMs`: the operation ends with
+   * NoNodeReachableError, unless discovery finds nodes it did not know.
    */
-  private noteRefusal(attempts: Attempts, err: Error): void {
+  private noteRefusal(attempts: Attempts, err: Error): boolean {
     if (!(err instanceof ConnectError && err.code === "ECONNREFUSED")) {
       attempts.refused.clear();
-      return;
+      return false;
     }
     if (attempts.refused.size === 0) attempts.refusedSince = performance.now();
     attempts.refused.set(err.address, err);
     const all = this.nodes.every((n) => attempts.refused.has(formatHostPort(n)));
-    if (all && performance.now() - attempts.refusedSince >= this.unreachableAfterMs) {
-      throw new NoNodeReachableError(
-        this.nodes.map((n) => attempts.refused.get(formatHostPort(n))!),
-        this.timeoutMs,
-        attempts.isWrite && attempts.mayHaveExecuted,
-      );
+    return all && performance.now() - attempts.refusedSince >= this.unreachableAfterMs;
+  }
+
+  /**
+   * Asks `discover` for the live membership; true when it named a node this
+   * client did not know. The live members go first in the list, so they are
+   * tried before the rest of an old one.
+   */
+  private async rediscover(): Promise<boolean> {
+    this.failuresSinceDiscovery = 0;
+    if (this.discover === null) return false;
+    let found: readonly NodeAddress[];
+    try {
+      found = await this.discover();
+    } catch (err) {
+      this.logger.debug("discovery failed", { error: (err as Error).message });
+      return false;
     }
+    if (this.closed) throw new ClientClosedError();
+    const known = new Set(this.nodes.map(formatHostPort));
+    const fresh = found.filter((a) => !known.has(formatHostPort(a)));
+    if (found.length > 0) {
+      const live = new Set(found.map(formatHostPort));
+      this.nodes = [...found, ...this.nodes.filter((n) => !live.has(formatHostPort(n)))];
+      this.cursor = 0;
+    }
+    this.logger.debug("discovered members", { members: found.map(formatHostPort), new: fresh.map(formatHostPort) });
+    return fresh.length > 0;
+  }
+
+  /** Adds addresses it did not know to the end of the list. */
+  private learn(addresses: readonly NodeAddress[]): void {
+    for (const a of addresses) if (!this.nodes.some((n) => n.host === a.host && n.port === a.port)) this.nodes.push(a);
   }
 
   /** `node` cannot serve now: stop assuming it leads, and try the next node. */
   private nodeFailed(node: NodeAddress): void {
+    this.failuresSinceDiscovery++;
     if (this.leader === node) this.leader = null;
     const i = this.nodes.findIndex((n) => n.host === node.host && n.port === node.port);
     if (i >= 0) this.cursor = (i + 1) % this.nodes.length;

@@ -17,5 +17,6 @@ export {
   UnexpectedReplyError,
   UnknownOutcomeError,
 } from "./errors.js";
+export { changeMembers, fetchMembers, membersDiscovery, surveyMembers, type MemberChange, type MemberInfo, type MembersAnswer } from "./members.js";
 export { fetchStatus, StatusUnavailableError, type NodeStatus } from "./status.js";
 export type { Reply } from "../resp/writer.js";

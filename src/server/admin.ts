@@ -4,6 +4,8 @@
 //   GET /         the live dashboard
 //   POST /transfer-leadership[?to=ID]  the leader hands its leadership to ID
 //                 (or to its most up-to-date follower); answers when done
+//   GET /members, POST /members, POST /members/ID/promote, DELETE /members/ID
+//                 membership (SPEC §10, src/server/membership.ts)
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
@@ -15,7 +17,10 @@ import type { RaftServer } from "./server.js";
 import { dashboardHtml } from "./dashboard.js";
 
 /** What the admin port reads of a node: the same for any state machine it runs. */
-export type AdminView = Pick<RaftServer, "id" | "role" | "term" | "leaderId" | "memberIds" | "metrics" | "status" | "raftGauges" | "transportStats" | "handOffLeadership">;
+export type AdminView = Pick<RaftServer, "id" | "role" | "term" | "leaderId" | "memberIds" | "metrics" | "status" | "raftGauges" | "transportStats" | "handOffLeadership" | "members" | "changeMembers">;
+
+/** The largest request body the admin port reads (a membership change is a few hundred bytes). */
+const MAX_BODY_BYTES = 16 * 1024;
 
 const ROLES = ["follower", "precandidate", "candidate", "leader"] as const;
 
@@ -85,6 +90,7 @@ export class AdminPort {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const [path, query] = (req.url ?? "/").split("?") as [string, string | undefined];
     if (path === "/transfer-leadership") return void this.transfer(req, res, new URLSearchParams(query ?? ""));
+    if (path === "/members" || path.startsWith("/members/")) return void this.membersRequest(req, res, path, new URLSearchParams(query ?? ""));
     if (req.method !== "GET" && req.method !== "HEAD") return this.send(res, 405, "text/plain", "only GET\n");
     try {
       switch (path) {
@@ -124,6 +130,46 @@ export class AdminPort {
     }
   }
 
+  /**
+   * Membership (SPEC §10): GET /members (any node, what it knows); POST
+   * /members, POST /members/ID/promote and DELETE /members/ID[?force=1] on
+   * the leader, under the admin token. 421 with the leader's admin address
+   * from a node that does not lead.
+   */
+  private async membersRequest(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+    const json = (code: number, body: object) => this.send(res, code, "application/json", JSON.stringify(body) + "\n");
+    try {
+      if (path === "/members") {
+        if (req.method === "GET" || req.method === "HEAD") return json(200, this.node.members());
+        if (req.method !== "POST") return json(405, { error: "use GET (list) or POST (add)" });
+        if (!this.mayChangeState(req, res)) return;
+        const text = await readBody(req, MAX_BODY_BYTES);
+        if (text === null) return json(413, { error: `the body must be at most ${MAX_BODY_BYTES} bytes` });
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return json(400, { error: 'the body must be JSON: {"id":N,"peer":"host:port","client":"host:port","admin":"host:port","learner":false}' });
+        }
+        const a = await this.node.changeMembers({ kind: "add", body });
+        return json(a.status, a.body);
+      }
+      const m = /^\/members\/(\d+)(\/promote)?$/.exec(path);
+      if (m === null) return json(404, { error: `no such page: ${path} (try /members, /members/ID or /members/ID/promote)` });
+      const id = Number(m[1]);
+      if (!Number.isSafeInteger(id) || id < 1) return json(400, { error: `bad node id ${m[1]}` });
+      const force = ["1", "true", "yes"].includes(query.get("force") ?? "");
+      const kind = m[2] !== undefined ? "promote" : "remove";
+      if (kind === "promote" ? req.method !== "POST" : req.method !== "DELETE") return json(405, { error: kind === "promote" ? "use POST" : "use DELETE" });
+      if (!this.mayChangeState(req, res)) return;
+      const a = await this.node.changeMembers({ kind, id, force });
+      json(a.status, a.body);
+    } catch (err) {
+      this.logger.error("admin_request_failed", { path, error: err });
+      json(500, { error: "internal error" });
+    }
+  }
+
   /** Reads are open to any origin (the dashboard reads every node's /status); nothing that changes state is. */
   private send(res: ServerResponse, code: number, type: string, body: string, cors = res.req.method === "GET" || res.req.method === "HEAD"): void {
     res.writeHead(code, { "content-type": type, "cache-control": "no-store", ...(cors && { "access-control-allow-origin": "*" }) });
@@ -157,6 +203,22 @@ export class AdminPort {
       .histogram("raftkv_request_duration_seconds", "Client request latency, from arrival to reply (writes and linearizable reads).", m.requestSeconds)
       .toString();
   }
+}
+
+/** The request's body as text, or null when it is longer than `max` bytes. */
+function readBody(req: IncomingMessage, max: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) over = true;
+      else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(over ? null : Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
 }
 
 function sha256(b: Buffer): Buffer {

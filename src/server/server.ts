@@ -29,6 +29,7 @@ import { PeerTransport, type PeerTls } from "../transport/peers.js";
 import type { Logger } from "../util/log.js";
 import { formatAddress, nodeById, type ClusterConfig, type NodeAddresses } from "./config.js";
 import { Metrics } from "./metrics.js";
+import { dataDirHasState, Membership, MEMBERSHIP_TICK_MS, type AdminAnswer, type MembersJson } from "./membership.js";
 
 /**
  * What the runtime needs of the replicated state machine. KvStateMachine is
@@ -81,7 +82,18 @@ export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
   readonly peerSecret?: Buffer | null;
   /** Mutual TLS on the peer port (the cluster file's "tls"); null or absent: plain TCP. */
   readonly peerTls?: PeerTls | null;
+  /**
+   * A new node joining a running cluster (`raftkv server --join`): its data
+   * directory must be empty; it starts as no voter and waits for a leader to
+   * add it (SPEC §10). The cluster file names it and the current members.
+   */
+  readonly join?: boolean;
 }
+
+/** A membership change asked for on the admin port. */
+export type MembershipRequest =
+  | { readonly kind: "add"; readonly body: unknown }
+  | { readonly kind: "promote" | "remove"; readonly id: NodeId; readonly force: boolean };
 
 type ReadRun<S> = (sm: S, node: NodeStatus) => Reply;
 
@@ -112,6 +124,11 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   private readonly snapshotEvery: number;
   private ticker: NodeJS.Timeout | null = null;
   private expiryTicker: NodeJS.Timeout | null = null;
+  private membershipTicker: NodeJS.Timeout | null = null;
+  /** The configuration this node follows (src/server/membership.ts). */
+  private membership!: Membership;
+  /** When each peer was last heard from (performance.now()): who is reachable, for membership changes. */
+  private readonly lastHeard = new Map<NodeId, number>();
   /** Log index of the TICK proposed for active expiry, until it is applied (0: none). */
   private expiryTickIndex = 0;
   private writing = false;
@@ -147,8 +164,24 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   }
 
   async start(): Promise<void> {
+    const hadData = dataDirHasState(this.o.dataDir);
     mkdirSync(this.o.dataDir, { recursive: true });
     this.releaseLock = lockDataDir(this.o.dataDir);
+    try {
+      // Before the log is opened: a joiner's members file says it is one before anything else is written.
+      this.membership = Membership.open({
+        config: this.o.config,
+        id: this.id,
+        dataDir: this.o.dataDir,
+        join: this.o.join === true,
+        hadData,
+        log: this.log,
+        host: { raft: () => this.raft, transport: () => this.transport ?? null, heardFrom: (id) => this.lastHeard.get(id) },
+      });
+    } catch (err) {
+      this.releaseLock();
+      throw err;
+    }
     this.events.push(...loadEvents(join(this.o.dataDir, EVENTS_FILE)));
     const { wal, state } = await Wal.open(this.o.dataDir, {
       logger: this.log,
@@ -157,7 +190,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     });
     this.wal = wal;
     if (state.snapshot) this.sm.restore(state.snapshot.data);
-    const hardState = this.o.acceptDataLoss ? acceptLoss(state, this.log) : state.hardState;
+    // A new joiner lost nothing: it has no term or vote to ask the others about.
+    const fresh = this.o.join === true && !hadData;
+    const hardState = this.o.acceptDataLoss ? acceptLoss(state, this.log) : fresh ? { currentTerm: 0, votedFor: null } : state.hardState;
     const { electionTimeoutMs, heartbeatMs } = this.o.config;
     const ticks = (ms: number) => Math.max(1, Math.round(ms / this.tickMs));
     let [lo, hi] = [ticks(electionTimeoutMs[0]), ticks(electionTimeoutMs[1])];
@@ -167,7 +202,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     this.raft = new RaftNode(
       {
         id: this.id,
-        members: this.o.config.nodes.map((n) => n.id),
+        members: this.membership.bootstrapVoters,
         electionTimeoutTicks: [lo, hi],
         heartbeatTicks: hb,
         random: (n) => Math.floor(Math.random() * n),
@@ -184,6 +219,13 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       incarnation: state.incarnation,
       recovery: this.raft.recovery,
     });
+    try {
+      this.membership.started();
+    } catch (err) {
+      await this.wal.close();
+      this.releaseLock();
+      throw err;
+    }
     if (!this.o.peerSecret && !this.o.peerTls) {
       this.log.warn("peers_unauthenticated", {
         message: "the cluster file names no secretFile and no tls: anyone who can reach this node's peer port from a member's host can speak for that member (docs/SECURITY.md)",
@@ -194,14 +236,18 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
       tls: this.o.peerTls ?? null,
       id: this.id,
       listen: this.self.peer,
-      peers: new Map(this.o.config.nodes.map((n) => [n.id, n.peer])),
+      peers: this.membership.peerAddresses(),
       logger: this.log,
-      onMessage: (m) => this.input(() => this.raft.step(copyMessage(m))),
+      onMessage: (m) => {
+        this.lastHeard.set(m.from, performance.now());
+        this.input(() => this.raft.step(copyMessage(m)));
+      },
     });
     await this.transport.start();
     this.ticker = setInterval(() => this.input(() => this.raft.tick()), this.tickMs);
     this.expiryTicker = setInterval(() => this.input(() => this.proposeExpiryTick()), EXPIRY_TICK_MS);
-    this.log.info("started", { peer: formatAddress(this.self.peer), members: this.o.config.nodes.length });
+    this.membershipTicker = setInterval(() => this.input(() => this.membership.tick(performance.now())), MEMBERSHIP_TICK_MS);
+    this.log.info("started", { peer: formatAddress(this.self.peer), members: this.membership.memberIds().length, membership: this.membership.selfState() });
   }
 
   /**
@@ -220,7 +266,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     // In turn with the other inputs (it waits for a disk write in flight).
     const target = await new Promise<NodeId | null>((resolve) =>
       this.input(() => {
-        const best = to ?? [...this.raft.status().peers].sort((a, b) => b.matchIndex - a.matchIndex)[0]?.id;
+        // Only a voter can take over: a learner (or a member on its way out of the joint configuration's new voters) cannot.
+        const voters = this.raft.configuration.voters;
+        const best = to ?? [...this.raft.status().peers].filter((p) => voters.includes(p.id)).sort((a, b) => b.matchIndex - a.matchIndex)[0]?.id;
         resolve(best !== undefined && this.raft.transferLeadership(best) ? best : null);
       }),
     );
@@ -248,6 +296,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.expiryTicker) clearInterval(this.expiryTicker);
+    if (this.membershipTicker) clearInterval(this.membershipTicker);
     await this.writeDone;
     this.requests.abandonAll("stopped");
     await this.transport?.close();
@@ -319,11 +368,40 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     };
   }
 
-  /** Not executed: where to retry. */
+  /** Not executed: where to retry (the leader's client address as the live configuration gives it). */
   notLeader(leader: NodeId | null): Reply {
+    // It will never know the leader again: the client should ask the members it knows of.
+    if (this.membership.isRemoved) return errorReply("CLUSTERDOWN this node was removed from the cluster");
     if (leader === null || leader === this.id) return errorReply("CLUSTERDOWN no leader");
-    const n = this.o.config.nodes.find((x) => x.id === leader);
+    const n = this.membership.addressesOf(leader);
     return n ? errorReply(`MOVED 0 ${formatAddress(n.client)}`) : errorReply("CLUSTERDOWN no leader");
+  }
+
+  // ---------------------------------------------------------------------
+  // Membership (SPEC §10; src/server/membership.ts)
+  // ---------------------------------------------------------------------
+
+  /** GET /members. */
+  members(): MembersJson {
+    return this.membership.list(performance.now());
+  }
+
+  /** POST /members, POST /members/ID/promote, DELETE /members/ID: run in turn with the node's other inputs. */
+  changeMembers(request: MembershipRequest): Promise<AdminAnswer> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve({ status: 503, body: { error: "the node is shutting down" } });
+      this.input(() => {
+        const now = performance.now();
+        if (request.kind === "add") resolve(this.membership.add(request.body));
+        else if (request.kind === "promote") resolve(this.membership.promote(request.id, request.force, now));
+        else resolve(this.membership.remove(request.id, request.force, now));
+      });
+    });
+  }
+
+  /** A member's addresses as the live configuration gives them (null: not known). */
+  addressesOf(id: NodeId): NodeAddresses | null {
+    return this.membership.addressesOf(id);
   }
 
   // ---------------------------------------------------------------------
@@ -362,6 +440,8 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     while (!this.writing && !this.stopped && this.raft.hasReady()) {
       const rd = this.raft.ready();
       if (rd.softState) this.noteSoftState(rd.softState);
+      // Before anything is sent: the transport must know a member just added.
+      if (rd.configuration) this.membership.onConfiguration(rd.configuration);
       const needsDisk = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
       if (!needsDisk) {
         this.finish(rd, true);
@@ -400,6 +480,7 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     if (send) this.send(rd);
     if (rd.snapshot) this.installSnapshot(rd.snapshot);
     for (const e of rd.committed) this.apply(e);
+    this.membership.persist();
     this.raft.advance();
     for (const r of rd.reads) this.requests.readResult(r);
     this.serveReads();
@@ -575,28 +656,43 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
   status(): StatusJson {
     const s = this.raft.status();
     const leader = this.raft.leaderId;
+    const members = this.membership.memberIds();
+    const leaderAddresses = leader === null ? null : this.membership.addressesOf(leader);
     return {
       id: this.id,
       role: s.role,
       term: s.term,
       votedFor: s.votedFor,
       leader,
-      leaderClient: leader === null ? null : formatAddress(nodeById(this.o.config, leader).client),
+      leaderClient: leaderAddresses === null ? null : formatAddress(leaderAddresses.client),
       commitIndex: s.commitIndex,
       lastApplied: s.lastApplied,
       lastLogIndex: s.lastLogIndex,
       lastLogTerm: s.lastLogTerm,
       snapshotIndex: s.snapshotIndex,
       recovery: s.recovery,
-      peers: this.o.config.nodes
-        .filter((n) => n.id !== this.id)
-        .map((n) => {
-          const p = s.peers.find((x) => x.id === n.id);
-          return { id: n.id, matchIndex: p?.matchIndex ?? null, nextIndex: p?.nextIndex ?? null, state: p?.state ?? null, reachable: this.transport.isConnected(n.id) };
+      // The members of the live configuration, not the cluster file's nodes (SPEC §10).
+      peers: members
+        .filter((id) => id !== this.id)
+        .map((id) => {
+          const p = s.peers.find((x) => x.id === id);
+          return { id, matchIndex: p?.matchIndex ?? null, nextIndex: p?.nextIndex ?? null, state: p?.state ?? null, reachable: this.transport.isConnected(id) };
         }),
       keys: this.sm.size,
-      nodes: this.o.config.nodes.map((n) => ({ id: n.id, admin: formatAddress(n.admin), client: formatAddress(n.client) })),
+      nodes: members.flatMap((id) => {
+        const n = this.membership.addressesOf(id);
+        return n === null ? [] : [{ id, admin: formatAddress(n.admin), client: formatAddress(n.client) }];
+      }),
       events: this.events,
+      membership: {
+        state: this.membership.selfState(),
+        configIndex: s.configurationIndex,
+        committed: s.configurationCommitted,
+        voters: s.configuration.voters,
+        outgoing: s.configuration.outgoing,
+        learners: s.configuration.learners,
+        pending: this.membership.pending(),
+      },
     };
   }
 
@@ -613,9 +709,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     return this.raft.leaderId;
   }
 
-  /** Every node id of the cluster file. */
+  /** The voters of the live configuration (who can be handed leadership). */
   get memberIds(): readonly NodeId[] {
-    return this.o.config.nodes.map((n) => n.id);
+    return this.membership.voterIds();
   }
 
   /** Raft state for /metrics. */

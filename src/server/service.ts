@@ -117,7 +117,6 @@ export class ReplicatedNode<M extends StateMachine> {
   private constructor(
     private readonly server: RaftServer<Adapter<M>>,
     private readonly adapter: Adapter<M>,
-    private readonly config: ClusterConfig,
     private readonly admin: AdminPort | null,
   ) {}
 
@@ -144,7 +143,7 @@ export class ReplicatedNode<M extends StateMachine> {
       await server.stop();
       throw err;
     }
-    return new ReplicatedNode(server, adapter, config, admin);
+    return new ReplicatedNode(server, adapter, admin);
   }
 
   get id(): NodeId {
@@ -172,7 +171,7 @@ export class ReplicatedNode<M extends StateMachine> {
   /** The leader's addresses, if one is known: where to send a client this node cannot serve. */
   get leader(): NodeAddresses | null {
     const id = this.server.leaderId;
-    return id === null ? null : (this.config.nodes.find((n) => n.id === id) ?? null);
+    return id === null ? null : this.server.addressesOf(id);
   }
 
   /** The state machine, for reads that need not be linearizable (this node's state, possibly behind the leader's). */

@@ -44,6 +44,8 @@ export interface Hello {
 /** The first frames were not a handshake this node accepts. */
 export class HandshakeError extends Error {
   override readonly name = "HandshakeError";
+  /** Set when the refusal is that node `notMember` is not a member of this node's configuration. */
+  notMember?: number;
 }
 
 export function freshNonce(): Buffer {

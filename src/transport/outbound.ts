@@ -41,6 +41,8 @@ export class OutboundLink {
   private dialing: net.Socket | null = null;
   private retry: NodeJS.Timeout | null = null;
   private failures = 0;
+  /** When the current connection came up (Date.now()). */
+  private upSince = 0;
   private closed = false;
 
   constructor(private readonly options: OutboundLinkOptions) {}
@@ -135,6 +137,9 @@ export class OutboundLink {
     });
     socket.on("close", () => {
       if (this.socket === socket) {
+        // The backoff is forgotten only once a connection has lasted: a peer that accepts, then refuses (this
+        // node is not, or no longer, a member there) is redialled at the slowest pace, not every few ms.
+        if (Date.now() - this.upSince >= this.options.reconnectMs.max) this.failures = 0;
         this.socket = null;
         logger.info("peer_disconnected", { peer });
       }
@@ -146,7 +151,7 @@ export class OutboundLink {
   }
 
   private up(socket: net.Socket): void {
-    this.failures = 0;
+    this.upSince = Date.now();
     this.socket = socket;
     const { peer, address, logger } = this.options;
     logger.info("peer_connected", { peer, address: `${address.host}:${address.port}`, authenticated: this.options.secret !== null });

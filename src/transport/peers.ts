@@ -99,6 +99,8 @@ export class PeerTransport {
   /** The members' peer addresses: whom this node dials, and whose hellos it accepts (setPeers changes it). */
   private readonly peerAddresses = new Map<NodeId, Address>();
   private started = false;
+  /** Non-members whose refused hello was logged as a warning already (a member again is forgotten here). */
+  private readonly warnedStrangers = new Set<NodeId>();
   private readonly inbound = new Set<Socket>();
   /** The live incoming connection from each peer; a newer one replaces it. */
   private readonly inboundFrom = new Map<NodeId, Socket>();
@@ -189,6 +191,7 @@ export class PeerTransport {
     }
     for (const [peer, address] of peers) {
       if (peer === this.id || this.links.has(peer)) continue;
+      this.warnedStrangers.delete(peer);
       this.addLink(peer, address);
       if (this.started) this.links.get(peer)!.start();
       this.logger.info("peer_added", { peer, address: `${address.host}:${address.port}` });
@@ -394,7 +397,11 @@ export class PeerTransport {
           }
         } catch (err) {
           if (!(err instanceof HandshakeError)) throw err;
-          this.logger.warn("peer_hello_refused", { remote: remoteOf(socket), error: err.message });
+          // A node that is not (or no longer) a member redials about once a second: one warning per such node, not per redial.
+          const stranger = err.notMember;
+          if (stranger === undefined || !this.warnedStrangers.has(stranger)) this.logger.warn("peer_hello_refused", { remote: remoteOf(socket), error: err.message });
+          else this.logger.debug("peer_hello_refused", { remote: remoteOf(socket), error: err.message });
+          if (stranger !== undefined) this.warnedStrangers.add(stranger);
           socket.destroy();
           return;
         }
@@ -413,7 +420,11 @@ export class PeerTransport {
       throw new HandshakeError(`node ${from} dialled ${this.options.listen.host}:${this.options.listen.port} believing it is node ${hello.to}, but this is node ${this.id}: the cluster files disagree`);
     }
     const address = this.peerAddresses.get(from);
-    if (from === this.id || address === undefined) throw new HandshakeError(`node ${from} is not a member of this node's cluster configuration`);
+    if (from === this.id || address === undefined) {
+      const refusal = new HandshakeError(`node ${from} is not a member of this node's cluster configuration`);
+      refusal.notMember = from;
+      throw refusal;
+    }
     if (hello.auth !== (this.secret !== null)) {
       throw new HandshakeError(
         this.secret !== null

@@ -38,8 +38,30 @@ export interface StatusJson {
   readonly peers: readonly PeerStatusJson[];
   /** The state machine's size (the KV store's key count). */
   readonly keys: number;
-  /** Every node of the cluster, with its admin and client addresses. */
+  /** Every member of the configuration in effect (voters and learners), with its admin and client addresses. */
   readonly nodes: readonly { readonly id: number; readonly admin: string; readonly client: string }[];
   /** Recent elections and step-downs this node saw. */
   readonly events: readonly NodeEventJson[];
+  /** This node's place in the cluster's configuration, and the change under way (SPEC §10). */
+  readonly membership: MembershipStatusJson;
+}
+
+export interface MembershipStatusJson {
+  /**
+   * voter; learner (receives the log, does not vote); joining (a learner to be
+   * promoted once caught up, a voter the joint configuration adds, or a node
+   * started with --join not added yet); leaving (a voter the joint
+   * configuration removes); removed (a configuration left it out: it no
+   * longer talks to the cluster).
+   */
+  readonly state: "voter" | "learner" | "joining" | "leaving" | "removed";
+  /** The log index of the configuration in effect (0: the bootstrap one) and whether it is committed. */
+  readonly configIndex: number;
+  readonly committed: boolean;
+  readonly voters: readonly number[];
+  /** The old voters while the configuration is joint; empty otherwise. */
+  readonly outgoing: readonly number[];
+  readonly learners: readonly number[];
+  /** The change under way (the configuration while it is not committed, or joint), or null. */
+  readonly pending: { readonly index: number; readonly voters: readonly number[]; readonly outgoing: readonly number[]; readonly learners: readonly number[] } | null;
 }

@@ -32,19 +32,21 @@ describe("membership: learners", () => {
   test("a learner receives and applies the log but its acknowledgement never commits anything", () => {
     const { h, leader } = cluster();
     h.join(4);
-    const r = leader.proposeConfChange({ voters: [1, 2, 3], learners: [4], context: "" });
+    h.join(5);
+    const r = leader.proposeConfChange({ voters: [1, 2, 3], learners: [4, 5], context: "" });
     assert.ok(r.ok);
-    assert.equal(cfgText(leader), "1,2,3+4", "in effect on append, without joint consensus (voters unchanged)");
+    assert.equal(cfgText(leader), "1,2,3+4,5", "in effect on append, without joint consensus (voters unchanged)");
     h.settle();
-    assert.equal(cfgText(h.node(4)), "1,2,3+4");
+    assert.equal(cfgText(h.node(4)), "1,2,3+4,5");
     assert.equal(h.node(4).commitIndex, leader.commitIndex, "the learner caught up");
 
-    // Only the learner answers: a learner never makes a majority.
+    // Only the learners answer: 1 voter and 2 learners are 3 of 5 servers, but no majority of the voters.
     leader.propose(bytes("x"));
     h.settle((m) => m.to === 2 || m.to === 3 || m.from === 2 || m.from === 3);
     const x = leader.log.lastIndex();
-    assert.equal(h.node(4).log.lastIndex(), x, "the learner has the entry");
-    assert.ok(leader.commitIndex < x, "yet it is not committed: 1 of 3 voters plus a learner is no majority");
+    assert.equal(h.node(4).log.lastIndex(), x, "the learners have the entry");
+    assert.equal(h.node(5).log.lastIndex(), x);
+    assert.ok(leader.commitIndex < x, "yet it is not committed: learners are never counted");
   });
 
   test("a learner never campaigns, however long it hears nothing", () => {
@@ -97,6 +99,19 @@ describe("membership: joint consensus", () => {
     for (let i = 0; i < 10 && cfgText(leader) !== "1,4,5"; i++) h.tick(1); // heartbeats reach 4 and 5 again
     h.settle();
     assert.equal(cfgText(leader), "1,4,5", "with 4 and 5 back it commits, and the leader leaves the joint configuration");
+  });
+
+  test("while joint, the old voters must agree too: the new ones alone do not commit it", () => {
+    const { h, leader } = cluster();
+    h.join(4);
+    h.join(5);
+    leader.proposeConfChange({ voters: [1, 2, 3], learners: [4, 5], context: "" });
+    h.settle();
+    const r = leader.proposeConfChange({ voters: [1, 4, 5], learners: [], context: "" });
+    assert.ok(r.ok);
+    h.settle((m) => m.to === 2 || m.to === 3 || m.from === 2 || m.from === 3);
+    assert.ok(leader.commitIndex < r.index, "1, 4 and 5 are all the new voters but 1 alone is no majority of 1,2,3");
+    assert.equal(cfgText(leader), "1,2,3>1,4,5");
   });
 
   test("a candidate needs a majority of both voter sets while joint", () => {

@@ -51,6 +51,11 @@ export interface ClusterOptions {
   nodeArgs?: readonly string[];
   /** Another build's bin/raftkv.js to run (`npm run bench -- --baseline DIR` races two builds). */
   bin?: string;
+  /**
+   * Membership tests: only nodes 1..initial are in cluster.json and started;
+   * the others are spare nodes for join() (cluster-all.json names every node).
+   */
+  initial?: number;
 }
 
 let clusterCount = 0;
@@ -58,6 +63,8 @@ let clusterCount = 0;
 export class TestCluster {
   readonly dir: string;
   readonly configPath: string;
+  /** Every node, spare ones included (the cluster file a joining node is given). */
+  readonly allConfigPath: string;
   readonly nodes: TestNode[];
 
   private constructor(readonly options: ClusterOptions) {
@@ -74,8 +81,9 @@ export class TestCluster {
       peerPort: 7000,
       process: null,
     }));
+    this.allConfigPath = join(this.dir, "cluster-all.json");
     const file = {
-      nodes: this.nodes.map((n) => ({ id: n.id, peer: `${n.host}:${n.peerPort}`, client: `${n.host}:${n.clientPort}`, admin: `${n.host}:${n.adminPort}`, ...options.nodeExtra?.(n, this.dir) })),
+      nodes: this.nodes.slice(0, options.initial ?? this.nodes.length).map((n) => ({ id: n.id, peer: `${n.host}:${n.peerPort}`, client: `${n.host}:${n.clientPort}`, admin: `${n.host}:${n.adminPort}`, ...options.nodeExtra?.(n, this.dir) })),
       electionTimeoutMs: options.electionTimeoutMs ?? [150, 300],
       heartbeatMs: options.heartbeatMs ?? 50,
       ...(options.snapshotEvery !== undefined && { snapshotEvery: options.snapshotEvery }),
@@ -84,13 +92,16 @@ export class TestCluster {
       ...(typeof options.extra === "function" ? options.extra(this.dir, this.nodes) : options.extra),
     };
     writeFileSync(this.configPath, JSON.stringify(file, null, 2));
+    const all = { ...file, nodes: this.nodes.map((n) => ({ id: n.id, peer: `${n.host}:${n.peerPort}`, client: `${n.host}:${n.clientPort}`, admin: `${n.host}:${n.adminPort}`, ...options.nodeExtra?.(n, this.dir) })) };
+    writeFileSync(this.allConfigPath, JSON.stringify(all, null, 2));
   }
 
   static async start(options: ClusterOptions = {}): Promise<TestCluster> {
     const c = new TestCluster(options);
-    for (const n of c.nodes) c.startNode(n.id);
+    const initial = c.nodes.slice(0, options.initial ?? c.nodes.length);
+    for (const n of initial) c.startNode(n.id);
     try {
-      await Promise.all(c.nodes.map((n) => c.waitForPort(n.id)));
+      await Promise.all(initial.map((n) => c.waitForPort(n.id)));
     } catch (err) {
       // The caller gets no cluster to stop: stop the nodes that did start, or they keep the test process alive.
       await c.stop();
@@ -123,12 +134,12 @@ export class TestCluster {
   }
 
   /** Starts (or restarts) node `id` from its data directory; returns its process (it may still fail to start). */
-  startNode(id: number, extraArgs: readonly string[] = []): ChildProcess {
+  startNode(id: number, extraArgs: readonly string[] = [], configPath = this.configPath): ChildProcess {
     const n = this.node(id);
     if (n.process) throw new Error(`node ${id} is already running`);
     const log = createWriteStream(this.logPath(id), { flags: "a" });
     log.on("error", () => {}); // the directory may be gone after stop(); the log is best effort
-    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), this.options.bin ?? BIN, "server", "--config", this.configPath, "--id", String(id), "--data", this.dataDir(id), ...extraArgs], {
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), this.options.bin ?? BIN, "server", "--config", configPath, "--id", String(id), "--data", this.dataDir(id), ...extraArgs], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...this.options.env },
     });

@@ -37,10 +37,12 @@ export type SpecMsg =
   | Variant<"RequestVote", { from: number; to: number; term: number; preVote: boolean; transfer: boolean; lastLogIndex: number; lastLogTerm: number }>
   | Variant<"RequestVoteResponse", { from: number; to: number; term: number; preVote: boolean; voteGranted: boolean }>
   | Variant<"AppendEntries", { from: number; to: number; term: number; prevLogIndex: number; prevLogTerm: number; entries: SpecEntry[]; leaderCommit: number; seq: number }>
-  | Variant<"AppendEntriesResponse", { from: number; to: number; term: number; success: boolean; matchIndex: number; conflictIndex: number; conflictTerm: number; seq: number }>
+  | Variant<"AppendEntriesResponse", { from: number; to: number; term: number; success: boolean; matchIndex: number; conflictIndex: number; conflictTerm: number; seq: number; incarnation: number }>
   | Variant<"InstallSnapshot", { from: number; to: number; term: number; lastIncludedIndex: number; lastIncludedTerm: number; seq: number }>
-  | Variant<"InstallSnapshotResponse", { from: number; to: number; term: number; matchIndex: number; lastIncludedIndex: number; seq: number }>
-  | Variant<"TimeoutNow", { from: number; to: number; term: number }>;
+  | Variant<"InstallSnapshotResponse", { from: number; to: number; term: number; matchIndex: number; lastIncludedIndex: number; seq: number; incarnation: number }>
+  | Variant<"TimeoutNow", { from: number; to: number; term: number }>
+  | Variant<"RecoveryQuery", { from: number; to: number; term: number }>
+  | Variant<"RecoveryReply", { from: number; to: number; term: number; lastLogIndex: number; recovering: boolean }>;
 
 export interface SpecProgress {
   readonly state: Variant<"Probe" | "Replicate" | "Snapshot", Unit>;
@@ -51,6 +53,13 @@ export interface SpecProgress {
   readonly recentActive: boolean;
   readonly respondedSinceHeartbeat: boolean;
   readonly ackedSeq: number;
+  readonly incarnation: number;
+}
+
+/** raft.qnt's LostMark; { through: -1, term: -1 } is none. */
+export interface SpecLost {
+  readonly through: number;
+  readonly term: number;
 }
 
 export interface SpecReadResult {
@@ -88,11 +97,24 @@ export interface SpecServer {
   readonly pendingApply: number;
   readonly leadTransferee: number;
   readonly transferElapsed: number;
+  readonly lost: SpecLost;
+  readonly surveying: boolean;
+  readonly surveyNeeded: number;
+  readonly surveyTermAtLeast: number;
+  readonly surveyEmptyLog: boolean;
+  readonly surveyAnswers: Map<number, { term: number; lastLogIndex: number; recovering: boolean }>;
+  readonly peersRecovering: Map<number, { recovering: boolean; round: number }>;
+  readonly recoveryRound: number;
+  readonly incarnation: number;
+  readonly persistedKnown: boolean;
+  readonly persistedLost: SpecLost;
 }
 
 export interface SpecDisk {
+  readonly hardStateKnown: boolean;
   readonly currentTerm: number;
   readonly votedFor: number;
+  readonly lost: SpecLost;
   readonly snapIndex: number;
   readonly snapTerm: number;
   readonly entries: SpecEntry[];

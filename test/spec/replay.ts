@@ -41,7 +41,7 @@
 import { bootstrapConfiguration } from "../../src/core/configuration.js";
 import { RaftNode, type RaftConfig, type Ready, type ReadResult } from "../../src/core/node.js";
 import type { Progress } from "../../src/core/progress.js";
-import { EntryType, type Entry, type HardState, type Message, type NodeId } from "../../src/core/types.js";
+import { EntryType, type Entry, type HardState, type LostMark, type Message, type NodeId } from "../../src/core/types.js";
 import type { SpecDisk, SpecEntry, SpecMsg, SpecReadResult, SpecServer, SpecState } from "./itf.js";
 
 /** spec/raftMC.qnt's parameters, as a core configuration. */
@@ -268,15 +268,18 @@ export function toCore(m: SpecMsg, ids: readonly NodeId[]): Message {
       return { type: "AppendEntries", ...v, entries: v.entries.map((e, k) => toCoreEntry(e, v.prevLogIndex + 1 + k)) };
     }
     case "AppendEntriesResponse":
-      // Incarnations are not in the spec yet: every server keeps its first (0, unknown), as the replay's configs say.
-      return { type: "AppendEntriesResponse", ...m.value, incarnation: 0 };
+      return { type: "AppendEntriesResponse", ...m.value };
     case "InstallSnapshot":
       // Configurations are not in the spec yet: a snapshot carries the fixed one every server starts with.
       return { type: "InstallSnapshot", ...m.value, offset: 0, data: Uint8Array.of(m.value.lastIncludedIndex), done: true, config: bootstrapConfiguration(ids) };
     case "InstallSnapshotResponse":
-      return { type: "InstallSnapshotResponse", ...m.value, received: SNAPSHOT_BYTES, incarnation: 0 };
+      return { type: "InstallSnapshotResponse", ...m.value, received: SNAPSHOT_BYTES };
     case "TimeoutNow":
       return { type: "TimeoutNow", ...m.value };
+    case "RecoveryQuery":
+      return { type: "RecoveryQuery", ...m.value };
+    case "RecoveryReply":
+      return { type: "RecoveryReply", ...m.value };
     default:
       return assertNever(m);
   }
@@ -300,19 +303,20 @@ export function fromCore(m: Message): SpecMsg {
     case "AppendEntriesResponse":
       return {
         tag: m.type,
-        value: { from: m.from, to: m.to, term: m.term, success: m.success, matchIndex: m.matchIndex, conflictIndex: m.conflictIndex, conflictTerm: m.conflictTerm, seq: m.seq },
+        value: { from: m.from, to: m.to, term: m.term, success: m.success, matchIndex: m.matchIndex, conflictIndex: m.conflictIndex, conflictTerm: m.conflictTerm, seq: m.seq, incarnation: m.incarnation },
       };
     case "InstallSnapshot":
       if (m.offset !== 0 || !m.done || m.data.length !== SNAPSHOT_BYTES) throw new Error(`InstallSnapshot in more than one chunk: offset ${m.offset}, ${m.data.length} bytes, done ${m.done}`);
       return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, seq: m.seq } };
     case "InstallSnapshotResponse":
       if (m.received !== SNAPSHOT_BYTES) throw new Error(`InstallSnapshotResponse with received ${m.received}`);
-      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, matchIndex: m.matchIndex, lastIncludedIndex: m.lastIncludedIndex, seq: m.seq } };
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, matchIndex: m.matchIndex, lastIncludedIndex: m.lastIncludedIndex, seq: m.seq, incarnation: m.incarnation } };
     case "TimeoutNow":
       return { tag: m.type, value: { from: m.from, to: m.to, term: m.term } };
     case "RecoveryQuery":
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term } };
     case "RecoveryReply":
-      throw new Error(`${m.type}: storage-fault recovery is not in the spec yet, and the replay never damages a disk`);
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastLogIndex: m.lastLogIndex, recovering: m.recovering } };
     default:
       return assertNever(m);
   }
@@ -355,6 +359,33 @@ export function project(raft: RaftNode, entry: (e: Entry) => SpecEntry = fromCor
     pendingApply: x.readyInFlight?.applied ?? 0,
     leadTransferee: x.leadTransferee ?? 0,
     transferElapsed: x.transferElapsed,
+    ...projectRecovery(raft),
+  };
+}
+
+const NOLOST = { through: -1, term: -1 };
+
+function lostMark(l: LostMark | undefined | null): { through: number; term: number } {
+  return l ? { through: l.through, term: l.term } : NOLOST;
+}
+
+/** The storage-fault recovery state (recovery.ts): the survey's private fields are read through a cast, as the timers are. */
+function projectRecovery(raft: RaftNode): Record<string, unknown> {
+  const x = raft.state();
+  const survey = x.survey as unknown as { needed: number; termAtLeast: number; emptyLog: boolean; answers: Map<number, { term: number; lastLogIndex: number; recovering: boolean }> } | null;
+  const config = (raft as unknown as { c: { config: RaftConfig } }).c.config;
+  return {
+    lost: lostMark(x.lost),
+    surveying: survey !== null,
+    surveyNeeded: survey?.needed ?? 0,
+    surveyTermAtLeast: survey?.termAtLeast ?? 0,
+    surveyEmptyLog: survey?.emptyLog ?? false,
+    surveyAnswers: sortedEntries(new Map([...(survey?.answers ?? new Map())].map(([id, a]) => [id, { term: a.term, lastLogIndex: a.lastLogIndex, recovering: a.recovering }]))),
+    peersRecovering: sortedEntries(new Map([...x.peersRecovering].map(([id, r]) => [id, { recovering: r.recovering, round: r.round }]))),
+    recoveryRound: x.recoveryRound,
+    incarnation: config.incarnation ?? 0,
+    persistedKnown: x.persistedHardState !== null,
+    persistedLost: lostMark(x.persistedHardState?.lost),
   };
 }
 
@@ -368,6 +399,7 @@ function projectProgress(pr: Progress): Record<string, unknown> {
     recentActive: pr.recentActive,
     respondedSinceHeartbeat: pr.respondedSinceHeartbeat,
     ackedSeq: pr.ackedSeq,
+    incarnation: pr.incarnation,
   };
 }
 
@@ -401,13 +433,26 @@ export function projectSpec(s: SpecServer): Record<string, unknown> {
     pendingApply: s.pendingApply,
     leadTransferee: s.leadTransferee,
     transferElapsed: s.transferElapsed,
+    lost: s.lost,
+    surveying: s.surveying,
+    surveyNeeded: s.surveyNeeded,
+    surveyTermAtLeast: s.surveyTermAtLeast,
+    surveyEmptyLog: s.surveyEmptyLog,
+    surveyAnswers: sortedEntries(s.surveyAnswers),
+    peersRecovering: sortedEntries(s.peersRecovering),
+    recoveryRound: s.recoveryRound,
+    incarnation: s.incarnation,
+    persistedKnown: s.persistedKnown,
+    persistedLost: s.persistedLost,
   };
 }
 
 function projectDisk(d: Disk): SpecDisk {
   return {
+    hardStateKnown: true,
     currentTerm: d.hardState.currentTerm,
     votedFor: d.hardState.votedFor ?? 0,
+    lost: lostMark(d.hardState.lost),
     snapIndex: d.snapshot?.index ?? 0,
     snapTerm: d.snapshot?.term ?? 0,
     entries: d.entries.map(fromCoreEntry),

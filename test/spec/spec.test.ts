@@ -21,7 +21,22 @@ import { basename, join } from "node:path";
 import { BUGS, findBug } from "../../src/sim/zoo.js";
 import { readTrace, type SpecState } from "./itf.js";
 import { BACKEND, itfFiles, quint, scenarios, simulate, type QuintResult } from "./quint.js";
+import { Coverage } from "./coverage.js";
 import { Divergence, replay } from "./replay.js";
+import type { SpecStep } from "./itf.js";
+
+const ACTION: Record<SpecStep["tag"], string> = {
+  Init: "init", Tick: "tickAt", Deliver: "deliver", Drop: "drop", Propose: "proposeAt", Read: "readAt",
+  Transfer: "transferAt", Compact: "compactAt", Restart: "restartAt", Persist: "persistAt",
+};
+
+/** The spec action a trace step took; deliveries by message type. */
+function actionOf(step: SpecStep): string {
+  if (step.tag !== "Deliver") return ACTION[step.tag];
+  const m = step.value.msg;
+  const pre = (m.tag === "RequestVote" || m.tag === "RequestVoteResponse") && m.value.preVote ? ", pre-vote" : "";
+  return `deliver(${m.tag}${pre})`;
+}
 
 const TRACES = Number(process.env.SPEC_TRACES ?? 200);
 const STEPS = Number(process.env.SPEC_STEPS ?? 50);
@@ -92,11 +107,13 @@ describe("spec/raft.qnt and the core against it", () => {
   test("conformance: every trace replays on RaftNode with the spec's state after every step", (t) => {
     assert.ok(random.length > 0 && scenarioTraces.length === 8, "traces were written");
     const states = new Set<string>();
+    const coverage = new Coverage();
     let steps = 0;
     const started = Date.now();
     for (const { file, trace } of [...random, ...scenarioTraces]) {
+      for (const s of trace.slice(1)) coverage.action(actionOf(s.lastStep));
       try {
-        steps += replay(trace);
+        steps += replay(trace, coverage.make);
       } catch (e) {
         if (e instanceof Divergence) assert.fail(`${file}: ${e.message}`);
         throw e;
@@ -107,6 +124,7 @@ describe("spec/raft.qnt and the core against it", () => {
     // The whole state the spec keeps per server and disk must vary: a replay that compared nothing would not notice.
     assert.ok(states.size > steps / 4, `${states.size} distinct states in ${steps} steps`);
     t.diagnostic(`${random.length + scenarioTraces.length} traces, ${steps} steps replayed in ${ms} ms; ${states.size} distinct spec states (servers and disks)`);
+    for (const line of coverage.report()) t.diagnostic(line);
   });
 
   test("the weakened commit rule in the core (bug zoo `figure8`) diverges from the spec on the Figure 8 scenario", () => {

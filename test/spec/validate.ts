@@ -57,7 +57,7 @@ export const TV_CONFIG = { nodes: 3, electionTicks: [6, 12] as const, maxBytesPe
 type Projected = Record<string, unknown>;
 
 export type CoreEvent =
-  | { kind: "boot"; node: NodeId; draw: number; disk: SpecDisk; state: Projected }
+  | { kind: "boot"; node: NodeId; draw: number; incarnation: number; disk: SpecDisk; state: Projected }
   | { kind: "tick"; node: NodeId; draw: number; state: Projected }
   | { kind: "step"; node: NodeId; draw: number; msg: SpecMsg; state: Projected }
   | { kind: "propose"; node: NodeId; value: number; state: Projected }
@@ -107,25 +107,29 @@ export function specMessage(m: Message, entry: (e: Entry) => SpecEntry): SpecMsg
     case "AppendEntriesResponse":
       return {
         tag: m.type,
-        value: { from: m.from, to: m.to, term: m.term, success: m.success, matchIndex: m.matchIndex, conflictIndex: m.conflictIndex, conflictTerm: m.conflictTerm, seq: m.seq },
+        value: { from: m.from, to: m.to, term: m.term, success: m.success, matchIndex: m.matchIndex, conflictIndex: m.conflictIndex, conflictTerm: m.conflictTerm, seq: m.seq, incarnation: m.incarnation },
       };
     case "InstallSnapshot":
       if (m.offset !== 0 || !m.done) throw new Error(`InstallSnapshot in more than one chunk (offset ${m.offset}): the spec sends snapshots whole`);
       return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, seq: m.seq } };
     case "InstallSnapshotResponse":
-      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, matchIndex: m.matchIndex, lastIncludedIndex: m.lastIncludedIndex, seq: m.seq } };
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, matchIndex: m.matchIndex, lastIncludedIndex: m.lastIncludedIndex, seq: m.seq, incarnation: m.incarnation } };
     case "TimeoutNow":
       return { tag: m.type, value: { from: m.from, to: m.to, term: m.term } };
     case "RecoveryQuery":
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term } };
     case "RecoveryReply":
-      throw new Error(`${m.type}: storage-fault recovery is not in the spec's validated subset`);
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastLogIndex: m.lastLogIndex, recovering: m.recovering } };
   }
 }
 
 function specDisk(d: RestoredState | { hardState: RestoredState["hardState"]; snapshot: RestoredState["snapshot"]; entries: readonly Entry[] }, entry: (e: Entry) => SpecEntry): SpecDisk {
+  const lost = d.hardState?.lost;
   return {
+    hardStateKnown: d.hardState !== null,
     currentTerm: d.hardState?.currentTerm ?? 0,
     votedFor: d.hardState?.votedFor ?? 0,
+    lost: lost ? { through: lost.through, term: lost.term } : { through: -1, term: -1 },
     snapIndex: d.snapshot?.lastIncludedIndex ?? 0,
     snapTerm: d.snapshot?.lastIncludedTerm ?? 0,
     entries: (d.entries ?? []).map(entry),
@@ -156,7 +160,7 @@ export function record(plan: Plan, inner: Bug["make"] = (c, r) => new RaftNode(c
     const id = config.id;
     drawn = null;
     const raft = inner({ ...config, random: (n) => ((drawn = lo + config.random(n)), drawn - lo) }, restored);
-    events.push({ kind: "boot", node: id, draw: draw(), disk: specDisk(restored ?? { hardState: null, snapshot: null, entries: [] }, intern.entry), state: project(raft, intern.entry) });
+    events.push({ kind: "boot", node: id, draw: draw(), incarnation: config.incarnation ?? 0, disk: specDisk(restored ?? { hardState: null, snapshot: null, entries: [] }, intern.entry), state: project(raft, intern.entry) });
     const r = raft as unknown as Record<string, (...a: unknown[]) => unknown>;
     const observe = (name: string, after: (result: unknown, args: unknown[]) => CoreEvent | null) => {
       const original = r[name]!.bind(raft);
@@ -251,17 +255,21 @@ export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): 
 
   // Init: the first boot of every node.
   if (events.length < nodes || events.slice(0, nodes).some((e, i) => e.kind !== "boot" || e.node !== i + 1)) throw new Error("a recording starts with every node's boot");
-  const draws = new Map(events.slice(0, nodes).map((e) => [e.node, (e as { draw: number }).draw]));
-  take(0, "init", `initWith(${quintText(draws)})`);
+  const boots = events.slice(0, nodes) as Extract<CoreEvent, { kind: "boot" }>[];
+  const draws = new Map(boots.map((e) => [e.node, e.draw]));
+  if (boots.some((e) => e.incarnation !== boots[0]!.incarnation)) throw new Error("the nodes start with different incarnations");
+  take(0, "init", `initIncarnation(${quintText(draws)}, ${boots[0]!.incarnation})`);
   for (let i = 0; i < nodes; i++) compareServer(q, i, events[i]!);
 
   const every = o.invariantsEvery ?? 0;
+  const incarnations = new Map(boots.map((e) => [e.node, e.incarnation]));
   for (let i = nodes; i < events.length; i++) {
     const e = events[i]!;
     const n = e.node;
     switch (e.kind) {
       case "boot":
-        take(i, "rebootFrom", `rebootFrom(${n}, ${e.draw}, ${quintText(e.disk)})`);
+        take(i, e.incarnation > (incarnations.get(n) ?? 0) ? "rebootFrom (a new incarnation)" : "rebootFrom", `rebootFrom(${n}, ${e.draw}, ${quintText(e.disk)}, ${e.incarnation})`);
+        incarnations.set(n, e.incarnation);
         break;
       case "tick":
         take(i, "feedTick", `feedTick(${n}, ${e.draw})`);
@@ -269,7 +277,7 @@ export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): 
       case "step": {
         const key = keyOf(e.msg);
         const keep = lastDelivery.get(key)! > i;
-        take(i, keep ? "feedMessage (a copy kept)" : "feedMessage", `feedMessage(${quintText(e.msg)}, ${e.draw}, ${keep})`);
+        take(i, `feedMessage(${e.msg.tag}${e.msg.tag === "RequestVote" || e.msg.tag === "RequestVoteResponse" ? (e.msg.value.preVote ? ", pre-vote" : "") : ""}${keep ? ", a copy kept" : ""})`, `feedMessage(${quintText(e.msg)}, ${e.draw}, ${keep})`);
         if (!keep) net.delete(key);
         break;
       }
@@ -320,7 +328,7 @@ export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): 
   return { steps, actions };
 }
 
-const INVARIANTS = ["ElectionSafety", "LogMatching", "LeaderCompleteness", "StateMachineSafety", "ReadIndexSafety", "CommittedOnMajority"];
+const INVARIANTS = ["ElectionSafety", "LogMatching", "LeaderCompleteness", "StateMachineSafety", "ReadIndexSafety", "CommittedOnMajority", "RecoveringNeverCampaigns"];
 
 function checkInvariants(q: QuintState, i: number, e: CoreEvent): void {
   for (const inv of INVARIANTS) if (q.read(inv) !== true) throw new Rejected(i, e.kind, `the spec's invariant ${inv} is violated`, undefined, undefined);

@@ -1,10 +1,11 @@
 // The simulator half of `npm run mutate`'s fast tier, run in a child process
 // against a mutated copy of dist/: a seeded batch of runs (3 and 5 nodes,
 // every fault but storage faults; then with storage faults; then with
-// leadership transfers), stopping at the first violation. Prints one JSON
-// line: { caught: "Invariant (seed S, N nodes)" | null, runs }.
+// leadership transfers), stopping at the first violation; then, if nothing
+// broke, the novelty search (seed 1, nodes 3 and 5, default faults, up to
+// SEARCH_RUNS runs). Prints one JSON line: { caught: "Invariant (...)" | null, runs }.
 //
-//   node dist/bench/mutate-sim.js ROOT SEEDS
+//   node dist/bench/mutate-sim.js ROOT SEEDS [SEARCH_RUNS]
 
 import { pathToFileURL } from "node:url";
 
@@ -14,9 +15,10 @@ interface Batch {
   readonly seeds: number;
 }
 
-async function main(root: string, seeds: number): Promise<void> {
+async function main(root: string, seeds: number, searchRuns: number): Promise<void> {
   const plan = await import(pathToFileURL(`${root}/src/sim/plan.js`).href);
   const run = await import(pathToFileURL(`${root}/src/sim/run.js`).href);
+  const searchMod = await import(pathToFileURL(`${root}/src/sim/search.js`).href);
   const batches: Batch[] = [
     { faults: "default", transfers: false, seeds },
     { faults: "all", transfers: false, seeds: Math.ceil(seeds / 3) },
@@ -42,7 +44,24 @@ async function main(root: string, seeds: number): Promise<void> {
       }
     }
   }
+  // The deeper stage: the novelty search (the one that finds the bug zoo),
+  // for the bugs no plain run of the batch reaches (Figure 8 needs three
+  // leaders and two crashes at the right moments). Any violation counts.
+  if (searchRuns > 0) {
+    let r;
+    try {
+      r = searchMod.search({ seed: 1, nodes: [3, 5], steps: 1000, faults: new Set(plan.DEFAULT_FAULTS), budgetMs: Infinity, now: () => 0, maxRuns: searchRuns });
+    } catch (e) {
+      process.stdout.write(JSON.stringify({ caught: `exception (search seed 1): ${String((e as Error).message).slice(0, 80)}`, runs }) + "\n");
+      return;
+    }
+    runs += r.runs;
+    if (r.found) {
+      process.stdout.write(JSON.stringify({ caught: `${r.found.violation.invariant} (search seed 1, run ${r.runs})`, runs }) + "\n");
+      return;
+    }
+  }
   process.stdout.write(JSON.stringify({ caught: null, runs }) + "\n");
 }
 
-await main(process.argv[2]!, Number(process.argv[3] ?? 60));
+await main(process.argv[2]!, Number(process.argv[3] ?? 60), Number(process.argv[4] ?? 0));

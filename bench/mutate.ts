@@ -3,13 +3,16 @@
 // applied to a copy of the compiled code (dist/, so no compiler run per
 // mutant), and the fast tier runs against the copy:
 //   - the core's scripted tests (node --test dist/test/core/), and
-//   - a seeded simulator batch (bench/mutate-sim.ts).
+//   - a seeded simulator batch (bench/mutate-sim.ts), and for a mutant the
+//     batch misses, the novelty search (search seed 1, a budget in runs):
+//     the deep schedules (Figure 8's three leaders) are beyond a plain batch.
 // It prints a table: mutation -> the tests that failed and the simulator's
 // first violation, or SURVIVED. The unmutated copy must pass both first.
 //
 //   npm run mutate                       # every mutation
 //   npm run mutate -- --only commit,vote # the mutations whose id contains one of these
 //   npm run mutate -- --seeds 30         # a smaller simulator batch (default 60)
+//   npm run mutate -- --search-runs 0    # no search stage (default 8000 runs)
 //   npm run mutate -- --markdown         # the table as markdown (docs/SIMULATION.md)
 //   npm run mutate -- --check            # only check that every mutation applies
 
@@ -21,6 +24,9 @@ import { fileURLToPath } from "node:url";
 import { MUTATIONS, type Mutation } from "./mutations.js";
 
 const DIST = fileURLToPath(new URL("../", import.meta.url));
+
+/** The search stage's budget: enough for seed 1 to find the Figure 8 mutant (commit-any-term) with room to spare (docs/SIMULATION.md). */
+const DEFAULT_SEARCH_RUNS = 8000;
 
 interface Outcome {
   readonly mutation: Mutation;
@@ -71,8 +77,8 @@ function coreTests(root: string): string[] {
   return failed.length > 0 ? [...new Set(failed)] : [`exit ${r.status}${r.signal ? ` (${r.signal})` : ""}`];
 }
 
-function simBatch(root: string, seeds: number): string | null {
-  const r = spawnSync(process.execPath, [join(DIST, "bench", "mutate-sim.js"), root, String(seeds)], { encoding: "utf8", timeout: 900_000 });
+function simBatch(root: string, seeds: number, searchRuns: number): string | null {
+  const r = spawnSync(process.execPath, [join(DIST, "bench", "mutate-sim.js"), root, String(seeds), String(searchRuns)], { encoding: "utf8", timeout: 1_800_000 });
   const line = r.stdout.trim().split("\n").at(-1) ?? "";
   try {
     return (JSON.parse(line) as { caught: string | null }).caught;
@@ -81,7 +87,7 @@ function simBatch(root: string, seeds: number): string | null {
   }
 }
 
-export function runOne(m: Mutation | null, seeds: number): Outcome | { baseline: true; tests: string[]; sim: string | null } {
+export function runOne(m: Mutation | null, seeds: number, searchRuns = 0): Outcome | { baseline: true; tests: string[]; sim: string | null } {
   const { top, root } = copyDist();
   try {
     if (m) {
@@ -90,7 +96,7 @@ export function runOne(m: Mutation | null, seeds: number): Outcome | { baseline:
     }
     const t0 = performance.now();
     const tests = coreTests(root);
-    const sim = simBatch(root, seeds);
+    const sim = simBatch(root, seeds, searchRuns);
     if (!m) return { baseline: true, tests, sim };
     return { mutation: m, tests, sim, seconds: (performance.now() - t0) / 1000 };
   } finally {
@@ -104,6 +110,7 @@ function main(argv: string[]): number {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const seeds = Number(flag("seeds") ?? 60);
+  const searchRuns = Number(flag("search-runs") ?? DEFAULT_SEARCH_RUNS);
   const only = flag("only")?.split(",");
   const markdown = argv.includes("--markdown");
   const list = MUTATIONS.filter((m) => !only || only.some((o) => m.id.includes(o)));
@@ -120,15 +127,15 @@ function main(argv: string[]): number {
     return bad > 0 ? 1 : 0;
   }
   const t0 = performance.now();
-  const base = runOne(null, seeds);
+  const base = runOne(null, seeds, searchRuns);
   if (base.tests.length > 0 || base.sim !== null) {
     process.stdout.write(`the unmutated core does not pass the fast tier: tests ${base.tests.join("; ") || "ok"}, simulator ${base.sim ?? "ok"}\n`);
     return 2;
   }
-  process.stdout.write(`fast tier: core tests (dist/test/core) + simulator batch (${seeds} seeds, then ${Math.ceil(seeds / 3)} with storage faults, ${Math.ceil(seeds / 3)} with transfers; 600 ticks each)\n`);
+  process.stdout.write(`fast tier: core tests (dist/test/core) + simulator batch (${seeds} seeds, then ${Math.ceil(seeds / 3)} with storage faults, ${Math.ceil(seeds / 3)} with transfers; 600 ticks each; then, if nothing broke, the novelty search: seed 1, up to ${searchRuns} runs of 1000 ticks)\n`);
   const rows: Outcome[] = [];
   for (const m of list) {
-    const o = runOne(m, seeds) as Outcome;
+    const o = runOne(m, seeds, searchRuns) as Outcome;
     rows.push(o);
     const verdict = o.error ? `DID NOT APPLY: ${o.error}` : o.tests.length === 0 && o.sim === null ? "SURVIVED" : "caught";
     if (!markdown)
@@ -139,7 +146,7 @@ function main(argv: string[]): number {
   const survived = rows.filter((o) => !o.error && o.tests.length === 0 && o.sim === null);
   const broken = rows.filter((o) => o.error);
   if (markdown) {
-    process.stdout.write("| mutation | rule | scripted tests that fail | simulator batch | verdict |\n|---|---|---|---|---|\n");
+    process.stdout.write("| mutation | rule | scripted tests that fail | simulator (batch, then search) | verdict |\n|---|---|---|---|---|\n");
     for (const o of rows)
       process.stdout.write(
         `| \`${o.mutation.id}\` | ${o.mutation.rule} | ${o.tests.length === 0 ? "—" : `${o.tests.length}: ${o.tests[0]}${o.tests.length > 1 ? ", ..." : ""}`} | ${o.sim ?? "—"} | ${o.error ? "DID NOT APPLY" : o.tests.length === 0 && o.sim === null ? "**SURVIVED**" : "caught"} |\n`,

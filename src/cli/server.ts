@@ -26,9 +26,10 @@ a leader first hands its leadership to the most up-to-date follower.
 The cluster file is the bootstrap configuration only: once a node has data,
 the members it follows are those of the configuration in its log (SPEC §10),
 kept in DIR/members.json. --join starts a new node to be added to a running
-cluster (raftkv member add): DIR must be empty, FILE names this node and the
-cluster's current members; the node votes for nobody and waits until the
-leader adds it, then catches up from a snapshot and the log. A node removed
+cluster (raftkv member add): DIR must be empty, FILE names this node and at
+least one current member (the node asks it for the live membership); the
+node votes for nobody and waits until the leader adds it, then catches up
+from a snapshot and the log. A node removed
 from the cluster refuses to start again from its old data directory.
 
 A node whose disk lost or damaged what it had written recovers by itself

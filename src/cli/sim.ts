@@ -2,12 +2,13 @@
 
 import { writeFileSync } from "node:fs";
 import { intFlag, parseArgs, stringFlag, UsageError, type Parsed } from "./args.js";
-import { DEFAULT_FAULTS, FAULTS, generatePlan, parseSpec, specToString, type Fault, type Plan } from "../sim/plan.js";
+import { DEFAULT_FAULTS, FAULTS, generatePlan, parseSpec, specToString, type Fault, type SimPlan } from "../sim/plan.js";
 import { runPlan, type RunResult } from "../sim/run.js";
 import { search } from "../sim/search.js";
 import { shrink } from "../sim/shrink.js";
 import { replayPage } from "../sim/html.js";
-import { condense, story } from "../sim/trace.js";
+import { renderStory, story } from "../sim/story.js";
+import { condense, renderTrace } from "../sim/trace.js";
 import { formatCount, formatElapsed, Progress } from "./progress.js";
 import { BUGS, findBug, verdict, type Bug } from "../sim/zoo.js";
 
@@ -148,7 +149,7 @@ function defaultFaults(bug: Bug | undefined): readonly Fault[] {
   return bug?.storage ? FAULTS : DEFAULT_FAULTS;
 }
 
-function replayCommand(plan: Plan, c: Common): string {
+function replayCommand(plan: SimPlan, c: Common): string {
   // The plan's own faults: the search's swarm testing gives each run a subset of the ones asked for.
   const same = (list: readonly Fault[]) => list.length === plan.faults.size && list.every((f) => plan.faults.has(f));
   const faults = same(defaultFaults(c.bug)) ? "" : same(FAULTS) ? " --faults all" : ` --faults ${plan.faults.size === 0 ? "none" : FAULTS.filter((f) => plan.faults.has(f)).join(",")}`;
@@ -192,7 +193,7 @@ function replay(text: string, c: Common, html: string | undefined): number {
   if (!rs) throw new UsageError(`--replay takes a seed (e.g. 42, or 42~310:7 for a branched run), got '${text}'`);
   const plan = generatePlan({ seed: rs.seed, nodes: c.nodes[0]!, steps: c.steps, faults: c.faults, transfers: c.transfers }, rs.branches);
   const r = runPlan(plan, { bug: c.bug, trace: true });
-  process.stdout.write(r.trace.join("\n") + "\n");
+  process.stdout.write(renderTrace(r.trace).join("\n") + "\n");
   if (html) writeHtml(html, r, c.bug);
   if (r.violation) {
     process.stdout.write(`\nVIOLATION of ${r.violation.invariant} at t=${r.violation.at}: ${r.violation.message}\n`);
@@ -268,10 +269,10 @@ function report(r: RunResult, c: Common): void {
   const again = runPlan(s.result.plan, { bug: c.bug, trace: true, ...(s.until !== null ? { until: s.until } : {}) });
   const faults = s.result.plan.events.filter((e) => e.kind !== "op").length;
   const ops = s.result.plan.events.length - faults;
-  const told = story(again.trace, again.violation?.message ?? v.message);
+  const told = renderStory(story(again.trace, again.violation ?? v));
   process.stdout.write(
     `shrunk: ${s.result.plan.events.length} of ${s.eventsBefore} plan events kept (${faults} faults, ${ops} client operations), ${s.spared} random losses spared, violation at t=${again.violation?.at ?? "?"}, ${s.trials} trial runs\n` +
-      `shrunk trace (heartbeats left out):\n${condense(again.trace).join("\n")}\n` +
+      `shrunk trace (heartbeats left out):\n${renderTrace(condense(again.trace)).join("\n")}\n` +
       `\nthe story (${told.length} events: elections with their votes, crashes, partitions, the messages carrying the entry the violation names, its commit):\n${told.join("\n")}\n`,
   );
 }

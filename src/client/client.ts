@@ -12,6 +12,12 @@
 //   carries the same seq, and the server answers a write it already applied
 //   with the reply it gave the first time instead of applying it again.
 // - Reads are sent as they are: re-sending a read is harmless.
+// - Transactions (transaction()): WATCH, reads, MULTI, the commands, EXEC on
+//   a connection of their own, EXEC under a session (RAFTKV.SESSION id seq
+//   EXEC). When EXEC's outcome is unknown, the client asks the leader what
+//   became of it (the same words outside MULTI): its reply if it was
+//   applied, else -NOTAPPLIED (and it never will be), and then it starts
+//   the transaction over. So a transaction applies exactly once.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
@@ -81,6 +87,21 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 6_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
 const DEFAULT_UNREACHABLE_AFTER_MS = 1_000;
 const DEFAULT_MAX_CONCURRENT_WRITES = 8;
+
+/** The commands a transaction queues between MULTI and EXEC. */
+export type TransactionCommands = readonly (readonly Arg[])[];
+
+/** The attempt cannot go on (not executed, or a watched key changed): start it over. */
+class StartOver extends Error {
+  constructor(
+    /** What said so; null for a WATCH abort or a resolved -NOTAPPLIED. */
+    readonly why: Error | null,
+    /** Wait before the next attempt (no leader, say); false: at once (a WATCH abort). */
+    readonly backoff: boolean,
+  ) {
+    super("start the transaction over");
+  }
+}
 
 /** One operation's retry state. */
 class Attempts {
@@ -177,6 +198,175 @@ export class RaftKvClient {
     const reply = isWriteCommand(args) ? await this.write(args) : await this.exchange(args, this.attempts(false));
     if (reply.kind === "error") throw new ServerError(reply.message);
     return reply;
+  }
+
+  /**
+   * An optimistic transaction, applied exactly once: WATCH `watch` (none if
+   * empty), call `body` with a `read` that runs commands on the same
+   * connection after the WATCH, queue the commands it returns between MULTI
+   * and EXEC, and EXEC them under a client session. Returns EXEC's replies
+   * (an error among them is that command's reply, as Redis gives it), or
+   * null when `body` returns null (nothing is executed).
+   *
+   * When a watched key changed (EXEC answered nil), or the attempt was
+   * certainly not executed (no leader, a leader change), it starts over:
+   * `body` runs again on fresh reads, so it must only compute commands, not
+   * act on the world. When EXEC's outcome is unknown (timeout, connection
+   * lost after sending), it asks the leader what became of it first, so a
+   * transaction is never applied twice. Throws UnavailableError when the
+   * time budget runs out (`outcomeUnknown` if the last EXEC may have
+   * applied), ServerError when the server refused a queued command.
+   */
+  async transaction(watch: readonly Arg[], body: (read: (args: readonly Arg[]) => Promise<Reply>) => Promise<TransactionCommands | null>): Promise<Reply[] | null> {
+    const deadline = performance.now() + this.timeoutMs;
+    const session = await this.sessions.acquire();
+    let lastError: Error | null = null;
+    let retries = 0;
+    try {
+      for (;;) {
+        if (this.closed) throw new ClientClosedError();
+        const remaining = deadline - performance.now();
+        if (remaining <= MIN_ATTEMPT_MS) throw new UnavailableError(this.timeoutMs, false, lastError);
+        if (session.id === null) {
+          session.id = await this.register(deadline);
+          session.seq = 0;
+        }
+        const node = this.leader ?? this.nodes[this.cursor]!;
+        try {
+          const connection = await this.dedicatedConnection(node, remaining);
+          try {
+            return await this.transactionAttempt(connection, node, session as { id: number; seq: number }, watch, body, deadline);
+          } finally {
+            connection.close();
+          }
+        } catch (err) {
+          if (this.closed) throw new ClientClosedError();
+          let startOver: StartOver;
+          if (err instanceof StartOver) startOver = err;
+          else if (err instanceof ConnectError || err instanceof ConnectionLostError || err instanceof RequestTimeoutError) {
+            // Before EXEC was sent (after it, transactionAttempt resolves): nothing was executed.
+            this.nodeFailed(node);
+            startOver = new StartOver(err, true);
+          } else throw err;
+          lastError = startOver.why ?? lastError;
+          if (startOver.backoff) {
+            const delay = Math.min(backoffDelay(retries++, DEFAULT_BACKOFF), deadline - performance.now());
+            this.logger.debug("transaction retrying", { node: formatHostPort(node), error: lastError?.message ?? null, delayMs: Math.round(delay) });
+            if (delay > 0) await sleep(delay);
+          }
+        }
+      }
+    } finally {
+      this.sessions.release(session);
+    }
+  }
+
+  private async transactionAttempt(
+    connection: Connection,
+    node: NodeAddress,
+    session: { id: number; seq: number },
+    watch: readonly Arg[],
+    body: (read: (args: readonly Arg[]) => Promise<Reply>) => Promise<TransactionCommands | null>,
+    deadline: number,
+  ): Promise<Reply[] | null> {
+    const send = (args: readonly Arg[]) => connection.send(args, Math.max(1, Math.min(this.requestTimeoutMs, deadline - performance.now())));
+    /** Replies that mean "not executed here": start over (at the leader, if it is known). */
+    const notExecuted = (reply: Reply): StartOver | null => {
+      if (reply.kind !== "error") return null;
+      const code = errorCode(reply.message);
+      if (code === "MOVED") {
+        const leader = parseMoved(reply.message);
+        if (leader !== null) this.leader = leader;
+        return new StartOver(new ServerError(reply.message), false);
+      }
+      if (code === "CLUSTERDOWN" || code === "TIMEOUT") {
+        this.nodeFailed(node);
+        return new StartOver(new ServerError(reply.message), true);
+      }
+      return null;
+    };
+    const read = async (args: readonly Arg[]): Promise<Reply> => {
+      const reply = await send(args);
+      const again = notExecuted(reply);
+      if (again !== null) throw again;
+      return reply;
+    };
+    if (watch.length > 0) {
+      const reply = await read(["WATCH", ...watch]);
+      if (reply.kind === "error") throw new ServerError(reply.message);
+    }
+    const commands = await body(read);
+    if (commands === null) {
+      if (watch.length > 0) await send(["UNWATCH"]);
+      return null;
+    }
+    for (const args of [["MULTI"], ...commands]) {
+      const reply = await send(args);
+      if (reply.kind === "error") {
+        await send(["DISCARD"]).catch(() => undefined);
+        throw new ServerError(reply.message);
+      }
+    }
+    const { id } = session;
+    const seq = ++session.seq;
+    const exec = ["RAFTKV.SESSION", String(id), String(seq), "EXEC"];
+    let reply: Reply;
+    try {
+      reply = await send(exec);
+    } catch (err) {
+      if (!(err instanceof ConnectionLostError || err instanceof RequestTimeoutError)) throw err;
+      if (err instanceof ConnectionLostError && !err.written) throw err; // never sent: not executed
+      reply = await this.resolve(exec, session, deadline, err);
+    }
+    if (reply.kind === "error" && errorCode(reply.message) === "TIMEOUT") reply = await this.resolve(exec, session, deadline, new ServerError(reply.message));
+    return this.execOutcome(reply, notExecuted, session);
+  }
+
+  /** EXEC's outcome is unknown: ask the leader what became of it (which also makes sure it never applies later). */
+  private async resolve(exec: readonly Arg[], session: { id: number | null }, deadline: number, cause: Error): Promise<Reply> {
+    this.logger.debug("transaction outcome unknown, resolving", { clientId: session.id, error: cause.message });
+    const attempts = new Attempts(deadline, true);
+    attempts.mayHaveExecuted = true;
+    attempts.lastError = cause;
+    const reply = await this.exchange(exec, attempts);
+    if (reply.kind === "error" && errorCode(reply.message) === "SESSIONEXPIRED") {
+      session.id = null;
+      throw new UnknownOutcomeError(`a transaction's EXEC got no clear answer, and then the server had forgotten the session (${String(exec[1])})`);
+    }
+    return reply;
+  }
+
+  private execOutcome(reply: Reply, notExecuted: (reply: Reply) => StartOver | null, session: { id: number | null }): Reply[] {
+    if (reply.kind === "array") {
+      if (reply.items !== null) return [...reply.items];
+      throw new StartOver(null, false); // a watched key changed: nothing was applied
+    }
+    const again = notExecuted(reply);
+    if (again !== null) throw again;
+    if (reply.kind === "error") {
+      const code = errorCode(reply.message);
+      if (code === "NOTAPPLIED") throw new StartOver(null, false);
+      if (code === "SESSIONEXPIRED") {
+        // Refused, not applied: register again and start over.
+        session.id = null;
+        throw new StartOver(new ServerError(reply.message), false);
+      }
+      throw new ServerError(reply.message);
+    }
+    throw new UnexpectedReplyError("EXEC", "an array", reply.kind);
+  }
+
+  /** A connection of its own (MULTI and WATCH are per connection), authenticated if need be. */
+  private async dedicatedConnection(node: NodeAddress, remainingMs: number): Promise<Connection> {
+    const connection = await Connection.connect(node, { connectTimeoutMs: Math.min(this.connectTimeoutMs, remainingMs), tls: this.tls });
+    if (this.password !== null) {
+      const r = await connection.send(["AUTH", this.password], Math.min(this.requestTimeoutMs, remainingMs));
+      if (r.kind === "error") {
+        connection.close();
+        throw new ServerError(r.message);
+      }
+    }
+    return connection;
   }
 
   /** Closes every connection. Operations still running fail with ClientClosedError. */

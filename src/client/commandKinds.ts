@@ -9,7 +9,7 @@ import type { Arg } from "./commandEncoder.js";
 
 const WRITE_COMMANDS: ReadonlySet<string> = new Set([
   "set", "del", "incr", "decr", "incrby", "decrby", "append", "mset",
-  "getdel", "getset", "getex", "setnx", "setex", "psetex", "msetnx", "unlink", "rename", "renamenx", "copy", "flushall",
+  "getdel", "getset", "getex", "setnx", "setex", "psetex", "msetnx", "unlink", "rename", "renamenx", "copy", "flushall", "flushdb",
   "expire", "pexpire", "expireat", "pexpireat", "persist",
   "hset", "hsetnx", "hdel", "hincrby",
 ]);

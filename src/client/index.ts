@@ -1,7 +1,7 @@
 // `raftkv/client`: a client for a raftkv cluster (docs/LIBRARY.md). It finds
 // the leader, retries through elections, and makes retried writes apply once.
 
-export { RaftKvClient, DEFAULT_TIMEOUT_MS, type RaftKvClientOptions } from "./client.js";
+export { RaftKvClient, DEFAULT_TIMEOUT_MS, type RaftKvClientOptions, type TransactionCommands } from "./client.js";
 export type { TlsClientOptions } from "./connection.js";
 export type { NodeAddress } from "./address.js";
 export { formatHostPort, parseHostPort } from "./address.js";

@@ -43,17 +43,27 @@ export type TransactionItem =
   | { readonly kind: "write"; readonly command: DataCommand }
   | { readonly kind: "read" };
 
+/**
+ * MULTI ... EXEC: applied as one entry, all or nothing, after checking that
+ * every WATCHed key still has the version WATCH saw (else nothing is applied).
+ */
+export type TransactionCommand = { readonly op: "multi"; readonly watches: readonly { readonly key: Buffer; readonly version: number }[]; readonly items: readonly TransactionItem[] };
+
+/**
+ * Only under a session (RAFTKV.SESSION id seq EXEC outside MULTI): the reply
+ * of write `seq` if it was applied; else -NOTAPPLIED, and `seq` is used up,
+ * so the write it names can never apply later.
+ */
+export type ResolveCommand = { readonly op: "resolve" };
+
 export type KvCommand =
   | DataCommand
-  /**
-   * MULTI ... EXEC: applied as one entry, all or nothing, after checking that
-   * every WATCHed key still has the version WATCH saw (else nothing is applied).
-   */
-  | { readonly op: "multi"; readonly watches: readonly { readonly key: Buffer; readonly version: number }[]; readonly items: readonly TransactionItem[] }
+  | TransactionCommand
   /** Opens a client session (Raft thesis §6.3); its id is the log index of this command. */
   | { readonly op: "register" }
-  /** A data command sent under a client session, applied at most once per (clientId, seq). */
-  | { readonly op: "session"; readonly clientId: number; readonly seq: number; readonly command: DataCommand }
+  /** A data command or a transaction sent under a client session, applied at most once per (clientId, seq). */
+  | { readonly op: "session"; readonly clientId: number; readonly seq: number; readonly command: DataCommand | TransactionCommand | ResolveCommand }
+  | ResolveCommand
   /**
    * The leader's clock (ms since the epoch) when it proposed `command`: the
    * time every replica uses to apply it (expiry), so none reads its own clock.
@@ -72,6 +82,7 @@ const enum Op {
   Tick = 9,
   Timed = 10,
   Multi = 11,
+  Resolve = 12,
 }
 
 const CONDITION_CODES: Record<SetCondition, number> = { always: 0, nx: 1, xx: 2 };
@@ -191,6 +202,9 @@ function write(w: ByteWriter, c: KvCommand): void {
     case "register":
       w.u8(Op.Register);
       return;
+    case "resolve":
+      w.u8(Op.Resolve);
+      return;
     case "session":
       w.u8(Op.Session);
       w.varint(c.clientId);
@@ -202,7 +216,8 @@ function write(w: ByteWriter, c: KvCommand): void {
   }
 }
 
-function read(r: ByteReader, outermost: boolean): KvCommand {
+/** `inSession`: the command a session wraps (a transaction or a resolve may be one). */
+function read(r: ByteReader, outermost: boolean, inSession = false): KvCommand {
   const op = r.u8();
   switch (op) {
     case Op.Set: {
@@ -234,7 +249,7 @@ function read(r: ByteReader, outermost: boolean): KvCommand {
     case Op.Tick:
       return { op: "tick" };
     case Op.Multi: {
-      if (!outermost) break;
+      if (!outermost && !inSession) break;
       const watches: { key: Buffer; version: number }[] = [];
       for (let n = r.varint(); n > 0; n--) watches.push({ key: r.bytes(), version: r.varint() });
       const items: TransactionItem[] = [];
@@ -243,7 +258,7 @@ function read(r: ByteReader, outermost: boolean): KvCommand {
         if (kind === 0) items.push({ kind: "reply", reply: readReplyBinary(r) });
         else if (kind === 1) {
           const command = read(r, false);
-          if (command.op === "register" || command.op === "session" || command.op === "timed" || command.op === "multi") {
+          if (command.op === "register" || command.op === "session" || command.op === "timed" || command.op === "multi" || command.op === "resolve") {
             throw new DecodeError(`a ${command.op} command inside a transaction`);
           }
           items.push({ kind: "write", command });
@@ -259,10 +274,13 @@ function read(r: ByteReader, outermost: boolean): KvCommand {
       if (outermost) {
         const clientId = r.varint();
         const seq = r.varint();
-        const command = read(r, false);
-        if (command.op === "register" || command.op === "session" || command.op === "timed" || command.op === "multi") break;
+        const command = read(r, false, true);
+        if (command.op === "register" || command.op === "session" || command.op === "timed") break;
         return { op: "session", clientId, seq, command };
       }
+      break;
+    case Op.Resolve:
+      if (inSession) return { op: "resolve" };
       break;
   }
   throw new DecodeError(`unknown or misplaced command opcode ${op}`);
@@ -286,6 +304,7 @@ function sizeHint(c: KvCommand): number {
       return 64 + c.watches.reduce((n, w) => n + w.key.length + 16, 0) + c.items.reduce((n, i) => n + (i.kind === "write" ? sizeHint(i.command) : 64), 0);
     case "register":
     case "tick":
+    case "resolve":
       return 1;
     case "timed":
       return 12 + sizeHint(c.command);

@@ -22,11 +22,19 @@ export function planRegister(): Plan {
   return writePlan(encodeCommand({ op: "register" }));
 }
 
-export function planSession(args: Args, ctx: PlanContext): Plan {
+/** RAFTKV.SESSION's client id and seq, or the error for a bad one. */
+export function sessionOf(args: Args): { clientId: number; seq: number } | Plan {
   const clientId = positiveInteger(args[1]!);
   if (clientId === null) return replyPlan(BAD_CLIENT_ID);
   const seq = positiveInteger(args[2]!);
   if (seq === null) return replyPlan(BAD_SEQ);
+  return { clientId, seq };
+}
+
+export function planSession(args: Args, ctx: PlanContext): Plan {
+  const session = sessionOf(args);
+  if ("kind" in session) return session;
+  const { clientId, seq } = session;
   const inner = args.slice(3);
   if (inner[0]!.toString("latin1").toLowerCase().startsWith("raftkv.")) return replyPlan(NESTED);
   const plan = ctx.plan(inner);

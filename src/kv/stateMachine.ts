@@ -169,10 +169,17 @@ export class KvStateMachine {
       case "register":
         this.sessions.register(index);
         return integer(index);
-      case "session":
-        return this.sessions.apply(decoded.clientId, decoded.seq, () => this.execute(decoded.command));
+      case "session": {
+        const { clientId, seq, command: inner } = decoded;
+        return this.sessions.apply(clientId, seq, () =>
+          inner.op === "multi" ? this.transaction(inner.watches, inner.items, reads ?? []) : inner.op === "resolve" ? notApplied(clientId, seq) : this.execute(inner),
+        );
+      }
       case "multi":
         return this.transaction(decoded.watches, decoded.items, reads ?? []);
+      case "resolve":
+        // Never decoded outside a session.
+        throw new DecodeError(`log entry ${index}: a resolve outside a session`);
       default:
         return this.execute(decoded);
     }
@@ -687,4 +694,9 @@ export function keyString(key: Uint8Array): string {
 /** A copy, so a stored value never pins the (possibly much larger) log entry buffer it was decoded from. */
 function own(value: Buffer): Buffer {
   return Buffer.from(value);
+}
+
+/** The answer to RAFTKV.SESSION id seq EXEC (outside MULTI) when write `seq` was never applied: it is now used up. */
+function notApplied(clientId: number, seq: number): Reply {
+  return errorReply(`NOTAPPLIED write ${seq} of client ${clientId} was not applied, and now never will be`);
 }

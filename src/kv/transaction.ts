@@ -17,9 +17,10 @@
 // makes its EXEC fail as if the key had changed.
 
 import { array, errorReply, OK, simple, type Reply } from "../resp/writer.js";
-import { decodeCommand, encodeCommand, type TransactionItem } from "./command.js";
+import { decodeCommand, encodeCommand, encodeSessionCommand, type TransactionItem } from "./command.js";
 import type { NodeStatus } from "./info.js";
-import { readPlan, replyPlan, type Plan } from "./plan.js";
+import { readPlan, replyPlan, writePlan, type Plan } from "./plan.js";
+import { sessionOf } from "./sessionCommands.js";
 import type { CommandPlanner } from "./planner.js";
 import type { KvStateMachine } from "./stateMachine.js";
 
@@ -94,6 +95,17 @@ export class ClientConnection {
       if (this.queue !== null) this.failed = true;
       return replyPlan(refusal);
     }
+    if (name === "raftkv.session" && args.length === 4 && args[3]!.length === 4 && args[3]!.toString("latin1").toLowerCase() === "exec") {
+      // RAFTKV.SESSION id seq EXEC: in MULTI, EXEC at most once under the
+      // session; outside, what became of that EXEC (the resolve command).
+      const session = sessionOf(args);
+      if ("kind" in session) {
+        if (this.queue !== null) this.failed = true;
+        return session;
+      }
+      if (this.queue !== null) return this.exec(session);
+      return writePlan(encodeSessionCommand(session.clientId, session.seq, encodeCommand({ op: "resolve" })));
+    }
     if (this.queue !== null) {
       switch (name) {
         case "exec":
@@ -157,7 +169,8 @@ export class ClientConnection {
     this.watches = this.watches.filter((w) => this.pending.has(w.generation));
   }
 
-  private exec(): Plan {
+  /** `session`: EXEC under a client session (applied at most once per client id and seq). */
+  private exec(session?: { clientId: number; seq: number }): Plan {
     const queued = this.queue!;
     const failed = this.failed;
     this.queue = null;
@@ -175,7 +188,7 @@ export class ClientConnection {
       if (plan.kind === "reply") items.push({ kind: "reply", reply: plan.reply });
       else if (plan.kind === "write") {
         const command = decodeCommand(plan.command);
-        if (command.op === "register" || command.op === "session" || command.op === "timed" || command.op === "multi") {
+        if (command.op === "register" || command.op === "session" || command.op === "timed" || command.op === "multi" || command.op === "resolve") {
           items.push({ kind: "reply", reply: errorReply(`ERR ${command.op} is not allowed in a transaction`) });
         } else items.push({ kind: "write", command });
       } else {
@@ -204,6 +217,7 @@ export class ClientConnection {
           self.pending.delete(generation);
           self.watches = self.watches.filter((w) => w.generation !== generation);
           built = encodeCommand({ op: "multi", watches, items });
+          if (session !== undefined) built = encodeSessionCommand(session.clientId, session.seq, built);
         }
         return built;
       },

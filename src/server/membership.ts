@@ -89,6 +89,8 @@ export type SelfMembership = MemberState | "removed";
 
 /** How often the membership tick runs (auto-promotion, retiring links, the append rate). */
 export const MEMBERSHIP_TICK_MS = 100;
+/** How often a joiner not yet added asks the members it knows of for the live membership. */
+const DISCOVERY_MS = 1000;
 
 export class Membership {
   /** Every member address this node has learnt (bootstrap, every configuration seen): the latest one per id. */
@@ -102,6 +104,10 @@ export class Membership {
   private dirty = false;
   /** A removed node, no longer leading, has hung up on everybody. */
   private cutOff = false;
+  /** A joiner's discovery (discover()): members learnt from GET /members of the nodes its cluster file names. */
+  private readonly discovered = new Set<NodeId>();
+  private discovering = false;
+  private lastDiscovery = -Infinity;
 
   private constructor(
     readonly id: NodeId,
@@ -176,7 +182,9 @@ export class Membership {
     const peers = new Map<NodeId, Address>();
     // A removed leader still leads until its removal is committed (then the core steps it down): it must be heard until then.
     if (this.removed && this.host.raft().role !== "leader") return peers;
-    for (const id of [...this.members, ...this.retiring.keys()]) {
+    // A joiner also listens to the members it discovered: the leader that adds it may be one its cluster file does not name.
+    const discovered = this.file.wasMember ? [] : [...this.discovered];
+    for (const id of [...this.members, ...this.retiring.keys(), ...discovered]) {
       const a = this.book.get(id);
       if (id !== this.id && a !== undefined) peers.set(id, a.peer);
     }
@@ -240,6 +248,10 @@ export class Membership {
       retired = true;
     }
     if (retired) this.host.transport()?.setPeers(this.peerAddresses());
+    if (!this.file.wasMember && !this.discovering && now - this.lastDiscovery >= DISCOVERY_MS) {
+      this.lastDiscovery = now;
+      void this.discover();
+    }
     if (raft.role !== "leader") return;
     const last = raft.log.lastIndex();
     this.rate.note(now, last);
@@ -260,6 +272,46 @@ export class Membership {
       const r = raft.proposeConfChange({ voters, learners: cfg.learners.filter((x) => x !== id), context: this.context(cfg, { drop: [], autoPromoteDone: [id] }) });
       if (r.ok) this.log.info("learner_promoted", { id, index: r.index, automatic: true });
       return;
+    }
+  }
+
+  /**
+   * A joiner not yet added: asks the nodes it knows of (GET /members on their
+   * admin ports) who the members are now, so that it accepts the leader's
+   * connection even when its cluster file names an older membership.
+   */
+  private async discover(): Promise<void> {
+    this.discovering = true;
+    try {
+      for (const [id, a] of [...this.book]) {
+        if (id === this.id) continue;
+        let answer: MembersJson;
+        try {
+          const res = await fetch(`http://${formatAddress(a.admin)}/members`, { signal: AbortSignal.timeout(1000) });
+          answer = (await res.json()) as MembersJson;
+        } catch {
+          continue; // down, or not answering: ask the next one
+        }
+        if (this.file.wasMember || !Array.isArray(answer.members)) return;
+        let learnt = false;
+        for (const m of answer.members) {
+          if (m.id === this.id || this.book.has(m.id) || m.peer === null || m.client === null || m.admin === null) continue;
+          try {
+            this.book.set(m.id, { id: m.id, peer: parseAddress(m.peer, "peer"), client: parseAddress(m.client, "client"), admin: parseAddress(m.admin, "admin") });
+          } catch {
+            continue;
+          }
+          this.discovered.add(m.id);
+          learnt = true;
+        }
+        if (learnt) {
+          this.log.info("members_discovered", { from: id, members: answer.members.map((m) => m.id) });
+          this.host.transport()?.setPeers(this.peerAddresses());
+        }
+        return;
+      }
+    } finally {
+      this.discovering = false;
     }
   }
 

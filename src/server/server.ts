@@ -85,7 +85,8 @@ export interface ServerOptions<S extends ServerStateMachine = KvStateMachine> {
   /**
    * A new node joining a running cluster (`raftkv server --join`): its data
    * directory must be empty; it starts as no voter and waits for a leader to
-   * add it (SPEC §10). The cluster file names it and the current members.
+   * add it (SPEC §10). The cluster file names it and at least one current
+   * member (it asks the members it names for the live membership).
    */
   readonly join?: boolean;
 }

@@ -47,6 +47,12 @@ export interface ReplicatedNodeOptions<M extends StateMachine> {
   readonly commitTimeoutMs?: number;
   /** Snapshot the state machine every this many applied entries (default: the cluster file's, else 10000). */
   readonly snapshotEvery?: number;
+  /**
+   * A new node for a running cluster (SPEC §10, like `raftkv server --join`):
+   * the data directory must be empty; the node waits until the leader adds it
+   * (POST /members on a member's admin port), then catches up.
+   */
+  readonly join?: boolean;
 }
 
 /** Not done: this node does not lead. `leader` is the one that does, when known; try there. */
@@ -134,6 +140,7 @@ export class ReplicatedNode<M extends StateMachine> {
       stateMachine: adapter,
       ...(o.commitTimeoutMs !== undefined && { commitTimeoutMs: o.commitTimeoutMs }),
       ...(o.snapshotEvery !== undefined && { snapshotEvery: o.snapshotEvery }),
+      ...(o.join === true && { join: true }),
     });
     await server.start();
     const admin = o.admin === false ? null : new AdminPort(server, self.admin, logger, () => 0);

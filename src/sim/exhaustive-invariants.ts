@@ -9,18 +9,20 @@ import type { RaftNode } from "../core/node.js";
 import type { Entry } from "../core/types.js";
 import type { Invariant, TransitionCheck } from "../explore/explorer.js";
 import type { ClusterEvent, ClusterState, Disk } from "./exhaustive-state.js";
+import type { ExhaustiveInvariant } from "./invariant-catalogue.js";
 
-export const INVARIANTS: readonly Invariant<ClusterState>[] = [
+// Named as in the catalogue both modes share (invariant-catalogue.ts).
+export const INVARIANTS: readonly (Invariant<ClusterState> & { readonly name: ExhaustiveInvariant })[] = [
   { name: "Election Safety", check: electionSafety },
   { name: "Log Matching", check: logMatching },
   { name: "State Machine Safety", check: stateMachineSafety },
   { name: "Leader Completeness", check: leaderCompleteness },
   { name: "Committed is forever", check: committedIsForever },
-  { name: "commitIndex <= lastIndex", check: commitWithinLog },
+  { name: "Commit within log", check: commitWithinLog },
 ];
 
-export const TRANSITION_CHECKS: readonly TransitionCheck<ClusterState, ClusterEvent>[] = [
-  { name: "Monotonic commitIndex", checkTransition: monotonicCommit },
+export const TRANSITION_CHECKS: readonly (TransitionCheck<ClusterState, ClusterEvent> & { readonly name: ExhaustiveInvariant })[] = [
+  { name: "Monotonic indexes", checkTransition: monotonicCommit },
   { name: "Monotonic terms", checkTransition: monotonicTerms },
 ];
 
@@ -87,6 +89,7 @@ function committedIsForever(s: ClusterState): string | null {
   return null;
 }
 
+/** Commit within log: commitIndex never points past the last entry. */
 function commitWithinLog(s: ClusterState): string | null {
   for (const n of s.nodes) {
     if (n.commitIndex > n.log.lastIndex()) return `n${n.id} has commitIndex ${n.commitIndex} but its log ends at ${n.log.lastIndex()}`;
@@ -94,7 +97,7 @@ function commitWithinLog(s: ClusterState): string | null {
   return null;
 }
 
-/** commitIndex only goes back when the server restarts (it is volatile). */
+/** Monotonic indexes: commitIndex only goes back when the server restarts (it is volatile). */
 function monotonicCommit(from: ClusterState, e: ClusterEvent, to: ClusterState): string | null {
   for (let i = 0; i < to.nodes.length; i++) {
     const before = from.nodes[i]!;
@@ -105,7 +108,7 @@ function monotonicCommit(from: ClusterState, e: ClusterEvent, to: ClusterState):
   return null;
 }
 
-/** currentTerm never goes back, across restarts too (it is persisted). */
+/** Monotonic terms: currentTerm never goes back, across restarts too (it is persisted). */
 function monotonicTerms(from: ClusterState, _e: ClusterEvent, to: ClusterState): string | null {
   for (let i = 0; i < to.nodes.length; i++) {
     const before = from.nodes[i]!;

@@ -105,8 +105,14 @@ function replayClient(): void {
     roles: string[];
     violation: { invariant: string; message: string; at: number } | null;
     omitted: number;
-    start: { t: number; n: Tuple[]; l: number[][]; m: (number[] | null)[]; c: string[]; w: string; x: string[] };
-    deltas: { t: number; x: string[]; n?: Record<number, Tuple>; l?: Record<number, number[]>; m?: Record<number, number[] | null>; c?: string[]; w?: string }[];
+    start: { t: number; n: Tuple[]; l: number[][]; m: (number[] | null)[]; c: string[]; w: string; x: Line[] };
+    deltas: { t: number; x: Line[]; n?: Record<number, Tuple>; l?: Record<number, number[]>; m?: Record<number, number[] | null>; c?: string[]; w?: string }[];
+  }
+  /** One trace event (replay-data.ts TraceLine). */
+  interface Line {
+    text: string;
+    tag: "bad" | "event" | "chatter" | "";
+    msg?: { from: number; to: number; label: string; color: string; lost: boolean };
   }
   interface Log {
     base: number;
@@ -120,7 +126,7 @@ function replayClient(): void {
     match: (number[] | null)[];
     cut: string[];
     net: string;
-    lines: string[];
+    lines: Line[];
   }
   interface Msg {
     from: number;
@@ -134,11 +140,8 @@ function replayClient(): void {
   }
 
   const ROLE_FILL: Record<string, string> = { leader: "#1f9d55", candidate: "#e8890c", precandidate: "#c9a227", follower: "#3b76d8", down: "#aab2bb" };
-  const MSG = /^n(\d+) -> n(\d+) (\w+)\((.*)\)(?:\s+\[(cut|dropped)\])?$/;
   /** Centre and radius of the ring of nodes, in the 420×400 viewBox. */
   const RING = { x: 210, y: 205, r: 145 };
-  const QUIET = /AppendEntries\(.*heartbeat|AppendEntriesResponse\(.*, ok, /;
-  const NOTABLE = /->\s+(leader|candidate|precandidate|follower) \(term|CRASHED|RESTARTED|PARTITION|CUT link|HEAL|NETWORK|STORM|FAULTS END|BRANCH|VIOLATION|snapshot at/;
 
   const data = JSON.parse(document.getElementById("replay-data")!.textContent!) as Data;
   const byId = <T extends Element = HTMLElement>(id: string): T => document.getElementById(id) as unknown as T;
@@ -171,7 +174,7 @@ function replayClient(): void {
     states.push(s);
   }
   // Frames worth stopping at: a role changes, a node crashes or restarts, the network changes, a violation.
-  const notable = states.map((s, k) => k > 0 && (s.lines.some((l) => NOTABLE.test(l)) || s.cut !== states[k - 1]!.cut));
+  const notable = states.map((s, k) => k > 0 && (s.lines.some((l) => l.tag === "event" || l.tag === "bad") || s.cut !== states[k - 1]!.cut));
 
   let frame = 0;
   let timer: ReturnType<typeof setInterval> | null = null;
@@ -217,24 +220,13 @@ function replayClient(): void {
   function messages(s: State): Msg[] {
     const out: Msg[] = [];
     for (const line of s.lines) {
-      const m = MSG.exec(line);
+      const m = line.msg;
       if (!m) continue;
-      const [, from, to, type, args, lost] = m;
-      let label = type!;
-      let color = "#3b76d8";
-      if (type === "RequestVote") [label, color] = [/pre-vote/.test(args!) ? "pre-vote?" : "vote?", "#8e44ad"];
-      else if (type === "RequestVoteResponse") [label, color] = [/granted/.test(args!) ? "yes" : "no", "#b07cc6"];
-      else if (type === "AppendEntries") {
-        const n = /entries ([^,]*)/.exec(args!);
-        label = n ? `append ${n[1]!.split(" ").length}` : "heartbeat";
-      } else if (type === "AppendEntriesResponse") [label, color] = [/, ok,/.test(args!) ? "ok" : "refused", "#7fa6e6"];
-      else if (type === "InstallSnapshot") [label, color] = ["snapshot", "#a0522d"];
-      else if (type === "InstallSnapshotResponse") [label, color] = ["snap ok", "#c08a6b"];
-      const same = out.find((o) => o.from === Number(from) && o.to === Number(to) && o.label === label && o.lost === (lost !== undefined));
+      const same = out.find((o) => o.from === m.from && o.to === m.to && o.label === m.label && o.lost === m.lost);
       if (same) {
         same.count++;
-        same.text += `\n${line}`;
-      } else out.push({ from: Number(from), to: Number(to), label, color: lost ? "#d64545" : color, lost: lost !== undefined, text: line, count: 1 });
+        same.text += `\n${line.text}`;
+      } else out.push({ from: m.from, to: m.to, label: m.label, color: m.color, lost: m.lost, text: line.text, count: 1 });
     }
     return out;
   }
@@ -375,10 +367,10 @@ function replayClient(): void {
     let html = "";
     for (let k = Math.max(0, frame - 40); k <= Math.min(states.length - 1, frame + 10); k++) {
       const s = states[k]!;
-      const shown = s.lines.filter((line) => !quiet || !QUIET.test(line));
+      const shown = s.lines.filter((line) => !quiet || line.tag !== "chatter");
       for (const line of shown) {
-        const cls = /^VIOLATION/.test(line) ? "bad" : NOTABLE.test(line) ? "ev" : "";
-        html += `<div class="${k === frame ? "now" : ""}"><span class="t">t=${String(s.t).padStart(5)}  </span><span class="${cls}">${esc(line)}</span></div>`;
+        const cls = line.tag === "bad" ? "bad" : line.tag === "event" ? "ev" : "";
+        html += `<div class="${k === frame ? "now" : ""}"><span class="t">t=${String(s.t).padStart(5)}  </span><span class="${cls}">${esc(line.text)}</span></div>`;
       }
       if (k === frame && shown.length === 0)
         html += `<div class="now t">${s.t < 0 ? "start" : `t=${String(s.t).padStart(5)}`}  ${s.lines.length ? "(heartbeats only)" : "(nothing happened)"}</div>`;

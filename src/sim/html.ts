@@ -9,14 +9,16 @@
 // on load. Long runs keep their last `maxTicks` ticks, where a violation is.
 
 import type { Role } from "../core/types.js";
-import { FAULTS, specToString, type Plan } from "./plan.js";
+import { FAULTS, specToString, type SimPlan } from "./plan.js";
 import type { RunResult } from "./run.js";
 import { World, type SimNode } from "./world.js";
 import type { Bug } from "./zoo.js";
 import { renderPage } from "./html-page.js";
-import type { Delta, NodeTuple, ReplayData } from "./replay-data.js";
+import type { Delta, NodeTuple, ReplayData, TraceLine } from "./replay-data.js";
+import { isChatter, isNotable, messageOf, renderEvent, renderLine, type SimEvent } from "./trace.js";
+import { isDeepStrictEqual } from "node:util";
 
-export type { ReplayData } from "./replay-data.js";
+export type { ReplayData, TraceLine } from "./replay-data.js";
 
 export interface ReplayPageOptions {
   /** The bug-zoo variant the run was made with, if any: the replay must use it too. */
@@ -25,7 +27,7 @@ export interface ReplayPageOptions {
   readonly maxTicks?: number;
 }
 
-/** The run played again did not give the same trace: the page would show another run. */
+/** The run played again did not give the same events: the page would show another run. */
 export class ReplayDivergedError extends Error {
   override readonly name = "ReplayDivergedError";
 }
@@ -70,8 +72,8 @@ interface Frame {
   readonly cut: readonly string[];
   /** The network's condition, in words. */
   readonly net: string;
-  /** The trace lines of this tick, without their "t=" prefix. */
-  readonly lines: readonly string[];
+  /** The trace events of this tick, as the page shows them. */
+  readonly lines: readonly TraceLine[];
 }
 
 /** Plays the run again, snapshotting every tick, and encodes the frames. */
@@ -86,7 +88,7 @@ export function recordReplay(result: RunResult, o: ReplayPageOptions = {}): Repl
   const capture = (t: number): void => {
     const prev = frames.at(-1);
     faults.advanceTo(t);
-    const lines = world.trace.slice(consumed).map((l) => l.replace(/^t=\s*\d+\s{2}/, ""));
+    const lines = world.trace.slice(consumed).map(traceLine);
     consumed = world.trace.length;
     const cut = faults.cutLinks();
     frames.push({
@@ -188,7 +190,7 @@ class FaultView {
   /** The next tick whose events are still to be carried out. */
   private next = 0;
 
-  constructor(private readonly plan: Plan) {}
+  constructor(private readonly plan: SimPlan) {}
 
   /** Carries out the events of every tick up to and including `t`, in the world's order: healing first, then the plan's events. */
   advanceTo(t: number): void {
@@ -245,20 +247,38 @@ class FaultView {
   }
 }
 
-function checkSameRun(original: readonly string[], again: readonly string[]): void {
+/** One event as the page shows it: its words, how to style it, and the arrow of a message. */
+export function traceLine(e: SimEvent): TraceLine {
+  const tag = e.kind === "violation" ? "bad" : isNotable(e) ? "event" : isChatter(e) ? "chatter" : "";
+  const m = messageOf(e);
+  if (!m) return { text: renderEvent(e), tag };
+  let label: string = m.type;
+  let color = "#3b76d8";
+  if (m.type === "RequestVote") [label, color] = [m.preVote ? "pre-vote?" : "vote?", "#8e44ad"];
+  else if (m.type === "RequestVoteResponse") [label, color] = [m.voteGranted ? "yes" : "no", "#b07cc6"];
+  else if (m.type === "AppendEntries") label = m.entries.length > 0 ? `append ${m.entries.length}` : "heartbeat";
+  else if (m.type === "AppendEntriesResponse") [label, color] = [m.success ? "ok" : "refused", "#7fa6e6"];
+  else if (m.type === "InstallSnapshot") [label, color] = ["snapshot", "#a0522d"];
+  else if (m.type === "InstallSnapshotResponse") [label, color] = ["snap ok", "#c08a6b"];
+  const lost = e.kind === "drop";
+  return { text: renderEvent(e), tag, msg: { from: m.from, to: m.to, label, color: lost ? "#d64545" : color, lost } };
+}
+
+function checkSameRun(original: readonly SimEvent[], again: readonly SimEvent[]): void {
   if (original.length === 0 && again.length > 0) throw new ReplayDivergedError("the run has no trace to compare its replay with: make it with runPlan(plan, { trace: true })");
   const n = Math.min(original.length, again.length);
   let i = 0;
-  while (i < n && original[i] === again[i]) i++;
+  while (i < n && isDeepStrictEqual(original[i], again[i])) i++;
   if (i === original.length && i === again.length) return;
+  const show = (e: SimEvent | undefined) => JSON.stringify(e ? renderLine(e) : "end of trace");
   throw new ReplayDivergedError(
-    `the run did not replay the same way, so the page would show another run (first difference at trace line ${i + 1}: ` +
-      `${JSON.stringify(original[i] ?? "end of trace")} vs ${JSON.stringify(again[i] ?? "end of trace")}); ` +
+    `the run did not replay the same way, so the page would show another run (first difference at trace event ${i + 1}: ` +
+      `${show(original[i])} vs ${show(again[i])}); ` +
       `a run found with --bug must be replayed with the same --bug`,
   );
 }
 
-function replayText(plan: Plan, bug: string | null): string {
+function replayText(plan: SimPlan, bug: string | null): string {
   const faults = plan.faults.size === FAULTS.length ? "all" : plan.faults.size === 0 ? "none" : [...plan.faults].join(",");
   return `npx raftkv sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps} --faults ${faults}${bug ? ` --bug ${bug}` : ""}`;
 }

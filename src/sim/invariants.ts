@@ -1,22 +1,14 @@
 // Raft's safety properties (Figure 3 of the paper) and the course's run-time
-// assertion, checked by the simulator after every step:
-//
-//   Election Safety       at most one leader per term
-//   Log Matching          two logs with an entry of the same index and term
-//                         are identical up to it
-//   Leader Completeness   a leader's log holds every entry committed before its term
-//   State Machine Safety  no two servers apply different entries at one index
-//   Committed is forever  a committed entry never changes, is never removed
-//                         from a disk, and is on a majority of disks (a disk
-//                         that lost it to a storage fault counts until its
-//                         server has recovered: its acknowledgement was true)
-//   Monotonic indexes     commitIndex and lastApplied never go backwards
-//                         (within one incarnation) and lastApplied <= commitIndex
+// assertion, checked by the simulator after every step: Election Safety, Log
+// Matching, Leader Completeness, State Machine Safety, Committed is forever,
+// Monotonic indexes. Names, paper sections and what is checked: the one
+// catalogue both modes share, invariant-catalogue.ts.
 //
 // The checks are incremental so that they stay cheap when run every step.
 
 import type { RaftNode } from "../core/node.js";
 import type { Entry, NodeId } from "../core/types.js";
+import type { RandomInvariant } from "./invariant-catalogue.js";
 
 interface Known {
   readonly term: number;
@@ -53,7 +45,7 @@ export class Invariants {
 
   constructor(
     ids: readonly NodeId[],
-    private readonly fail: (invariant: string, message: string) => void,
+    private readonly fail: (invariant: RandomInvariant, message: string, entry?: { index: number; term: number }) => void,
   ) {
     this.majority = Math.floor(ids.length / 2) + 1;
   }
@@ -83,7 +75,7 @@ export class Invariants {
     for (const [index, k] of this.committed) {
       if (index <= raft.log.snapshotIndex) continue;
       if (raft.log.term(index) !== k.term) {
-        this.fail("Leader Completeness", `n${id} became leader of term ${raft.currentTerm} without committed entry ${index}@${k.term} (has ${raft.log.term(index) ?? "nothing"})`);
+        this.fail("Leader Completeness", `n${id} became leader of term ${raft.currentTerm} without committed entry ${index}@${k.term} (has ${raft.log.term(index) ?? "nothing"})`, { index, term: k.term });
         return;
       }
     }
@@ -110,7 +102,7 @@ export class Invariants {
       this.committed.set(e.index, { term: e.term, data: e.data });
       this.newlyCommitted.push(e.index);
     } else if (k.term !== e.term || !bytesEqual(k.data, e.data)) {
-      this.fail("Committed is forever", `n${id} committed ${e.index}@${e.term}, but ${e.index}@${k.term} was committed before`);
+      this.fail("Committed is forever", `n${id} committed ${e.index}@${e.term}, but ${e.index}@${k.term} was committed before`, { index: e.index, term: e.term });
     }
   }
 
@@ -118,7 +110,7 @@ export class Invariants {
     const k = this.appliedAt.get(e.index);
     if (!k) this.appliedAt.set(e.index, { term: e.term, data: e.data });
     else if (k.term !== e.term || !bytesEqual(k.data, e.data))
-      this.fail("State Machine Safety", `n${id} applied ${e.index}@${e.term}, another server applied ${e.index}@${k.term}`);
+      this.fail("State Machine Safety", `n${id} applied ${e.index}@${e.term}, another server applied ${e.index}@${k.term}`, { index: e.index, term: e.term });
   }
 
   /**
@@ -136,7 +128,7 @@ export class Invariants {
     for (const e of removed) {
       const k = this.committed.get(e.index);
       if (k && k.term === e.term) {
-        this.fail("Committed is forever", `n${id} removed committed entry ${e.index}@${e.term} from its disk`);
+        this.fail("Committed is forever", `n${id} removed committed entry ${e.index}@${e.term} from its disk`, { index: e.index, term: e.term });
         return;
       }
     }
@@ -151,7 +143,7 @@ export class Invariants {
         if (d.snapshotIndex >= index || d.entries[index - d.snapshotIndex - 1]?.term === term || d.lostThrough >= index) holders++;
       }
       if (holders < this.majority) {
-        this.fail("Committed is forever", `entry ${index}@${term} was committed while only ${holders} disk(s) held it`);
+        this.fail("Committed is forever", `entry ${index}@${term} was committed while only ${holders} disk(s) held it`, { index, term });
         return;
       }
     }

@@ -82,7 +82,12 @@ export interface RunSpec {
   readonly branches: readonly { readonly at: number; readonly seed: number }[];
 }
 
-export interface Plan extends PlanOptions {
+/**
+ * A run's whole schedule: its options, the events drawn from its seed, and
+ * the knobs drawn with them. (Named SimPlan so as not to be confused with
+ * src/kv/plan.ts's Plan, what a Redis command will do.)
+ */
+export interface SimPlan extends PlanOptions {
   readonly spec: RunSpec;
   readonly events: readonly PlanEvent[];
   /** Entry bytes per AppendEntries: small values split batches, which some bugs need. */
@@ -123,7 +128,7 @@ export function parseSpec(text: string): RunSpec | null {
   return { seed: Number(head), branches };
 }
 
-export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = []): Plan {
+export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = []): SimPlan {
   const base = new Prng(o.seed ^ 0x5eed);
   const maxBytesPerAppend = base.pick([1, 200, 1 << 20]);
   const electionTicks = base.pick<readonly [number, number]>([[15, 30], [15, 17]]);

@@ -57,6 +57,22 @@ export class Prng {
     return items[this.int(items.length)]!;
   }
 
+  /**
+   * A shuffled copy of `items` (Fisher–Yates: n - 1 draws, each position
+   * equally likely). Unlike `sort(random comparator)`, the result does not
+   * depend on the engine's sort algorithm, and it is uniform.
+   */
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const x = out[i]!;
+      out[i] = out[j]!;
+      out[j] = x;
+    }
+    return out;
+  }
+
   /** An independent generator derived from this one (for a separate stream of choices). */
   fork(): Prng {
     return new Prng(this.u32());

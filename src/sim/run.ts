@@ -2,15 +2,17 @@
 // every step, then check the clients' history for linearizability.
 
 import { checkLinearizability, kvModel } from "../check/linearizability.js";
-import { generatePlan, type Plan, type PlanOptions } from "./plan.js";
+import { generatePlan, type SimPlan, type PlanOptions } from "./plan.js";
 import { World, type RunStats, type Violation } from "./world.js";
+import type { SimEvent } from "./trace.js";
 import type { Bug } from "./zoo.js";
 
 export interface RunResult {
-  readonly plan: Plan;
+  readonly plan: SimPlan;
   readonly violation: Violation | null;
   readonly stats: RunStats;
-  readonly trace: readonly string[];
+  /** The run's events (empty unless traced). */
+  readonly trace: readonly SimEvent[];
   /** The linearizability check ran out of its step budget: neither a pass nor a violation (never counted as a pass). */
   readonly undecided: string | null;
 }
@@ -32,7 +34,7 @@ export interface RunOptions {
   readonly linearizabilitySteps?: number;
 }
 
-export function runPlan(plan: Plan, o: RunOptions = {}): RunResult {
+export function runPlan(plan: SimPlan, o: RunOptions = {}): RunResult {
   const world = new World({ plan, ...(o.bug ? { bug: o.bug } : {}), trace: o.trace ?? false });
   if (o.onTick) world.onTick = o.onTick;
   world.run(o.until);

@@ -8,13 +8,13 @@
 //      "network" event restores a perfect network; removing a crash storm
 //      stops its random crashes;
 //   3. spare the messages the network chose to drop, and the crashes a
-//      storm chose, the same way (Plan.spare: the run makes the same random
+//      storm chose, the same way (SimPlan.spare: the run makes the same random
 //      draws, so everything else stays as it was as far as possible);
 //   4. delete plan events once more: with fewer losses, fewer faults may do.
 // A trial is one run of at most the violation's length; `maxTrials` bounds
 // the work.
 
-import type { Plan } from "./plan.js";
+import type { SimPlan } from "./plan.js";
 import { runPlan, type RunResult } from "./run.js";
 import type { Bug } from "./zoo.js";
 
@@ -45,9 +45,9 @@ export function shrink(failing: RunResult, o: ShrinkOptions = {}): Shrunk {
   const timed = !UNTIMED.has(target.invariant);
   let best = failing;
   let until: number | null = timed ? target.at + 1 : null;
-  let plan: Plan = { ...failing.plan, events: failing.plan.events.filter((e) => !timed || e.at <= target.at) };
+  let plan: SimPlan = { ...failing.plan, events: failing.plan.events.filter((e) => !timed || e.at <= target.at) };
 
-  const attempt = (candidate: Plan): boolean => {
+  const attempt = (candidate: SimPlan): boolean => {
     trials++;
     const r = runPlan(candidate, { bug: o.bug, ...(until !== null ? { until } : {}) });
     if (r.violation?.invariant !== target.invariant) return false;

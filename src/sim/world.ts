@@ -8,12 +8,13 @@
 
 import type { KvCommand, KvOutput, Operation } from "../check/linearizability.js";
 import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot } from "../core/node.js";
-import { EntryType, type Entry, type HardState, type Message, type NodeId } from "../core/types.js";
+import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
+import type { RandomInvariant } from "./invariant-catalogue.js";
 import { Invariants, type DiskView } from "./invariants.js";
 import { SimKv, decodeOp, encodeOp } from "./kv.js";
-import type { Damage, Plan, PlanEvent } from "./plan.js";
+import type { Damage, SimPlan, PlanEvent } from "./plan.js";
 import { Prng } from "./prng.js";
-import { describeMessage } from "./trace.js";
+import type { SimEvent, SimEventBody } from "./trace.js";
 import type { Bug } from "./zoo.js";
 
 /** What survives a crash. */
@@ -55,15 +56,18 @@ interface ClientOp {
 }
 
 export interface WorldOptions {
-  readonly plan: Plan;
+  readonly plan: SimPlan;
   readonly bug?: Bug;
   readonly trace?: boolean;
 }
 
 export interface Violation {
-  readonly invariant: string;
+  /** Its name in the catalogue (invariant-catalogue.ts). */
+  readonly invariant: RandomInvariant;
   readonly message: string;
   readonly at: number;
+  /** The entry the violation is about, when it names one: the story follows it. */
+  readonly entry?: { readonly index: number; readonly term: number };
 }
 
 export interface RunStats {
@@ -79,10 +83,10 @@ export interface RunStats {
   /** Storage faults that took something from a disk, and recoveries from them (runs with "disk"). */
   storageFaults: number;
   recoveries: number;
-  /** Messages the network chose to drop, and crashes a storm chose (numbered in this order for Plan.spare). */
+  /** Messages the network chose to drop, and crashes a storm chose (numbered in this order for SimPlan.spare). */
   drops: number;
   stormCrashes: number;
-  /** Of those, how many Plan.spare kept from happening. */
+  /** Of those, how many SimPlan.spare kept from happening. */
   spared: number;
 }
 
@@ -91,10 +95,11 @@ const CLIENT_TIMEOUT = 150;
 const SNAPSHOT_EVERY = 40;
 
 export class World {
-  readonly plan: Plan;
+  readonly plan: SimPlan;
   readonly ids: NodeId[];
   readonly nodes = new Map<NodeId, SimNode>();
-  readonly trace: string[] = [];
+  /** What happened, event by event (only when tracing: most runs never read it). */
+  readonly trace: SimEvent[] = [];
   readonly history: Operation<KvCommand, KvOutput>[] = [];
   readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, storageFaults: 0, recoveries: 0, drops: 0, stormCrashes: 0, spared: 0 };
   violation: Violation | null = null;
@@ -149,7 +154,7 @@ export class World {
     this.faults = root.fork();
     for (const id of this.ids) this.nodeRandom.set(id, root.fork());
     this.branches = [...o.plan.spec.branches];
-    this.invariants = new Invariants(this.ids, (invariant, message) => this.fail(invariant, message));
+    this.invariants = new Invariants(this.ids, (invariant, message, entry) => this.fail(invariant, message, entry));
     for (const id of this.ids) {
       const disk: Disk = { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] };
       const node: SimNode = { id, raft: null, kv: new SimKv(), disk, writing: null, queued: [], proposals: new Map(), reads: new Map(), readsWaiting: [] };
@@ -219,7 +224,7 @@ export class World {
     this.disks = root.fork();
     this.faults = root.fork();
     for (const id of this.ids) this.nodeRandom.set(id, root.fork());
-    this.log(() => `BRANCH: random choices from seed ${seed}`);
+    this.log(() => ({ kind: "branch", seed }));
   }
 
   // -------------------------------------------------------------------
@@ -271,10 +276,10 @@ export class World {
     if (raft.role !== before) this.roleChanged(node, before);
   }
 
-  private roleChanged(node: SimNode, before: string): void {
+  private roleChanged(node: SimNode, before: Role): void {
     const raft = node.raft!;
     if (raft.role === "leader") this.stats.elections++;
-    this.log(() => `n${node.id} ${before} -> ${raft.role} (term ${raft.currentTerm})`);
+    this.log(() => ({ kind: "role", node: node.id, from: before, to: raft.role, term: raft.currentTerm }));
     this.invariants.roleChanged(node.id, raft);
   }
 
@@ -302,17 +307,17 @@ export class World {
       node.kv = SimKv.restore(snap.data);
       this.settleProposalsThrough(node, snap.lastIncludedIndex);
       this.invariants.stateAfter(node.id, snap.lastIncludedIndex, node.kv.digest(), "snapshot");
-      this.log(() => `n${node.id} installed snapshot at ${snap.lastIncludedIndex}`);
+      this.log(() => ({ kind: "snapshot", node: node.id, index: snap.lastIncludedIndex }));
     }
     for (const e of ready.committed) this.applyEntry(node, e);
     if (this.tracing && raft.role === "leader" && raft.commitIndex > (this.leaderCommitLogged.get(node.id) ?? 0)) {
       this.leaderCommitLogged.set(node.id, raft.commitIndex);
-      this.log(() => `n${node.id} commits through ${raft.commitIndex} (leader of term ${raft.currentTerm})`);
+      this.log(() => ({ kind: "commit", node: node.id, index: raft.commitIndex, term: raft.currentTerm }));
     }
     raft.advance();
     if (raft.recovery === null && this.damaged.delete(node.id)) {
       this.stats.recoveries++;
-      this.log(() => `n${node.id} recovered from its storage fault`);
+      this.log(() => ({ kind: "recovered", node: node.id }));
     }
     this.invariants.afterStep(node.id, raft);
     if (this.violation) return;
@@ -414,7 +419,7 @@ export class World {
     node.reads.clear();
     node.readsWaiting = [];
     this.invariants.crashed(node.id);
-    this.log(() => `n${node.id} CRASHED`);
+    this.log(() => ({ kind: "crash", node: node.id }));
   }
 
   // -------------------------------------------------------------------
@@ -424,7 +429,7 @@ export class World {
   private send(m: Message): void {
     this.stats.messages++;
     if (this.cut.has(`${m.from}>${m.to}`)) {
-      this.log(() => `${describeMessage(m)}  [cut]`);
+      this.log(() => ({ kind: "drop", message: m, loss: "cut" }));
       return;
     }
     if (this.net.chance(this.drop)) {
@@ -435,7 +440,7 @@ export class World {
         this.enqueue(this.now + 1, -k, m);
         return;
       }
-      this.log(() => `${describeMessage(m)}  [dropped]`);
+      this.log(() => ({ kind: "drop", message: m, loss: "dropped" }));
       return;
     }
     const copies = this.net.chance(this.duplicate) ? 2 : 1;
@@ -455,7 +460,7 @@ export class World {
   private deliver(m: Message): void {
     const node = this.nodes.get(m.to)!;
     if (!node.raft || this.cut.has(`${m.from}>${m.to}`)) return;
-    this.log(() => describeMessage(m));
+    this.log(() => ({ kind: "deliver", message: m }));
     this.input(node, { kind: "message", message: m });
     // Vote traffic is rare next to replication traffic, yet a crash right after
     // answering a vote is as dangerous as one after answering an append: a
@@ -488,7 +493,7 @@ export class World {
         const node = this.nodes.get(e.node)!;
         if (node.raft) return;
         this.boot(node);
-        this.log(() => `n${e.node} RESTARTED (term ${node.raft!.currentTerm}, log ${node.raft!.log.lastIndex()}${node.raft!.recovery ? ", recovering" : ""})`);
+        this.log(() => ({ kind: "restart", node: e.node, term: node.raft!.currentTerm, lastIndex: node.raft!.log.lastIndex(), recovering: node.raft!.recovery !== null }));
         return;
       }
       case "damage":
@@ -497,25 +502,25 @@ export class World {
       case "partition":
         this.cut.clear();
         for (const a of e.groups) for (const b of e.groups) if (a !== b) for (const x of a) for (const y of b) this.cut.add(`${x}>${y}`);
-        this.log(() => `PARTITION ${e.groups.map((g) => `{${g.join(",")}}`).join(" ")}`);
+        this.log(() => ({ kind: "partition", groups: e.groups }));
         return;
       case "cut":
         this.cut.add(`${e.from}>${e.to}`);
-        this.log(() => `CUT link n${e.from} -> n${e.to}`);
+        this.log(() => ({ kind: "cut", from: e.from, to: e.to }));
         return;
       case "heal":
         this.cut.clear();
-        this.log(() => "HEAL all links");
+        this.log(() => ({ kind: "heal" }));
         return;
       case "network":
         this.drop = e.drop;
         this.duplicate = e.duplicate;
         this.maxDelay = e.maxDelay;
-        this.log(() => `NETWORK drop ${e.drop} duplicate ${e.duplicate} delay 1..${e.maxDelay}`);
+        this.log(() => ({ kind: "network", drop: e.drop, duplicate: e.duplicate, maxDelay: e.maxDelay }));
         return;
       case "storm":
         this.storm = { until: e.until, p: e.p };
-        this.log(() => `CRASH STORM until t=${e.until}, p=${e.p} per delivered message`);
+        this.log(() => ({ kind: "storm", until: e.until, p: e.p }));
         return;
       case "op":
         this.clientQueue.get(e.client)!.push(e.input);
@@ -524,7 +529,7 @@ export class World {
         // To whichever node leads in the highest term now; nothing if there is none or it is the target.
         const leader = [...this.nodes.values()].filter((n) => n.raft?.role === "leader").sort((a, b) => b.raft!.currentTerm - a.raft!.currentTerm)[0];
         if (!leader || leader.id === e.to) return;
-        this.log(() => `TRANSFER leadership n${leader.id} -> n${e.to}`);
+        this.log(() => ({ kind: "transfer", from: leader.id, to: e.to }));
         this.input(leader, { kind: "transfer", to: e.to });
         return;
       }
@@ -551,33 +556,31 @@ export class World {
       if (disk.hardState) disk.hardState = withLost(disk.hardState, last);
       return true;
     };
-    let what: string;
+    // Whether there was nothing of that kind to lose.
+    let harmless = false;
     switch (kind) {
       case "tail":
-        what = disk.entries.length > 0 && lose(disk.entries.length - 1 - this.faults.int(Math.min(disk.entries.length, 8))) ? "lost the tail of its log" : "lost nothing (empty log)";
+        harmless = !(disk.entries.length > 0 && lose(disk.entries.length - 1 - this.faults.int(Math.min(disk.entries.length, 8))));
         break;
       case "corrupt":
-        what = disk.entries.length > 0 && lose(this.faults.int(disk.entries.length)) ? "a damaged entry (cut from there)" : "lost nothing (empty log)";
+        harmless = !(disk.entries.length > 0 && lose(this.faults.int(disk.entries.length)));
         break;
       case "snapshot":
         if (disk.snapshot === null) {
-          what = "lost nothing (no snapshot)";
+          harmless = true;
           break;
         }
         disk.snapshot = null;
         disk.entries = [];
         if (disk.hardState) disk.hardState = withLost(disk.hardState, last);
-        what = "lost its snapshot, and the log after it";
         break;
       case "hardstate":
         disk.hardState = null;
-        what = "lost its term and vote";
         break;
       case "wipe":
         disk.hardState = null;
         disk.snapshot = null;
         disk.entries = [];
-        what = "lost its whole data directory";
         break;
     }
     if (disk.hardState === null || disk.hardState.lost) {
@@ -585,7 +588,7 @@ export class World {
       this.damaged.add(node.id);
       this.stats.storageFaults++;
     }
-    this.log(() => `n${node.id} DISK FAULT: ${what}`);
+    this.log(() => ({ kind: "damage", node: node.id, damage: kind, harmless }));
     this.restarts.push({ at: this.now + down, node: node.id });
   }
 
@@ -596,7 +599,7 @@ export class World {
     this.duplicate = 0;
     this.maxDelay = 2;
     for (const node of this.nodes.values()) if (!node.raft) this.boot(node);
-    this.log(() => "FAULTS END: all nodes up, network healed");
+    this.log(() => ({ kind: "faults-end" }));
   }
 
   // -------------------------------------------------------------------
@@ -670,7 +673,7 @@ export class World {
     this.stats.opsCompleted++;
     this.history.push({ clientId: op.client, input: op.input, output, call: op.call, return: this.now });
     this.clientBusy.set(op.client, null);
-    this.log(() => `client ${op.client}: ${JSON.stringify(op.input)} -> ${String(output)}  (n${node.id}, applied ${node.raft!.lastApplied})`);
+    this.log(() => ({ kind: "reply", client: op.client, input: op.input, output, node: node.id, applied: node.raft!.lastApplied }));
   }
 
   /** The outcome is unknown: it may still commit. */
@@ -738,15 +741,15 @@ export class World {
       this.fail("Liveness", "no client operation completed after the faults ended");
   }
 
-  private fail(invariant: string, message: string): void {
+  private fail(invariant: RandomInvariant, message: string, entry?: Violation["entry"]): void {
     if (this.violation) return;
-    this.violation = { invariant, message, at: this.now };
-    this.log(() => `VIOLATION ${invariant}: ${message}`);
+    this.violation = { invariant, message, at: this.now, ...(entry ? { entry } : {}) };
+    this.log(() => ({ kind: "violation", invariant, message }));
   }
 
-  /** Trace lines are built only when tracing: most runs never read them. */
-  private log(line: () => string): void {
-    if (this.tracing) this.trace.push(`t=${String(this.now).padStart(5)}  ${line()}`);
+  /** Trace events are built only when tracing: most runs never read them. */
+  private log(event: () => SimEventBody): void {
+    if (this.tracing) this.trace.push({ at: this.now, ...event() } as SimEvent);
   }
 }
 

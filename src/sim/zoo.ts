@@ -6,6 +6,7 @@
 
 import { RaftNode, type RaftConfig, type RestoredState } from "../core/node.js";
 import { FIGURE2_RULES, type Rules } from "../core/rules.js";
+import { RANDOM_INVARIANTS, type RandomInvariant } from "./invariant-catalogue.js";
 
 export interface Bug {
   readonly name: string;
@@ -14,8 +15,8 @@ export interface Bug {
   /** It breaks a rule about storage faults: runs need them ("disk") to show it. */
   readonly storage?: true;
   /**
-   * The invariants this bug is expected to break (names as in invariants.ts
-   * and world.ts): a search counts a violation as finding the bug only when
+   * The invariants this bug is expected to break (names as in
+   * invariant-catalogue.ts): a search counts a violation as finding the bug only when
    * it names one of these. Pinning the verdict keeps a bug from being
    * "found" by an unrelated failure.
    */
@@ -28,19 +29,9 @@ export interface Bug {
   readonly sideEffects?: Readonly<Partial<Record<SimInvariant, string>>>;
 }
 
-/** What the simulator checks (src/sim/invariants.ts, world.ts, run.ts). */
-export const SIM_INVARIANTS = [
-  "Election Safety",
-  "Log Matching",
-  "Leader Completeness",
-  "State Machine Safety",
-  "Committed is forever",
-  "Monotonic indexes",
-  "Linearizability",
-  "Liveness",
-  "Recovery",
-] as const;
-export type SimInvariant = (typeof SIM_INVARIANTS)[number];
+/** What the random mode checks (src/sim/invariants.ts, world.ts, run.ts), named as in invariant-catalogue.ts. */
+export const SIM_INVARIANTS = RANDOM_INVARIANTS;
+export type SimInvariant = RandomInvariant;
 
 /** How a violation relates to a bug: what it is pinned to break, a known side effect, or neither. */
 export function verdict(bug: Bug, invariant: string): "pinned" | "side effect" | "unexpected" {

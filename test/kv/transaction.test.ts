@@ -169,3 +169,72 @@ describe("WATCH", () => {
     assert.equal(wire(sm.apply(3, encodeTimedCommand(1000, exec2.command))), "*-1\r\n");
   });
 });
+
+describe("EXEC under a client session (RAFTKV.SESSION id seq EXEC)", () => {
+  function register(h: Harness): string {
+    const reply = h.run("RAFTKV.REGISTER");
+    assert.match(reply, /^:\d+\r\n$/);
+    return reply.slice(1, -2);
+  }
+  function pair(h: Harness, id: string, seq: string): string {
+    assert.equal(h.run("MULTI"), OK);
+    assert.equal(h.run("INCR", "n"), QUEUED);
+    assert.equal(h.run("INCR", "m"), QUEUED);
+    return h.run("RAFTKV.SESSION", id, seq, "EXEC");
+  }
+
+  test("a retried EXEC with the same seq gets the first reply and is not applied again", () => {
+    const h = new Harness();
+    const id = register(h);
+    assert.equal(pair(h, id, "1"), "*2\r\n:1\r\n:1\r\n");
+    const entry = decodeCommand(h.log.at(-1)!.command);
+    assert.ok(entry.op === "timed" && entry.command.op === "session" && entry.command.command.op === "multi", "one entry: the transaction under the session");
+    // The retry (say, on a new leader after the first reply was lost): the same commands, the same seq.
+    assert.equal(pair(h, id, "1"), "*2\r\n:1\r\n:1\r\n");
+    assert.equal(h.run("GET", "n"), "$1\r\n1\r\n");
+    // The next seq applies.
+    assert.equal(pair(h, id, "2"), "*2\r\n:2\r\n:2\r\n");
+    assert.equal(pair(h, id, "1"), "-ERR RAFTKV.SESSION seq 1 is older than the last applied seq 2 of client " + id + "\r\n");
+    assert.equal(h.run("GET", "m"), "$1\r\n2\r\n");
+  });
+
+  test("outside MULTI it asks what became of that EXEC: its reply, or -NOTAPPLIED, after which it can never apply", () => {
+    const h = new Harness();
+    const id = register(h);
+    assert.equal(pair(h, id, "1"), "*2\r\n:1\r\n:1\r\n");
+    assert.equal(h.run("RAFTKV.SESSION", id, "1", "EXEC"), "*2\r\n:1\r\n:1\r\n");
+    // Seq 2 never reached the log (say, the leader died first): resolving it uses it up...
+    const notApplied = `-NOTAPPLIED write 2 of client ${id} was not applied, and now never will be\r\n`;
+    assert.equal(h.run("RAFTKV.SESSION", id, "2", "exec"), notApplied);
+    // ...so if it does reach the log later, it is not applied.
+    assert.equal(pair(h, id, "2"), notApplied);
+    assert.equal(h.run("GET", "n"), "$1\r\n1\r\n");
+    assert.equal(pair(h, id, "3"), "*2\r\n:2\r\n:2\r\n");
+  });
+
+  test("a WATCH abort is remembered like any reply; watches still work under a session", () => {
+    const h = new Harness();
+    const id = register(h);
+    h.run("SET", "k", "1");
+    assert.equal(h.run("WATCH", "k"), OK);
+    h.execute(new ClientConnection(h.planner).plan(args("SET", "k", "2")));
+    assert.equal(h.run("MULTI"), OK);
+    assert.equal(h.run("SET", "k", "3"), QUEUED);
+    assert.equal(h.run("RAFTKV.SESSION", id, "1", "EXEC"), "*-1\r\n");
+    assert.equal(h.run("RAFTKV.SESSION", id, "1", "EXEC"), "*-1\r\n");
+    assert.equal(h.run("GET", "k"), "$1\r\n2\r\n");
+  });
+
+  test("a bad client id or seq in MULTI is refused and discards the transaction; the session's reply survives a snapshot", () => {
+    const h = new Harness();
+    const id = register(h);
+    h.run("MULTI");
+    h.run("INCR", "n");
+    assert.equal(h.run("RAFTKV.SESSION", "0", "1", "EXEC"), "-ERR RAFTKV.SESSION client id must be a positive integer (as returned by RAFTKV.REGISTER)\r\n");
+    assert.equal(h.run("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assert.equal(pair(h, id, "1"), "*2\r\n:1\r\n:1\r\n");
+    const copy = new KvStateMachine();
+    copy.restore(h.sm.snapshot());
+    assert.equal(wire(copy.apply(h.log.at(-1)!.index + 1, h.log.at(-1)!.command)), "*2\r\n:1\r\n:1\r\n", "a restored replica remembers the reply");
+  });
+});

@@ -4,13 +4,15 @@
 // that knew only the old nodes find the new one through /status and MOVED.
 
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join as joinPath } from "node:path";
 import { test } from "node:test";
 import { TestCluster } from "../helpers/cluster.js";
 import { addMember, change, join, settled, waitForMembers, Writer } from "./membership-support.js";
 import { missingKeys, show } from "./support.js";
 
 test("replace a dead node: add the new one, then remove the dead one, while writes continue", async () => {
-  const c = await TestCluster.start({ nodes: 4, initial: 3 });
+  const c = await TestCluster.start({ nodes: 5, initial: 3 });
   const writer = new Writer(c, "replace");
   try {
     await c.waitForLeader(20_000);
@@ -37,6 +39,17 @@ test("replace a dead node: add the new one, then remove the dead one, while writ
     // A follower's MOVED names the leader's client address, whichever of them it is.
     const moved = show(await c.command(follower, "SET", "x", "1"));
     assert.equal(moved, `-MOVED 0 ${c.node(leader).host}:${c.node(leader).clientPort}`);
+
+    // Another new node whose cluster file names only itself and a follower (an old membership, say):
+    // it learns the live members from that follower's /members and accepts the leader, which it was not told of.
+    const oldFile = joinPath(c.dir, "old-membership.json");
+    const entry = (id: number) => ({ id, peer: `${c.node(id).host}:${c.node(id).peerPort}`, client: `${c.node(id).host}:${c.node(id).clientPort}`, admin: `${c.node(id).host}:${c.node(id).adminPort}` });
+    writeFileSync(oldFile, JSON.stringify({ nodes: [entry(follower), entry(5)] }));
+    c.startNode(5, ["--join"], oldFile);
+    await c.waitForPort(5);
+    const added5 = await addMember(c, 5, false, [2, 4]);
+    assert.equal(added5.status, 200, JSON.stringify(added5.body));
+    await waitForMembers(c, 5, "node 5 promoted, as node 5 sees it", settled([1, 2, 4, 5]), 60_000);
 
     const acked = await writer.stop();
     assert.deepEqual(await missingKeys(c, acked), []);

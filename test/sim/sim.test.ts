@@ -7,7 +7,11 @@ import { runPlan, runSeed } from "../../src/sim/run.js";
 import { shrink } from "../../src/sim/shrink.js";
 import { search } from "../../src/sim/search.js";
 import { findBug } from "../../src/sim/zoo.js";
-import { collapseRepeats, story } from "../../src/sim/trace.js";
+import { renderStory, story, type StoryItem } from "../../src/sim/story.js";
+import { condense, renderTrace, type SimEvent } from "../../src/sim/trace.js";
+import type { Entry, Message } from "../../src/core/types.js";
+import { EntryType } from "../../src/core/types.js";
+import { isDeepStrictEqual } from "node:util";
 
 const BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -33,7 +37,7 @@ describe("the simulator", () => {
     const b = runPlan(plan(), { trace: true });
     assert.deepEqual(a.trace, b.trace);
     const prefix = runPlan(generatePlan({ seed: 7, nodes: 3, steps: 800, faults: DEFAULT }), { trace: true });
-    const upTo = (t: readonly string[]) => t.filter((l) => Number(/^t=\s*(\d+)/.exec(l)![1]) < 120);
+    const upTo = (t: readonly SimEvent[]) => t.filter((e) => e.at < 120);
     assert.deepEqual(upTo(a.trace), upTo(prefix.trace), "a branch keeps the run before its tick");
   });
 
@@ -65,11 +69,11 @@ describe("the simulator", () => {
     // One run, read closely: the target campaigns on TimeoutNow and wins.
     const r = runSeed({ seed: 3, nodes: 3, steps: 1000, faults: DEFAULT, transfers: true }, { trace: true });
     assert.equal(r.violation, null);
-    const at = r.trace.findIndex((l) => / TRANSFER leadership n\d+ -> n\d+/.test(l));
-    const target = /-> n(\d+)$/.exec(r.trace[at]!)![1];
-    const next = r.trace.slice(at).find((l) => / -> leader /.test(l));
-    assert.match(next ?? "", new RegExp(`n${target} candidate -> leader`));
-    assert.ok(r.trace.slice(at).some((l) => l.includes(`n${target} -> `) && l.includes("RequestVote(") && l.includes(", transfer,")));
+    const at = r.trace.findIndex((e) => e.kind === "transfer");
+    const transfer = r.trace[at] as Extract<SimEvent, { kind: "transfer" }>;
+    const next = r.trace.slice(at).find((e) => e.kind === "role" && e.to === "leader");
+    assert.deepEqual(next && next.kind === "role" ? [next.node, next.from] : null, [transfer.to, "candidate"]);
+    assert.ok(r.trace.slice(at).some((e) => e.kind === "deliver" && e.message.from === transfer.to && e.message.type === "RequestVote" && e.message.transfer));
   });
 
   test("each fault on its own, and none at all", () => {
@@ -102,7 +106,7 @@ describe("the simulator", () => {
   });
 });
 
-describe("sparing random losses (the shrinker's Plan.spare)", () => {
+describe("sparing random losses (the shrinker's SimPlan.spare)", () => {
   test("a spared drop is delivered instead, and a plan that spares nothing is the same run", () => {
     const plan = generatePlan({ seed: 11, nodes: 3, steps: 600, faults: new Set<Fault>(["drop", "crash"]) });
     const a = runPlan(plan, { trace: true });
@@ -111,10 +115,10 @@ describe("sparing random losses (the shrinker's Plan.spare)", () => {
     assert.deepEqual(none.trace, a.trace);
     const first = runPlan({ ...plan, spare: { drops: new Set([1]), crashes: new Set() } }, { trace: true });
     assert.equal(first.stats.spared, 1);
-    const firstDrop = a.trace.find((l) => l.endsWith("[dropped]"))!;
-    assert.ok(!first.trace.includes(firstDrop), "the first dropped message is not dropped");
+    const firstDrop = a.trace.find((e) => e.kind === "drop" && e.loss === "dropped")!;
+    assert.ok(!first.trace.some((e) => isDeepStrictEqual(e, firstDrop)), "the first dropped message is not dropped");
     const all = runPlan({ ...plan, spare: { drops: new Set(Array.from({ length: 10_000 }, (_, i) => i + 1)), crashes: new Set() } }, { trace: true });
-    assert.equal(all.trace.filter((l) => l.endsWith("[dropped]")).length, 0);
+    assert.equal(all.trace.filter((e) => e.kind === "drop" && e.loss === "dropped").length, 0);
     assert.equal(all.stats.spared, all.stats.drops);
   });
 });
@@ -188,27 +192,48 @@ describe("raftkv sim (command line)", () => {
 });
 
 describe("the story's view of a trace", () => {
-  test("tells elections with their votes, folds lost campaigns and resent messages, and stops following the entry once it commits", () => {
-    const trace = [
-      "t=   10  n1 precandidate -> candidate (term 2)",
-      "t=   11  n1 -> n2 RequestVote(term 2, last 4@1)",
-      "t=   12  n2 -> n1 RequestVoteResponse(term 2, granted)",
-      "t=   12  n1 candidate -> leader (term 2)",
-      "t=   13  n1 -> n2 AppendEntries(term 2, prev 4@1, entries 5@2, commit 4)",
-      "t=   13  n1 -> n3 AppendEntries(term 2, prev 4@1, entries 5@2, commit 4)  [dropped]",
-      "t=   14  n1 -> n2 AppendEntries(term 2, prev 4@1, entries 5@2, commit 4)",
-      "t=   15  n1 -> n2 AppendEntries(term 2, prev 4@1, heartbeat, commit 4)",
-      "t=   15  client 1: {} -> OK",
-      "t=   16  n3 CRASHED",
-      "t=   20  n3 precandidate -> candidate (term 3)",
-      "t=   40  n3 precandidate -> candidate (term 4)",
-      "t=   50  n2 -> n1 AppendEntriesResponse(term 2, ok, match 5)",
-      "t=   50  n1 commits through 5 (leader of term 2)",
-      "t=   51  n1 -> n3 AppendEntries(term 2, prev 4@1, entries 5@2, commit 5)",
-      "t=   60  n1 leader -> follower (term 5)",
-      "t=   60  VIOLATION Leader Completeness: n3 became leader of term 5 without committed entry 5@2 (has nothing)",
-    ];
-    assert.deepEqual(story(trace, "n3 became leader of term 5 without committed entry 5@2 (has nothing)"), [
+  // The trace of a small run, event by event: n1 wins term 2 and sends entry 5@2; n3 misses it, crashes, campaigns in vain; the entry commits; n3 later leads without it.
+  const entry = (index: number, term: number): Entry => ({ index, term, type: EntryType.Normal, data: new Uint8Array() });
+  const append = (to: number, commit: number, entries: Entry[]): Message => ({ type: "AppendEntries", from: 1, to, term: 2, prevLogIndex: 4, prevLogTerm: 1, entries, leaderCommit: commit, seq: 0 });
+  const ack: Message = { type: "AppendEntriesResponse", from: 2, to: 1, term: 2, success: true, matchIndex: 5, conflictIndex: 0, conflictTerm: 0, seq: 0, incarnation: 0 };
+  const grant = (from: number): Message => ({ type: "RequestVoteResponse", from, to: 1, term: 2, voteGranted: true, preVote: false });
+  const trace: SimEvent[] = [
+    { at: 10, kind: "role", node: 1, from: "precandidate", to: "candidate", term: 2 },
+    { at: 11, kind: "deliver", message: { type: "RequestVote", from: 1, to: 2, term: 2, lastLogIndex: 4, lastLogTerm: 1, preVote: false, transfer: false } },
+    { at: 12, kind: "deliver", message: grant(2) },
+    { at: 12, kind: "drop", message: grant(3), loss: "dropped" },
+    { at: 12, kind: "role", node: 1, from: "candidate", to: "leader", term: 2 },
+    { at: 13, kind: "deliver", message: append(2, 4, [entry(5, 2)]) },
+    { at: 13, kind: "drop", message: append(3, 4, [entry(5, 2)]), loss: "dropped" },
+    { at: 14, kind: "deliver", message: append(2, 4, [entry(5, 2)]) },
+    { at: 15, kind: "deliver", message: append(2, 4, []) },
+    { at: 15, kind: "reply", client: 1, input: { op: "get", key: "k0" }, output: null, node: 1, applied: 4 },
+    { at: 16, kind: "crash", node: 3 },
+    { at: 20, kind: "role", node: 3, from: "precandidate", to: "candidate", term: 3 },
+    { at: 40, kind: "role", node: 3, from: "precandidate", to: "candidate", term: 4 },
+    { at: 50, kind: "deliver", message: ack },
+    { at: 50, kind: "commit", node: 1, index: 5, term: 2 },
+    { at: 51, kind: "deliver", message: append(3, 5, [entry(5, 2)]) },
+    { at: 60, kind: "role", node: 1, from: "leader", to: "follower", term: 5 },
+    { at: 60, kind: "violation", invariant: "Leader Completeness", message: "n3 became leader of term 5 without committed entry 5@2 (has nothing)" },
+  ];
+  const told = story(trace, { entry: { index: 5, term: 2 } });
+
+  test("tells elections with the votes that arrived, folds lost campaigns and resent messages, and stops following the entry once it commits", () => {
+    assert.deepEqual(
+      told.map((i) => i.kind),
+      ["elected", "messages", "messages", "event", "lost-campaigns", "messages", "event", "stepped-down", "event"],
+    );
+    assert.deepEqual(told[0], { kind: "elected", at: 12, node: 1, term: 2, last: { index: 4, term: 1 }, voters: [1, 2] });
+    const sent = told[1] as Extract<StoryItem, { kind: "messages" }>;
+    assert.deepEqual([sent.at, sent.peers, sent.count, sent.lastAt, sent.loss], [13, [2], 2, 14, null]);
+    assert.deepEqual((told[2] as Extract<StoryItem, { kind: "messages" }>).loss, "dropped");
+    assert.deepEqual(told[4], { kind: "lost-campaigns", at: 20, node: 3, terms: [3, 4] });
+    assert.equal((told.at(-1) as Extract<StoryItem, { kind: "event" }>).event.kind, "violation");
+  });
+
+  test("reads as text for people", () => {
+    assert.deepEqual(renderStory(told), [
       "t=   12  n1 becomes leader of term 2 (its log ends 4@1), voted for by n1, n2",
       "t=   13  n1 -> n2 AppendEntries(term 2, prev 4@1, entries 5@2)  (x2, the last at t=14)",
       "t=   13  n1 -> n3 AppendEntries(term 2, prev 4@1, entries 5@2)  [dropped]",
@@ -221,22 +246,13 @@ describe("the story's view of a trace", () => {
     ]);
   });
 
-  test("folds a message repeated at several ticks into one line, and keeps what differs", () => {
-    const lines = [
-      "t=  631  n1 -> n2 AppendEntriesResponse(term 8, ok, match 34)",
-      "t=  632  n1 -> n2 AppendEntriesResponse(term 8, ok, match 34)  [dropped]",
-      "t=  633  n1 -> n2 AppendEntriesResponse(term 8, ok, match 34)",
-      "t=  640  n1 -> n2 AppendEntriesResponse(term 8, ok, match 34)",
-      "t=  662  n3 CRASHED",
-      "t=  700  n1 -> n2 AppendEntriesResponse(term 8, ok, match 34)",
-    ];
-    assert.deepEqual(collapseRepeats(lines), [
-      "t=  631  n1 -> n2 AppendEntriesResponse(term 8, ok, match 34)",
-      "t=  632  n1 -> n2 AppendEntriesResponse(term 8, ok, match 34)  [dropped]",
-      "t=  633  n1 -> n2 AppendEntriesResponse(term 8, ok, match 34)  (x2, the last at t=640)",
-      "t=  662  n3 CRASHED",
-      "t=  700  n1 -> n2 AppendEntriesResponse(term 8, ok, match 34)",
-    ]);
+  test("the trace as text, and without its chatter", () => {
+    const lines = renderTrace(trace);
+    assert.equal(lines[6], "t=   13  n1 -> n3 AppendEntries(term 2, prev 4@1, entries 5@2, commit 4)  [dropped]");
+    assert.equal(lines[9], 't=   15  client 1: {"op":"get","key":"k0"} -> null  (n1, applied 4)');
+    const quiet = condense(trace);
+    assert.equal(quiet.length, trace.length - 2, "the heartbeat at t=15 and the plain acknowledgement at t=50 are left out");
+    assert.ok(!quiet.includes(trace[8]!) && !quiet.includes(trace[13]!));
   });
 });
 
@@ -264,8 +280,8 @@ describe("chunked snapshots in the simulated world", () => {
     const r = runSeed({ seed: 1, nodes: 3, steps: 1000, faults: new Set(DEFAULT_FAULTS) }, { trace: true });
     assert.equal(r.violation, null);
     assert.equal(r.plan.maxBytesPerAppend, 1, "a plan that splits batches, and so snapshots (8-byte chunks)");
-    const lastChunks = r.trace.filter((l) => /InstallSnapshot\(.*bytes [1-9]\d*\.\.\d+, done\)$/.test(l));
+    const lastChunks = r.trace.filter((e) => e.kind === "deliver" && e.message.type === "InstallSnapshot" && e.message.done && e.message.offset > 0);
     assert.ok(lastChunks.length > 0, "a last chunk that is not the first one was delivered");
-    assert.ok(r.trace.some((l) => /installed snapshot/.test(l)), "and a snapshot was installed");
+    assert.ok(r.trace.some((e) => e.kind === "snapshot"), "and a snapshot was installed");
   });
 });

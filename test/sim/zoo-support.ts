@@ -13,7 +13,7 @@ import { DEFAULT_FAULTS, FAULTS } from "../../src/sim/plan.js";
 import { search } from "../../src/sim/search.js";
 import { runPlan } from "../../src/sim/run.js";
 import { shrink } from "../../src/sim/shrink.js";
-import { story } from "../../src/sim/trace.js";
+import { renderStory, story } from "../../src/sim/story.js";
 import { findBug, verdict } from "../../src/sim/zoo.js";
 
 /** The longest story a zoo find may be told in (docs/SIMULATION.md, "Shrinking and the story"). */
@@ -33,9 +33,12 @@ export function zooTest(name: string, maxRuns: number, seed = 1): void {
     assert.equal(s.result.violation?.invariant, res.found.violation.invariant);
     const again = runPlan(s.result.plan, { bug, trace: true, ...(s.until !== null ? { until: s.until } : {}) });
     assert.equal(again.violation?.invariant, res.found.violation.invariant, "the shrunk plan replays to the same violation");
-    const told = story(again.trace, again.violation!.message);
-    assert.ok(told.length <= MAX_STORY, `${name}: a story of ${told.length} events:\n${told.join("\n")}`);
-    if (again.violation!.invariant !== "Linearizability") assert.match(told.at(-1)!, new RegExp(`VIOLATION ${again.violation!.invariant}`));
+    const told = story(again.trace, again.violation!);
+    assert.ok(told.length <= MAX_STORY, `${name}: a story of ${told.length} events:\n${renderStory(told).join("\n")}`);
+    if (again.violation!.invariant !== "Linearizability") {
+      const last = told.at(-1);
+      assert.ok(last?.kind === "event" && last.event.kind === "violation" && last.event.invariant === again.violation!.invariant, "the story ends with the violation");
+    }
     console.log(
       `${name}: ${res.found.violation.invariant} after ${res.runs} runs, ${((performance.now() - t0) / 1000).toFixed(1)} s; shrunk to ${s.result.plan.events.length} of ${s.eventsBefore} events, ` +
         `${s.spared} random losses spared, a story of ${told.length} events` +

@@ -30,6 +30,7 @@ const { newRng } = load("rng.js");
 const { newIdGenerator } = load("idGenerator.js");
 const { walkExpression } = load("ir/IRVisitor.js");
 const { toItf } = load("itf.js");
+const { zerog } = load("idGenerator.js");
 
 export class QuintError extends Error {}
 
@@ -55,11 +56,11 @@ export class QuintModule {
     const hit = this.cache.get(text);
     if (hit) return hit;
     const p = frontend.parseExpressionOrDeclaration(text, "<validate>", this.idGen, this.parsed.sourceMap);
-    if (p.kind !== "expr") throw new QuintError(`not an expression: ${text.slice(0, 200)}: ${JSON.stringify(p.errors ?? p.kind)}`);
+    if (p.kind !== "expr") throw new QuintError(`not an expression: ${text.slice(0, 200)}: ${JSON.stringify(p.errors ?? p.kind, bigints)}`);
     const resolver = this.parsed.resolver;
     walkExpression(resolver, p.expr);
     if (resolver.errors.length > 0) {
-      const errors = JSON.stringify(resolver.errors);
+      const errors = JSON.stringify(resolver.errors, bigints);
       resolver.errors = [];
       throw new QuintError(`${text.slice(0, 200)}: ${errors}`);
     }
@@ -109,6 +110,19 @@ export class QuintState {
     if (itf.isLeft()) throw new QuintError(`${text}: ${itf.value}`);
     return decode(itf.value.states[0].v);
   }
+
+  /** The states the evaluator went through since it was made (a run's trace), each with its variables by their unqualified names. */
+  trace(): Record<string, Value>[] {
+    return this.evaluator.trace.get().map((state: Any) => {
+      const itf = toItf(["v"], [{ id: 0n, kind: "app", opcode: "Rec", args: [{ id: 0n, kind: "str", value: "v" }, state.toQuintEx(zerog)] }]);
+      if (itf.isLeft()) throw new QuintError(String(itf.value));
+      return stripModule(decode(itf.value.states[0].v) as Record<string, Value>);
+    });
+  }
+}
+
+export function stripModule(state: Record<string, Value>): Record<string, Value> {
+  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k.split("::").pop()!, v]));
 }
 
 function bigints(_k: string, v: unknown): unknown {

@@ -23,6 +23,7 @@ import { readTrace, type SpecState } from "./itf.js";
 import { BACKEND, itfFiles, quint, scenarios, simulate, type QuintResult } from "./quint.js";
 import { Coverage } from "./coverage.js";
 import { Divergence, replay } from "./replay.js";
+import { QuintModule } from "./evaluator.js";
 import type { SpecStep } from "./itf.js";
 
 const ACTION: Record<SpecStep["tag"], string> = {
@@ -37,6 +38,22 @@ function actionOf(step: SpecStep): string {
   const pre = (m.tag === "RequestVote" || m.tag === "RequestVoteResponse") && m.value.preVote ? ", pre-vote" : "";
   return `deliver(${m.tag}${pre})`;
 }
+
+const SCENARIOS = [
+  "electionTest", "replicationTest", "readIndexTest", "snapshotTest", "transferTest", "parallelWriteTest", "crashDuringParallelWriteTest", "figure8Test",
+  // the zoo's scenarios under Figure 2's rules: Safety holds
+  "doubleVoteTest", "voteNotPersistedTest", "keepLeadershipTest", "upToDateCheckTest", "readWithoutQuorumTest",
+];
+
+/** spec/raftZoo.qnt's runs: each zoo variant mirrored in the spec, with the invariant its scenario breaks. */
+const ZOO: { run: string; bug: string; breaks: string }[] = [
+  { run: "zoo_figure8", bug: "figure8", breaks: "LeaderCompleteness" },
+  { run: "zoo_doubleVote", bug: "double-vote", breaks: "ElectionSafety" },
+  { run: "zoo_voteNotPersisted", bug: "vote-not-persisted", breaks: "ElectionSafety" },
+  { run: "zoo_keepLeadership", bug: "keep-leadership", breaks: "ElectionSafety" },
+  { run: "zoo_noUpToDateCheck", bug: "no-up-to-date-check", breaks: "LeaderCompleteness" },
+  { run: "zoo_readWithoutQuorum", bug: "read-without-quorum", breaks: "ReadIndexSafety" },
+];
 
 const TRACES = Number(process.env.SPEC_TRACES ?? 200);
 const STEPS = Number(process.env.SPEC_STEPS ?? 50);
@@ -85,7 +102,7 @@ describe("spec/raft.qnt and the core against it", () => {
 
   test("scenarios: election, replication, read index, snapshot, transfer, a leader's parallel write, Figure 8 (§5.4.2 holds it off)", () => {
     assert.equal(tests.code, 0, tests.stdout + tests.stderr);
-    for (const name of ["electionTest", "replicationTest", "readIndexTest", "snapshotTest", "transferTest", "parallelWriteTest", "crashDuringParallelWriteTest", "figure8Test"]) {
+    for (const name of SCENARIOS) {
       assert.match(tests.stdout, new RegExp(`ok raftTests::scenarios::${name} passed`), name);
     }
   });
@@ -105,7 +122,7 @@ describe("spec/raft.qnt and the core against it", () => {
   });
 
   test("conformance: every trace replays on RaftNode with the spec's state after every step", (t) => {
-    assert.ok(random.length > 0 && scenarioTraces.length === 8, "traces were written");
+    assert.ok(random.length > 0 && scenarioTraces.length === SCENARIOS.length, "traces were written");
     const states = new Set<string>();
     const coverage = new Coverage();
     let steps = 0;
@@ -155,6 +172,22 @@ describe("spec/raft.qnt and the core against it", () => {
       }
       t.diagnostic(`${bug.name}: ${COUNT_ZOO ? `${caught}/${all.length} traces diverge` : "caught"}; first: ${first}`);
       assert.ok(caught > 0, `${bug.name} is not caught by any of ${all.length} traces`);
+    }
+  });
+
+  test("the bug zoo mirrored in the spec (spec/raftZoo.qnt): each variant's scenario breaks its invariant, and replays step by step on the zoo's core of that name", (t) => {
+    // Quint's evaluator in this process, a fresh state per run (quint test carries state between runs of different instances).
+    const zoo = new QuintModule("raftZoo.qnt", "raftZoo");
+    for (const { run, bug, breaks } of ZOO) {
+      const q = zoo.fresh();
+      // Each run ends in an expect that its invariant is violated (raftTests.qnt): true means it ran and broke it.
+      assert.equal(q.act(run), true, `${run}: the scenario did not run to its violation of ${breaks}`);
+      const trace = q.trace() as unknown as SpecState[];
+      // The mirror is the same mutation as the zoo's: the variant's core follows the spec's variant step by step ...
+      assert.doesNotThrow(() => replay(trace, findBug(bug)!.make), `${run} on the zoo's ${bug}`);
+      // ... and Figure 2's core does not.
+      assert.throws(() => replay(trace), Divergence, `${run} on Figure 2's core`);
+      t.diagnostic(`${bug}: breaks ${breaks} in ${trace.length - 1} steps; the zoo's core conforms, Figure 2's diverges`);
     }
   });
 

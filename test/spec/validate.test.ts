@@ -9,7 +9,7 @@
 
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { FAULTS as ALL_FAULTS, type Plan } from "../../src/sim/plan.js";
+import { FAULTS as ALL_FAULTS, type SimPlan } from "../../src/sim/plan.js";
 import { findBug } from "../../src/sim/zoo.js";
 import { Coverage } from "./coverage.js";
 import { Rejected, record, tvPlan, validate, type CoreEvent, type Recording } from "./validate.js";
@@ -20,8 +20,8 @@ const FIRST_SEED = Number(process.env.SPEC_TV_SEED ?? 1);
 const FAULTS = new Set(ALL_FAULTS);
 
 /** The first `count` seeds from `from` whose runs restart a server without its hard state (lost, or the whole disk) and see it answered. */
-function surveySeeds(from: number, count: number, ticks: number): Plan[] {
-  const plans: Plan[] = [];
+function surveySeeds(from: number, count: number, ticks: number): SimPlan[] {
+  const plans: SimPlan[] = [];
   for (let seed = from; plans.length < count && seed < from + 1000; seed++) {
     const plan = tvPlan(seed, ticks, FAULTS);
     if (!plan.events.some((e) => e.kind === "damage" && (e.damage === "hardstate" || e.damage === "wipe"))) continue;

@@ -44,7 +44,7 @@
 import type { RaftConfig, RestoredState, Ready } from "../../src/core/node.js";
 import { RaftNode } from "../../src/core/node.js";
 import { EntryType, type Entry, type Message, type NodeId } from "../../src/core/types.js";
-import { generatePlan, type Fault, type Plan } from "../../src/sim/plan.js";
+import { generatePlan, type Fault, type SimPlan } from "../../src/sim/plan.js";
 import { World } from "../../src/sim/world.js";
 import type { Bug } from "../../src/sim/zoo.js";
 import { QuintModule, quintText, type QuintState } from "./evaluator.js";
@@ -69,7 +69,7 @@ export type CoreEvent =
 
 /** A run of the simulator as the events of its nodes' driver interface. */
 export interface Recording {
-  readonly plan: Plan;
+  readonly plan: SimPlan;
   readonly events: CoreEvent[];
   /** A rule of the core that the simulator saw broken (the run's own invariants), if any. */
   readonly violation: string | null;
@@ -144,7 +144,7 @@ function readResult(r: Ready["reads"][number]): SpecReadResult {
  * Runs a plan in the simulator with every node's driver interface observed.
  * `inner` builds the nodes (a zoo variant's make, or RaftNode's constructor).
  */
-export function record(plan: Plan, inner: Bug["make"] = (c, r) => new RaftNode(c, r), until?: number): Recording {
+export function record(plan: SimPlan, inner: Bug["make"] = (c, r) => new RaftNode(c, r), until?: number): Recording {
   const events: CoreEvent[] = [];
   const intern = new Interner();
   const lo = plan.electionTicks[0];
@@ -192,7 +192,7 @@ export function record(plan: Plan, inner: Bug["make"] = (c, r) => new RaftNode(c
 }
 
 /** A plan of the simulator at raftTV's settings (spec/raftTV.qnt): the seed's faults and client operations. */
-export function tvPlan(seed: number, steps: number, faults: ReadonlySet<Fault>, transfers = true): Plan {
+export function tvPlan(seed: number, steps: number, faults: ReadonlySet<Fault>, transfers = true): SimPlan {
   const plan = generatePlan({ seed, nodes: TV_CONFIG.nodes, steps, faults, transfers });
   return { ...plan, electionTicks: TV_CONFIG.electionTicks, maxBytesPerAppend: TV_CONFIG.maxBytesPerAppend };
 }

@@ -1,0 +1,206 @@
+// The story of a violation, told for a student: only what the violation
+// needs, one item a line, read from the run's typed trace (trace.ts).
+
+import type { Message, NodeId } from "../core/types.js";
+import { describeBody, renderEvent, tickLabel, type Loss, type SimEvent } from "./trace.js";
+
+/** What the story needs of the violation: the entry it names, if any (Violation.entry). */
+export interface StoryViolation {
+  readonly entry?: { readonly index: number; readonly term: number } | undefined;
+}
+
+export type StoryItem =
+  /** An event told as the trace tells it: crashes, restarts, storage faults, the network, transfers, the commit, the violation. */
+  | { readonly kind: "event"; readonly event: SimEvent }
+  /** An election won: the candidate's last entry when it asked for votes, and who voted for it (itself first). */
+  | { readonly kind: "elected"; readonly at: number; readonly node: NodeId; readonly term: number; readonly last: { readonly index: number; readonly term: number } | null; readonly voters: readonly NodeId[] }
+  | { readonly kind: "stepped-down"; readonly at: number; readonly node: NodeId; readonly term: number }
+  /** Campaigns one node lost in a row: the first at `at`, in `terms`. */
+  | { readonly kind: "lost-campaigns"; readonly at: number; readonly node: NodeId; readonly terms: readonly number[] }
+  /**
+   * One message carrying the entry, sent by one node to several (or an answer
+   * from several to one): `peers` are the others. Sent `count` times to the
+   * peer it was sent to most often, the last time at `lastAt`. An
+   * AppendEntries is shown without its commit index.
+   */
+  | { readonly kind: "messages"; readonly at: number; readonly message: Message; readonly answer: boolean; readonly loss: Loss | null; readonly peers: readonly NodeId[]; readonly count: number; readonly lastAt: number };
+
+/**
+ * From the leader that first sent the entry the violation names: elections
+ * won (with the candidate's last entry and who voted for it), campaigns lost
+ * (folded), leaders stepping down, crashes, restarts, storage faults,
+ * partitions and cuts, transfers, snapshots installed, the AppendEntries
+ * that carry that index (where they went and whether they arrived), the
+ * answers that acknowledge it, the leader's commit past it, and the
+ * violation itself. A message repeated at several ticks is folded into one item.
+ */
+export function story(trace: readonly SimEvent[], violation: StoryViolation): StoryItem[] {
+  const index = violation.entry?.index ?? null;
+  const carries = (e: SimEvent): boolean => {
+    if (index === null || (e.kind !== "deliver" && e.kind !== "drop")) return false;
+    const m = e.message;
+    if (m.type === "AppendEntries") return m.entries.some((x) => x.index === index);
+    return m.type === "AppendEntriesResponse" && m.success && m.matchIndex >= index && m.matchIndex < index + 3;
+  };
+  const key = (node: NodeId, term: number) => `${node}@${term}`;
+  // Who voted for whom, and what log each candidate ran with.
+  const voters = new Map<string, NodeId[]>();
+  const lastOf = new Map<string, { index: number; term: number }>();
+  const won = new Set<string>();
+  for (const e of trace) {
+    if (e.kind === "role" && e.from === "candidate" && e.to === "leader") won.add(key(e.node, e.term));
+    if (e.kind !== "deliver") continue;
+    const m = e.message;
+    if (m.type === "RequestVoteResponse" && !m.preVote && m.voteGranted) {
+      const list = voters.get(key(m.to, m.term)) ?? [];
+      if (!list.includes(m.from)) list.push(m.from);
+      voters.set(key(m.to, m.term), list);
+    }
+    if (m.type === "RequestVote" && !m.preVote) lastOf.set(key(m.from, m.term), { index: m.lastLogIndex, term: m.lastLogTerm });
+  }
+  // The story starts where the entry first travels, after the election of the
+  // leader that sent it and the partitions and cuts in force at that moment.
+  const first = trace.findIndex(carries);
+  let start = 0;
+  const before: number[] = [];
+  if (first > 0) {
+    start = first;
+    const sender = (trace[first] as Extract<SimEvent, { message: Message }>).message.from;
+    for (let i = first - 1; i >= 0; i--) {
+      const kind = trace[i]!.kind;
+      if (kind === "heal") break;
+      if (kind === "partition" || kind === "cut") before.push(i);
+      if (kind === "partition") break;
+    }
+    for (let i = first - 1; i >= 0; i--) {
+      const e = trace[i]!;
+      if (e.kind === "role" && e.node === sender && e.from === "candidate" && e.to === "leader") {
+        before.push(i);
+        break;
+      }
+    }
+  }
+  const prologue = before.sort((a, b) => a - b).map((i) => trace[i]!);
+
+  const out: StoryItem[] = [];
+  // Lost campaigns in a row are one item, told where the first one was.
+  let lost: { slot: number; at: number; node: NodeId; terms: number[] } | null = null;
+  const flushLost = () => {
+    if (lost) out[lost.slot] = { kind: "lost-campaigns", at: lost.at, node: lost.node, terms: lost.terms };
+    lost = null;
+  };
+  const committed = new Set<NodeId>();
+  // The messages since the last other event: the same message sent again is counted on its first item.
+  // A request sent to several followers (or an answer from several) is one item naming them all.
+  const burst = new Map<string, { slot: number; at: number; message: Message; answer: boolean; loss: Loss | null; count: number; lastAt: number; peers: NodeId[]; sends: Map<NodeId, number> }>();
+  const flushBurst = () => {
+    for (const b of burst.values()) out[b.slot] = { kind: "messages", at: b.at, message: b.message, answer: b.answer, loss: b.loss, peers: b.peers, count: b.count, lastAt: b.lastAt };
+    burst.clear();
+  };
+  for (const e of [...prologue, ...trace.slice(start)]) {
+    let told: StoryItem | null = null;
+    if (e.kind === "role") {
+      if (e.from === "precandidate" && e.to === "candidate" && !won.has(key(e.node, e.term))) {
+        if (lost && lost.node === e.node) {
+          lost.terms.push(e.term);
+          continue;
+        }
+        flushLost();
+        out.push({ kind: "lost-campaigns", at: e.at, node: e.node, terms: [e.term] });
+        lost = { slot: out.length - 1, at: e.at, node: e.node, terms: [e.term] };
+        continue;
+      }
+      if (e.from === "candidate" && e.to === "leader") {
+        const k = key(e.node, e.term);
+        told = { kind: "elected", at: e.at, node: e.node, term: e.term, last: lastOf.get(k) ?? null, voters: [e.node, ...(voters.get(k) ?? [])] };
+      } else if (e.from === "leader" && e.to === "follower") told = { kind: "stepped-down", at: e.at, node: e.node, term: e.term };
+    } else if (e.kind === "commit") {
+      if (index !== null && e.index >= index && !committed.has(e.node)) {
+        committed.add(e.node);
+        told = { kind: "event", event: e };
+      }
+    } else if (toldAsIs(e)) told = { kind: "event", event: e };
+    else if (committed.size === 0 && carries(e)) {
+      // Until the entry commits, where it travelled; afterwards only the events that lose it matter.
+      flushLost();
+      const m = (e as Extract<SimEvent, { message: Message }>).message;
+      const loss = e.kind === "drop" ? e.loss : null;
+      const answer = m.type !== "AppendEntries";
+      const peer = answer ? m.from : m.to;
+      const what = `${answer ? `* -> ${m.to}` : `${m.from} -> *`} ${describeBody(m, { commit: false })} ${loss ?? ""}`;
+      const same = burst.get(what);
+      if (same) {
+        const n = (same.sends.get(peer) ?? 0) + 1;
+        same.sends.set(peer, n);
+        if (n === 1) same.peers.push(peer);
+        same.count = Math.max(same.count, n);
+        same.lastAt = e.at;
+      } else {
+        out.push({ kind: "messages", at: e.at, message: m, answer, loss, peers: [peer], count: 1, lastAt: e.at });
+        burst.set(what, { slot: out.length - 1, at: e.at, message: m, answer, loss, count: 1, lastAt: e.at, peers: [peer], sends: new Map([[peer, 1]]) });
+      }
+      continue;
+    }
+    if (told === null) continue;
+    flushLost();
+    flushBurst();
+    out.push(told);
+  }
+  flushLost();
+  flushBurst();
+  return out;
+}
+
+/** Events the story tells as they are, wherever they come. */
+function toldAsIs(e: SimEvent): boolean {
+  switch (e.kind) {
+    case "crash":
+    case "restart":
+    case "damage":
+    case "recovered":
+    case "partition":
+    case "heal":
+    case "cut":
+    case "transfer":
+    case "violation":
+    case "faults-end":
+    case "snapshot":
+      return true;
+    case "deliver":
+    case "drop":
+      return e.message.type === "TimeoutNow";
+    default:
+      return false;
+  }
+}
+
+/** The tick an item is told at. */
+export function storyAt(item: StoryItem): number {
+  return item.kind === "event" ? item.event.at : item.at;
+}
+
+/** The story as text, one line an item. */
+export function renderStory(items: readonly StoryItem[]): string[] {
+  return items.map((item) => `${tickLabel(storyAt(item))}  ${renderItem(item)}`);
+}
+
+function renderItem(item: StoryItem): string {
+  switch (item.kind) {
+    case "event":
+      return renderEvent(item.event);
+    case "elected":
+      return `n${item.node} becomes leader of term ${item.term}${item.last ? ` (its log ends ${item.last.index}@${item.last.term})` : ""}, voted for by ${item.voters.map((v) => `n${v}`).join(", ")}`;
+    case "stepped-down":
+      return `n${item.node} steps down (term ${item.term})`;
+    case "lost-campaigns": {
+      const more = item.terms.slice(1);
+      return `n${item.node} stands for election in term ${item.terms[0]} and does not win${more.length > 0 ? ` (and in term${more.length > 1 ? "s" : ""} ${more.join(", ")})` : ""}`;
+    }
+    case "messages": {
+      const m = item.message;
+      const peers = item.peers.map((p) => `n${p}`).join(", ");
+      const who = item.answer ? `${peers} -> n${m.to}` : `n${m.from} -> ${peers}`;
+      return `${who} ${describeBody(m, { commit: false })}${item.loss ? `  [${item.loss}]` : ""}${item.count > 1 ? `  (x${item.count}, the last at t=${item.lastAt})` : ""}`;
+    }
+  }
+}

@@ -18,11 +18,11 @@ export const MEMBER_EXIT = { ok: 0, unavailable: 1, refused: 2 } as const;
 
 const HELP = `usage: raftkv member list                [--config FILE] [--json]
        raftkv member add ID --peer H:P --client H:P --admin H:P [--learner]
-       raftkv member promote ID
+       raftkv member promote ID [--force]
        raftkv member remove ID [--force]
        (each also takes --config FILE and --timeout MS)
 
-The cluster's membership (docs/MEMBERSHIP.md). The cluster file is only where
+The cluster's membership (docs/REFERENCE.md, Membership). The cluster file is only where
 to start: any member it names that still answers is enough, and the command
 finds the leader itself (following 421 answers).
 
@@ -34,10 +34,12 @@ finds the leader itself (following 421 answers).
   add       adds node ID (started with \`raftkv server --join\`) as a learner:
             it receives the log but does not vote. Without --learner the
             leader promotes it by itself once it has caught up.
-  promote   makes learner ID a voter; refused while it is behind.
+  promote   makes learner ID a voter; refused while it is behind (more than
+            an election timeout's worth of entries, or not heard from).
   remove    takes node ID out of the configuration (the leader too: it
             commits the change, then steps down). A removal that would leave
-            no quorum reachable is refused unless --force is given.
+            no quorum reachable is refused unless --force is given (also
+            for promote: a new voter the leader cannot reach).
 
 One change at a time: a change while another is pending is refused.
 Changes need the admin token when the cluster has one: RAFTKV_ADMIN_TOKEN,
@@ -76,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
   const allowed: Record<string, readonly string[]> = {
     list: ["config", "timeout", "json"],
     add: ["config", "timeout", "peer", "client", "admin", "learner"],
-    promote: ["config", "timeout"],
+    promote: ["config", "timeout", "force"],
     remove: ["config", "timeout", "force"],
   };
   for (const name of p.flags.keys()) if (!allowed[sub]!.includes(name)) throw new UsageError(`member ${sub} takes no --${name}`);
@@ -100,7 +102,7 @@ export async function run(argv: string[]): Promise<number> {
     ) as { peer: string; client: string; admin: string };
     change = { kind: "add", id, ...addresses, learner: p.flags.has("learner") };
   } else if (sub === "promote") {
-    change = { kind: "promote", id };
+    change = { kind: "promote", id, force: p.flags.has("force") };
   } else if (sub === "remove") {
     change = { kind: "remove", id, force: p.flags.has("force") };
   }
@@ -123,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(doneMessage(change, outcome.body) + "\n");
       return MEMBER_EXIT.ok;
     case "refused":
-      process.stderr.write(`raftkv member ${sub}: refused: ${outcome.message}${outcome.code === 401 || outcome.code === 403 ? " (set RAFTKV_ADMIN_TOKEN, or adminTokenFile in the cluster file)" : ""}\n`);
+      process.stderr.write(`raftkv member ${sub}: refused: ${outcome.message.replace("add ?force=1", "give --force")}${outcome.code === 401 || outcome.code === 403 ? " (set RAFTKV_ADMIN_TOKEN, or adminTokenFile in the cluster file)" : ""}\n`);
       return MEMBER_EXIT.refused;
     case "unavailable":
       process.stderr.write(`raftkv member ${sub}: ${outcome.message}${outcome.unknown ? "" : "; is the cluster running?"}\n`);

@@ -45,6 +45,9 @@ damages what it had fsynced; docs/STORAGE.md); --faults all adds them, and
 the bug zoo's storage-fault variants add them by themselves.
 --transfers adds leadership transfers now and then (an operator action, thesis
 §3.10) to --seeds, --replay, --bug and --time runs.
+--membership adds membership changes (thesis ch. 4): two spare servers beyond
+--nodes, and an operator moving the cluster to random configurations of all of
+them — learners, promotions, removals (the leader's too), replacements.
 Defaults: --steps 1000 ticks of faults (then 400 ticks of healing), --nodes 3,5, --seed 1.
 Long runs (--seeds, --bug, --time, --exhaustive) show their progress on one
 line of stderr when it is a terminal; --quiet turns that off.
@@ -70,6 +73,7 @@ const spec = {
   "inbox-capacity": {},
   "list-bugs": { boolean: true },
   transfers: { boolean: true },
+  membership: { boolean: true },
   bug: {},
   budget: {},
   time: {},
@@ -92,6 +96,7 @@ interface Common {
   bug: Bug | undefined;
   first: number;
   transfers: boolean;
+  membership: boolean;
   progress: Progress;
 }
 
@@ -141,7 +146,7 @@ function common(p: Parsed): Common {
       faults.add(f as Fault);
     }
   }
-  return { nodes, steps: intFlag(p, "steps", 1000, 10, 1_000_000), faults, bug, first: intFlag(p, "seed", 1, 0, 2 ** 32 - 1), transfers: p.flags.has("transfers"), progress: Progress.forTerminal(p.flags.has("quiet")) };
+  return { nodes, steps: intFlag(p, "steps", 1000, 10, 1_000_000), faults, bug, first: intFlag(p, "seed", 1, 0, 2 ** 32 - 1), transfers: p.flags.has("transfers"), membership: p.flags.has("membership") || (bug?.membership ?? false), progress: Progress.forTerminal(p.flags.has("quiet")) };
 }
 
 /** The faults a run has when --faults is not given. */
@@ -153,7 +158,7 @@ function replayCommand(plan: SimPlan, c: Common): string {
   // The plan's own faults: the search's swarm testing gives each run a subset of the ones asked for.
   const same = (list: readonly Fault[]) => list.length === plan.faults.size && list.every((f) => plan.faults.has(f));
   const faults = same(defaultFaults(c.bug)) ? "" : same(FAULTS) ? " --faults all" : ` --faults ${plan.faults.size === 0 ? "none" : FAULTS.filter((f) => plan.faults.has(f)).join(",")}`;
-  return `${RAFTKV_COMMAND} sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps}${faults}${c.transfers ? " --transfers" : ""}${c.bug ? ` --bug ${c.bug.name}` : ""}`;
+  return `${RAFTKV_COMMAND} sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps}${faults}${c.transfers ? " --transfers" : ""}${c.membership && !c.bug?.membership ? " --membership" : ""}${c.bug ? ` --bug ${c.bug.name}` : ""}`;
 }
 
 async function seeds(n: number, c: Common): Promise<number> {
@@ -163,7 +168,7 @@ async function seeds(n: number, c: Common): Promise<number> {
   for (let i = 0; i < n; i++) {
     const seed = c.first + i;
     const nodes = c.nodes[i % c.nodes.length]!;
-    const r = runPlan(generatePlan({ seed, nodes, steps: c.steps, faults: c.faults, transfers: c.transfers }), { bug: c.bug });
+    const r = runPlan(generatePlan({ seed, nodes, steps: c.steps, faults: c.faults, transfers: c.transfers, membership: c.membership }), { bug: c.bug });
     for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r.stats[k];
     if (r.undecided !== null) undecided.push(seed);
     c.progress.update(() => `seeds: ${i + 1}/${n} runs, ${((i + 1) / ((performance.now() - t0) / 1000)).toFixed(1)} runs/s, ${formatElapsed(performance.now() - t0)}, no violation so far`);
@@ -191,7 +196,7 @@ async function seeds(n: number, c: Common): Promise<number> {
 function replay(text: string, c: Common, html: string | undefined): number {
   const rs = parseSpec(text);
   if (!rs) throw new UsageError(`--replay takes a seed (e.g. 42, or 42~310:7 for a branched run), got '${text}'`);
-  const plan = generatePlan({ seed: rs.seed, nodes: c.nodes[0]!, steps: c.steps, faults: c.faults, transfers: c.transfers }, rs.branches);
+  const plan = generatePlan({ seed: rs.seed, nodes: c.nodes[0]!, steps: c.steps, faults: c.faults, transfers: c.transfers, membership: c.membership }, rs.branches);
   const r = runPlan(plan, { bug: c.bug, trace: true });
   process.stdout.write(renderTrace(r.trace).join("\n") + "\n");
   if (html) writeHtml(html, r, c.bug);
@@ -221,6 +226,7 @@ async function hunt(c: Common, seconds: number, expectBug: boolean): Promise<num
     steps: c.steps,
     faults: c.faults,
     transfers: c.transfers,
+    membership: c.membership,
     bug: c.bug,
     budgetMs: seconds * 1000,
     now: () => performance.now(),

@@ -8,37 +8,23 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
 import { type NodeAddress, formatHostPort, parseHostPort } from "./address.js";
 import { adminRequest, StatusUnavailableError } from "./status.js";
+import type { MemberJson, MembersJson, MemberState, PendingChangeJson } from "../util/members-json.js";
 
-export type MemberRole = "voter" | "learner";
-export type MemberState = "voter" | "learner" | "joining" | "leaving";
+export type MemberRole = MemberJson["role"];
+export type { MemberState } from "../util/members-json.js";
 
-export interface MemberInfo {
-  readonly id: number;
+/** A member as the client takes it: checked, with every address known. */
+export interface MemberInfo extends MemberJson {
   readonly peer: string;
   readonly client: string;
   readonly admin: string;
-  readonly role: MemberRole;
-  readonly state: MemberState;
-  /** The leader's view; null from a node that does not lead. */
-  readonly reachable: boolean | null;
-  readonly matchIndex: number | null;
 }
 
-export interface PendingChange {
-  readonly index: number;
-  readonly voters: readonly number[];
-  readonly outgoing: readonly number[];
-  readonly learners: readonly number[];
-}
+export type PendingChange = PendingChangeJson;
 
-/** One node's answer to GET /members. */
-export interface MembersAnswer {
-  readonly leader: number | null;
-  readonly configIndex: number;
-  readonly committed: boolean;
-  readonly joint: boolean;
+/** One node's answer to GET /members, checked. */
+export interface MembersAnswer extends Omit<MembersJson, "members"> {
   readonly members: readonly MemberInfo[];
-  readonly pending: PendingChange | null;
 }
 
 /** GET http://ADMIN/members, checked. */
@@ -159,7 +145,7 @@ export function membersDiscovery(admins: readonly NodeAddress[], timeoutMs = 1_0
 
 export type MemberChange =
   | { readonly kind: "add"; readonly id: number; readonly peer: string; readonly client: string; readonly admin: string; readonly learner: boolean }
-  | { readonly kind: "promote"; readonly id: number }
+  | { readonly kind: "promote"; readonly id: number; readonly force: boolean }
   | { readonly kind: "remove"; readonly id: number; readonly force: boolean };
 
 export type ChangeOutcome =
@@ -225,6 +211,11 @@ export async function changeMembers(admins: readonly NodeAddress[], change: Memb
         if (answer.code === 503) continue;
         return { kind: "unavailable", unknown: true, message: `${lastReason}; the change may or may not have been made: see \`raftkv member list\`` };
       }
+      if (parsed.retry === true) {
+        // A leader just elected, before its first entry commits: worth asking again shortly.
+        lastReason = `${formatHostPort(target)}: ${typeof parsed.error === "string" ? parsed.error : `HTTP ${answer.code}`}`;
+        continue;
+      }
       return { kind: "refused", code: answer.code, message: typeof parsed.error === "string" ? parsed.error : `HTTP ${answer.code}` };
     }
     if (redirected !== null && round < 8) continue;
@@ -239,7 +230,7 @@ function request(change: MemberChange): { method: "POST" | "DELETE"; path: strin
     case "add":
       return { method: "POST", path: "/members", body: { id: change.id, peer: change.peer, client: change.client, admin: change.admin, learner: change.learner } };
     case "promote":
-      return { method: "POST", path: `/members/${change.id}/promote`, body: undefined };
+      return { method: "POST", path: `/members/${change.id}/promote${change.force ? "?force=1" : ""}`, body: undefined };
     case "remove":
       return { method: "DELETE", path: `/members/${change.id}${change.force ? "?force=1" : ""}`, body: undefined };
   }

@@ -5,7 +5,10 @@ import type { StatusJson } from "../util/status-json.js";
 import { type NodeAddress, formatHostPort } from "./address.js";
 
 /** The fields of /status (StatusJson) that `raftkv status` shows and checks. */
-export type NodeStatus = Pick<StatusJson, "id" | "role" | "term" | "leader" | "commitIndex" | "lastApplied">;
+export type NodeStatus = Pick<StatusJson, "id" | "role" | "term" | "leader" | "commitIndex" | "lastApplied"> & {
+  /** Its place in the configuration (absent from nodes older than membership changes, read as voter). */
+  readonly membership?: StatusJson["membership"]["state"];
+};
 
 /** The node's admin port did not give a usable answer; the message says why, in a few words. */
 export class StatusUnavailableError extends Error {
@@ -72,7 +75,15 @@ export function parseStatus(body: string): NodeStatus {
     leader: o.leader === null || o.leader === undefined || o.leader === 0 ? null : count(o, "leader"),
     commitIndex: count(o, "commitIndex"),
     lastApplied: count(o, "lastApplied"),
+    ...membershipState(o.membership),
   };
+}
+
+const MEMBERSHIP_STATES: readonly string[] = ["voter", "learner", "joining", "leaving", "removed"];
+
+function membershipState(m: unknown): { membership?: NodeStatus["membership"] } {
+  const state = typeof m === "object" && m !== null ? (m as { state?: unknown }).state : undefined;
+  return typeof state === "string" && MEMBERSHIP_STATES.includes(state) ? { membership: state as NodeStatus["membership"] } : {};
 }
 
 function count(o: Record<string, unknown>, field: string): number {

@@ -31,5 +31,7 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
 function rowCells({ id, address, answer }: StatusRow): string[] {
   if (!answer.ok) return [String(id), address, "-", "-", "-", "-", "-", `no (${answer.reason})`];
   const s = answer.status;
-  return [String(id), address, s.role, String(s.term), s.leader === null ? "-" : String(s.leader), String(s.commitIndex), String(s.lastApplied), "yes"];
+  // A removed node still answers, with the role it had: say what it is now. A learner or joining node says so too.
+  const role = s.membership === undefined || s.membership === "voter" ? s.role : s.membership === "removed" ? "removed" : `${s.role} (${s.membership})`;
+  return [String(id), address, role, String(s.term), s.leader === null ? "-" : String(s.leader), String(s.commitIndex), String(s.lastApplied), "yes"];
 }

@@ -21,10 +21,6 @@ export function isVoter(cfg: Configuration, id: NodeId): boolean {
   return cfg.voters.includes(id) || cfg.outgoing.includes(id);
 }
 
-export function isLearner(cfg: Configuration, id: NodeId): boolean {
-  return cfg.learners.includes(id) && !isVoter(cfg, id);
-}
-
 /** Everybody the leader replicates to, itself included: voters (both sets) and learners. Sorted. */
 export function allMembers(cfg: Configuration): NodeId[] {
   return sorted([...new Set([...cfg.voters, ...cfg.outgoing, ...cfg.learners])]);

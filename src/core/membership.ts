@@ -8,8 +8,8 @@
 // C_new keeps leading until C_new is committed, without counting itself,
 // then hands over and steps down (thesis §4.2.2).
 
-import { allMembers, encodeConfiguration, isJoint, sameIds, sorted } from "./configuration.js";
-import { configuration, selfVotes, send, voterPeers, type Core } from "./context.js";
+import { encodeConfiguration, isJoint, sameIds, sorted } from "./configuration.js";
+import { configuration, peers, selfVotes, send, voterPeers, type Core } from "./context.js";
 import { Progress } from "./progress.js";
 import { becomeFollower } from "./roles.js";
 import { EntryType, type Configuration, type NodeId } from "./types.js";
@@ -70,7 +70,14 @@ function appendConfiguration(c: Core, cfg: Configuration): { ok: true; index: nu
  */
 export function syncProgress(c: Core): void {
   const st = c.st;
-  for (const id of members(c)) if (!st.progress.has(id)) st.progress.set(id, new Progress(id, st.log.lastIndex()));
+  for (const id of peers(c)) {
+    if (st.progress.has(id)) continue;
+    const pr = new Progress(id, st.log.lastIndex());
+    // Counted as heard from, as etcd does: check-quorum must not depose the
+    // leader at its next round because a member just added has not answered yet.
+    pr.recentActive = true;
+    st.progress.set(id, pr);
+  }
   if (st.leadTransferee !== null && !voterPeers(c).includes(st.leadTransferee)) st.leadTransferee = null;
 }
 
@@ -79,13 +86,10 @@ export function forgetRemoved(c: Core): void {
   const st = c.st;
   const latest = st.log.latestConfig();
   if (latest === null || latest.index > st.commitIndex) return;
-  const keep = members(c);
+  const keep = peers(c);
   for (const id of [...st.progress.keys()]) if (!keep.includes(id)) st.progress.delete(id);
 }
 
-function members(c: Core): NodeId[] {
-  return allMembers(configuration(c)).filter((id) => id !== c.config.id);
-}
 
 /**
  * Leader, whenever its commit index moves (and on taking office): once the
@@ -120,7 +124,20 @@ export function stepDownIfRemoved(c: Core): boolean {
   return true;
 }
 
-/** A learner (or a server not in the configuration) does not campaign and does not answer TimeoutNow. */
+/**
+ * A learner (or a server no configuration names) does not campaign and does
+ * not answer TimeoutNow. A voter of the latest committed configuration may,
+ * even when a newer, uncommitted one leaves it out: its votes are still
+ * counted by the newer one (election.ts), but without it a leader that
+ * appended a configuration without itself, then lost office before the new
+ * voters had that entry, would leave nobody able to win — the new voters'
+ * logs are too short, the longer logs belong to servers that think
+ * themselves removed (found by the simulator; openraft's issue 2091 is a
+ * cousin of it).
+ */
 export function mayCampaign(c: Core): boolean {
-  return selfVotes(c);
+  if (selfVotes(c)) return true;
+  const st = c.st;
+  const committed = st.log.configAt(st.commitIndex)?.config ?? c.bootstrap;
+  return c.rules.voterSets(c, committed).some((set) => set.includes(c.config.id));
 }

@@ -27,8 +27,11 @@ function tickElection(c: Core): void {
     sendRecoveryQueries(c);
     return;
   }
-  // A learner, or a server the configuration no longer (or not yet) names, waits to be told.
+  // A learner, or a server the configuration no longer (or not yet) names,
+  // waits to be told. It no longer knows a leader: it must not keep
+  // ignoring votes on the strength of one it last heard long ago (§4.2.3).
   if (!mayCampaign(c)) {
+    st.leaderId = null;
     resetElectionTimeout(c);
     return;
   }

@@ -22,6 +22,7 @@ const PAGE = `<!doctype html>
     <section class="panel">
       <h2>Cluster</h2>
       <div class="summary" id="summary-stats"></div>
+      <div class="membership" id="membership"></div>
       <h2 class="sub">Roles since this page opened (up to a minute)</h2>
       <div class="lanes" id="lanes"></div>
       <div class="legend">
@@ -33,7 +34,7 @@ const PAGE = `<!doctype html>
     </section>
   </div>
   <section class="cards" id="nodes"></section>
-  <section class="panel"><h2>Elections and leader changes</h2><ol id="events"></ol></section>
+  <section class="panel"><h2>Elections, leader and membership changes</h2><ol id="events"></ol></section>
 </main>
 <script>(${dashboardClient.toString()})();</script>
 </body>

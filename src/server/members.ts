@@ -13,6 +13,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } f
 import { join } from "node:path";
 import type { Configuration, NodeId } from "../core/types.js";
 import { formatAddress, parseAddress, type ClusterConfig, type NodeAddresses } from "./config.js";
+import type { MemberState } from "../util/members-json.js";
 
 export interface MembershipContext {
   readonly members: ReadonlyMap<NodeId, NodeAddresses>;
@@ -67,7 +68,7 @@ export function isJointConfiguration(cfg: Configuration): boolean {
  * learner waiting to be promoted automatically); leaving (a voter that the
  * joint configuration removes). null: not a member.
  */
-export type MemberState = "voter" | "learner" | "joining" | "leaving";
+export type { MemberState } from "../util/members-json.js";
 
 export function memberState(cfg: Configuration, id: NodeId, autoPromote: readonly NodeId[]): MemberState | null {
   const inNew = cfg.voters.includes(id);

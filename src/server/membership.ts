@@ -57,32 +57,9 @@ export interface AdminAnswer {
   readonly body: object;
 }
 
-export interface MemberJson {
-  readonly id: NodeId;
-  readonly peer: string | null;
-  readonly client: string | null;
-  readonly admin: string | null;
-  readonly role: "voter" | "learner";
-  readonly state: MemberState;
-  readonly reachable: boolean | null;
-  readonly matchIndex: number | null;
-}
+import type { MembersJson, PendingChangeJson } from "../util/members-json.js";
 
-export interface PendingChangeJson {
-  readonly index: number;
-  readonly voters: readonly NodeId[];
-  readonly outgoing: readonly NodeId[];
-  readonly learners: readonly NodeId[];
-}
-
-export interface MembersJson {
-  readonly leader: NodeId | null;
-  readonly configIndex: number;
-  readonly committed: boolean;
-  readonly joint: boolean;
-  readonly members: readonly MemberJson[];
-  readonly pending: PendingChangeJson | null;
-}
+export type { MemberJson, MembersJson, PendingChangeJson } from "../util/members-json.js";
 
 /** This node's own place, for /status: a member state, or joining (not added yet), or removed. */
 export type SelfMembership = MemberState | "removed";

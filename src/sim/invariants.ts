@@ -1,7 +1,8 @@
 // Raft's safety properties (Figure 3 of the paper) and the course's run-time
 // assertion, checked by the simulator after every step: Election Safety, Log
 // Matching, Leader Completeness, State Machine Safety, Committed is forever,
-// Monotonic indexes. Names, paper sections and what is checked: the one
+// Monotonic indexes (a committed entry is on a majority of each
+// voter set of the configuration it was counted under). Names, paper sections and what is checked: the one
 // catalogue both modes share, invariant-catalogue.ts.
 //
 // The checks are incremental so that they stay cheap when run every step.
@@ -15,7 +16,17 @@ interface Known {
   readonly data: Uint8Array;
 }
 
+type VoterSets = readonly (readonly NodeId[])[];
+
+/** Counted from the configuration itself, not from the rules (a bug-zoo variant may count wrongly). */
+function voterSets(raft: RaftNode): VoterSets {
+  const cfg = raft.configuration;
+  return cfg.outgoing.length > 0 ? [cfg.voters, cfg.outgoing] : [cfg.voters];
+}
+
 interface NodeState {
+  /** The voter sets of its configuration when last observed. */
+  sets: VoterSets;
   commitIndex: number;
   lastApplied: number;
   /** Log entries up to here were checked against `entries`; the entry object there, to notice a rewrite. */
@@ -40,18 +51,18 @@ export class Invariants {
   /** "index:term" -> the entry's data and the term before it: the inductive form of Log Matching. */
   private readonly entries = new Map<string, { data: Uint8Array; prevTerm: number | undefined }>();
   private readonly nodes = new Map<NodeId, NodeState>();
-  private newlyCommitted: number[] = [];
-  private readonly majority: number;
+  /**
+   * Entries committed since the last durability check, with the voter sets of
+   * the configurations the server that committed them first (its leader)
+   * had when it was last observed and now: the count was made under one of
+   * them (a step may both commit and append a configuration).
+   */
+  private newlyCommitted: { index: number; configs: readonly VoterSets[] }[] = [];
 
-  constructor(
-    ids: readonly NodeId[],
-    private readonly fail: (invariant: RandomInvariant, message: string, entry?: { index: number; term: number }) => void,
-  ) {
-    this.majority = Math.floor(ids.length / 2) + 1;
-  }
+  constructor(private readonly fail: (invariant: RandomInvariant, message: string, entry?: { index: number; term: number }) => void) {}
 
   restarted(id: NodeId, raft: RaftNode): void {
-    this.nodes.set(id, { commitIndex: raft.commitIndex, lastApplied: raft.lastApplied, verifiedThrough: 0, verifiedEntry: undefined });
+    this.nodes.set(id, { sets: voterSets(raft), commitIndex: raft.commitIndex, lastApplied: raft.lastApplied, verifiedThrough: 0, verifiedEntry: undefined });
   }
 
   crashed(id: NodeId): void {
@@ -89,18 +100,19 @@ export class Invariants {
     if (raft.lastApplied > raft.commitIndex) return this.fail("Monotonic indexes", `n${id} applied ${raft.lastApplied} > committed ${raft.commitIndex}`);
     for (let i = st.commitIndex + 1; i <= raft.commitIndex; i++) {
       const e = raft.log.entry(i);
-      if (e) this.commit(id, e);
+      if (e) this.commit(id, e, [st.sets, voterSets(raft)]);
     }
+    st.sets = voterSets(raft);
     st.commitIndex = raft.commitIndex;
     st.lastApplied = raft.lastApplied;
     this.checkLogMatching(id, raft, st);
   }
 
-  private commit(id: NodeId, e: Entry): void {
+  private commit(id: NodeId, e: Entry, configs: readonly VoterSets[]): void {
     const k = this.committed.get(e.index);
     if (!k) {
       this.committed.set(e.index, { term: e.term, data: e.data });
-      this.newlyCommitted.push(e.index);
+      this.newlyCommitted.push({ index: e.index, configs });
     } else if (k.term !== e.term || !bytesEqual(k.data, e.data)) {
       this.fail("Committed is forever", `n${id} committed ${e.index}@${e.term}, but ${e.index}@${k.term} was committed before`, { index: e.index, term: e.term });
     }
@@ -136,14 +148,17 @@ export class Invariants {
 
   /** Every entry committed since the last call must be on a majority of disks. */
   checkDurability(disks: ReadonlyMap<NodeId, DiskView>): void {
-    for (const index of this.newlyCommitted) {
+    for (const { index, configs } of this.newlyCommitted) {
       const term = this.committed.get(index)!.term;
-      let holders = 0;
-      for (const d of disks.values()) {
-        if (d.snapshotIndex >= index || d.entries[index - d.snapshotIndex - 1]?.term === term || d.lostThrough >= index) holders++;
-      }
-      if (holders < this.majority) {
-        this.fail("Committed is forever", `entry ${index}@${term} was committed while only ${holders} disk(s) held it`, { index, term });
+      const holds = (id: NodeId): boolean => {
+        const d = disks.get(id);
+        return d !== undefined && (d.snapshotIndex >= index || d.entries[index - d.snapshotIndex - 1]?.term === term || d.lostThrough >= index);
+      };
+      const short = (sets: VoterSets) => sets.find((set) => set.filter(holds).length < Math.floor(set.length / 2) + 1);
+      const failed = configs.map(short);
+      if (failed.every((set) => set !== undefined)) {
+        const set = failed.at(-1)!;
+        this.fail("Committed is forever", `entry ${index}@${term} was committed while only ${set.filter(holds).length} disk(s) of the voters ${set.join(",")} held it`, { index, term });
         return;
       }
     }

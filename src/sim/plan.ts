@@ -47,6 +47,8 @@ export type PlanEvent =
   | { readonly at: number; readonly kind: "op"; readonly client: number; readonly input: KvCommand }
   /** An operator asks the current leader to hand its leadership to `to` (thesis §3.10). */
   | { readonly at: number; readonly kind: "transfer"; readonly to: NodeId }
+  /** An operator asks the current leader to move the cluster to this configuration (membership changes, thesis ch. 4). */
+  | { readonly at: number; readonly kind: "reconfigure"; readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] }
   /**
    * `node` crashes and its disk gives back less than it had (a storage
    * fault); it restarts `down` ticks later. Skipped when it would leave more
@@ -68,6 +70,22 @@ export interface PlanOptions {
    * run it always was.
    */
   readonly transfers?: boolean;
+  /**
+   * Membership changes now and then: the cluster starts with `nodes` voters
+   * and MEMBERSHIP_SPARES more servers that no configuration names yet, and
+   * an operator moves it to random configurations of all of them (learners,
+   * promotions, removals of followers and of the leader, replacements,
+   * several voters at once). Drawn from a stream of its own, like transfers.
+   */
+  readonly membership?: boolean;
+}
+
+/** Servers a membership run has beyond the bootstrap voters. */
+export const MEMBERSHIP_SPARES = 2;
+
+/** Every server of a run: the bootstrap voters, then the spares of a membership run. */
+export function serverCount(o: Pick<PlanOptions, "nodes" | "membership">): number {
+  return o.nodes + (o.membership ? MEMBERSHIP_SPARES : 0);
 }
 
 /**
@@ -136,8 +154,11 @@ export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = [])
   const events: PlanEvent[] = [];
   windows.forEach((w, i) => {
     const to = i + 1 < windows.length ? windows[i + 1]!.from : Infinity;
-    for (const e of generateEvents(o, new Prng(w.seed ^ 0x5eed ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
-    if (o.transfers) for (const e of generateTransfers(o, new Prng(w.seed ^ 0x7a2f5e1 ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
+    // Faults strike every server, spares included.
+    const all = { ...o, nodes: serverCount(o) };
+    for (const e of generateEvents(all, new Prng(w.seed ^ 0x5eed ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
+    if (o.transfers) for (const e of generateTransfers(all, new Prng(w.seed ^ 0x7a2f5e1 ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
+    if (o.membership) for (const e of generateReconfigurations(all, new Prng(w.seed ^ 0x3e3be75 ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
     if (o.faults.has("disk")) for (const e of generateDamage(o, new Prng(w.seed ^ 0xd15cfa17 ^ (i * 0x9e3779b9)), w.from)) if (e.at < to) events.push(e);
   });
   events.sort((a, b) => a.at - b.at);
@@ -150,6 +171,28 @@ export function generatePlan(o: PlanOptions, branches: RunSpec["branches"] = [])
 function generateTransfers(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
   const events: PlanEvent[] = [];
   for (let t = from + rng.range(20, 120); t < o.steps; t += rng.range(40, 200)) events.push({ at: t, kind: "transfer", to: 1 + rng.int(o.nodes) });
+  return events;
+}
+
+/**
+ * Membership changes from tick `from` on, every 5-100 ticks: a random
+ * non-empty set of voters (at most five) and some of the others as learners.
+ * Many are refused (one change at a time); the leader's own removal, several
+ * voters replaced at once and learner-only changes all come up.
+ */
+function generateReconfigurations(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
+  const ids = Array.from({ length: o.nodes }, (_, i) => i + 1);
+  const events: PlanEvent[] = [];
+  for (let t = from + rng.range(10, 100); t < o.steps; t += rng.range(5, 100)) {
+    const order = [...ids];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const size = rng.range(1, Math.min(5, ids.length));
+    const rest = order.slice(size);
+    events.push({ at: t, kind: "reconfigure", voters: order.slice(0, size).sort((a, b) => a - b), learners: rest.filter(() => rng.chance(0.5)).sort((a, b) => a - b) });
+  }
   return events;
 }
 

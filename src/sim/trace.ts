@@ -31,6 +31,8 @@ export type SimEvent =
   | { readonly at: number; readonly kind: "network"; readonly drop: number; readonly duplicate: number; readonly maxDelay: number }
   | { readonly at: number; readonly kind: "storm"; readonly until: number; readonly p: number }
   | { readonly at: number; readonly kind: "transfer"; readonly from: NodeId; readonly to: NodeId }
+  /** An operator asks leader `leader` for a membership change; `outcome` is the configuration it appended, or why it refused. */
+  | { readonly at: number; readonly kind: "reconfigure"; readonly leader: NodeId; readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[]; readonly outcome: string }
   | { readonly at: number; readonly kind: "branch"; readonly seed: number }
   /** The end of the faults: every node up, the network perfect. */
   | { readonly at: number; readonly kind: "faults-end" }
@@ -141,6 +143,8 @@ export function renderEvent(e: SimEvent): string {
       return `CRASH STORM until t=${e.until}, p=${e.p} per delivered message`;
     case "transfer":
       return `TRANSFER leadership n${e.from} -> n${e.to}`;
+    case "reconfigure":
+      return `RECONFIGURE voters ${e.voters.join(",")}${e.learners.length > 0 ? ` learners ${e.learners.join(",")}` : ""} (asking n${e.leader}): ${e.outcome}`;
     case "branch":
       return `BRANCH: random choices from seed ${e.seed}`;
     case "faults-end":

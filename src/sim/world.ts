@@ -7,12 +7,13 @@
 // the disk writes due, ticks every live node, and lets clients time out.
 
 import type { KvCommand, KvOutput, Operation } from "../check/linearizability.js";
+import { describeConfiguration } from "../core/configuration.js";
 import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { RandomInvariant } from "./invariant-catalogue.js";
 import { Invariants, type DiskView } from "./invariants.js";
 import { SimKv, decodeOp, encodeOp } from "./kv.js";
-import type { Damage, SimPlan, PlanEvent } from "./plan.js";
+import { serverCount, type Damage, type SimPlan, type PlanEvent } from "./plan.js";
 import { Prng } from "./prng.js";
 import type { SimEvent, SimEventBody } from "./trace.js";
 import type { Bug } from "./zoo.js";
@@ -26,7 +27,11 @@ interface Disk {
   entries: Entry[];
 }
 
-type Input = { kind: "tick" } | { kind: "message"; message: Message } | { kind: "transfer"; to: NodeId };
+type Input =
+  | { kind: "tick" }
+  | { kind: "message"; message: Message }
+  | { kind: "transfer"; to: NodeId }
+  | { kind: "reconfigure"; voters: readonly NodeId[]; learners: readonly NodeId[] };
 
 export interface SimNode {
   readonly id: NodeId;
@@ -53,6 +58,8 @@ interface ClientOp {
   /** Set once the op was handed to a node that accepted it (its outcome may then be unknown). */
   accepted: boolean;
   done: boolean;
+  /** Refusals that named a leader, so far: see leaderHint. */
+  redirects: number;
 }
 
 export interface WorldOptions {
@@ -80,6 +87,8 @@ export interface RunStats {
   opsUnknown: number;
   /** Leadership transfers a leader accepted (runs with `transfers`). */
   transfers: number;
+  /** Membership changes a leader accepted (runs with `membership`). */
+  reconfigurations: number;
   /** Storage faults that took something from a disk, and recoveries from them (runs with "disk"). */
   storageFaults: number;
   recoveries: number;
@@ -97,11 +106,13 @@ const SNAPSHOT_EVERY = 40;
 export class World {
   readonly plan: SimPlan;
   readonly ids: NodeId[];
+  /** The bootstrap configuration's voters (RaftConfig.members): all of `ids` but a membership run's spares. */
+  readonly bootstrap: readonly NodeId[];
   readonly nodes = new Map<NodeId, SimNode>();
   /** What happened, event by event (only when tracing: most runs never read it). */
   readonly trace: SimEvent[] = [];
   readonly history: Operation<KvCommand, KvOutput>[] = [];
-  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, storageFaults: 0, recoveries: 0, drops: 0, stormCrashes: 0, spared: 0 };
+  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, reconfigurations: 0, storageFaults: 0, recoveries: 0, drops: 0, stormCrashes: 0, spared: 0 };
   violation: Violation | null = null;
   now = 0;
 
@@ -147,14 +158,16 @@ export class World {
     this.plan = o.plan;
     this.bug = o.bug;
     this.tracing = o.trace ?? false;
-    this.ids = Array.from({ length: o.plan.nodes }, (_, i) => i + 1);
+    // A membership run has spares beyond the bootstrap voters: servers no configuration names yet.
+    this.ids = Array.from({ length: serverCount(o.plan) }, (_, i) => i + 1);
+    this.bootstrap = this.ids.slice(0, o.plan.nodes);
     const root = new Prng(o.plan.seed);
     this.net = root.fork();
     this.disks = root.fork();
     this.faults = root.fork();
     for (const id of this.ids) this.nodeRandom.set(id, root.fork());
     this.branches = [...o.plan.spec.branches];
-    this.invariants = new Invariants(this.ids, (invariant, message, entry) => this.fail(invariant, message, entry));
+    this.invariants = new Invariants((invariant, message, entry) => this.fail(invariant, message, entry));
     for (const id of this.ids) {
       const disk: Disk = { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] };
       const node: SimNode = { id, raft: null, kv: new SimKv(), disk, writing: null, queued: [], proposals: new Map(), reads: new Map(), readsWaiting: [] };
@@ -234,7 +247,7 @@ export class World {
   private config(id: NodeId): RaftConfig {
     return {
       id,
-      members: this.ids,
+      members: this.bootstrap,
       electionTimeoutTicks: this.plan.electionTicks,
       heartbeatTicks: HEARTBEAT_TICKS,
       random: (n) => this.nodeRandom.get(id)!.int(n),
@@ -272,6 +285,11 @@ export class World {
     if (input.kind === "tick") raft.tick();
     else if (input.kind === "transfer") {
       if (raft.transferLeadership(input.to)) this.stats.transfers++;
+    } else if (input.kind === "reconfigure") {
+      const r = raft.proposeConfChange({ voters: input.voters, learners: input.learners, context: "" });
+      if (r.ok) this.stats.reconfigurations++;
+      const outcome = r.ok ? `appends configuration ${describeConfiguration(raft.configuration)} at ${r.index}` : `refused: ${r.message}`;
+      this.log(() => ({ kind: "reconfigure", leader: node.id, voters: input.voters, learners: input.learners, outcome }));
     } else raft.step(input.message);
     if (raft.role !== before) this.roleChanged(node, before);
   }
@@ -525,6 +543,12 @@ export class World {
       case "op":
         this.clientQueue.get(e.client)!.push(e.input);
         return;
+      case "reconfigure": {
+        const leader = [...this.nodes.values()].filter((n) => n.raft?.role === "leader").sort((a, b) => b.raft!.currentTerm - a.raft!.currentTerm)[0];
+        if (!leader) return;
+        this.input(leader, { kind: "reconfigure", voters: e.voters, learners: e.learners });
+        return;
+      }
       case "transfer": {
         // To whichever node leads in the highest term now; nothing if there is none or it is the target.
         const leader = [...this.nodes.values()].filter((n) => n.raft?.role === "leader").sort((a, b) => b.raft!.currentTerm - a.raft!.currentTerm)[0];
@@ -612,7 +636,7 @@ export class World {
       const input = queue.shift()!;
       // A client keeps talking to the node that last served it.
       const target = this.clientTarget.get(c) ?? this.ids[(c - 1) % this.ids.length]!;
-      const op: ClientOp = { id: this.nextOpId++, client: c, input, call: this.now, target, accepted: false, done: false };
+      const op: ClientOp = { id: this.nextOpId++, client: c, input, call: this.now, target, accepted: false, done: false, redirects: 0 };
       this.clientBusy.set(c, op);
       this.submit(op);
     }
@@ -634,7 +658,7 @@ export class World {
     } else {
       const r = raft.propose(encodeOp(op.input));
       if (!r.ok) {
-        op.target = r.leader ?? this.nextTarget(op.target);
+        op.target = this.leaderHint(op, r.leader) ?? this.nextTarget(op.target);
         return;
       }
       op.accepted = true;
@@ -662,8 +686,20 @@ export class World {
   /** Not executed: safe to send again, to the leader it named or to another node. */
   private retry(op: ClientOp, leader: NodeId | null): void {
     if (op.done) return;
-    op.target = leader ?? this.nextTarget(op.target);
+    op.target = this.leaderHint(op, leader) ?? this.nextTarget(op.target);
     op.accepted = false;
+  }
+
+  /**
+   * The leader a refusal named, to try next. In a membership run, servers
+   * that were removed without learning it may keep naming a leader that is
+   * gone, and send a client round in circles: after as many redirects as
+   * there are servers, the client ignores hints and tries each server in
+   * turn (other runs keep following hints, as they always did).
+   */
+  private leaderHint(op: ClientOp, leader: NodeId | null): NodeId | null {
+    if (leader === null) return null;
+    return this.plan.membership && ++op.redirects > this.ids.length ? null : leader;
   }
 
   private complete(op: ClientOp, output: KvOutput, node: SimNode): void {

@@ -14,6 +14,8 @@ export interface Bug {
   readonly make: (config: RaftConfig, restored?: RestoredState) => RaftNode;
   /** It breaks a rule about storage faults: runs need them ("disk") to show it. */
   readonly storage?: true;
+  /** It breaks a rule about membership changes: runs need them (PlanOptions.membership) to show it. */
+  readonly membership?: true;
   /**
    * The invariants this bug is expected to break (names as in
    * invariant-catalogue.ts): a search counts a violation as finding the bug only when
@@ -99,6 +101,17 @@ const NO_NOOP_READS =
   "without the no-op a new leader commits nothing of its own term until a client writes, so it serves no read (thesis §6.4); clients queued behind reads can stall past the healing period";
 const LOST_COMMITTED = "it throws away a committed entry: whichever check sees the loss first reports it";
 
+// Membership changes (thesis ch. 4, src/core/membership.ts).
+
+/** Thesis §4.3 broken: the voters change in one step, without the joint configuration; old and new majorities may not overlap. */
+const noJoint: Partial<Rules> = { changesThroughJoint: () => false };
+/** One change at a time broken: a leader proposes a change while the last one is not yet committed. */
+const concurrentChanges: Partial<Rules> = { mayChangeConfiguration: () => true };
+/** Learners counted: a learner's acknowledgement and vote count as a voter's. */
+const learnersCounted: Partial<Rules> = {
+  voterSets: (_c, cfg) => (cfg.outgoing.length > 0 ? [[...cfg.voters, ...cfg.learners], cfg.outgoing] : [[...cfg.voters, ...cfg.learners]]),
+};
+
 export const BUGS: readonly Bug[] = [
   {
     name: "figure8",
@@ -177,6 +190,29 @@ export const BUGS: readonly Bug[] = [
     make: variant(staleAcks),
     storage: true,
     breaks: ["Recovery"],
+  },
+  {
+    name: "no-joint",
+    description: "the voters change in one step instead of through the joint configuration, so the old and the new majority need not overlap",
+    make: variant(noJoint),
+    membership: true,
+    breaks: ["Election Safety", "Leader Completeness", "Committed is forever"],
+    sideEffects: { Liveness: "configurations whose majorities need not overlap can leave voters that no candidate can gather" },
+  },
+  {
+    name: "concurrent-changes",
+    description: "a leader starts a membership change while the previous one is not committed yet",
+    make: variant(concurrentChanges),
+    membership: true,
+    breaks: ["Election Safety", "Leader Completeness", "Committed is forever"],
+    sideEffects: { Liveness: "configurations whose majorities need not overlap can leave voters that no candidate can gather" },
+  },
+  {
+    name: "learners-counted",
+    description: "a learner's acknowledgement and vote are counted as a voter's",
+    make: variant(learnersCounted),
+    membership: true,
+    breaks: ["Election Safety", "Leader Completeness", "Committed is forever"],
   },
 ];
 

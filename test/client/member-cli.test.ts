@@ -169,6 +169,22 @@ describe("raftkv member", () => {
     assert.match(forced.stdout, /node 1 removed/);
   });
 
+  test("a leader just elected (409 with retry): asked again until it takes the change", async () => {
+    let asked = 0;
+    leaderAnswer = () => (++asked < 3 ? { code: 409, body: { error: "this leader was just elected", retry: true } } : { code: 200, body: { ok: true, index: 17 } });
+    const r = await raftkv(["promote", "4", "--force", "--config", config]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(asked, 3);
+    assert.equal(leader.requests.at(-1)!.url, "/members/4/promote?force=1");
+  });
+
+  test("the server's advice to add ?force=1 reads as the CLI's --force", async () => {
+    leaderAnswer = () => ({ code: 422, body: { error: "removing node 2 is refused: node 3 is not reachable; add ?force=1 to do it anyway" } });
+    const r = await raftkv(["remove", "2", "--config", config]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /not reachable; give --force to do it anyway/);
+  });
+
   test("a change while another is pending: exit 2 with the server's reason", async () => {
     leaderAnswer = () => ({ code: 409, body: { error: "a membership change is pending (index 15)" } });
     const r = await raftkv(["remove", "4", "--config", config]);

@@ -11,6 +11,20 @@ describe("parseStatus", () => {
     assert.deepEqual(parseStatus(JSON.stringify(LEADER)), { id: 2, role: "leader", term: 7, leader: 2, commitIndex: 12, lastApplied: 11 });
   });
 
+  test("the node's membership state is read when /status has one", () => {
+    assert.equal(parseStatus(JSON.stringify({ ...LEADER, membership: { state: "removed" } })).membership, "removed");
+    assert.equal(parseStatus(JSON.stringify(LEADER)).membership, undefined);
+    assert.equal(parseStatus(JSON.stringify({ ...LEADER, membership: { state: "bogus" } })).membership, undefined);
+  });
+
+  test("the table shows a removed node as removed and a learner as one", () => {
+    const row = (id: number, membership: string) => ({ id, address: `127.0.0.1:${6380 + id}`, answer: { ok: true as const, status: { ...parseStatus(JSON.stringify(LEADER)), id, role: "follower", membership: membership as "voter" } } });
+    const text = formatStatusTable([row(1, "voter"), row(3, "removed"), row(4, "learner")]);
+    assert.match(text, /\n 1 .* follower /);
+    assert.match(text, /\n 3 .* removed /);
+    assert.match(text, /\n 4 .* follower \(learner\) /);
+  });
+
   test("no known leader may be null, 0 or absent", () => {
     for (const leader of [null, 0, undefined]) {
       assert.equal(parseStatus(JSON.stringify({ ...LEADER, role: "follower", leader })).leader, null, String(leader));

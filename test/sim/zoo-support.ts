@@ -24,7 +24,7 @@ export function zooTest(name: string, maxRuns: number, seed = 1): void {
     const bug = findBug(name);
     assert.ok(bug, `bug ${name} exists`);
     const t0 = performance.now();
-    const res = search({ seed, nodes: [3, 5], steps: 1000, faults: new Set(bug.storage ? FAULTS : DEFAULT_FAULTS), bug, budgetMs: Infinity, maxRuns, now: () => performance.now() });
+    const res = search({ seed, nodes: [3, 5], steps: 1000, faults: new Set(bug.storage ? FAULTS : DEFAULT_FAULTS), membership: bug.membership ?? false, bug, budgetMs: Infinity, maxRuns, now: () => performance.now() });
     for (const [invariant, o] of res.others)
       assert.equal(verdict(bug, invariant), "side effect", `${name} broke ${invariant}, neither pinned nor a declared side effect: ${o.first.violation!.message}`);
     assert.ok(res.found?.violation, `${name} not found in ${res.runs} runs (other violations: ${[...res.others.keys()].join(", ") || "none"})`);

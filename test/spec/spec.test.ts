@@ -154,9 +154,9 @@ describe("spec/raft.qnt and the core against it", () => {
     );
   });
 
-  test("every bug-zoo variant but the storage-fault ones (no storage faults in the spec yet) diverges from the spec on some trace", (t) => {
+  test("every bug-zoo variant but the storage-fault and membership ones (neither is in these spec traces yet) diverges from the spec on some trace", (t) => {
     const all = [...random, ...scenarioTraces];
-    for (const bug of BUGS.filter((b) => !b.storage)) {
+    for (const bug of BUGS.filter((b) => !b.storage && !b.membership)) {
       let caught = 0;
       let first = "";
       for (const { file, trace } of all) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { encodeConfiguration } from "../../src/core/configuration.js";
 import { EntryType, type Entry, type Message } from "../../src/core/types.js";
 import {
   CodecError,
@@ -158,6 +159,30 @@ describe("entry codec", () => {
     const badLength = Buffer.from(buf);
     badLength.writeUInt32BE(4, 17);
     assert.throws(() => decodeEntry(badLength), CodecError);
+  });
+
+  test("a Config entry round-trips; one whose data is not a configuration is a CodecError, never a crash of the core", () => {
+    const good = entry(3, 2, Buffer.from(encodeConfiguration({ voters: [1, 2, 4], outgoing: [1, 2, 3], learners: [5], context: "{}" })), EntryType.Config);
+    const buf = Buffer.allocUnsafe(encodedEntrySize(good));
+    encodeEntryInto(good, buf, 0);
+    assert.deepEqual(decodeEntry(buf), good);
+    for (const data of ["not json", JSON.stringify({ voters: [0], outgoing: [], learners: [], context: "" }), JSON.stringify({ voters: [1], outgoing: [], learners: [] }), JSON.stringify({ voters: ["1"], outgoing: [], learners: [], context: "" })]) {
+      const forged = entry(3, 2, Buffer.from(data), EntryType.Config);
+      const b = Buffer.allocUnsafe(encodedEntrySize(forged));
+      encodeEntryInto(forged, b, 0);
+      assert.throws(() => decodeEntry(b), /bad configuration/, data);
+    }
+  });
+
+  test("an InstallSnapshot whose configuration does not decode is a CodecError", () => {
+    const m: Message = { type: "InstallSnapshot", from: 1, to: 2, term: 4, lastIncludedIndex: 9, lastIncludedTerm: 3, offset: 0, data: Buffer.from("s"), done: true, seq: 1, config: { voters: [1, 2, 3], outgoing: [], learners: [], context: "" } };
+    const buf = encodeMessage(m);
+    const text = buf.toString("latin1");
+    const at = text.indexOf('"voters"');
+    assert.ok(at > 0);
+    const forged = Buffer.from(buf);
+    forged.write("x", at - 1, "latin1"); // the JSON no longer starts with "{"
+    assert.throws(() => decodeMessage(forged), /bad configuration in InstallSnapshot/);
   });
 });
 

@@ -11,8 +11,19 @@
 
 import type { StatusJson } from "../../util/status-json.js";
 
+/** A node's place in the configuration (SPEC §10); absent from a node older than membership changes. */
+interface Membership {
+  state: "voter" | "learner" | "joining" | "leaving" | "removed";
+  configIndex: number;
+  committed: boolean;
+  voters: readonly number[];
+  outgoing: readonly number[];
+  learners: readonly number[];
+  pending: { index: number; voters: readonly number[]; outgoing: readonly number[]; learners: readonly number[] } | null;
+}
+
 /** What the page polls: GET /status, as the server writes it. */
-type Status = StatusJson;
+type Status = StatusJson & { membership?: Membership };
 
 interface Watched {
   id: number;
@@ -28,7 +39,7 @@ interface Watched {
   lane: { t: number; state: string; term: number | null }[];
 }
 
-type EventKind = "leader" | "stepdown" | "term" | "down" | "up";
+type EventKind = "leader" | "stepdown" | "term" | "down" | "up" | "member";
 
 interface TimelineEntry {
   time: number;
@@ -59,6 +70,8 @@ export function dashboardClient(): void {
   let clusterTerm: number | null = null;
   let leader: { id: number; term: number } | null = null;
   let lastAnswer = 0;
+  /** The configuration with the highest index any node reported. */
+  let latest: Membership | null = null;
   let renderQueued = false;
   const opened = Date.now();
 
@@ -95,10 +108,11 @@ export function dashboardClient(): void {
     }
     const list = first.nodes ?? [{ id: first.id, admin: location.host, client: "" }];
     for (const n of list) watched.push({ id: n.id, admin: reachableAddress(n.admin), last: null, reachable: null, lastSeen: 0, busy: false, lane: [] });
+    if (!watched.some((n) => n.id === first!.id)) watched.push({ id: first.id, admin: location.host, last: null, reachable: null, lastSeen: 0, busy: false, lane: [] });
     watched.sort((a, b) => a.id - b.id);
     if (!first.nodes) byId("note").textContent = "This node's /status does not list the other nodes, so only this node is shown.";
     byId("where").textContent = `${watched.length} node${watched.length === 1 ? "" : "s"}, polled every ${POLL_MS} ms`;
-    const pollAll = (): void => watched.forEach((n) => void poll(n));
+    const pollAll = (): void => watched.slice().forEach((n) => void poll(n));
     pollAll();
     setInterval(pollAll, POLL_MS);
     setInterval(queueRender, 1000); // keeps "seen … ago" and the lanes moving while nothing answers
@@ -135,6 +149,7 @@ export function dashboardClient(): void {
       n.last = s;
       n.lastSeen = now;
       lastAnswer = now;
+      learnMembers(s, now);
       for (const e of s.events) {
         const key = `${n.id}|${e.time}|${e.event}`;
         if (seenEvents.has(key)) continue;
@@ -147,6 +162,53 @@ export function dashboardClient(): void {
     n.lane.push({ t: now, state: s ? s.role : "down", term: s ? s.term : null });
     while (n.lane.length > 2 && n.lane[1]!.t < now - LANE_MS) n.lane.shift();
     noteLeader(now);
+  }
+
+  /**
+   * Members a node names that the page does not watch yet (added since it
+   * opened) start being polled; the configuration seen with the highest
+   * index is the one the page draws.
+   */
+  function learnMembers(s: Status, now: number): void {
+    const m = s.membership;
+    if (m && (latest === null || m.configIndex > latest.configIndex || (m.configIndex === latest.configIndex && m.committed && !latest.committed))) {
+      if (latest !== null && m.configIndex > latest.configIndex) note(now, s.term, "member", `configuration at index ${m.configIndex}: ${describeConfig(m)}`, s.id);
+      latest = m;
+    }
+    if (!m || m.configIndex < (latest?.configIndex ?? 0)) return;
+    let added = false;
+    for (const n of s.nodes ?? []) {
+      if (watched.some((w) => w.id === n.id)) continue;
+      watched.push({ id: n.id, admin: reachableAddress(n.admin), last: null, reachable: null, lastSeen: 0, busy: false, lane: [] });
+      added = true;
+    }
+    if (added) {
+      watched.sort((a, b) => a.id - b.id);
+      byId("where").textContent = `${watched.length} node${watched.length === 1 ? "" : "s"}, polled every ${POLL_MS} ms`;
+    }
+  }
+
+  function describeConfig(m: { voters: readonly number[]; outgoing: readonly number[]; learners: readonly number[] }): string {
+    const ids = (l: readonly number[]): string => (l.length === 0 ? "none" : l.join(", "));
+    return `voters ${ids(m.voters)}${m.outgoing.length > 0 ? ` (joint with ${ids(m.outgoing)})` : ""}, learners ${ids(m.learners)}`;
+  }
+
+  /**
+   * A node's membership as the latest configuration the page saw says it:
+   * what the node itself says when it answers with that configuration,
+   * derived from the configuration otherwise (a node that is down).
+   */
+  function membershipOf(n: Watched): string | null {
+    if (latest === null) return null;
+    const own = n.last?.membership;
+    if (n.reachable && own && own.configIndex === latest.configIndex) return own.state;
+    const inNew = latest.voters.includes(n.id);
+    const inOld = latest.outgoing.includes(n.id);
+    if (inNew && latest.outgoing.length > 0 && !inOld) return "joining";
+    if (inNew) return "voter";
+    if (inOld) return "leaving";
+    if (latest.learners.includes(n.id)) return "learner";
+    return "removed";
   }
 
   /** The cluster's leader: the reachable node that says it leads, in the highest term. */
@@ -206,6 +268,16 @@ export function dashboardClient(): void {
       stat("nodes answering", `${up} / ${watched.length}`, up * 2 <= watched.length) +
       stat("commit index", lead ? String(lead.commitIndex) : "–") +
       stat("keys", lead ? String(lead.keys) : "–");
+    const m = latest;
+    const box = byId("membership");
+    box.dataset.configIndex = m ? String(m.configIndex) : "";
+    box.dataset.pending = m?.pending ? String(m.pending.index) : "";
+    box.innerHTML = m
+      ? `<div class="k">membership</div><div>${esc(describeConfig(m))} <span class="addr">(configuration at index ${m.configIndex}${m.configIndex === 0 ? ", the cluster file's" : ""}${m.committed ? "" : ", not committed yet"})</span></div>` +
+        (m.pending
+          ? `<div class="warn" data-pending-change>change under way (index ${m.pending.index}): ${esc(describeConfig(m.pending))}${m.pending.outgoing.length > 0 ? "; while joint, decisions need a majority of the old voters and of the new" : ""}</div>`
+          : `<div class="addr">no change under way</div>`)
+      : "";
   }
 
   /** RaftScope's picture: nodes on a circle, coloured by role, with the term inside and an arrow for each vote. */
@@ -248,7 +320,8 @@ export function dashboardClient(): void {
     const s = n.last;
     const reachable = n.reachable === null ? "unknown" : String(n.reachable);
     const role = n.reachable && s ? s.role : "unknown";
-    const attrs = `data-node-id="${n.id}" data-role="${role}" data-reachable="${reachable}"` + (s && n.reachable ? ` data-term="${s.term}" data-commit="${s.commitIndex}" data-leader="${s.leader ?? ""}"` : "");
+    const member = membershipOf(n);
+    const attrs = `data-node-id="${n.id}" data-role="${role}" data-reachable="${reachable}"` + (member === null ? "" : ` data-membership="${member}"`) + (s && n.reachable ? ` data-term="${s.term}" data-commit="${s.commitIndex}" data-leader="${s.leader ?? ""}"` : "");
     const pill = n.reachable === false ? "unreachable" : n.reachable === null ? "asking…" : role;
     let body = "";
     if (s) {
@@ -272,7 +345,7 @@ export function dashboardClient(): void {
     }
     return (
       `<article class="card" ${attrs} style="--c:${n.reachable ? colorOf(role) : "var(--down)"}">` +
-      `<div class="head"><span class="name">Node ${n.id}</span><span class="pill">${pill}</span><span class="addr">admin ${esc(n.admin)}</span></div>` +
+      `<div class="head"><span class="name">Node ${n.id}${member === null || member === "voter" ? "" : `<span class="pill member" data-member-pill>${member}</span>`}</span><span class="pill">${pill}</span><span class="addr">admin ${esc(n.admin)}</span></div>` +
       body +
       `</article>`
     );

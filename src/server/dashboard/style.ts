@@ -40,6 +40,10 @@ h2.sub { margin-top: 14px; }
 .card[data-reachable="false"] dd { font-weight: 400; }
 .card .gone { margin-top: 8px; font-size: 12px; }
 .card .warn { margin-top: 8px; font-size: 12px; color: var(--bad); }
+.pill.member { background: #6b7785; margin-left: 8px; vertical-align: middle; }
+.membership { margin: 10px 0 4px; font-size: 13px; }
+.membership .k { font-size: 11px; text-transform: uppercase; letter-spacing: .5px; color: #6b7785; }
+.membership .warn { margin-top: 4px; color: var(--candidate); font-weight: 600; }
 .repl { margin-top: 10px; border-top: 1px solid var(--line); padding-top: 8px; }
 .repl h3 { margin: 0 0 6px; font-size: 11px; color: var(--muted); font-weight: 600; text-transform: uppercase; letter-spacing: .5px; }
 .peer { display: grid; grid-template-columns: 28px 1fr auto; gap: 8px; align-items: center; font-size: 12px; margin: 3px 0; font-variant-numeric: tabular-nums; }

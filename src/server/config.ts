@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { NodeId } from "../core/types.js";
+import { DEFAULT_MAX_FRAME_BYTES } from "../transport/peers.js";
 
 export interface Address {
   readonly host: string;
@@ -209,6 +210,9 @@ export function parseClusterConfig(text: string, baseDir = "."): ClusterConfig {
   const limit = (k: keyof typeof DEFAULT_CLIENT_LIMITS): number => config[k] ?? DEFAULT_CLIENT_LIMITS[k];
   if (limit("clientOutputBufferHardBytes") < limit("clientOutputBufferSoftBytes")) {
     throw new ConfigError(`"clientOutputBufferHardBytes" (${limit("clientOutputBufferHardBytes")}) must not be below "clientOutputBufferSoftBytes" (${limit("clientOutputBufferSoftBytes")})`);
+  }
+  if (limit("maxCommandBytes") > DEFAULT_MAX_FRAME_BYTES) {
+    throw new ConfigError(`"maxCommandBytes" (${limit("maxCommandBytes")}) must be at most ${DEFAULT_MAX_FRAME_BYTES} (64 MiB): a write reaches the other nodes in one peer frame of at most that size`);
   }
   if (limit("maxCommandBytes") < limit("protoMaxBulkLen")) {
     throw new ConfigError(`"maxCommandBytes" (${limit("maxCommandBytes")}) must not be below "protoMaxBulkLen" (${limit("protoMaxBulkLen")})`);

@@ -4,7 +4,8 @@
 //  1. the spec typechecks;
 //  2. its scenario tests pass (quint test), Figure 8 included: under the
 //     weakened commit rule the scenario breaks Leader Completeness;
-//  3. random traces of the spec satisfy every invariant (quint run);
+//  3. random traces of the spec satisfy every invariant (quint run), with
+//     and without membership changes (raftMembershipMC);
 //  4. conformance: each of those traces, and each scenario's, replayed on
 //     RaftNode, gives the core the spec's state after every step;
 //  5. the same weakened commit rule in the core (the bug zoo's `figure8`) is

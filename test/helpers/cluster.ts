@@ -56,6 +56,8 @@ export interface ClusterOptions {
    * the others are spare nodes for join() (cluster-all.json names every node).
    */
   initial?: number;
+  /** Only these nodes are started as processes (default: all of `initial`); the others are left to the test (a library node). */
+  startOnly?: readonly number[];
 }
 
 let clusterCount = 0;
@@ -98,7 +100,7 @@ export class TestCluster {
 
   static async start(options: ClusterOptions = {}): Promise<TestCluster> {
     const c = new TestCluster(options);
-    const initial = c.nodes.slice(0, options.initial ?? c.nodes.length);
+    const initial = c.nodes.slice(0, options.initial ?? c.nodes.length).filter((n) => options.startOnly?.includes(n.id) ?? true);
     for (const n of initial) c.startNode(n.id);
     try {
       await Promise.all(initial.map((n) => c.waitForPort(n.id)));

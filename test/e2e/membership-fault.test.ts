@@ -217,11 +217,9 @@ async function run(c: TestCluster, fw: Firewall, events: string[]): Promise<void
 
   let nemesisCounts;
   const operatorDone = operator();
+  const nemesisDone = nemesis(c, fw, () => chaosRunning, events, { chaosMs: CHAOS_MS, rand: seeded(99), targets: () => [...memberSet].filter((id) => !leaving.has(id)), touching });
   try {
-    [nemesisCounts] = await Promise.all([
-      nemesis(c, fw, () => chaosRunning, events, { chaosMs: CHAOS_MS, rand: seeded(99), targets: () => [...memberSet].filter((id) => !leaving.has(id)), touching }),
-      operatorDone,
-    ]);
+    [nemesisCounts] = await Promise.all([nemesisDone, operatorDone]);
     fw.heal();
     await retireRemoved();
     // Calm: one leader among the members, the configuration settled and the same everywhere, and the clients get through.
@@ -240,10 +238,13 @@ async function run(c: TestCluster, fw: Firewall, events: string[]): Promise<void
     clearTimeout(chaosTimer);
     chaosRunning = false;
     clientsRunning = false;
-    await operatorDone.catch(() => {});
+    // Also after a failure: nothing may go on running (or restart a node) once the test stops the cluster.
+    await Promise.allSettled([operatorDone, nemesisDone]);
+    fw.heal();
     await Promise.all(clients);
+    await writer.stop();
   }
-  const acked = await writer.stop();
+  const acked = writer.acked;
   const clientSeconds = (performance.now() - started) / 1000;
 
   // Crash every member at once: what was acknowledged must come back from disk.

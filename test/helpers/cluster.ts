@@ -135,10 +135,14 @@ export class TestCluster {
     }
   }
 
+  /** The cluster file each node was last started with (restart() uses it again). */
+  private readonly configOf = new Map<number, string>();
+
   /** Starts (or restarts) node `id` from its data directory; returns its process (it may still fail to start). */
   startNode(id: number, extraArgs: readonly string[] = [], configPath = this.configPath): ChildProcess {
     const n = this.node(id);
     if (n.process) throw new Error(`node ${id} is already running`);
+    this.configOf.set(id, configPath);
     const log = createWriteStream(this.logPath(id), { flags: "a" });
     log.on("error", () => {}); // the directory may be gone after stop(); the log is best effort
     const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), this.options.bin ?? BIN, "server", "--config", configPath, "--id", String(id), "--data", this.dataDir(id), ...extraArgs], {
@@ -163,8 +167,9 @@ export class TestCluster {
     return gone;
   }
 
+  /** Starts node `id` again from its data directory, with the cluster file it was last started with (no extra arguments: not --join). */
   async restart(id: number): Promise<void> {
-    this.startNode(id);
+    this.startNode(id, [], this.configOf.get(id));
     await this.waitForPort(id);
   }
 

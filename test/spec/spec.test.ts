@@ -66,7 +66,7 @@ const STEPS = Number(process.env.SPEC_STEPS ?? 50);
 const SEED = process.env.SPEC_SEED ?? "0x5eed";
 const COUNT_ZOO = process.env.SPEC_ZOO_COUNTS === "1";
 /** Random traces with membership changes (raftMembershipMC: 3 voters, 2 spares, an operator asking for random configurations). */
-const MEMBERSHIP_TRACES = Number(process.env.SPEC_MEMBERSHIP_TRACES ?? 40);
+const MEMBERSHIP_TRACES = Number(process.env.SPEC_MEMBERSHIP_TRACES ?? 30);
 const MEMBERSHIP_STEPS = Number(process.env.SPEC_MEMBERSHIP_STEPS ?? 50);
 
 describe("spec/raft.qnt and the core against it", () => {

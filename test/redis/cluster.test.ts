@@ -75,6 +75,21 @@ describe("the Redis data model on a 3-node cluster", () => {
     }
   });
 
+  test("AUTH with no password set answers as redis-server does", async () => {
+    const redis = await RawConnection.connect(server.host, server.port);
+    const ours = await leaderConnection(c);
+    try {
+      for (const args of [["AUTH"], ["AUTH", "x"], ["AUTH", "default", "x"], ["auth", "default", ""], ["AUTH", "bob", "x"], ["AUTH", "admin", "x"], ["AUTH", "a", "b", "c"], ["GET", "k"]]) {
+        const theirs = (await redis.command(args.map(b))).toString("latin1");
+        const mine = (await ours.command(args.map(b))).toString("latin1");
+        assert.equal(mine, theirs, args.join(" "));
+      }
+    } finally {
+      redis.close();
+      ours.close();
+    }
+  });
+
   test("expired keys vanish from reads at their time, and from every replica with no other write; across a kill -9 of the leader; replicas end identical", async () => {
     const conn = await leaderConnection(c);
     const sets: { key: string; dueBy: number }[] = [];

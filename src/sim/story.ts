@@ -2,7 +2,7 @@
 // needs, one item a line, read from the run's typed trace (trace.ts).
 
 import type { Message, NodeId } from "../core/types.js";
-import { describeBody, renderEvent, tickLabel, type Loss, type SimEvent } from "./trace.js";
+import { describeBody, describeDamage, renderEvent, tickLabel, type Loss, type SimEvent } from "./trace.js";
 
 /** What the story needs of the violation: the entry it names, if any (Violation.entry). */
 export interface StoryViolation {
@@ -15,8 +15,16 @@ export type StoryItem =
   /** An election won: the candidate's last entry when it asked for votes, and who voted for it (itself first). */
   | { readonly kind: "elected"; readonly at: number; readonly node: NodeId; readonly term: number; readonly last: { readonly index: number; readonly term: number } | null; readonly voters: readonly NodeId[] }
   | { readonly kind: "stepped-down"; readonly at: number; readonly node: NodeId; readonly term: number }
-  /** Campaigns one node lost in a row: the first at `at`, in `terms`. */
-  | { readonly kind: "lost-campaigns"; readonly at: number; readonly node: NodeId; readonly terms: readonly number[] }
+  /** Campaigns lost in a row, by one node or several (`nodes`, in the order they first stood): the first at `at`, in `terms`. */
+  | { readonly kind: "lost-campaigns"; readonly at: number; readonly nodes: readonly NodeId[]; readonly terms: readonly number[] }
+  /**
+   * A node crashed (`at`) and came back (`back`) with nothing else told in
+   * between; `times` such outages in a row with the same outcome are one
+   * item. `damage`: the storage fault struck at the crash, if any.
+   */
+  | { readonly kind: "outage"; readonly at: number; readonly node: NodeId; readonly damage: Extract<SimEvent, { kind: "damage" }> | null; readonly back: Extract<SimEvent, { kind: "restart" }>; readonly times: number }
+  /** A partition or cut link healed with nothing else told in between: `heal` is the tick of the HEAL (of all links). */
+  | { readonly kind: "split"; readonly event: Extract<SimEvent, { kind: "partition" | "cut" }>; readonly heal: number }
   /**
    * One message carrying the entry, sent by one node to several (or an answer
    * from several to one): `peers` are the others. Sent `count` times to the
@@ -32,7 +40,11 @@ export type StoryItem =
  * partitions and cuts, transfers, snapshots installed, the AppendEntries
  * that carry that index (where they went and whether they arrived), the
  * answers that acknowledge it, the leader's commit past it, and the
- * violation itself. A message repeated at several ticks is folded into one item.
+ * violation itself. Folded into one item each: a message repeated at several
+ * ticks; campaigns lost in a row (by any nodes); a crash and the restart
+ * that follows it (with the storage fault struck between, and repeated
+ * outages of one node that end the same way); a partition or cut and the
+ * heal that follows it.
  */
 export function story(trace: readonly SimEvent[], violation: StoryViolation): StoryItem[] {
   const index = violation.entry?.index ?? null;
@@ -84,9 +96,9 @@ export function story(trace: readonly SimEvent[], violation: StoryViolation): St
 
   const out: StoryItem[] = [];
   // Lost campaigns in a row are one item, told where the first one was.
-  let lost: { slot: number; at: number; node: NodeId; terms: number[] } | null = null;
+  let lost: { slot: number; at: number; nodes: NodeId[]; terms: number[] } | null = null;
   const flushLost = () => {
-    if (lost) out[lost.slot] = { kind: "lost-campaigns", at: lost.at, node: lost.node, terms: lost.terms };
+    if (lost) out[lost.slot] = { kind: "lost-campaigns", at: lost.at, nodes: lost.nodes, terms: lost.terms };
     lost = null;
   };
   const committed = new Set<NodeId>();
@@ -101,13 +113,13 @@ export function story(trace: readonly SimEvent[], violation: StoryViolation): St
     let told: StoryItem | null = null;
     if (e.kind === "role") {
       if (e.from === "precandidate" && e.to === "candidate" && !won.has(key(e.node, e.term))) {
-        if (lost && lost.node === e.node) {
-          lost.terms.push(e.term);
+        if (lost) {
+          if (!lost.nodes.includes(e.node)) lost.nodes.push(e.node);
+          if (!lost.terms.includes(e.term)) lost.terms.push(e.term);
           continue;
         }
-        flushLost();
-        out.push({ kind: "lost-campaigns", at: e.at, node: e.node, terms: [e.term] });
-        lost = { slot: out.length - 1, at: e.at, node: e.node, terms: [e.term] };
+        out.push({ kind: "lost-campaigns", at: e.at, nodes: [e.node], terms: [e.term] });
+        lost = { slot: out.length - 1, at: e.at, nodes: [e.node], terms: [e.term] };
         continue;
       }
       if (e.from === "candidate" && e.to === "leader") {
@@ -144,11 +156,60 @@ export function story(trace: readonly SimEvent[], violation: StoryViolation): St
     if (told === null) continue;
     flushLost();
     flushBurst();
-    out.push(told);
+    fold(out, told);
   }
   flushLost();
   flushBurst();
   return out;
+}
+
+/**
+ * Appends `item`, folding it into the items before it when nothing else was
+ * told in between: a restart into the crash (and storage fault) before it,
+ * an outage into an identical one of the same node before it, a heal into
+ * the partition or cut before it.
+ */
+function fold(out: StoryItem[], item: StoryItem): void {
+  const eventAt = (k: number) => {
+    const x = out.at(k);
+    return x?.kind === "event" ? x.event : null;
+  };
+  if (item.kind === "event" && item.event.kind === "restart") {
+    const back = item.event;
+    const node = back.node;
+    let damage: Extract<SimEvent, { kind: "damage" }> | null = null;
+    let crashAt = -1;
+    const last = eventAt(-1);
+    if (last?.kind === "crash" && last.node === node) crashAt = -1;
+    else if (last?.kind === "damage" && last.node === node && eventAt(-2)?.kind === "crash" && (eventAt(-2) as Extract<SimEvent, { kind: "crash" }>).node === node) {
+      damage = last;
+      crashAt = -2;
+    } else {
+      out.push(item);
+      return;
+    }
+    const crash = eventAt(crashAt)!;
+    out.splice(out.length + crashAt);
+    const prev = out.at(-1);
+    if (prev?.kind === "outage" && prev.node === node && damage === null && prev.damage === null && sameRestart(prev.back, back)) {
+      out[out.length - 1] = { ...prev, back, times: prev.times + 1 };
+      return;
+    }
+    out.push({ kind: "outage", at: crash.at, node, damage, back, times: 1 });
+    return;
+  }
+  if (item.kind === "event" && item.event.kind === "heal") {
+    const last = eventAt(-1);
+    if (last?.kind === "partition" || last?.kind === "cut") {
+      out[out.length - 1] = { kind: "split", event: last, heal: item.event.at };
+      return;
+    }
+  }
+  out.push(item);
+}
+
+function sameRestart(a: Extract<SimEvent, { kind: "restart" }>, b: Extract<SimEvent, { kind: "restart" }>): boolean {
+  return a.term === b.term && a.lastIndex === b.lastIndex && a.recovering === b.recovering;
 }
 
 /** Events the story tells as they are, wherever they come. */
@@ -176,7 +237,7 @@ function toldAsIs(e: SimEvent): boolean {
 
 /** The tick an item is told at. */
 export function storyAt(item: StoryItem): number {
-  return item.kind === "event" ? item.event.at : item.at;
+  return item.kind === "event" || item.kind === "split" ? item.event.at : item.at;
 }
 
 /** The story as text, one line an item. */
@@ -193,9 +254,19 @@ function renderItem(item: StoryItem): string {
     case "stepped-down":
       return `n${item.node} steps down (term ${item.term})`;
     case "lost-campaigns": {
+      if (item.nodes.length > 1) return `${item.nodes.map((n) => `n${n}`).join(", ")} stand for election in term${item.terms.length > 1 ? "s" : ""} ${spans(item.terms)} and none wins`;
       const more = item.terms.slice(1);
-      return `n${item.node} stands for election in term ${item.terms[0]} and does not win${more.length > 0 ? ` (and in term${more.length > 1 ? "s" : ""} ${more.join(", ")})` : ""}`;
+      return `n${item.nodes[0]} stands for election in term ${item.terms[0]} and does not win${more.length > 0 ? ` (and in term${more.length > 1 ? "s" : ""} ${spans(more)})` : ""}`;
     }
+    case "outage": {
+      const b = item.back;
+      const state = `term ${b.term}, log ${b.lastIndex}${b.recovering ? ", recovering" : ""}`;
+      const disk = item.damage ? ` with a DISK FAULT (${describeDamage(item.damage.damage, item.damage.harmless)})` : "";
+      if (item.times > 1) return `n${item.node} CRASHED and RESTARTED ${item.times} times, the last back at t=${b.at} (${state})`;
+      return `n${item.node} CRASHED${disk}, RESTARTED at t=${b.at} (${state})`;
+    }
+    case "split":
+      return `${renderEvent(item.event)}, until HEAL all links at t=${item.heal}`;
     case "messages": {
       const m = item.message;
       const peers = item.peers.map((p) => `n${p}`).join(", ");
@@ -203,4 +274,17 @@ function renderItem(item: StoryItem): string {
       return `${who} ${describeBody(m, { commit: false })}${item.loss ? `  [${item.loss}]` : ""}${item.count > 1 ? `  (x${item.count}, the last at t=${item.lastAt})` : ""}`;
     }
   }
+}
+
+/** Numbers as a list with runs of three or more written as spans: "2-9, 11". */
+function spans(ns: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ns.length; ) {
+    let j = i;
+    while (j + 1 < ns.length && ns[j + 1] === ns[j]! + 1) j++;
+    if (j - i >= 2) parts.push(`${ns[i]}-${ns[j]}`);
+    else for (let k = i; k <= j; k++) parts.push(String(ns[k]));
+    i = j + 1;
+  }
+  return parts.join(", ");
 }

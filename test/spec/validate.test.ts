@@ -33,6 +33,8 @@ const MEMBERSHIP_RUNS = Number(process.env.SPEC_TV_MEMBERSHIP_RUNS ?? 100);
 const MEMBERSHIP_TICKS = Number(process.env.SPEC_TV_MEMBERSHIP_TICKS ?? 300);
 /** The zoo's membership variants are shown rejected on runs without storage faults, as before. */
 const MEMBERSHIP_FAULTS = new Set(ALL_FAULTS.filter((f) => f !== "disk"));
+/** SPEC_TV_DISTINCT=1: count the distinct spec states the runs reach (servers and disks; slower). */
+const DISTINCT = process.env.SPEC_TV_DISTINCT === "1";
 
 /** A configuration entry (raft.qnt's CONFIG value) in a projected log. */
 const configEntries = (e: CoreEvent) => (e.state.entries as { value: number }[]).filter((x) => x.value === -1).length;
@@ -64,8 +66,9 @@ function rejection(rec: Recording): Rejected {
 }
 
 /** Validates runs one at a time (recordings are large); returns the actions taken and the steps. */
-function validateRuns(plans: Iterable<SimPlan>, ticks: number, make?: Coverage["make"], what = ""): { runs: number; steps: number; events: number; actions: Map<string, number>; configEntries: number } {
+function validateRuns(plans: Iterable<SimPlan>, ticks: number, make?: Coverage["make"], what = ""): { runs: number; steps: number; events: number; actions: Map<string, number>; configEntries: number; distinct: string } {
   const actions = new Map<string, number>();
+  const seen = DISTINCT ? new Set<string>() : undefined;
   let steps = 0;
   let events = 0;
   let runs = 0;
@@ -74,7 +77,7 @@ function validateRuns(plans: Iterable<SimPlan>, ticks: number, make?: Coverage["
     const rec = record(plan, make, ticks);
     assert.equal(rec.violation, null, `seed ${plan.seed}${what}: the simulator's own checks failed`);
     try {
-      const v = validate(rec, { invariantsEvery: 250 });
+      const v = validate(rec, { invariantsEvery: 250, seen });
       steps += v.steps;
       for (const [a, c] of v.actions) actions.set(a, (actions.get(a) ?? 0) + c);
     } catch (e) {
@@ -85,7 +88,7 @@ function validateRuns(plans: Iterable<SimPlan>, ticks: number, make?: Coverage["
     appended = Math.max(appended, ...rec.events.map(configEntries));
     runs++;
   }
-  return { runs, steps, events, actions, configEntries: appended };
+  return { runs, steps, events, actions, configEntries: appended, distinct: seen ? `, ${seen.size} distinct spec states (servers and disks)` : "" };
 }
 
 /** Every other run has many clients (BUSY_CLIENTS), so that logs grow past compaction and snapshots travel. */
@@ -108,7 +111,7 @@ describe("trace validation: simulator runs of the core checked against spec/raft
     for (const a of ["feedTick", "feedMessage(AppendEntries", "feedMessage(RequestVote", "feedPropose", "feedRead", "feedTransfer", "compactAt", "readyAt", "doneAt", "drop", "rebootFrom (a new incarnation)", "feedMessage(RecoveryReply"]) {
       assert.ok([...v.actions.keys()].some((k) => k.startsWith(a)), `no ${a} in ${RUNS} runs`);
     }
-    t.diagnostic(`${v.runs} runs, ${v.events} core events, ${v.steps} spec steps in ${seconds.toFixed(1)} s with recording (${(v.runs / seconds).toFixed(1)} runs/s, ${(v.steps / seconds).toFixed(0)} steps/s)`);
+    t.diagnostic(`${v.runs} runs, ${v.events} core events, ${v.steps} spec steps in ${seconds.toFixed(1)} s with recording (${(v.runs / seconds).toFixed(1)} runs/s, ${(v.steps / seconds).toFixed(0)} steps/s)${v.distinct}`);
     for (const line of coverage.report()) t.diagnostic(line);
   });
 
@@ -120,7 +123,7 @@ describe("trace validation: simulator runs of the core checked against spec/raft
     assert.ok((v.actions.get("feedReconfigure") ?? 0) > 0, "no membership change asked");
     assert.ok(v.configEntries > 0, "no configuration entry appended");
     assert.ok((v.actions.get("rebootFrom (a new incarnation)") ?? 0) > 0, "no storage fault");
-    t.diagnostic(`${v.runs} runs, ${v.steps} spec steps in ${seconds.toFixed(1)} s with recording; feedReconfigure ${v.actions.get("feedReconfigure")}, up to ${v.configEntries} configuration entries in a log, ${v.actions.get("rebootFrom (a new incarnation)")} restarts after a storage fault`);
+    t.diagnostic(`${v.runs} runs, ${v.steps} spec steps in ${seconds.toFixed(1)} s with recording; feedReconfigure ${v.actions.get("feedReconfigure")}, up to ${v.configEntries} configuration entries in a log, ${v.actions.get("rebootFrom (a new incarnation)")} restarts after a storage fault${v.distinct}`);
     for (const line of coverage.report().filter((l) => /voterSets|mayChangeConfiguration|changesThroughJoint/.test(l))) t.diagnostic(line);
   });
 

@@ -41,6 +41,7 @@
 // Entry data are interned: the no-op is 0, each distinct command is a
 // distinct positive value, so the spec sees which entries are equal.
 
+import { createHash } from "node:crypto";
 import type { RaftConfig, RestoredState, Ready } from "../../src/core/node.js";
 import { RaftNode } from "../../src/core/node.js";
 import { decodeConfiguration } from "../../src/core/configuration.js";
@@ -475,7 +476,7 @@ export function makeEngine(name: EngineName, membership: boolean): SpecEngine {
  * by model.ts unless `engine` says Quint's evaluator ("quint") or both in
  * lockstep ("lockstep").
  */
-export function validate(rec: Recording, o: { invariantsEvery?: number; engine?: EngineName | SpecEngine } = {}): Validated {
+export function validate(rec: Recording, o: { invariantsEvery?: number; engine?: EngineName | SpecEngine; seen?: Set<string> } = {}): Validated {
   const q = typeof o.engine === "object" ? o.engine : makeEngine(o.engine ?? "model", rec.plan.membership ?? false);
   const actions = new Map<string, number>();
   const events = rec.events;
@@ -569,6 +570,8 @@ export function validate(rec: Recording, o: { invariantsEvery?: number; engine?:
       }
     }
     compareServer(q, i, e);
+    // Distinct spec states (servers and disks, as the replay counts them), when asked: a digest of each.
+    if (o.seen && q instanceof ModelEngine) o.seen.add(createHash("sha1").update(show(q.st!.servers)).update(show(q.st!.disks)).digest("base64"));
     // Messages that no later event delivers leave the spec's network too (lost, or to a node that is down).
     const lost = [...net].filter(([key]) => (lastDelivery.get(key) ?? -1) <= i);
     if (lost.length > 0) {

@@ -95,19 +95,21 @@ export function story(trace: readonly SimEvent[], violation: StoryViolation): St
   const prologue = before.sort((a, b) => a - b).map((i) => trace[i]!);
 
   const out: StoryItem[] = [];
+  // Items still growing are kept as mutable objects in `out` and changed in place.
+  type Growing<T> = { -readonly [K in keyof T]: T[K] };
   // Lost campaigns in a row are one item, told where the first one was.
-  let lost: { slot: number; at: number; nodes: NodeId[]; terms: number[] } | null = null;
+  let lost: { item: Growing<Extract<StoryItem, { kind: "lost-campaigns" }>>; nodes: NodeId[]; terms: number[] } | null = null;
   const flushLost = () => {
-    if (lost) out[lost.slot] = { kind: "lost-campaigns", at: lost.at, nodes: lost.nodes, terms: lost.terms };
     lost = null;
   };
   const committed = new Set<NodeId>();
   // The messages since the last other event: the same message sent again is counted on its first item.
   // A request sent to several followers (or an answer from several) is one item naming them all.
-  const burst = new Map<string, { slot: number; at: number; message: Message; answer: boolean; loss: Loss | null; count: number; lastAt: number; peers: NodeId[]; sends: Map<NodeId, number> }>();
+  // A message lost (cut or dropped) is folded into its first item even across other items:
+  // a leader cut off sends the same entries again and again.
+  const burst = new Map<string, { item: Growing<Extract<StoryItem, { kind: "messages" }>>; peers: NodeId[]; sends: Map<NodeId, number> }>();
   const flushBurst = () => {
-    for (const b of burst.values()) out[b.slot] = { kind: "messages", at: b.at, message: b.message, answer: b.answer, loss: b.loss, peers: b.peers, count: b.count, lastAt: b.lastAt };
-    burst.clear();
+    for (const [k, b] of burst) if (b.item.loss === null) burst.delete(k);
   };
   for (const e of [...prologue, ...trace.slice(start)]) {
     let told: StoryItem | null = null;
@@ -118,8 +120,11 @@ export function story(trace: readonly SimEvent[], violation: StoryViolation): St
           if (!lost.terms.includes(e.term)) lost.terms.push(e.term);
           continue;
         }
-        out.push({ kind: "lost-campaigns", at: e.at, nodes: [e.node], terms: [e.term] });
-        lost = { slot: out.length - 1, at: e.at, nodes: [e.node], terms: [e.term] };
+        const nodes = [e.node];
+        const terms = [e.term];
+        const item = { kind: "lost-campaigns" as const, at: e.at, nodes, terms };
+        out.push(item);
+        lost = { item, nodes, terms };
         continue;
       }
       if (e.from === "candidate" && e.to === "leader") {
@@ -145,11 +150,13 @@ export function story(trace: readonly SimEvent[], violation: StoryViolation): St
         const n = (same.sends.get(peer) ?? 0) + 1;
         same.sends.set(peer, n);
         if (n === 1) same.peers.push(peer);
-        same.count = Math.max(same.count, n);
-        same.lastAt = e.at;
+        same.item.count = Math.max(same.item.count, n);
+        same.item.lastAt = e.at;
       } else {
-        out.push({ kind: "messages", at: e.at, message: m, answer, loss, peers: [peer], count: 1, lastAt: e.at });
-        burst.set(what, { slot: out.length - 1, at: e.at, message: m, answer, loss, count: 1, lastAt: e.at, peers: [peer], sends: new Map([[peer, 1]]) });
+        const peers = [peer];
+        const item = { kind: "messages" as const, at: e.at, message: m, answer, loss, peers, count: 1, lastAt: e.at };
+        out.push(item);
+        burst.set(what, { item, peers, sends: new Map([[peer, 1]]) });
       }
       continue;
     }
@@ -164,10 +171,10 @@ export function story(trace: readonly SimEvent[], violation: StoryViolation): St
 }
 
 /**
- * Appends `item`, folding it into the items before it when nothing else was
- * told in between: a restart into the crash (and storage fault) before it,
- * an outage into an identical one of the same node before it, a heal into
- * the partition or cut before it.
+ * Appends `item`, or folds it into an item before it: a restart into the
+ * node's crash (and the storage fault struck with it), wherever that was
+ * told; an outage into an identical one of the same node right before it; a
+ * heal into the partition or cut right before it.
  */
 function fold(out: StoryItem[], item: StoryItem): void {
   const eventAt = (k: number) => {
@@ -177,25 +184,22 @@ function fold(out: StoryItem[], item: StoryItem): void {
   if (item.kind === "event" && item.event.kind === "restart") {
     const back = item.event;
     const node = back.node;
-    let damage: Extract<SimEvent, { kind: "damage" }> | null = null;
-    let crashAt = -1;
-    const last = eventAt(-1);
-    if (last?.kind === "crash" && last.node === node) crashAt = -1;
-    else if (last?.kind === "damage" && last.node === node && eventAt(-2)?.kind === "crash" && (eventAt(-2) as Extract<SimEvent, { kind: "crash" }>).node === node) {
-      damage = last;
-      crashAt = -2;
-    } else {
+    // The node was down since its last crash: tell the restart with it, wherever that crash was told.
+    const i = out.findLastIndex((x) => x.kind === "event" && x.event.kind === "crash" && x.event.node === node);
+    if (i < 0) {
       out.push(item);
       return;
     }
-    const crash = eventAt(crashAt)!;
-    out.splice(out.length + crashAt);
-    const prev = out.at(-1);
-    if (prev?.kind === "outage" && prev.node === node && damage === null && prev.damage === null && sameRestart(prev.back, back)) {
-      out[out.length - 1] = { ...prev, back, times: prev.times + 1 };
+    const crash = (out[i] as Extract<StoryItem, { kind: "event" }>).event;
+    const next = out[i + 1];
+    const damage = next?.kind === "event" && next.event.kind === "damage" && next.event.node === node ? next.event : null;
+    out.splice(i, damage ? 2 : 1);
+    const prev = out[i - 1];
+    if (i === out.length && prev?.kind === "outage" && prev.node === node && damage === null && prev.damage === null && sameRestart(prev.back, back)) {
+      out[i - 1] = { ...prev, back, times: prev.times + 1 };
       return;
     }
-    out.push({ kind: "outage", at: crash.at, node, damage, back, times: 1 });
+    out.splice(i, 0, { kind: "outage", at: crash.at, node, damage, back, times: 1 });
     return;
   }
   if (item.kind === "event" && item.event.kind === "heal") {
@@ -271,7 +275,7 @@ function renderItem(item: StoryItem): string {
       const m = item.message;
       const peers = item.peers.map((p) => `n${p}`).join(", ");
       const who = item.answer ? `${peers} -> n${m.to}` : `n${m.from} -> ${peers}`;
-      return `${who} ${describeBody(m, { commit: false })}${item.loss ? `  [${item.loss}]` : ""}${item.count > 1 ? `  (x${item.count}, the last at t=${item.lastAt})` : ""}`;
+      return `${who} ${describeBody(m, { commit: false })}${item.loss ? `  [${item.loss}]` : ""}${item.count > 1 ? `  (x${item.count}, the last at t=${item.lastAt})` : item.lastAt > item.at ? `  (the last at t=${item.lastAt})` : ""}`;
     }
   }
 }

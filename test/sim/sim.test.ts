@@ -246,7 +246,7 @@ describe("the story's view of a trace", () => {
     ]);
   });
 
-  test("folds a crash and its restart, repeated outages that end alike, lost campaigns of several nodes, and a cut and its heal", () => {
+  test("folds a crash and its restart, repeated outages that end alike, lost campaigns of several nodes, a cut and its heal, and a lost message sent again later", () => {
     const events: SimEvent[] = [
       { at: 5, kind: "crash", node: 2 },
       { at: 6, kind: "restart", node: 2, term: 1, lastIndex: 3, recovering: false },
@@ -269,16 +269,25 @@ describe("the story's view of a trace", () => {
       { at: 41, kind: "heal" },
       { at: 50, kind: "violation", invariant: "Election Safety", message: "two leaders" },
     ];
+    const cutAppend: SimEvent = { at: 16, kind: "drop", message: append(3, 4, [entry(5, 2)]), loss: "cut" };
+    const withEntry: SimEvent[] = [cutAppend, { at: 17, kind: "crash", node: 2 }, { ...cutAppend, at: 18 }, { at: 19, kind: "deliver", message: append(2, 4, [entry(5, 2)]) }, { at: 20, kind: "partition", groups: [[1], [2, 3]] }, { at: 21, kind: "deliver", message: append(2, 4, [entry(5, 2)]) }];
+    assert.deepEqual(renderStory(story(withEntry, { entry: { index: 5, term: 2 } })), [
+      "t=   16  n1 -> n3 AppendEntries(term 2, prev 4@1, entries 5@2)  [cut]  (x2, the last at t=18)",
+      "t=   17  n2 CRASHED",
+      // Delivered messages are folded only until the next item.
+      "t=   19  n1 -> n2 AppendEntries(term 2, prev 4@1, entries 5@2)",
+      "t=   20  PARTITION {1} {2,3}",
+      "t=   21  n1 -> n2 AppendEntries(term 2, prev 4@1, entries 5@2)",
+    ]);
     assert.deepEqual(renderStory(story(events, {})), [
       "t=    5  n2 CRASHED and RESTARTED 2 times, the last back at t=9 (term 1, log 3)",
       "t=   10  n3 CRASHED with a DISK FAULT (lost the tail of its log), RESTARTED at t=12 (term 1, log 1, recovering)",
       "t=   13  n2 CRASHED, RESTARTED at t=14 (term 2, log 3)",
       "t=   20  n3, n1 stand for election in terms 2-5 and none wins",
-      // Something else was told between the cut and the heal, the crash and the restart: each is told alone.
+      // A restart is told with its crash even when other items come between; a heal only right after its cut.
       "t=   30  CUT link n1 -> n3",
-      "t=   31  n1 CRASHED",
+      "t=   31  n1 CRASHED, RESTARTED at t=33 (term 5, log 3)",
       "t=   32  HEAL all links",
-      "t=   33  n1 RESTARTED (term 5, log 3)",
       "t=   40  PARTITION {1} {2,3}, until HEAL all links at t=41",
       "t=   50  VIOLATION Election Safety: two leaders",
     ]);

@@ -62,6 +62,13 @@ export interface ClusterOptions {
 
 let clusterCount = 0;
 
+/**
+ * How long a running node may take to answer on its admin port. On a loaded
+ * 2-core machine (a full `npm test` beside other work) Node itself took ~9 s
+ * to boot a node before its first log line, and 10 s was once not enough.
+ */
+const NODE_UP_MS = 30_000;
+
 export class TestCluster {
   readonly dir: string;
   readonly configPath: string;
@@ -168,13 +175,16 @@ export class TestCluster {
   }
 
   /** Starts node `id` again from its data directory, with the cluster file it was last started with (no extra arguments: not --join). */
-  async restart(id: number): Promise<void> {
+  async restart(id: number, timeoutMs = NODE_UP_MS): Promise<void> {
     this.startNode(id, [], this.configOf.get(id));
-    await this.waitForPort(id);
+    await this.waitForPort(id, timeoutMs);
   }
 
-  /** Waits until node `id` answers on its admin port. */
-  async waitForPort(id: number, timeoutMs = 10_000): Promise<void> {
+  /**
+   * Waits until node `id` answers on its admin port. A node that exits is
+   * reported at once; the timeout only guards against one that hangs.
+   */
+  async waitForPort(id: number, timeoutMs = NODE_UP_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if ((await this.status(id)) !== null) return;

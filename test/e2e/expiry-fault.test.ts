@@ -46,7 +46,7 @@ import { sleep, type TestCluster } from "../helpers/cluster.js";
 import { Firewall } from "../helpers/netfilter.js";
 import { prng } from "../helpers/prng.js";
 import { show } from "../server/support.js";
-import { nemesis } from "./nemesis.js";
+import { clientsUnderChaos } from "../helpers/chaos.js";
 import { eventually, keyCounts, replayedStates, withCluster } from "./support.js";
 
 const CHAOS_MS = 20_000;
@@ -375,24 +375,14 @@ async function run(c: TestCluster, fw: Firewall): Promise<void> {
   const links = Array.from({ length: WRITERS }, () => new Links(nodes));
   const writers = links.map((l, i) => new Writer(i + 1, l, stats, seeded(i + 1), nodes.length));
 
-  let clientsRunning = true;
-  let chaosRunning = true;
-  const started = performance.now();
-  const chaosTimer = setTimeout(() => (chaosRunning = false), CHAOS_MS);
-  const clients = writers.map((w) => w.run(() => clientsRunning).catch((err: unknown) => void stats.unexpected.push(`a writer crashed: ${(err as Error).stack ?? String(err)}`)));
   const events: string[] = [];
-  let counts;
-  try {
-    counts = await nemesis(c, fw, () => chaosRunning, events, { chaosMs: CHAOS_MS, rand: seeded(99) });
-    fw.heal();
-    await c.waitForLeader(30_000);
-    await sleep(500);
-  } finally {
-    fw.heal();
-    clearTimeout(chaosTimer);
-    clientsRunning = false;
-    await Promise.all(clients);
-  }
+  const { counts, started } = await clientsUnderChaos(
+    c,
+    fw,
+    events,
+    { chaosMs: CHAOS_MS, rand: seeded(99), calmMs: 500, unexpected: stats.unexpected, clientName: "writer" },
+    (running) => writers.map((w) => w.run(running)),
+  );
   await Promise.all(writers.map((w) => w.lastWrites()));
   const clientSeconds = (performance.now() - started) / 1000;
   console.log(

@@ -36,7 +36,7 @@ import { sleep, type TestCluster } from "../helpers/cluster.js";
 import { Firewall } from "../helpers/netfilter.js";
 import { prng } from "../helpers/prng.js";
 import { show } from "../server/support.js";
-import { nemesis } from "./nemesis.js";
+import { clientsUnderChaos, crashAll } from "../helpers/chaos.js";
 import { withCluster } from "./support.js";
 
 const CHAOS_MS = 20_000;
@@ -318,38 +318,19 @@ async function run(c: TestCluster, fw: Firewall): Promise<void> {
   }
   setup.reset();
 
-  let clientsRunning = true;
-  let chaosRunning = true;
-  const started = performance.now();
-  const chaosTimer = setTimeout(() => (chaosRunning = false), CHAOS_MS);
-  const running = () => clientsRunning;
-  const clients = [
+  const events: string[] = [];
+  const { counts, started } = await clientsUnderChaos(c, fw, events, { chaosMs: CHAOS_MS, rand: seeded(99), calmMs: 1000, unexpected: stats.unexpected }, (running) => [
     transferClient(new RawClient(nodes, 1), recorder, stats, running),
     transferClient(new RawClient(nodes, 2), recorder, stats, running),
     pairClient(new RawClient(nodes, 3), recorder, stats, running),
     pairClient(new RawClient(nodes, 4), recorder, stats, running),
     readerClient(new RawClient(nodes, 5), recorder, stats, running, seeded(5)),
     writerClient(new RawClient(nodes, 6), recorder, stats, running, seeded(6)),
-  ].map((client) => client.catch((err: unknown) => void stats.unexpected.push(`a client crashed: ${(err as Error).stack ?? String(err)}`)));
-  const events: string[] = [];
-  let counts;
-  try {
-    counts = await nemesis(c, fw, () => chaosRunning, events, { chaosMs: CHAOS_MS, rand: seeded(99) });
-    await c.waitForLeader(30_000);
-    await sleep(1000);
-  } finally {
-    fw.heal();
-    clearTimeout(chaosTimer);
-    clientsRunning = false;
-    await Promise.all(clients);
-  }
+  ]);
   const clientSeconds = (performance.now() - started) / 1000;
 
   // The whole cluster at once: what was acknowledged must come back from disk.
-  await Promise.all(c.nodes.map((n) => c.kill(n.id)));
-  for (const n of c.nodes) c.startNode(n.id);
-  for (const n of c.nodes) await c.waitForPort(n.id, 20_000);
-  await c.waitForLeader(30_000);
+  await crashAll(c);
   const finals = new Map<string, string | null>();
   for (const key of ["x", "y", "n", "m"]) {
     const op = recorder.invoke("final", { op: "get", key });

@@ -47,7 +47,7 @@ import { Firewall } from "../helpers/netfilter.js";
 import { prng } from "../helpers/prng.js";
 import { show } from "../server/support.js";
 import { clientsUnderChaos } from "../helpers/chaos.js";
-import { eventually, keyCounts, replayedStates, withCluster } from "./support.js";
+import { eventually, keyCounts, replayedStates, sameAppliedIndex, withCluster } from "./support.js";
 
 const CHAOS_MS = 20_000;
 const WRITERS = 3;
@@ -426,13 +426,7 @@ async function run(c: TestCluster, fw: Firewall): Promise<void> {
     async () => (await keyCounts(c)).every((n) => n === kept.length),
     20_000,
   ).catch(async (err: Error) => assert.fail(`${err.message}: /status key counts ${JSON.stringify(await keyCounts(c))}`));
-  let index = 0;
-  await eventually("all nodes applied the same index", async () => {
-    const s = await Promise.all(c.nodes.map((n) => c.status(n.id)));
-    if (s.some((x) => x === null)) return false;
-    index = s[0]!.lastApplied;
-    return s.every((x) => x!.lastApplied === index && x!.commitIndex === index);
-  });
+  const index = await sameAppliedIndex(c);
   await c.stop(true);
   const states = await replayedStates(c, index);
   assert.equal(new Set(states).size, 1, `the replicas' states at index ${index} differ`);

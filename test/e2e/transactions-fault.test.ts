@@ -29,8 +29,6 @@ import {
   type KvQueued,
   type PendingOperation,
 } from "../../src/check/linearizability.js";
-import { Connection } from "../../src/client/connection.js";
-import { ConnectError, ConnectionLostError, RequestTimeoutError } from "../../src/client/errors.js";
 import type { Reply } from "../../src/resp/writer.js";
 import { sleep, type TestCluster } from "../helpers/cluster.js";
 import { Firewall } from "../helpers/netfilter.js";
@@ -38,6 +36,7 @@ import { prng } from "../helpers/prng.js";
 import { show } from "../server/support.js";
 import { clientsUnderChaos, crashAll } from "../helpers/chaos.js";
 import { withCluster } from "./support.js";
+import { RawClient, type Settled } from "../helpers/raw-client.js";
 
 const CHAOS_MS = 20_000;
 const RUN_SEED = Number(process.env.RAFTKV_FAULT_SEED ?? Date.now() % 1e9);
@@ -45,7 +44,6 @@ const RUN_SEED = Number(process.env.RAFTKV_FAULT_SEED ?? Date.now() % 1e9);
 const SPACING = 1000;
 
 type Recorder = HistoryRecorder<KvInput, KvOutput>;
-type Settled = { kind: "returned"; reply: Reply } | { kind: "unknown" } | { kind: "discarded" };
 
 interface Stats {
   returned: number;
@@ -54,71 +52,6 @@ interface Stats {
   execs: number;
   aborted: number;
   unexpected: string[];
-}
-
-/**
- * One raw RESP connection that follows the leader: each command is one
- * attempt; MOVED, CLUSTERDOWN and refused connections mean "not executed",
- * a timeout or a connection lost after writing means "unknown". Any outcome
- * but a reply ends the connection (and with it a WATCH or a MULTI).
- */
-class RawClient {
-  private connection: Connection | null = null;
-  private target: number;
-
-  constructor(
-    private readonly nodes: readonly { host: string; port: number }[],
-    readonly id: number,
-  ) {
-    this.target = id % nodes.length;
-  }
-
-  reset(): void {
-    this.connection?.close();
-    this.connection = null;
-  }
-
-  async send(args: readonly string[]): Promise<Settled> {
-    try {
-      this.connection ??= await Connection.connect(this.nodes[this.target]!, { connectTimeoutMs: 1000 });
-    } catch (err) {
-      if (!(err instanceof ConnectError)) throw err;
-      this.moveOn();
-      await sleep(50);
-      return { kind: "discarded" };
-    }
-    let reply: Reply;
-    try {
-      reply = await this.connection.send(args, 8000);
-    } catch (err) {
-      if (!(err instanceof ConnectionLostError) && !(err instanceof RequestTimeoutError)) throw err;
-      this.moveOn();
-      return err instanceof ConnectionLostError && !err.written ? { kind: "discarded" } : { kind: "unknown" };
-    }
-    if (reply.kind === "error" && reply.message.startsWith("MOVED ")) {
-      const address = reply.message.split(" ")[2]!;
-      const leader = this.nodes.findIndex((n) => `${n.host}:${n.port}` === address);
-      if (leader < 0) throw new Error(`MOVED to an unknown address: ${reply.message}`);
-      this.reset();
-      this.target = leader;
-      return { kind: "discarded" };
-    }
-    if (reply.kind === "error" && reply.message.startsWith("CLUSTERDOWN")) {
-      this.moveOn();
-      await sleep(50 + Math.random() * 100);
-      return { kind: "discarded" };
-    }
-    if (reply.kind === "error" && reply.message.startsWith("TIMEOUT")) {
-      this.reset();
-      return { kind: "unknown" };
-    }
-    return { kind: "returned", reply };
-  }
-
-  private moveOn(): void {
-    this.reset();
-    this.target = (this.target + 1) % this.nodes.length;
-  }
 }
 
 /** kvModel's output for a reply to `input` (an exec's items recursively); undefined if the reply is not one it can give. */

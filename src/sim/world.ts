@@ -8,7 +8,7 @@
 
 import type { KvCommand, KvOutput, Operation } from "../check/linearizability.js";
 import { describeConfiguration } from "../core/configuration.js";
-import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot } from "../core/node.js";
+import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot, type SoftState } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { RandomInvariant } from "./invariant-catalogue.js";
 import { Invariants, type DiskView } from "./invariants.js";
@@ -37,6 +37,8 @@ type Input =
 export interface SimNode {
   readonly id: NodeId;
   raft: RaftNode | null; // null while crashed
+  /** The role its last Ready reported (a restarted server is a follower). */
+  role: Role;
   kv: SimKv;
   disk: Disk;
   /** A Ready being written to disk, and when the write completes. */
@@ -168,7 +170,7 @@ export class World {
     this.invariants = new Invariants((invariant, message, entry) => this.fail(invariant, message, entry));
     for (const id of this.ids) {
       const disk: Disk = { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] };
-      const node: SimNode = { id, raft: null, kv: this.emptyKv(), disk, writing: null, queued: [], requests: this.requestTable(id) };
+      const node: SimNode = { id, raft: null, role: "follower", kv: this.emptyKv(), disk, writing: null, queued: [], requests: this.requestTable(id) };
       this.nodes.set(id, node);
       this.boot(node);
     }
@@ -261,6 +263,7 @@ export class World {
     const restored: RestoredState = { hardState: node.disk.hardState, snapshot: node.disk.snapshot, entries: node.disk.entries };
     const config = this.config(node.id);
     node.raft = this.bug ? this.bug.make(config, restored) : new RaftNode(config, restored);
+    node.role = "follower";
     node.kv = SimKv.restore(node.disk.snapshot?.data ?? null, this.clock);
     this.invariants.restarted(node.id, node.raft);
     if (node.raft.recovery) this.damaged.add(node.id);
@@ -278,7 +281,6 @@ export class World {
 
   private feed(node: SimNode, input: Input): void {
     const raft = node.raft!;
-    const before = raft.role;
     this.stats.steps++;
     if (input.kind === "tick") raft.tick();
     else if (input.kind === "transfer") {
@@ -289,14 +291,16 @@ export class World {
       const outcome = r.ok ? `appends configuration ${describeConfiguration(raft.configuration)} at ${r.index}` : `refused: ${r.message}`;
       this.log(() => ({ kind: "reconfigure", leader: node.id, voters: input.voters, learners: input.learners, outcome }));
     } else raft.step(input.message);
-    if (raft.role !== before) this.roleChanged(node, before);
   }
 
-  private roleChanged(node: SimNode, before: Role): void {
-    const raft = node.raft!;
-    if (raft.role === "leader") this.stats.elections++;
-    this.log(() => ({ kind: "role", node: node.id, from: before, to: raft.role, term: raft.currentTerm }));
-    this.invariants.roleChanged(node.id, raft);
+  /** The Ready's soft state says who the node is now (drivers never compare the core's fields before and after). */
+  private roleChanged(node: SimNode, now: SoftState): void {
+    const before = node.role;
+    if (now.role === before) return;
+    node.role = now.role;
+    if (now.role === "leader") this.stats.elections++;
+    this.log(() => ({ kind: "role", node: node.id, from: before, to: now.role, term: now.term }));
+    this.invariants.roleChanged(node.id, node.raft!);
   }
 
   /** Hands the node's Ready to the disk; the rest happens when the write completes. */
@@ -304,6 +308,7 @@ export class World {
     const raft = node.raft!;
     if (node.writing || !raft.hasReady()) return;
     const ready = raft.ready();
+    if (ready.softState) this.roleChanged(node, ready.softState);
     const needsDisk = ready.hardState !== null || ready.entries.length > 0 || ready.snapshot !== null;
     const latency = needsDisk ? this.disks.pick([0, 0, 1, 2]) : 0;
     node.writing = { ready, doneAt: this.now + latency };

@@ -394,7 +394,8 @@ export class World {
         case "applied":
           return this.complete(op, outcome.result, this.nodes.get(id)!);
         case "replaced":
-          return this.retry(op, null);
+          // The server answers MOVED to the leader it knows of.
+          return this.retry(op, this.nodes.get(id)!.raft?.leaderId ?? null);
         case "unknown":
           return this.giveUp(op);
         case "refused":

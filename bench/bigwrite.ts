@@ -1,11 +1,11 @@
 // Does one big write cost the cluster its leader? (issue 11, finding 7)
 //
-//   node dist/bench/bigwrite.js [--configs 150-300/50,500-1000/100] [--writes 10] [--values 7] [--busy 0]
+//   node dist/bench/bigwrite.js [--configs 150-300/50,500-1000/100] [--writes 10] [--values 7] [--size 8388606] [--busy 0]
 //
 // Per timing config (election timeout min-max / heartbeat, ms): a 3-node
 // cluster; --writes times, an MSET of --values values of 8 MiB − 2 bytes
 // (each within the value limit, the command within the peer frame) sent to
-// the leader, waiting for its reply; then the terms gone by and the leader
+// the leader (--size bytes each), waiting for its reply; then the terms gone by and the leader
 // changes seen (every node's /status read every 100 ms meanwhile).
 
 import { spawn } from "node:child_process";
@@ -35,9 +35,10 @@ const flags = new Flags(process.argv.slice(2));
 const configs = flags.list("configs", "150-300/50,500-1000/100");
 const writes = flags.number("writes", 10);
 const values = flags.number("values", 7);
+const size = flags.number("size", 8 * 1024 * 1024 - 2);
 const busy = Array.from({ length: flags.has("busy") ? Number(flags.get("busy")) : 0 }, () => spawn(process.execPath, ["-e", "for(;;){}"], { stdio: "ignore" }));
 console.log(runHeader());
-console.log(`${writes} MSETs of ${values} × (8 MiB − 2) per config, ${busy.length} busy processes`);
+console.log(`${writes} MSETs of ${values} × ${size} bytes per config, ${busy.length} busy processes`);
 console.log("| election timeout / heartbeat (ms) | writes | replies | leader changes | terms gone by |");
 console.log("|---|---|---|---|---|");
 try {
@@ -62,7 +63,7 @@ try {
         }
       })();
       const replies = new Map<string, number>();
-      const cmd = bigMset(values, 8 * 1024 * 1024 - 2);
+      const cmd = bigMset(values, size);
       for (let i = 0; i < writes; i++) {
         leader = await c.waitForLeader(20_000);
         const n = c.node(leader);

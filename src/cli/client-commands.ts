@@ -53,7 +53,7 @@ interface ClientCommand {
 
 export const set = clientCommand({
   name: "set",
-  usage: `usage: raftkv set KEY VALUE [--config FILE] [--timeout MS]
+  usage: `usage: raftkv set KEY VALUE [--config FILE] [--timeout MS] [--tls ...]
 
 Stores VALUE under KEY and prints "ok" once the write is committed (stored
 on a majority of the nodes). Retried writes are applied exactly once.
@@ -69,7 +69,7 @@ raftkv set KEY -- --VALUE.`,
 
 export const get = clientCommand({
   name: "get",
-  usage: `usage: raftkv get KEY [--config FILE] [--timeout MS]
+  usage: `usage: raftkv get KEY [--config FILE] [--timeout MS] [--tls ...]
 
 Prints the value of KEY. When KEY does not exist, prints nothing and exits 1.
 The read is linearizable: it sees every write committed before it began.
@@ -85,7 +85,7 @@ ${FINDS_THE_LEADER}`,
 
 export const del = clientCommand({
   name: "delete",
-  usage: `usage: raftkv delete KEY [--config FILE] [--timeout MS]
+  usage: `usage: raftkv delete KEY [--config FILE] [--timeout MS] [--tls ...]
 
 Deletes KEY and prints "ok" once the delete is committed (also when KEY did
 not exist). ${FINDS_THE_LEADER}`,
@@ -99,7 +99,7 @@ not exist). ${FINDS_THE_LEADER}`,
 
 export const incr = clientCommand({
   name: "incr",
-  usage: `usage: raftkv incr KEY [--config FILE] [--timeout MS]
+  usage: `usage: raftkv incr KEY [--config FILE] [--timeout MS] [--tls ...]
 
 Adds 1 to the integer stored at KEY (a missing KEY counts as 0) and prints the
 new value. Retried increments are applied exactly once. ${FINDS_THE_LEADER}`,

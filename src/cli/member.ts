@@ -22,7 +22,8 @@ const HELP = `usage: raftkv member list                [--config FILE] [--json]
        raftkv member remove ID [--force]
        (each also takes --config FILE and --timeout MS)
 
-The cluster's membership (docs/REFERENCE.md, Membership). The cluster file is only where
+The cluster's membership (step by step: docs/MEMBERSHIP.md; the rules:
+docs/REFERENCE.md, Membership). The cluster file is only where
 to start: any member it names that still answers is enough, and the command
 finds the leader itself (following 421 answers).
 

@@ -11,7 +11,7 @@ Usage:
   raftkv server  --config FILE --id ID [--data DIR]   run one node in the foreground
   raftkv server  --join --config FILE --id ID [--data DIR]   start a new node to be added
   raftkv cluster [--nodes N] [--dir DIR] [--base-port P]  run a local N-node cluster
-  raftkv set KEY VALUE | get KEY | delete KEY | incr KEY  [--config FILE]
+  raftkv set KEY VALUE | get KEY | delete KEY | incr KEY  [--config FILE] [--tls --cacert F]
   raftkv status  [--config FILE]                    one line per node
   raftkv node    start|stop|restart ID [--dir DIR]  under a running 'raftkv cluster'
   raftkv move-leader [ID] [--config FILE]           hand leadership to node ID

@@ -9,10 +9,11 @@ import { createLogger } from "../util/log.js";
 import { AdminPort } from "../server/admin.js";
 import { ClientPort } from "../server/clientPort.js";
 import { DEFAULT_PLAN_LIMITS } from "../kv/plan.js";
-import { type Address, type ClusterConfig, DEFAULT_CLIENT_LIMITS, clientPassword, ConfigError, formatAddress, loadClusterFile, nodeById, readSecretFile } from "../server/config.js";
+import { type Address, type ClusterConfig, DEFAULT_CLIENT_LIMITS, ConfigError, formatAddress, loadClusterFile, nodeById } from "../server/config.js";
+import { loadNodeCredentials } from "../server/credentials.js";
 import { MAX_REPLICABLE_ENTRY_BYTES } from "../transport/peers.js";
 import { RaftServer } from "../server/server.js";
-import { loadNodeTls, type NodeTls } from "../server/tls.js";
+import type { NodeTls } from "../server/tls.js";
 
 const HELP = `raftkv server --config FILE --id ID [--data DIR] [--accept-data-loss]
 raftkv server --join --config FILE --id ID [--data DIR]
@@ -46,8 +47,6 @@ and maxclients authenticate and encrypt the ports and bound client load
 
 /** How long a clean stop may take before the process exits anyway (SPEC §6: within 2 s). */
 const STOP_DEADLINE_MS = 1800;
-/** A cluster secret shorter than this is refused: it has to withstand guessing (docs/SECURITY.md). */
-const MIN_SECRET_BYTES = 16;
 
 export async function runServer(argv: string[]): Promise<number> {
   const p = parseArgs(argv, { config: {}, id: {}, data: {}, "accept-data-loss": { boolean: true }, join: { boolean: true }, help: { boolean: true } });
@@ -71,10 +70,7 @@ export async function runServer(argv: string[]): Promise<number> {
   try {
     config = loadClusterFile(configPath);
     nodeById(config, id);
-    if (config.secretFile !== undefined) peerSecret = readSecretFile(config.secretFile, "cluster secret", MIN_SECRET_BYTES);
-    password = clientPassword(config);
-    if (config.adminTokenFile !== undefined) adminToken = readSecretFile(config.adminTokenFile, "admin token", MIN_SECRET_BYTES);
-    tls = loadNodeTls(config, id);
+    ({ peerSecret, password, adminToken, tls } = loadNodeCredentials(config, id));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`raftkv server: ${err.message}\n`);

@@ -43,7 +43,11 @@ function table(specs: readonly CommandSpec[]): CommandTable {
   return new Map(specs.map((c) => [c.name.slice(c.name.indexOf("|") + 1), c]));
 }
 
-/** MULTI, EXEC, DISCARD, WATCH, UNWATCH: a connection's state (transaction.ts), never planned alone (e.g. inside RAFTKV.SESSION). */
+/**
+ * MULTI, EXEC, DISCARD, WATCH, UNWATCH: a connection's state (transaction.ts);
+ * AUTH: answered by the client port (src/server/clientPort.ts), which knows
+ * the passwords. Never planned alone (e.g. inside RAFTKV.SESSION).
+ */
 function connectionOnly(args: readonly Buffer[]): Plan {
   return replyPlan(errorReply(`ERR ${args[0]!.toString("latin1").toUpperCase()} works on a client connection only`));
 }
@@ -112,6 +116,7 @@ export const COMMANDS: CommandTable = table([
   spec("ping", -1, "fast", NO_KEYS, "@fast @connection", srv.planPing),
   spec("echo", 2, "loading stale fast", NO_KEYS, "@fast @connection", srv.planEcho),
   spec("select", 2, "loading stale fast", NO_KEYS, "@fast @connection", srv.planSelect),
+  spec("auth", -2, "noscript loading stale fast no_auth allow_busy", NO_KEYS, "@fast @connection", connectionOnly),
   spec("quit", -1, "noscript loading stale fast no_auth allow_busy", NO_KEYS, "@fast @connection", srv.planQuit),
   spec("command", -1, "loading stale", NO_KEYS, "@slow @connection", srv.planCommand, [
     spec("command|count", 2, "loading stale", NO_KEYS, "@slow @connection", srv.planCommandCount),

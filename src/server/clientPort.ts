@@ -169,13 +169,16 @@ export class ClientPort {
    * FLUSHALL/FLUSHDB when a password is set).
    */
   private auth(args: readonly Buffer[]): { reply: Reply; ok: boolean; admin: boolean } {
-    if (args.length !== 2 && args.length !== 3) return { reply: errorReply("ERR wrong number of arguments for 'auth' command"), ok: false, admin: false };
-    if (this.password === null) {
+    if (args.length < 2) return { reply: errorReply("ERR wrong number of arguments for 'auth' command"), ok: false, admin: false };
+    // As Redis 7's authCommand: more than a user and a password is a syntax error.
+    if (args.length > 3) return { reply: errorReply("ERR syntax error"), ok: false, admin: false };
+    if (this.password === null && args.length === 2) {
       return { reply: errorReply("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"), ok: false, admin: false };
     }
     const user = args.length === 3 ? args[1]!.toString("latin1") : "default";
     const given = digest(args[args.length - 1]!);
-    if (user === "default" && timingSafeEqual(given, this.password)) return { reply: OK, ok: true, admin: false };
+    // No password: Redis's default user is "nopass", so any password is its password.
+    if (user === "default" && (this.password === null || timingSafeEqual(given, this.password))) return { reply: OK, ok: true, admin: false };
     if (user === "admin" && this.adminPassword !== null && timingSafeEqual(given, this.adminPassword)) return { reply: OK, ok: true, admin: true };
     this.limitStats.authFailures++;
     return { reply: WRONGPASS, ok: false, admin: false };

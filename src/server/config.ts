@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { NodeId } from "../core/types.js";
+import { DEFAULT_MAX_FRAME_BYTES } from "../transport/peers.js";
 
 export interface Address {
   readonly host: string;
@@ -69,7 +70,7 @@ export interface ClusterConfig {
   readonly clientInputTotalBytes?: number;
   /** Largest bulk string in a request (Redis proto-max-bulk-len); default 16 MiB. Values above 8 MiB are refused anyway. */
   readonly protoMaxBulkLen?: number;
-  /** Largest request (the sum of its arguments); default 64 MiB. */
+  /** Largest request (the sum of its arguments); default 16 MiB (bigger writes cost the leader on a loaded machine: docs/PERFORMANCE.md). */
   readonly maxCommandBytes?: number;
 }
 
@@ -79,15 +80,20 @@ export const DEFAULT_CLIENT_LIMITS = {
   clientOutputBufferHardBytes: 256 * 1024 * 1024,
   clientInputTotalBytes: 256 * 1024 * 1024,
   protoMaxBulkLen: 16 * 1024 * 1024,
-  maxCommandBytes: 64 * 1024 * 1024,
+  // Measured (docs/PERFORMANCE.md, "Leadership under load"): writes of 16 MiB keep the leader, of 32 MiB and more they
+  // stall the nodes past an election timeout. Redis's client-query-buffer-limit is 1 GiB; raftkv replicates every write.
+  maxCommandBytes: 16 * 1024 * 1024,
 } as const;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-export const DEFAULT_ELECTION_TIMEOUT_MS: readonly [number, number] = [150, 300];
-export const DEFAULT_HEARTBEAT_MS = 50;
+// Chosen from measurements (docs/PERFORMANCE.md, "Leadership under load"): 150–300 / 50 lost the leader to every
+// 16 MiB write next to two busy processes; 400–800 / 80 kept it, and a kill -9 of the leader is still
+// followed by a new leader within a second (median 0.6 s, p99 0.8 s over 20 kills).
+export const DEFAULT_ELECTION_TIMEOUT_MS: readonly [number, number] = [400, 800];
+export const DEFAULT_HEARTBEAT_MS = 80;
 /** Half the peer transport's frame limit (64 MiB), leaving room for the message around the chunk. */
 export const MAX_SNAPSHOT_CHUNK_BYTES = 32 * 1024 * 1024;
 
@@ -204,6 +210,9 @@ export function parseClusterConfig(text: string, baseDir = "."): ClusterConfig {
   const limit = (k: keyof typeof DEFAULT_CLIENT_LIMITS): number => config[k] ?? DEFAULT_CLIENT_LIMITS[k];
   if (limit("clientOutputBufferHardBytes") < limit("clientOutputBufferSoftBytes")) {
     throw new ConfigError(`"clientOutputBufferHardBytes" (${limit("clientOutputBufferHardBytes")}) must not be below "clientOutputBufferSoftBytes" (${limit("clientOutputBufferSoftBytes")})`);
+  }
+  if (limit("maxCommandBytes") > DEFAULT_MAX_FRAME_BYTES) {
+    throw new ConfigError(`"maxCommandBytes" (${limit("maxCommandBytes")}) must be at most ${DEFAULT_MAX_FRAME_BYTES} (64 MiB): a write reaches the other nodes in one peer frame of at most that size`);
   }
   if (limit("maxCommandBytes") < limit("protoMaxBulkLen")) {
     throw new ConfigError(`"maxCommandBytes" (${limit("maxCommandBytes")}) must not be below "protoMaxBulkLen" (${limit("protoMaxBulkLen")})`);

@@ -81,8 +81,14 @@ export class Membership {
   private dirty = false;
   /** A removed node, no longer leading, has hung up on everybody. */
   private cutOff = false;
-  /** A joiner's discovery (discover()): members learnt from GET /members of the nodes its cluster file names. */
+  /**
+   * Discovery (discover()): the members the live cluster names (GET /members
+   * of the nodes this one knows of) — for a joiner not yet added, or a node
+   * whose log is behind a configuration that brought in the leader. Accepted
+   * and dialled until this node's own configuration reaches discoveredIndex.
+   */
   private readonly discovered = new Set<NodeId>();
+  private discoveredIndex = 0;
   private discovering = false;
   private lastDiscovery = -Infinity;
 
@@ -159,9 +165,9 @@ export class Membership {
     const peers = new Map<NodeId, Address>();
     // A removed leader still leads until its removal is committed (then the core steps it down): it must be heard until then.
     if (this.removed && this.host.raft().role !== "leader") return peers;
-    // A joiner also listens to the members it discovered: the leader that adds it may be one its cluster file does not name.
-    const discovered = this.file.wasMember ? [] : [...this.discovered];
-    for (const id of [...this.members, ...this.retiring.keys(), ...discovered]) {
+    // It also listens to the members it discovered: the leader that adds it, or that leads now, may be one its log does not name yet
+    // (a joiner's cluster file, or a snapshot or log older than the configuration that added the leader).
+    for (const id of [...this.members, ...this.retiring.keys(), ...this.discovered]) {
       const a = this.book.get(id);
       if (id !== this.id && a !== undefined) peers.set(id, a.peer);
     }
@@ -193,6 +199,7 @@ export class Membership {
     const wasMember = this.file.wasMember || next.includes(this.id);
     const changed = index !== this.file.latest.index || wasMember !== this.file.wasMember || encodeConfigurationKey(cfg) !== encodeConfigurationKey(this.file.latest.configuration);
     this.members = next;
+    if (this.discovered.size > 0 && index >= this.discoveredIndex) this.discovered.clear();
     if (changed) {
       this.file = { ...this.file, latest: { index, configuration: cfg }, wasMember };
       this.dirty = true;
@@ -225,7 +232,8 @@ export class Membership {
       retired = true;
     }
     if (retired) this.host.transport()?.setPeers(this.peerAddresses());
-    if (!this.file.wasMember && !this.discovering && now - this.lastDiscovery >= DISCOVERY_MS) {
+    // A joiner, or a member that hears from no leader (one its configuration does not name would be refused), asks who the members are.
+    if ((!this.file.wasMember || raft.leaderId === null) && !this.removed && !this.discovering && now - this.lastDiscovery >= DISCOVERY_MS) {
       this.lastDiscovery = now;
       void this.discover();
     }
@@ -269,18 +277,26 @@ export class Membership {
         } catch {
           continue; // down, or not answering: ask the next one
         }
-        if (this.file.wasMember || !Array.isArray(answer.members)) return;
+        if (this.removed || !Array.isArray(answer.members)) return;
+        // A member adopts only a configuration newer than its own (a joiner any: its own is its cluster file's).
+        const index = typeof answer.configIndex === "number" ? answer.configIndex : 0;
+        if (this.file.wasMember && index <= this.host.raft().configurationIndex) return;
         let learnt = false;
         for (const m of answer.members) {
-          if (m.id === this.id || this.book.has(m.id) || m.peer === null || m.client === null || m.admin === null) continue;
-          try {
-            this.book.set(m.id, { id: m.id, peer: parseAddress(m.peer, "peer"), client: parseAddress(m.client, "client"), admin: parseAddress(m.admin, "admin") });
-          } catch {
-            continue;
+          if (m.id === this.id || m.peer === null || m.client === null || m.admin === null) continue;
+          // The addresses of this node's own members come from its configuration; others' from the answer (an id added again may have moved).
+          if (!this.members.includes(m.id)) {
+            try {
+              this.book.set(m.id, { id: m.id, peer: parseAddress(m.peer, "peer"), client: parseAddress(m.client, "client"), admin: parseAddress(m.admin, "admin") });
+            } catch {
+              continue;
+            }
           }
+          if (this.discovered.has(m.id) || this.members.includes(m.id)) continue;
           this.discovered.add(m.id);
           learnt = true;
         }
+        this.discoveredIndex = Math.max(this.discoveredIndex, index);
         if (learnt) {
           this.log.info("members_discovered", { from: id, members: answer.members.map((m) => m.id) });
           this.host.transport()?.setPeers(this.peerAddresses());

@@ -25,7 +25,7 @@ import { DecodeError } from "../kv/binary.js";
 import { KvStateMachine } from "../kv/stateMachine.js";
 import { errorReply, type Reply } from "../resp/writer.js";
 import { Wal, type RecoveredState } from "../storage/wal.js";
-import { PeerTransport, type PeerTls } from "../transport/peers.js";
+import { MAX_REPLICABLE_ENTRY_BYTES, PeerTransport, type PeerTls } from "../transport/peers.js";
 import type { Logger } from "../util/log.js";
 import { formatAddress, nodeById, type ClusterConfig, type NodeAddresses } from "./config.js";
 import { Metrics } from "./metrics.js";
@@ -321,7 +321,10 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
         if (this.raft.role !== "leader") return resolve(this.notLeader(this.raft.leaderId));
         if (plan.kind === "write") {
           // The leader's clock goes into the entry: every replica applies it at that time (expiry).
-          const r = this.raft.propose(this.sm.stamp ? this.sm.stamp(plan.command, Date.now()) : plan.command);
+          const entry = this.sm.stamp ? this.sm.stamp(plan.command, Date.now()) : plan.command;
+          // One peer frame carries an entry to the other nodes: a bigger one could never reach them (each try an election).
+          if (entry.length > MAX_REPLICABLE_ENTRY_BYTES) return resolve(errorReply(`ERR command too large to replicate: ${entry.length} bytes, the limit is ${MAX_REPLICABLE_ENTRY_BYTES}`));
+          const r = this.raft.propose(entry);
           if (!r.ok) return resolve(this.notLeader(r.leader));
           this.metrics.proposals.inc();
           this.requests.proposed(r.index, r.term, this.timed(waiter, () => this.requests.forget(r.index)));

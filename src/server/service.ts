@@ -15,6 +15,7 @@ import type { Reply } from "../resp/writer.js";
 import { silentLogger, type Logger } from "../util/log.js";
 import { AdminPort } from "./admin.js";
 import { type ClusterConfig, loadClusterFile, nodeById, type NodeAddresses } from "./config.js";
+import { loadNodeCredentials } from "./credentials.js";
 import { RaftServer, type ServerStateMachine } from "./server.js";
 import type { StatusJson } from "../util/status-json.js";
 
@@ -32,7 +33,13 @@ export interface StateMachine<Result = unknown> {
 }
 
 export interface ReplicatedNodeOptions<M extends StateMachine> {
-  /** The cluster file's path, or its contents already loaded (loadClusterFile). */
+  /**
+   * The cluster file's path, or its contents already loaded (loadClusterFile).
+   * Its secretFile and "tls" authenticate (and encrypt) the peer port, and its
+   * adminTokenFile guards the admin port's state-changing requests, as for
+   * `raftkv server` (docs/SECURITY.md); a file named there that cannot be
+   * read, or is not what it should be, is a ConfigError at start.
+   */
   readonly cluster: string | ClusterConfig;
   /** This node's id in the cluster file. */
   readonly id: NodeId;
@@ -130,11 +137,14 @@ export class ReplicatedNode<M extends StateMachine> {
   static async start<M extends StateMachine>(o: ReplicatedNodeOptions<M>): Promise<ReplicatedNode<M>> {
     const config = typeof o.cluster === "string" ? loadClusterFile(o.cluster) : o.cluster;
     const self = nodeById(config, o.id);
+    const credentials = loadNodeCredentials(config, o.id);
     const logger = o.logger ?? silentLogger;
     const adapter = new Adapter(o.stateMachine);
     const server = new RaftServer<Adapter<M>>({
       config,
       id: o.id,
+      peerSecret: credentials.peerSecret,
+      peerTls: credentials.tls,
       dataDir: o.dataDir ?? join("data", `node-${o.id}`),
       logger,
       stateMachine: adapter,
@@ -143,7 +153,7 @@ export class ReplicatedNode<M extends StateMachine> {
       ...(o.join === true && { join: true }),
     });
     await server.start();
-    const admin = o.admin === false ? null : new AdminPort(server, self.admin, logger, () => 0);
+    const admin = o.admin === false ? null : new AdminPort(server, self.admin, logger, () => 0, { token: credentials.adminToken });
     try {
       await admin?.start();
     } catch (err) {

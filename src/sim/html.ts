@@ -218,6 +218,8 @@ class FaultView {
             this.storm = { until: e.until, p: e.p };
             break;
           case "crash":
+          case "crash-leader":
+          case "isolate-leader":
           case "restart":
           case "op":
             break; // seen in the nodes themselves

@@ -6,7 +6,7 @@ import type { KvCommand } from "../check/linearizability.js";
 import type { NodeId } from "../core/types.js";
 import { Prng } from "./prng.js";
 
-export const FAULTS = ["drop", "duplicate", "delay", "partition", "oneway", "crash", "torn", "disk"] as const;
+export const FAULTS = ["drop", "duplicate", "delay", "partition", "oneway", "crash", "aimed", "torn", "disk"] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /**
@@ -32,6 +32,20 @@ export type Damage = (typeof DAMAGE)[number];
 export type PlanEvent =
   | { readonly at: number; readonly kind: "crash"; readonly node: NodeId }
   | { readonly at: number; readonly kind: "restart"; readonly node: NodeId }
+  /**
+   * Whichever node leads (in the highest term) when the event comes crashes,
+   * and restarts `down` ticks later; nothing happens if no node leads. A
+   * fault aimed at a role rather than a name: the moments that matter most
+   * (a leader that has just been elected, or has just sent entries to some
+   * of its followers) are when the leader goes down.
+   */
+  | { readonly at: number; readonly kind: "crash-leader"; readonly down: number }
+  /**
+   * Whichever node leads when the event comes is cut off from all the others
+   * (until the next "heal"); nothing happens if no node leads. Unlike a
+   * crash, this also stops the messages it has already sent.
+   */
+  | { readonly at: number; readonly kind: "isolate-leader" }
   /** Links between nodes of different groups are cut, both ways. */
   | { readonly at: number; readonly kind: "partition"; readonly groups: readonly (readonly NodeId[])[] }
   /** The link from `from` to `to` is cut; the other direction still works. */
@@ -184,11 +198,7 @@ function generateReconfigurations(o: PlanOptions, rng: Prng, from: number): Plan
   const ids = Array.from({ length: o.nodes }, (_, i) => i + 1);
   const events: PlanEvent[] = [];
   for (let t = from + rng.range(10, 100); t < o.steps; t += rng.range(5, 100)) {
-    const order = [...ids];
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
+    const order = rng.shuffle(ids);
     const size = rng.range(1, Math.min(5, ids.length));
     const rest = order.slice(size);
     events.push({ at: t, kind: "reconfigure", voters: order.slice(0, size).sort((a, b) => a - b), learners: rest.filter(() => rng.chance(0.5)).sort((a, b) => a - b) });
@@ -245,11 +255,23 @@ function generateEvents(o: PlanOptions, rng: Prng, from: number): PlanEvent[] {
       });
     if (has("partition"))
       choices.push(() => {
-        const shuffled = [...ids].sort(() => rng.float() - 0.5);
+        const shuffled = rng.shuffle(ids);
         const cut = rng.range(1, ids.length - 1);
         events.push({ at: t, kind: "partition", groups: [shuffled.slice(0, cut), shuffled.slice(cut)] });
         events.push({ at: Math.min(o.steps, t + rng.range(10, 250)), kind: "heal" });
       });
+    // Faults aimed at the leader, a fault kind of their own: swarm testing
+    // (search.ts) gives them to about half the runs, and the other half keep
+    // the crash and partition mix of runs without them.
+    if (has("aimed")) {
+      choices.push(() => {
+        events.push({ at: t, kind: "crash-leader", down: rng.chance(0.5) ? rng.range(1, 15) : rng.range(15, 200) });
+      });
+      choices.push(() => {
+        events.push({ at: t, kind: "isolate-leader" });
+        events.push({ at: Math.min(o.steps, t + rng.range(10, 250)), kind: "heal" });
+      });
+    }
     if (has("oneway"))
       choices.push(() => {
         const from = rng.pick(ids);

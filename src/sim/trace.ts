@@ -7,8 +7,8 @@ import type { KvCommand, KvOutput } from "../check/linearizability.js";
 import { assertNever, type Message, type NodeId, type Role } from "../core/types.js";
 import type { Damage } from "./plan.js";
 
-/** Why a message sent was lost: its link was cut, or the network chose to drop it. */
-export type Loss = "cut" | "dropped";
+/** Why a message sent was lost: its link was cut, the network chose to drop it, or the network was full (world.ts MAX_IN_FLIGHT). */
+export type Loss = "cut" | "dropped" | "overflow";
 
 /** One thing that happened in a run, at tick `at`. */
 export type SimEvent =
@@ -31,6 +31,8 @@ export type SimEvent =
   | { readonly at: number; readonly kind: "network"; readonly drop: number; readonly duplicate: number; readonly maxDelay: number }
   | { readonly at: number; readonly kind: "storm"; readonly until: number; readonly p: number }
   | { readonly at: number; readonly kind: "transfer"; readonly from: NodeId; readonly to: NodeId }
+  /** A fault aimed at a role (plan.ts "crash-leader", "isolate-leader") found `node` leading: the crash or partition follows. */
+  | { readonly at: number; readonly kind: "aimed"; readonly fault: "crash-leader" | "isolate-leader"; readonly node: NodeId }
   /** An operator asks leader `leader` for a membership change; `outcome` is the configuration it appended, or why it refused. */
   | { readonly at: number; readonly kind: "reconfigure"; readonly leader: NodeId; readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[]; readonly outcome: string }
   | { readonly at: number; readonly kind: "branch"; readonly seed: number }
@@ -67,6 +69,7 @@ export function isNotable(e: SimEvent): boolean {
     case "heal":
     case "network":
     case "storm":
+    case "aimed":
     case "faults-end":
     case "branch":
     case "violation":
@@ -143,6 +146,8 @@ export function renderEvent(e: SimEvent): string {
       return `CRASH STORM until t=${e.until}, p=${e.p} per delivered message`;
     case "transfer":
       return `TRANSFER leadership n${e.from} -> n${e.to}`;
+    case "aimed":
+      return `n${e.node} is the leader: ${e.fault === "crash-leader" ? "crash it" : "cut it off"}`;
     case "reconfigure":
       return `RECONFIGURE voters ${e.voters.join(",")}${e.learners.length > 0 ? ` learners ${e.learners.join(",")}` : ""} (asking n${e.leader}): ${e.outcome}`;
     case "branch":

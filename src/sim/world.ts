@@ -97,11 +97,15 @@ export interface RunStats {
   stormCrashes: number;
   /** Of those, how many SimPlan.spare kept from happening. */
   spared: number;
+  /** Messages lost because the network already held MAX_IN_FLIGHT (a run whose traffic feeds on itself). */
+  overflows: number;
 }
 
 const HEARTBEAT_TICKS = 3;
 const CLIENT_TIMEOUT = 150;
 const SNAPSHOT_EVERY = 40;
+/** Messages the network holds at most; a send beyond it is lost (see send). */
+export const MAX_IN_FLIGHT = 5000;
 
 export class World {
   readonly plan: SimPlan;
@@ -112,7 +116,7 @@ export class World {
   /** What happened, event by event (only when tracing: most runs never read it). */
   readonly trace: SimEvent[] = [];
   readonly history: Operation<KvCommand, KvOutput>[] = [];
-  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, reconfigurations: 0, storageFaults: 0, recoveries: 0, drops: 0, stormCrashes: 0, spared: 0 };
+  readonly stats: RunStats = { ticks: 0, steps: 0, messages: 0, elections: 0, commits: 0, opsCompleted: 0, opsUnknown: 0, transfers: 0, reconfigurations: 0, storageFaults: 0, recoveries: 0, drops: 0, stormCrashes: 0, spared: 0, overflows: 0 };
   violation: Violation | null = null;
   now = 0;
 
@@ -125,6 +129,7 @@ export class World {
   private readonly invariants: Invariants;
   /** Messages in flight, by the tick they arrive. */
   private inflight = new Map<number, { order: number; m: Message }[]>();
+  private inflightCount = 0;
   private cut = new Set<string>(); // "from>to"
   private drop = 0;
   private duplicate = 0;
@@ -210,6 +215,7 @@ export class World {
     // Messages due now, in a shuffled order (the network does not preserve order).
     const due = (this.inflight.get(t) ?? []).sort((a, b) => a.order - b.order);
     this.inflight.delete(t);
+    this.inflightCount -= due.length;
     for (const f of due) {
       this.deliver(f.m);
       if (this.violation) return;
@@ -448,6 +454,15 @@ export class World {
       this.log(() => ({ kind: "drop", message: m, loss: "cut" }));
       return;
     }
+    if (this.inflightCount >= MAX_IN_FLIGHT) {
+      // A full network: found when a zoo variant's follower refused every
+      // AppendEntries and duplicated answers each drew another one, so the
+      // traffic grew without bound (and the search ran out of memory).
+      // Normal runs never come near it; no random draw is made here.
+      this.stats.overflows++;
+      this.log(() => ({ kind: "drop", message: m, loss: "overflow" }));
+      return;
+    }
     if (this.net.chance(this.drop)) {
       const k = ++this.stats.drops;
       if (this.plan.spare?.drops.has(k)) {
@@ -467,6 +482,7 @@ export class World {
   }
 
   private enqueue(at: number, order: number, m: Message): void {
+    this.inflightCount++;
     const slot = this.inflight.get(at);
     const f = { order, m };
     if (slot) slot.push(f);
@@ -505,6 +521,22 @@ export class World {
       case "crash":
         this.crash(this.nodes.get(e.node)!);
         return;
+      case "crash-leader": {
+        const leader = this.leader();
+        if (!leader) return;
+        this.log(() => ({ kind: "aimed", fault: "crash-leader", node: leader.id }));
+        this.crash(leader);
+        this.restarts.push({ at: this.now + e.down, node: leader.id });
+        return;
+      }
+      case "isolate-leader": {
+        const leader = this.leader();
+        if (!leader) return;
+        const rest = this.ids.filter((id) => id !== leader.id);
+        this.log(() => ({ kind: "aimed", fault: "isolate-leader", node: leader.id }));
+        this.apply({ at: e.at, kind: "partition", groups: [[leader.id], rest] });
+        return;
+      }
       case "restart": {
         const node = this.nodes.get(e.node)!;
         if (node.raft) return;
@@ -549,13 +581,18 @@ export class World {
       }
       case "transfer": {
         // To whichever node leads in the highest term now; nothing if there is none or it is the target.
-        const leader = [...this.nodes.values()].filter((n) => n.raft?.role === "leader").sort((a, b) => b.raft!.currentTerm - a.raft!.currentTerm)[0];
+        const leader = this.leader();
         if (!leader || leader.id === e.to) return;
         this.log(() => ({ kind: "transfer", from: leader.id, to: e.to }));
         this.input(leader, { kind: "transfer", to: e.to });
         return;
       }
     }
+  }
+
+  /** The node that leads in the highest term now, if any. */
+  private leader(): SimNode | undefined {
+    return [...this.nodes.values()].filter((n) => n.raft?.role === "leader").sort((a, b) => b.raft!.currentTerm - a.raft!.currentTerm)[0];
   }
 
   /**

@@ -163,6 +163,15 @@ describe("admin port", () => {
     await cluster.restart(victim.id);
   });
 
+  test("without an admin token, a state-changing request from a web page of another origin gets 403 and no CORS header", async () => {
+    // Issue 11, finding 5: POST /transfer-leadership answered any page with Access-Control-Allow-Origin: *.
+    const n = cluster.node(leader);
+    const res = await fetch(`http://${n.host}:${n.adminPort}/transfer-leadership`, { method: "POST", headers: { origin: "http://evil.example" } });
+    assert.equal(res.status, 403, await res.text());
+    assert.equal(res.headers.get("access-control-allow-origin"), null);
+    assert.equal((await cluster.status(leader))!.role, "leader", "nothing moved");
+  });
+
   test("GET / serves the dashboard; other paths and methods are refused", async () => {
     const n = cluster.nodes[0]!;
     const page = await get(n, "/");

@@ -3,20 +3,26 @@
 // expect: `background: until "TEXT"` (started, and waited for until it
 // prints TEXT; stopped at the end), `exit N` (that exit status), or the
 // exact output (`# ok`, `# hello`); no comment means exit 0. Every file
-// and directory the page names exists.
+// and directory the page names exists. The page's cluster directory
+// (/tmp/raftkv-course) and ports are replaced by a directory and free ports
+// of this run's own, so that two runs (or anything else on the machine) do
+// not collide.
 
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { waitUntil } from "../server/support.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const PAGE = readFileSync(join(ROOT, "docs", "COURSE.md"), "utf8");
-/** The directory the page's cluster lives in. */
-const CLUSTER_DIR = "/tmp/raftkv-course";
+/** The directory the page's cluster lives in, as printed; the test runs it in a directory of its own. */
+const PAGE_CLUSTER_DIR = "/tmp/raftkv-course";
+const CLUSTER_DIR = mkdtempSync(join(tmpdir(), "raftkv-course-"));
 
 export interface CourseCommand {
   readonly section: string;
@@ -44,6 +50,69 @@ export function courseCommands(page: string): CourseCommand[] {
   }
   return out;
 }
+
+/** Whether every port in `ports` can be listened on at 127.0.0.1 now. */
+async function free(ports: number[]): Promise<boolean> {
+  const servers: ReturnType<typeof createServer>[] = [];
+  try {
+    for (const port of ports) {
+      const s = createServer();
+      await new Promise<void>((resolve, reject) => {
+        s.once("error", reject);
+        s.listen(port, "127.0.0.1", () => resolve());
+      });
+      servers.push(s);
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+/**
+ * The page's command with its fixed directory and ports replaced by this run's own (two runs of this test at
+ * once, or anything else on the machine using the page's ports, would otherwise collide). `ports` maps each
+ * port the page names to the one used here, chosen once per page port.
+ */
+async function localize(command: string, ports: Map<number, number>): Promise<string> {
+  const pick = async (pagePort: number, span: number[]): Promise<number> => {
+    const known = ports.get(pagePort);
+    if (known !== undefined) return known;
+    for (;;) {
+      const base = 20_000 + Math.floor(Math.random() * (60_000 - 20_000 - 2000));
+      if ([...ports.values()].some((p) => Math.abs(p - base) < 2000)) continue;
+      if (await free(span.map((d) => base + d))) {
+        ports.set(pagePort, base);
+        return base;
+      }
+    }
+  };
+  let out = command.replaceAll(PAGE_CLUSTER_DIR, CLUSTER_DIR);
+  // `raftkv cluster --base-port P` listens on P.., P+620.. and P+1700.. (three nodes).
+  for (const m of [...out.matchAll(/--base-port (\d+)/g)]) {
+    const port = await pick(Number(m[1]), [0, 1, 2, 620, 621, 622, 1700, 1701, 1702]);
+    out = out.replace(m[0], `--base-port ${port}`);
+  }
+  for (const m of [...out.matchAll(/127\.0\.0\.1:(\d+)/g)]) {
+    const port = await pick(Number(m[1]), [0]);
+    out = out.replace(m[0], `127.0.0.1:${port}`);
+  }
+  return out;
+}
+
+test("a command is run in this test's own directory and ports, the same page port mapped to the same port each time", async () => {
+  const ports = new Map<number, number>();
+  const a = await localize("npx raftkv kv server --listen 127.0.0.1:16389", ports);
+  const b = await localize("npx raftkv kv get k --connect 127.0.0.1:16389", ports);
+  const c = await localize("npx raftkv cluster --dir /tmp/raftkv-course --base-port 16390", ports);
+  const port = /127\.0\.0\.1:(\d+)/.exec(a)![1]!;
+  assert.equal(b, `npx raftkv kv get k --connect 127.0.0.1:${port}`);
+  assert.match(c, new RegExp(`^npx raftkv cluster --dir ${CLUSTER_DIR} --base-port \\d+$`));
+  assert.notEqual(port, "16389");
+  assert.equal(ports.size, 2);
+});
 
 const background: ChildProcess[] = [];
 /** The environment the commands run in: a reader's (a nested `node --test` must not report to this test runner). */
@@ -83,8 +152,9 @@ test("every file and directory the page names exists", () => {
 });
 
 test("every command on the page runs as printed and does what its comment says", { timeout: 600_000 }, async (t) => {
-  rmSync(CLUSTER_DIR, { recursive: true, force: true });
-  for (const c of courseCommands(PAGE)) {
+  const ports = new Map<number, number>();
+  for (const printed of courseCommands(PAGE)) {
+    const c = { ...printed, command: await localize(printed.command, ports) };
     if (c.expect.kind === "background") {
       const child = spawn("sh", ["-c", c.command], { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: ENV });
       background.push(child);

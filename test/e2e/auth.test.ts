@@ -50,6 +50,7 @@ describe("AUTH and the admin token", () => {
     assert.deepEqual(await respCommand(n.host, n.clientPort, ["GET", "k"]), { kind: "error", message: "NOAUTH Authentication required." });
     assert.deepEqual(await respCommand(n.host, n.clientPort, ["AUTH", "nope"]), { kind: "error", message: "WRONGPASS invalid username-password pair or user is disabled." });
     assert.deepEqual(await respCommand(n.host, n.clientPort, ["AUTH", "someone", PASSWORD]), { kind: "error", message: "WRONGPASS invalid username-password pair or user is disabled." });
+    assert.deepEqual(await respCommand(n.host, n.clientPort, ["AUTH", "default", PASSWORD, "more"]), { kind: "error", message: "ERR syntax error" });
     assert.deepEqual(await respCommand(n.host, n.clientPort, ["AUTH", PASSWORD]), { kind: "simple", value: "OK" });
     assert.deepEqual(await respCommand(n.host, n.clientPort, ["AUTH", "default", PASSWORD]), { kind: "simple", value: "OK" });
     // One connection: AUTH, then commands run.

@@ -4,6 +4,9 @@
 import { spawn } from "node:child_process";
 import net from "node:net";
 import { ReplyParser } from "../../src/client/replyParser.js";
+import { EntryType } from "../../src/core/types.js";
+import { KvStateMachine } from "../../src/kv/stateMachine.js";
+import { Wal } from "../../src/storage/wal.js";
 import type { Reply } from "../../src/resp/writer.js";
 import { show } from "../server/support.js";
 import { sleep, TestCluster, type ClusterOptions, type TestNode } from "../helpers/cluster.js";
@@ -146,4 +149,35 @@ export function parseReplies(bytes: Buffer): string[] {
   const replies: string[] = [];
   for (let r = parser.next(); r !== null && r !== undefined; r = parser.next()) replies.push(show(r as Reply));
   return replies;
+}
+
+/**
+ * Each node's key-value state, rebuilt offline from its data directory (the
+ * cluster stopped): its snapshot, which its live state machine wrote or its
+ * leader sent, then its log's entries up to `index`; as the hex of the state
+ * machine's snapshot, so equal states give equal strings. Throws if a node's
+ * snapshot is past `index` (its state at `index` is then not on disk).
+ */
+export async function replayedStates(c: TestCluster, index: number): Promise<string[]> {
+  const states: string[] = [];
+  for (const n of c.nodes) {
+    const { wal, state } = await Wal.open(c.dataDir(n.id));
+    try {
+      const sm = new KvStateMachine({ clock: () => 0 });
+      if (state.snapshot) {
+        if (state.snapshot.lastIncludedIndex > index) throw new Error(`node ${n.id}'s snapshot is at ${state.snapshot.lastIncludedIndex}, past ${index}`);
+        sm.restore(state.snapshot.data);
+      }
+      for (const e of state.entries) if (e.index > sm.lastApplied && e.index <= index && e.type === EntryType.Normal) sm.apply(e.index, e.data);
+      states.push(Buffer.from(sm.snapshot()).toString("hex"));
+    } finally {
+      await wal.close();
+    }
+  }
+  return states;
+}
+
+/** Each node's key count by /status (keys not yet removed included); null for a node that does not answer. */
+export async function keyCounts(c: TestCluster): Promise<(number | null)[]> {
+  return Promise.all(c.nodes.map(async (n) => (await c.status(n.id))?.keys ?? null));
 }

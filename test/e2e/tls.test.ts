@@ -41,6 +41,10 @@ function raftkv(args: string[]): Promise<{ code: number | null; stdout: string; 
 /** A cluster whose nodes each have their own certificate, naming their own address. */
 function tlsCluster(tlsFields: Record<string, unknown> = {}): Promise<TestCluster> {
   return TestCluster.start({
+    // Not the tests' usual 150–300 ms: on a loaded machine (a full `npm test`) leadership moved between the
+    // SET and the GET of the first test (CLUSTERDOWN no leader); these are closer to the defaults (400–800).
+    electionTimeoutMs: [1000, 2000],
+    heartbeatMs: 100,
     nodeExtra: (n) => ({ tls: ca.issue(`node-${n.host}`, [`IP:${n.host}`]) }),
     extra: (dir) => {
       const secret = `${dir}/secret`;

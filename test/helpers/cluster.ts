@@ -56,6 +56,8 @@ export interface ClusterOptions {
    * the others are spare nodes for join() (cluster-all.json names every node).
    */
   initial?: number;
+  /** Only these nodes are started as processes (default: all of `initial`); the others are left to the test (a library node). */
+  startOnly?: readonly number[];
 }
 
 let clusterCount = 0;
@@ -98,7 +100,7 @@ export class TestCluster {
 
   static async start(options: ClusterOptions = {}): Promise<TestCluster> {
     const c = new TestCluster(options);
-    const initial = c.nodes.slice(0, options.initial ?? c.nodes.length);
+    const initial = c.nodes.slice(0, options.initial ?? c.nodes.length).filter((n) => options.startOnly?.includes(n.id) ?? true);
     for (const n of initial) c.startNode(n.id);
     try {
       await Promise.all(initial.map((n) => c.waitForPort(n.id)));
@@ -133,10 +135,14 @@ export class TestCluster {
     }
   }
 
+  /** The cluster file each node was last started with (restart() uses it again). */
+  private readonly configOf = new Map<number, string>();
+
   /** Starts (or restarts) node `id` from its data directory; returns its process (it may still fail to start). */
   startNode(id: number, extraArgs: readonly string[] = [], configPath = this.configPath): ChildProcess {
     const n = this.node(id);
     if (n.process) throw new Error(`node ${id} is already running`);
+    this.configOf.set(id, configPath);
     const log = createWriteStream(this.logPath(id), { flags: "a" });
     log.on("error", () => {}); // the directory may be gone after stop(); the log is best effort
     const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), this.options.bin ?? BIN, "server", "--config", configPath, "--id", String(id), "--data", this.dataDir(id), ...extraArgs], {
@@ -161,8 +167,9 @@ export class TestCluster {
     return gone;
   }
 
+  /** Starts node `id` again from its data directory, with the cluster file it was last started with (no extra arguments: not --join). */
   async restart(id: number): Promise<void> {
-    this.startNode(id);
+    this.startNode(id, [], this.configOf.get(id));
     await this.waitForPort(id);
   }
 

@@ -7,12 +7,9 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { EntryType } from "../../src/core/types.js";
-import { KvStateMachine } from "../../src/kv/stateMachine.js";
-import { Wal } from "../../src/storage/wal.js";
 import { sleep, TestCluster } from "../helpers/cluster.js";
 import { Rng } from "../helpers/prng.js";
-import { eventually } from "../e2e/support.js";
+import { eventually, keyCounts, replayedStates } from "../e2e/support.js";
 import { FAMILIES, generateSequence, KEYS, showCommand } from "./generator.js";
 import { RawConnection, startRedis, type RedisServer } from "./resp.js";
 import { sameReply } from "./compare.js";
@@ -26,24 +23,6 @@ async function leaderConnection(c: TestCluster): Promise<RawConnection> {
   const id = await c.waitForLeader(20_000);
   const n = c.node(id);
   return RawConnection.connect(n.host, n.clientPort);
-}
-
-/** Each node's state, rebuilt offline from its data directory up to `index`. */
-async function replayedStates(c: TestCluster, index: number): Promise<string[]> {
-  const states: string[] = [];
-  for (const n of c.nodes) {
-    const { wal, state } = await Wal.open(c.dataDir(n.id));
-    const sm = new KvStateMachine({ clock: () => 0 });
-    if (state.snapshot) sm.restore(state.snapshot.data);
-    for (const e of state.entries) if (e.index > sm.lastApplied && e.index <= index && e.type === EntryType.Normal) sm.apply(e.index, e.data);
-    await wal.close();
-    states.push(Buffer.from(sm.snapshot()).toString("hex"));
-  }
-  return states;
-}
-
-async function keyCounts(c: TestCluster): Promise<(number | null)[]> {
-  return Promise.all(c.nodes.map(async (n) => ((await c.status(n.id)) as unknown as { keys?: number } | null)?.keys ?? null));
 }
 
 describe("the Redis data model on a 3-node cluster", () => {
@@ -89,6 +68,21 @@ describe("the Redis data model on a 3-node cluster", () => {
           if (/^-(MOVED|CLUSTERDOWN)/.test(mine)) break; // not executed: the sequence ends here (the next one starts over)
           assert.ok(sameReply(cmd.compare, mine, theirs), `seed ${seed}:\n  ${done.join("\n  ")}\nredis: ${JSON.stringify(theirs)}\nraftkv: ${JSON.stringify(mine)}`);
         }
+      }
+    } finally {
+      redis.close();
+      ours.close();
+    }
+  });
+
+  test("AUTH with no password set answers as redis-server does", async () => {
+    const redis = await RawConnection.connect(server.host, server.port);
+    const ours = await leaderConnection(c);
+    try {
+      for (const args of [["AUTH"], ["AUTH", "x"], ["AUTH", "default", "x"], ["auth", "default", ""], ["AUTH", "bob", "x"], ["AUTH", "admin", "x"], ["AUTH", "a", "b", "c"], ["GET", "k"]]) {
+        const theirs = (await redis.command(args.map(b))).toString("latin1");
+        const mine = (await ours.command(args.map(b))).toString("latin1");
+        assert.equal(mine, theirs, args.join(" "));
       }
     } finally {
       redis.close();

@@ -196,6 +196,32 @@ export const TRANSACTION_FAMILY: readonly Maker[] = [
   (_g, r) => [r.pick(["MULTI", "EXEC", "WATCH", "UNWATCH", "DISCARD"]), "extra"],
 ];
 
+/**
+ * Keys that expire DURING a sequence, in real time: times of 1-25 ms, and
+ * PAUSE (not a command: the runner lets 25 ms pass) so that later commands
+ * meet keys whose time has come (lazy expiry on writes and reads: INCR,
+ * APPEND, SET XX/KEEPTTL, HSET, RENAME, COPY, EXPIRE GT... of an expired
+ * key). "@now+N" is an absolute time the runner fills in when it sends the
+ * command. Neither server's clock can be set, so the runner ends a sequence
+ * at a command during which some such time might have come (the two servers
+ * may then have seen it on either side).
+ */
+export const SHORT_EXPIRY_FAMILY: readonly Maker[] = [
+  (g, r) => ["SET", g.key(), g.value(), "PX", short(r), ...g.options(["NX", "XX", "GET"], 1)],
+  (g, r) => ["SET", g.key(), g.value(), "PXAT", `@now+${short(r)}`],
+  (g, r) => ["PSETEX", g.key(), short(r), g.value()],
+  (g, r) => ["PEXPIRE", g.key(), short(r), ...g.options(["NX", "XX", "GT", "LT"], 1)],
+  (g, r) => ["PEXPIREAT", g.key(), `@now+${short(r)}`, ...g.options(["GT", "LT"], 1)],
+  (g, r) => ["GETEX", g.key(), "PX", short(r)],
+  (g, r) => ["HSET", g.key(), "f", g.value(), ...(r.chance(0.5) ? ["g", g.value()] : [])],
+  () => ["PAUSE"],
+  () => ["PAUSE"],
+];
+
+function short(r: Rng): string {
+  return String(1 + r.int(25));
+}
+
 export interface Family {
   readonly name: string;
   readonly makers: readonly Maker[];

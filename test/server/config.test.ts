@@ -127,6 +127,9 @@ describe("raftkv server refuses bad configuration with exit code 2", () => {
     await refused("limit-soft", { ...clusterFile(), clientOutputBufferSoftBytes: 2000, clientOutputBufferHardBytes: 1000 }, ["--id", "1"], /"clientOutputBufferHardBytes" \(1000\) must not be below "clientOutputBufferSoftBytes" \(2000\)/);
     await refused("limit-bulk", { ...clusterFile(), maxCommandBytes: 1000 }, ["--id", "1"], /"maxCommandBytes" \(1000\) must not be below "protoMaxBulkLen" \(16777216\)/);
     await refused("limit-input", { ...clusterFile(), clientInputTotalBytes: 1000, maxCommandBytes: 2000, protoMaxBulkLen: 100 }, ["--id", "1"], /"clientInputTotalBytes" \(1000\) must not be below "maxCommandBytes" \(2000\)/);
+    // A write reaches the other nodes in one peer frame (64 MiB): a larger request could never be replicated.
+    await refused("limit-frame", { ...clusterFile(), maxCommandBytes: 64 * 1024 * 1024 + 1, clientInputTotalBytes: 2 ** 30 }, ["--id", "1"], /"maxCommandBytes" \(67108865\) must be at most 67108864 \(64 MiB\): a write reaches the other nodes in one peer frame/);
+    await refused("limit-frame-bulk", { ...clusterFile(), protoMaxBulkLen: 2 ** 30, maxCommandBytes: 2 ** 30, clientInputTotalBytes: 2 ** 31 }, ["--id", "1"], /"maxCommandBytes" \(1073741824\) must be at most 67108864/);
     await refused("limit-maxclients", { ...clusterFile(), maxclients: 0 }, ["--id", "1"], /"maxclients" must be a positive whole number, got 0/);
   });
 

@@ -28,9 +28,18 @@ export function decode(v: unknown): Value {
 export type Variant<T extends string, V> = { readonly tag: T; readonly value: V };
 type Unit = readonly [];
 
+/** raft.qnt's Config: sorted lists, as the core's Configuration (without its context). */
+export interface SpecConfig {
+  readonly voters: number[];
+  readonly outgoing: number[];
+  readonly learners: number[];
+}
+
+/** value: 0 the no-op, -1 a configuration (then `config`), else a client command; config is empty lists otherwise. */
 export interface SpecEntry {
   readonly term: number;
   readonly value: number;
+  readonly config: SpecConfig;
 }
 
 export type SpecMsg =
@@ -38,7 +47,7 @@ export type SpecMsg =
   | Variant<"RequestVoteResponse", { from: number; to: number; term: number; preVote: boolean; voteGranted: boolean }>
   | Variant<"AppendEntries", { from: number; to: number; term: number; prevLogIndex: number; prevLogTerm: number; entries: SpecEntry[]; leaderCommit: number; seq: number }>
   | Variant<"AppendEntriesResponse", { from: number; to: number; term: number; success: boolean; matchIndex: number; conflictIndex: number; conflictTerm: number; seq: number; incarnation: number }>
-  | Variant<"InstallSnapshot", { from: number; to: number; term: number; lastIncludedIndex: number; lastIncludedTerm: number; seq: number }>
+  | Variant<"InstallSnapshot", { from: number; to: number; term: number; lastIncludedIndex: number; lastIncludedTerm: number; seq: number; config: SpecConfig }>
   | Variant<"InstallSnapshotResponse", { from: number; to: number; term: number; matchIndex: number; lastIncludedIndex: number; seq: number; incarnation: number }>
   | Variant<"TimeoutNow", { from: number; to: number; term: number }>
   | Variant<"RecoveryQuery", { from: number; to: number; term: number }>
@@ -75,12 +84,14 @@ export interface SpecServer {
   readonly votedFor: number;
   readonly snapIndex: number;
   readonly snapTerm: number;
+  readonly snapConfig: SpecConfig;
   readonly entries: SpecEntry[];
   readonly commitIndex: number;
   readonly lastApplied: number;
   readonly role: Variant<"Follower" | "PreCandidate" | "Candidate" | "Leader", Unit>;
   readonly leaderId: number;
   readonly progress: Map<number, SpecProgress>;
+  readonly progressIds: number[];
   readonly electionElapsed: number;
   readonly heartbeatElapsed: number;
   readonly randomizedElectionTimeout: number;
@@ -117,6 +128,7 @@ export interface SpecDisk {
   readonly lost: SpecLost;
   readonly snapIndex: number;
   readonly snapTerm: number;
+  readonly snapConfig: SpecConfig;
   readonly entries: SpecEntry[];
 }
 
@@ -130,7 +142,8 @@ export type SpecStep =
   | Variant<"Transfer", { node: number; to: number }>
   | Variant<"Compact", { node: number; index: number }>
   | Variant<"Restart", { node: number; draw: number }>
-  | Variant<"Persist", number>;
+  | Variant<"Persist", number>
+  | Variant<"Reconfigure", { node: number; voters: number[]; learners: number[] }>;
 
 export interface SpecState {
   readonly servers: Map<number, SpecServer>;

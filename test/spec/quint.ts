@@ -33,10 +33,10 @@ export function quint(args: readonly string[]): Promise<QuintResult> {
 export const BACKEND = ["--backend", "typescript"];
 
 /** `quint run` on raftMC.qnt checking every invariant, writing each trace to `outDir`. */
-export function simulate(o: { main: string; traces: number; steps: number; seed: string; outDir?: string }): Promise<QuintResult> {
+export function simulate(o: { main: string; traces: number; steps: number; seed: string; outDir?: string; step?: string }): Promise<QuintResult> {
   const out = o.outDir ? ["--n-traces", String(o.traces), "--out-itf", join(o.outDir, "trace{seq}.itf.json")] : [];
   return quint([
-    "run", ...BACKEND, "--main", o.main, "--invariant", "Safety",
+    "run", ...BACKEND, "--main", o.main, "--invariant", "Safety", ...(o.step ? ["--step", o.step] : []),
     "--max-samples", String(o.traces), "--max-steps", String(o.steps), "--seed", o.seed, "--verbosity", "1",
     ...out, "raftMC.qnt",
   ]);

@@ -15,6 +15,7 @@
 //   Transfer(n, to)     n.transferLeadership(to)
 //   Compact(n, i)       n.compact(i, data), and the driver stores the snapshot
 //   Restart(n, draw)    a new RaftNode built from what n's disk holds
+//   Reconfigure(n, v, l) n.proposeConfChange({ voters: v, learners: l })
 //
 //   Persist(n)          the pending write of n's Ready completes: advance()
 //
@@ -38,11 +39,11 @@
 //   bookkeeping) are read through a cast: they are compared because the
 //   spec models them, and a difference there shows up first.
 
-import { bootstrapConfiguration } from "../../src/core/configuration.js";
+import { decodeConfiguration, encodeConfiguration } from "../../src/core/configuration.js";
 import { RaftNode, type RaftConfig, type Ready, type ReadResult } from "../../src/core/node.js";
 import type { Progress } from "../../src/core/progress.js";
-import { EntryType, type Entry, type HardState, type LostMark, type Message, type NodeId } from "../../src/core/types.js";
-import type { SpecDisk, SpecEntry, SpecMsg, SpecReadResult, SpecServer, SpecState } from "./itf.js";
+import { EntryType, type Configuration, type Entry, type HardState, type LostMark, type Message, type NodeId } from "../../src/core/types.js";
+import type { SpecConfig, SpecDisk, SpecEntry, SpecMsg, SpecReadResult, SpecServer, SpecState } from "./itf.js";
 
 /** spec/raftMC.qnt's parameters, as a core configuration. */
 export const SPEC_CONFIG = {
@@ -73,7 +74,7 @@ export class Divergence extends Error {
 
 interface Disk {
   hardState: HardState;
-  snapshot: { index: number; term: number; data: Uint8Array } | null;
+  snapshot: { index: number; term: number; data: Uint8Array; config: Configuration | null } | null;
   entries: Entry[];
 }
 
@@ -93,10 +94,12 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
   const init = trace[0]!;
   if (init.lastStep.tag !== "Init") throw new Error("a trace starts with Init");
   const ids = [...init.servers.keys()].sort((a, b) => a - b);
+  // The bootstrap voters (the spec's 1..N); the other servers are spares no configuration names yet.
+  const members = init.servers.get(ids[0]!)!.snapConfig.voters;
   const nodes = new Map<NodeId, Driven>();
   const config = (id: NodeId): RaftConfig => ({
     id,
-    members: ids,
+    members,
     electionTimeoutTicks: SPEC_CONFIG.electionTimeoutTicks,
     heartbeatTicks: SPEC_CONFIG.heartbeatTicks,
     maxInflight: SPEC_CONFIG.maxInflight,
@@ -111,7 +114,7 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
     // a crash loses the Ready being written
     d.pending = null;
     nodes.set(id, d);
-    const snapshot = disk.snapshot && { lastIncludedIndex: disk.snapshot.index, lastIncludedTerm: disk.snapshot.term, data: disk.snapshot.data, config: null };
+    const snapshot = disk.snapshot && { lastIncludedIndex: disk.snapshot.index, lastIncludedTerm: disk.snapshot.term, data: disk.snapshot.data, config: disk.snapshot.config };
     d.raft = make(config(id), { hardState: disk.hardState, entries: [...disk.entries], snapshot });
   };
   for (const id of ids) boot(id, { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] }, init.servers.get(id)!.randomizedElectionTimeout);
@@ -132,7 +135,7 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
         break;
       }
       case "Deliver": {
-        const m = toCore(step.value.msg, ids);
+        const m = toCore(step.value.msg);
         const d = nodes.get(m.to)!;
         d.draw = step.value.draw - LO;
         d.raft.step(m);
@@ -167,7 +170,7 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
         const data = Uint8Array.of(index);
         d.raft.compact(index, data);
         // What the simulator's driver does: the snapshot goes to disk, and the entries it covers go.
-        d.disk.snapshot = { index, term: d.raft.log.snapshotTerm, data };
+        d.disk.snapshot = { index, term: d.raft.log.snapshotTerm, data, config: d.raft.state().snapshot?.config ?? null };
         d.disk.entries = d.disk.entries.filter((e) => e.index > index);
         out = settle(i, d);
         break;
@@ -179,6 +182,15 @@ export function replay(trace: readonly SpecState[], make: MakeNode = (c, r) => n
         d.pending = null;
         d.raft.advance();
         out = settle(i, d);
+        break;
+      }
+      case "Reconfigure": {
+        const { node, voters, learners } = step.value;
+        const d = nodes.get(node)!;
+        const r = d.raft.proposeConfChange({ voters, learners, context: "" });
+        const accepted = lastIndexOf(st.servers.get(node)!) > lastIndexOf(trace[i - 1]!.servers.get(node)!);
+        if (r.ok !== accepted) throw new Divergence(i, `n${node}'s answer to a membership change`, accepted ? "accepted" : "refused", r);
+        out = drive(i, d, st);
         break;
       }
       case "Restart": {
@@ -230,7 +242,7 @@ function settle(step: number, d: Driven): { messages: Message[]; reads: SpecRead
 function persist(disk: Disk, rd: Ready): void {
   if (rd.hardState) disk.hardState = rd.hardState;
   if (rd.snapshot) {
-    disk.snapshot = { index: rd.snapshot.lastIncludedIndex, term: rd.snapshot.lastIncludedTerm, data: rd.snapshot.data };
+    disk.snapshot = { index: rd.snapshot.lastIncludedIndex, term: rd.snapshot.lastIncludedTerm, data: rd.snapshot.data, config: rd.snapshot.config };
     disk.entries = [];
   }
   for (const e of rd.entries) {
@@ -246,18 +258,33 @@ function persist(disk: Disk, rd: Ready): void {
 
 const SNAPSHOT_BYTES = 1;
 
+/** raft.qnt's CONFIG entry value, and the config of every other entry. */
+export const SPEC_CONFIG_VALUE = -1;
+export const NO_CONFIG: SpecConfig = { voters: [], outgoing: [], learners: [] };
+
+export function toCoreConfig(c: SpecConfig): Configuration {
+  return { voters: [...c.voters], outgoing: [...c.outgoing], learners: [...c.learners], context: "" };
+}
+
+/** A core configuration in the spec's form (its context, the driver's data, is not in the spec). */
+export function fromCoreConfig(c: Configuration): SpecConfig {
+  return { voters: [...c.voters], outgoing: [...c.outgoing], learners: [...c.learners] };
+}
+
 function toCoreEntry(e: SpecEntry, index: number): Entry {
+  if (e.value === SPEC_CONFIG_VALUE) return { index, term: e.term, type: EntryType.Config, data: encodeConfiguration(toCoreConfig(e.config)) };
   return e.value === 0
     ? { index, term: e.term, type: EntryType.Noop, data: new Uint8Array(0) }
     : { index, term: e.term, type: EntryType.Normal, data: Uint8Array.of(e.value) };
 }
 
 function fromCoreEntry(e: Entry): SpecEntry {
-  return { term: e.term, value: e.type === EntryType.Noop ? 0 : e.data[0]! };
+  if (e.type === EntryType.Config) return { term: e.term, value: SPEC_CONFIG_VALUE, config: fromCoreConfig(decodeConfiguration(e.data)) };
+  return { term: e.term, value: e.type === EntryType.Noop ? 0 : e.data[0]!, config: NO_CONFIG };
 }
 
 /** A spec message as the core's Message. */
-export function toCore(m: SpecMsg, ids: readonly NodeId[]): Message {
+export function toCore(m: SpecMsg): Message {
   switch (m.tag) {
     case "RequestVote":
       return { type: "RequestVote", ...m.value };
@@ -270,8 +297,7 @@ export function toCore(m: SpecMsg, ids: readonly NodeId[]): Message {
     case "AppendEntriesResponse":
       return { type: "AppendEntriesResponse", ...m.value };
     case "InstallSnapshot":
-      // Configurations are not in the spec yet: a snapshot carries the fixed one every server starts with.
-      return { type: "InstallSnapshot", ...m.value, offset: 0, data: Uint8Array.of(m.value.lastIncludedIndex), done: true, config: bootstrapConfiguration(ids) };
+      return { type: "InstallSnapshot", ...m.value, offset: 0, data: Uint8Array.of(m.value.lastIncludedIndex), done: true, config: toCoreConfig(m.value.config) };
     case "InstallSnapshotResponse":
       return { type: "InstallSnapshotResponse", ...m.value, received: SNAPSHOT_BYTES };
     case "TimeoutNow":
@@ -307,7 +333,7 @@ export function fromCore(m: Message): SpecMsg {
       };
     case "InstallSnapshot":
       if (m.offset !== 0 || !m.done || m.data.length !== SNAPSHOT_BYTES) throw new Error(`InstallSnapshot in more than one chunk: offset ${m.offset}, ${m.data.length} bytes, done ${m.done}`);
-      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, seq: m.seq } };
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, seq: m.seq, config: fromCoreConfig(m.config) } };
     case "InstallSnapshotResponse":
       if (m.received !== SNAPSHOT_BYTES) throw new Error(`InstallSnapshotResponse with received ${m.received}`);
       return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, matchIndex: m.matchIndex, lastIncludedIndex: m.lastIncludedIndex, seq: m.seq, incarnation: m.incarnation } };
@@ -337,12 +363,15 @@ export function project(raft: RaftNode, entry: (e: Entry) => SpecEntry = fromCor
     votedFor: raft.votedFor ?? 0,
     snapIndex: log.snapshotIndex,
     snapTerm: log.snapshotTerm,
+    // the configuration as of the snapshot's index (the bootstrap one when none was recorded)
+    snapConfig: fromCoreConfig(log.configAt(log.snapshotIndex)?.config ?? bootstrapOf(raft)),
     entries,
     commitIndex: raft.commitIndex,
     lastApplied: raft.lastApplied,
     role: ROLE[raft.role],
     leaderId: raft.leaderId ?? 0,
     progress: sortedEntries(new Map([...raft.progress].map(([id, pr]) => [id, projectProgress(pr)]))),
+    progressIds: [...raft.progress.keys()],
     electionElapsed: x.electionElapsed,
     heartbeatElapsed: x.heartbeatElapsed,
     randomizedElectionTimeout: x.randomizedElectionTimeout,
@@ -364,6 +393,11 @@ export function project(raft: RaftNode, entry: (e: Entry) => SpecEntry = fromCor
 }
 
 const NOLOST = { through: -1, term: -1 };
+
+/** RaftConfig.members as a configuration (private: read through a cast, as the timers are). */
+function bootstrapOf(raft: RaftNode): Configuration {
+  return (raft as unknown as { c: { bootstrap: Configuration } }).c.bootstrap;
+}
 
 function lostMark(l: LostMark | undefined | null): { through: number; term: number } {
   return l ? { through: l.through, term: l.term } : NOLOST;
@@ -411,12 +445,14 @@ export function projectSpec(s: SpecServer): Record<string, unknown> {
     votedFor: s.votedFor,
     snapIndex: s.snapIndex,
     snapTerm: s.snapTerm,
+    snapConfig: s.snapConfig,
     entries: s.entries,
     commitIndex: s.commitIndex,
     lastApplied: s.lastApplied,
     role: s.role.tag,
     leaderId: s.leaderId,
     progress: sortedEntries(progress),
+    progressIds: s.progressIds,
     electionElapsed: s.electionElapsed,
     heartbeatElapsed: s.heartbeatElapsed,
     randomizedElectionTimeout: s.randomizedElectionTimeout,
@@ -447,7 +483,7 @@ export function projectSpec(s: SpecServer): Record<string, unknown> {
   };
 }
 
-function projectDisk(d: Disk): SpecDisk {
+function projectDisk(d: Disk, bootstrap: Configuration): SpecDisk {
   return {
     hardStateKnown: true,
     currentTerm: d.hardState.currentTerm,
@@ -455,6 +491,7 @@ function projectDisk(d: Disk): SpecDisk {
     lost: lostMark(d.hardState.lost),
     snapIndex: d.snapshot?.index ?? 0,
     snapTerm: d.snapshot?.term ?? 0,
+    snapConfig: fromCoreConfig(d.snapshot?.config ?? bootstrap),
     entries: d.entries.map(fromCoreEntry),
   };
 }
@@ -469,7 +506,8 @@ function compareAll(step: number, st: SpecState, nodes: Map<NodeId, Driven>, mes
       if (show(spec[field]) !== show(core[field])) throw new Divergence(step, `n${id}.${field} after ${describeStep(st)}`, spec[field], core[field]);
     }
     const disk = st.disks.get(id)!;
-    if (show(disk) !== show(projectDisk(d.disk))) throw new Divergence(step, `n${id}'s disk after ${describeStep(st)}`, disk, projectDisk(d.disk));
+    const coreDisk = projectDisk(d.disk, bootstrapOf(d.raft));
+    if (show(disk) !== show(coreDisk)) throw new Divergence(step, `n${id}'s disk after ${describeStep(st)}`, disk, coreDisk);
   }
   const sent = messages.map(fromCore);
   if (show(st.lastSent) !== show(sent)) throw new Divergence(step, `messages sent by ${describeStep(st)}`, st.lastSent, sent);

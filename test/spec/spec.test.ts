@@ -4,7 +4,8 @@
 //  1. the spec typechecks;
 //  2. its scenario tests pass (quint test), Figure 8 included: under the
 //     weakened commit rule the scenario breaks Leader Completeness;
-//  3. random traces of the spec satisfy every invariant (quint run);
+//  3. random traces of the spec satisfy every invariant (quint run), with
+//     and without membership changes (raftMembershipMC);
 //  4. conformance: each of those traces, and each scenario's, replayed on
 //     RaftNode, gives the core the spec's state after every step;
 //  5. the same weakened commit rule in the core (the bug zoo's `figure8`) is
@@ -28,7 +29,7 @@ import type { SpecStep } from "./itf.js";
 
 const ACTION: Record<SpecStep["tag"], string> = {
   Init: "init", Tick: "tickAt", Deliver: "deliver", Drop: "drop", Propose: "proposeAt", Read: "readAt",
-  Transfer: "transferAt", Compact: "compactAt", Restart: "restartAt", Persist: "persistAt",
+  Transfer: "transferAt", Compact: "compactAt", Restart: "restartAt", Persist: "persistAt", Reconfigure: "reconfigureAt",
 };
 
 /** The spec action a trace step took; deliveries by message type. */
@@ -43,6 +44,8 @@ const SCENARIOS = [
   "electionTest", "replicationTest", "readIndexTest", "snapshotTest", "transferTest", "parallelWriteTest", "crashDuringParallelWriteTest", "figure8Test",
   // the zoo's scenarios under Figure 2's rules: Safety holds
   "doubleVoteTest", "voteNotPersistedTest", "keepLeadershipTest", "upToDateCheckTest", "readWithoutQuorumTest",
+  // membership changes: learners, joint consensus, one change at a time, a leader that removes itself
+  "learnersTest", "jointTest", "oneChangeAtATimeTest", "removedLeaderTest",
 ];
 
 /** spec/raftZoo.qnt's runs: each zoo variant mirrored in the spec, with the invariant its scenario breaks. */
@@ -53,21 +56,31 @@ const ZOO: { run: string; bug: string; breaks: string }[] = [
   { run: "zoo_keepLeadership", bug: "keep-leadership", breaks: "ElectionSafety" },
   { run: "zoo_noUpToDateCheck", bug: "no-up-to-date-check", breaks: "LeaderCompleteness" },
   { run: "zoo_readWithoutQuorum", bug: "read-without-quorum", breaks: "ReadIndexSafety" },
+  { run: "zoo_learnersCounted", bug: "learners-counted", breaks: "CommittedOnMajority" },
+  { run: "zoo_noJoint", bug: "no-joint", breaks: "LeaderCompleteness" },
+  { run: "zoo_concurrentChanges", bug: "concurrent-changes", breaks: "OneUncommittedConfiguration" },
 ];
 
 const TRACES = Number(process.env.SPEC_TRACES ?? 200);
 const STEPS = Number(process.env.SPEC_STEPS ?? 50);
 const SEED = process.env.SPEC_SEED ?? "0x5eed";
 const COUNT_ZOO = process.env.SPEC_ZOO_COUNTS === "1";
+/** Random traces with membership changes (raftMembershipMC: 3 voters, 2 spares, an operator asking for random configurations). */
+const MEMBERSHIP_TRACES = Number(process.env.SPEC_MEMBERSHIP_TRACES ?? 30);
+const MEMBERSHIP_STEPS = Number(process.env.SPEC_MEMBERSHIP_STEPS ?? 50);
 
 describe("spec/raft.qnt and the core against it", () => {
   const dir = mkdtempSync(join(tmpdir(), "raftkv-spec-"));
   const randomDir = join(dir, "random");
+  const membershipDir = join(dir, "membership");
   const scenarioDir = join(dir, "scenarios");
   let typecheck: QuintResult;
   let tests: QuintResult;
   let weakTests: QuintResult;
   let run: QuintResult;
+  let membershipRun: QuintResult;
+  let membershipSeconds = 0;
+  let membership: { file: string; trace: SpecState[] }[] = [];
   let broken: QuintResult;
   let runSeconds = 0;
   let random: { file: string; trace: SpecState[] }[] = [];
@@ -75,6 +88,7 @@ describe("spec/raft.qnt and the core against it", () => {
 
   before(async () => {
     mkdirSync(randomDir);
+    mkdirSync(membershipDir);
     mkdirSync(scenarioDir);
     const started = Date.now();
     // The simulation runs beside the typechecker and the test runner (most of the time is quint's start-up).
@@ -89,8 +103,13 @@ describe("spec/raft.qnt and the core against it", () => {
       // Guards the harness: if quint stopped reporting violations through its exit code, every check here would pass vacuously.
       broken = await quint(["run", ...BACKEND, "--main", "raftMC", "--invariant", "msgs.size() == 0", "--max-samples", "10", "--max-steps", "10", "--seed", SEED, "--verbosity", "1", "raftMC.qnt"]);
     })();
-    [run] = await Promise.all([simulation, checks]);
+    const membershipSimulation = simulate({ main: "raftMembershipMC", step: "stepWithMembership", traces: MEMBERSHIP_TRACES, steps: MEMBERSHIP_STEPS, seed: SEED, outDir: membershipDir }).then((r) => {
+      membershipSeconds = (Date.now() - started) / 1000;
+      return r;
+    });
+    [run, membershipRun] = await Promise.all([simulation, membershipSimulation, checks]);
     if (run.code === 0) random = itfFiles(randomDir).map((file) => ({ file, trace: readTrace(file) }));
+    if (membershipRun.code === 0) membership = itfFiles(membershipDir).map((file) => ({ file, trace: readTrace(file) }));
     if (tests.code === 0) scenarioTraces = itfFiles(scenarioDir).map((file) => ({ file, trace: readTrace(file) }));
   });
 
@@ -121,13 +140,23 @@ describe("spec/raft.qnt and the core against it", () => {
     t.diagnostic(`quint run: ${TRACES} traces in ${runSeconds.toFixed(1)} s with start-up${own ? `; simulating ${(Number(own[1]) / 1000).toFixed(1)} s, ${own[2]} traces/s` : ""}`);
   });
 
+  test(`membership changes: ${MEMBERSHIP_TRACES} random traces of up to ${MEMBERSHIP_STEPS} steps with an operator reconfiguring (2 spare servers): every invariant holds`, (t) => {
+    assert.equal(membershipRun.code, 0, membershipRun.stdout + membershipRun.stderr);
+    assert.match(membershipRun.stdout, /\[ok\] No violation found/);
+    assert.equal(membership.length, MEMBERSHIP_TRACES);
+    // The runs must change configurations, not only ask: some change is accepted (a configuration entry appears).
+    const accepted = membership.filter(({ trace }) => trace.some((s) => [...s.servers.values()].some((x) => x.entries.some((e) => e.value === -1)))).length;
+    assert.ok(accepted > 0, "no trace appended a configuration");
+    t.diagnostic(`quint run (membership): ${MEMBERSHIP_TRACES} traces in ${membershipSeconds.toFixed(1)} s with start-up; ${accepted} of them hold a configuration entry`);
+  });
+
   test("conformance: every trace replays on RaftNode with the spec's state after every step", (t) => {
-    assert.ok(random.length > 0 && scenarioTraces.length === SCENARIOS.length, "traces were written");
+    assert.ok(random.length > 0 && membership.length > 0 && scenarioTraces.length === SCENARIOS.length, "traces were written");
     const states = new Set<string>();
     const coverage = new Coverage();
     let steps = 0;
     const started = Date.now();
-    for (const { file, trace } of [...random, ...scenarioTraces]) {
+    for (const { file, trace } of [...random, ...membership, ...scenarioTraces]) {
       for (const s of trace.slice(1)) coverage.action(actionOf(s.lastStep));
       try {
         steps += replay(trace, coverage.make);
@@ -140,7 +169,7 @@ describe("spec/raft.qnt and the core against it", () => {
     const ms = Date.now() - started;
     // The whole state the spec keeps per server and disk must vary: a replay that compared nothing would not notice.
     assert.ok(states.size > steps / 4, `${states.size} distinct states in ${steps} steps`);
-    t.diagnostic(`${random.length + scenarioTraces.length} traces, ${steps} steps replayed in ${ms} ms; ${states.size} distinct spec states (servers and disks)`);
+    t.diagnostic(`${random.length + membership.length + scenarioTraces.length} traces (${membership.length} with membership changes), ${steps} steps replayed in ${ms} ms; ${states.size} distinct spec states (servers and disks)`);
     for (const line of coverage.report()) t.diagnostic(line);
   });
 
@@ -154,9 +183,9 @@ describe("spec/raft.qnt and the core against it", () => {
     );
   });
 
-  test("every bug-zoo variant but the storage-fault and membership ones (neither is in these spec traces yet) diverges from the spec on some trace", (t) => {
-    const all = [...random, ...scenarioTraces];
-    for (const bug of BUGS.filter((b) => !b.storage && !b.membership)) {
+  test("every bug-zoo variant but the storage-fault ones (the spec's own traces never damage a disk) diverges from the spec on some trace", (t) => {
+    const all = [...random, ...membership, ...scenarioTraces];
+    for (const bug of BUGS.filter((b) => !b.storage)) {
       let caught = 0;
       let first = "";
       for (const { file, trace } of all) {

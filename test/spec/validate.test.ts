@@ -5,7 +5,10 @@
 // never sent, a disk no crash can leave.
 //
 // `npm test` checks SPEC_TV_RUNS runs (default 4) of SPEC_TV_TICKS ticks
-// (default 100); `npm run spec:validate` checks many more.
+// (default 100), and SPEC_TV_MEMBERSHIP_RUNS (default 2) membership runs of
+// SPEC_TV_MEMBERSHIP_TICKS (default 200); `npm run spec:validate` checks
+// many more. The membership zoo variants (learners-counted, no-joint,
+// concurrent-changes) are rejected where they leave the spec.
 
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,6 +21,13 @@ const RUNS = Number(process.env.SPEC_TV_RUNS ?? 4);
 const TICKS = Number(process.env.SPEC_TV_TICKS ?? 100);
 const FIRST_SEED = Number(process.env.SPEC_TV_SEED ?? 1);
 const FAULTS = new Set(ALL_FAULTS);
+/** Membership runs (the simulator's --membership: 2 spare servers, an operator reconfiguring) with every fault but storage faults. */
+const MEMBERSHIP_FAULTS = new Set(ALL_FAULTS.filter((f) => f !== "disk"));
+const MEMBERSHIP_RUNS = Number(process.env.SPEC_TV_MEMBERSHIP_RUNS ?? 2);
+const MEMBERSHIP_TICKS = Number(process.env.SPEC_TV_MEMBERSHIP_TICKS ?? 200);
+
+/** A configuration entry (raft.qnt's CONFIG value) in a projected log. */
+const configEntries = (e: CoreEvent) => (e.state.entries as { value: number }[]).filter((x) => x.value === -1).length;
 
 /** The first `count` seeds from `from` whose runs restart a server without its hard state (lost, or the whole disk) and see it answered. */
 function surveySeeds(from: number, count: number, ticks: number): SimPlan[] {
@@ -77,6 +87,71 @@ describe("trace validation: simulator runs of the core checked against spec/raft
     }
     t.diagnostic(`${RUNS} runs, ${events} core events, ${steps} spec steps in ${seconds.toFixed(1)} s (${(steps / seconds).toFixed(0)} steps/s, with loading the spec)`);
     for (const line of coverage.report()) t.diagnostic(line);
+  });
+
+  test(`membership changes: ${MEMBERSHIP_RUNS} seeded --membership runs of ${MEMBERSHIP_TICKS} ticks (two spares, every fault but storage faults): every step is one the spec allows`, (t) => {
+    const coverage = new Coverage();
+    const actions = new Map<string, number>();
+    let steps = 0;
+    let appended = 0;
+    const started = Date.now();
+    for (let k = 0; k < MEMBERSHIP_RUNS; k++) {
+      const rec = record(tvPlan(FIRST_SEED + k, MEMBERSHIP_TICKS, MEMBERSHIP_FAULTS, true, true), coverage.make, MEMBERSHIP_TICKS);
+      assert.equal(rec.violation, null, `seed ${rec.plan.seed}: the simulator's own checks failed`);
+      try {
+        const v = validate(rec, { invariantsEvery: 250 });
+        steps += v.steps;
+        for (const [a, c] of v.actions) actions.set(a, (actions.get(a) ?? 0) + c);
+      } catch (e) {
+        if (e instanceof Rejected) assert.fail(`seed ${rec.plan.seed} (membership): ${e.message}`);
+        throw e;
+      }
+      appended = Math.max(appended, ...rec.events.map(configEntries));
+    }
+    assert.ok((actions.get("feedReconfigure") ?? 0) > 0, "no membership change asked");
+    assert.ok(appended > 0, "no configuration entry appended");
+    t.diagnostic(`${MEMBERSHIP_RUNS} runs, ${steps} spec steps in ${((Date.now() - started) / 1000).toFixed(1)} s; feedReconfigure ${actions.get("feedReconfigure")}, up to ${appended} configuration entries in a log`);
+    for (const line of coverage.report().filter((l) => /voterSets|mayChangeConfiguration|changesThroughJoint/.test(l))) t.diagnostic(line);
+  });
+
+  test("no-joint (bug zoo: the voters change in one step) is rejected at its first change of voters: the entry it appends", () => {
+    const rec = record(tvPlan(FIRST_SEED, MEMBERSHIP_TICKS, MEMBERSHIP_FAULTS, true, true), findBug("no-joint")!.make, MEMBERSHIP_TICKS);
+    const r = rejection(rec);
+    assert.equal(r.kind, "reconfigure", r.message);
+    assert.match(r.message, /\.entries after reconfigure/);
+    // Every change the core accepted before was one the spec allows too: the same entries.
+    assert.ok(configEntries(rec.events[r.event]!) > 0);
+  });
+
+  test("concurrent-changes (bug zoo: a change while the last is uncommitted) is rejected at that second change", () => {
+    // The first seed whose run has the core accept a change with another configuration entry uncommitted.
+    for (let seed = 1; seed < 200; seed++) {
+      const rec = record(tvPlan(seed, 300, MEMBERSHIP_FAULTS, true, true), findBug("concurrent-changes")!.make, 300);
+      const second = rec.events.findIndex((e) => {
+        if (e.kind !== "reconfigure") return false;
+        const s = e.state as { entries: { value: number }[]; snapIndex: number; commitIndex: number };
+        return s.entries.filter((x, k) => x.value === -1 && s.snapIndex + 1 + k > s.commitIndex).length >= 2;
+      });
+      if (second < 0) continue;
+      const r = rejection(rec);
+      assert.equal(r.event, second, r.message);
+      assert.match(r.message, /\.entries after reconfigure/);
+      return;
+    }
+    assert.fail("no run made a second change while one was pending");
+  });
+
+  test("learners-counted (bug zoo) is rejected where a learner's acknowledgement or vote is counted", () => {
+    // Without the faults aimed at the leader (plan.ts "aimed"): with them, seed 1's
+    // run diverges first at a tick (a spare turning pre-candidate), before any
+    // learner's answer is counted — not yet looked into (notes/issue-14.md).
+    const faults = new Set([...MEMBERSHIP_FAULTS].filter((f) => f !== "aimed"));
+    const rec = record(tvPlan(FIRST_SEED, MEMBERSHIP_TICKS, faults, true, true), findBug("learners-counted")!.make, MEMBERSHIP_TICKS);
+    const r = rejection(rec);
+    // Before any configuration with learners is in some log, the variant is Figure 2's core.
+    const firstLearners = rec.events.findIndex((e) => (e.state.entries as { value: number; config: { learners: number[] } }[]).some((x) => x.value === -1 && x.config.learners.length > 0));
+    assert.ok(firstLearners > 0 && r.event > firstLearners, r.message);
+    assert.match(r.message, /after step\(\{"tag":"(AppendEntriesResponse|RequestVoteResponse|InstallSnapshotResponse)"/);
   });
 
   test("storage faults: runs in which a server loses its term and vote (or its whole disk) survey, recover and validate", (t) => {

@@ -43,13 +43,14 @@
 
 import type { RaftConfig, RestoredState, Ready } from "../../src/core/node.js";
 import { RaftNode } from "../../src/core/node.js";
-import { EntryType, type Entry, type Message, type NodeId } from "../../src/core/types.js";
-import { generatePlan, type Fault, type SimPlan } from "../../src/sim/plan.js";
+import { decodeConfiguration } from "../../src/core/configuration.js";
+import { EntryType, type Configuration, type Entry, type Message, type NodeId } from "../../src/core/types.js";
+import { generatePlan, serverCount, type Fault, type SimPlan } from "../../src/sim/plan.js";
 import { World } from "../../src/sim/world.js";
 import type { Bug } from "../../src/sim/zoo.js";
 import { QuintModule, quintText, type QuintState } from "./evaluator.js";
 import type { SpecDisk, SpecEntry, SpecMsg, SpecReadResult, SpecServer } from "./itf.js";
-import { project, projectSpec, show } from "./replay.js";
+import { fromCoreConfig, NO_CONFIG, project, projectSpec, show, SPEC_CONFIG_VALUE } from "./replay.js";
 
 /** The simulator's settings raftTV (spec/raftTV.qnt) is instantiated with. */
 export const TV_CONFIG = { nodes: 3, electionTicks: [6, 12] as const, maxBytesPerAppend: 1 << 20 };
@@ -63,6 +64,7 @@ export type CoreEvent =
   | { kind: "propose"; node: NodeId; value: number; state: Projected }
   | { kind: "read"; node: NodeId; id: number; state: Projected }
   | { kind: "transfer"; node: NodeId; to: NodeId; state: Projected }
+  | { kind: "reconfigure"; node: NodeId; voters: NodeId[]; learners: NodeId[]; state: Projected }
   | { kind: "compact"; node: NodeId; index: number; state: Projected }
   | { kind: "ready"; node: NodeId; early: boolean; sent: SpecMsg[]; reads: SpecReadResult[]; state: Projected }
   | { kind: "advance"; node: NodeId; disk: SpecDisk; state: Projected };
@@ -75,18 +77,19 @@ export interface Recording {
   readonly violation: string | null;
 }
 
-/** Entry data as spec values: the no-op 0, each distinct command its own positive number. */
+/** Entry data as spec values: the no-op 0, a configuration -1 (with its configuration), each distinct command its own positive number. */
 class Interner {
   private readonly ids = new Map<string, number>();
   value(e: Entry): number {
     if (e.type === EntryType.Noop) return 0;
+    if (e.type === EntryType.Config) return SPEC_CONFIG_VALUE;
     if (e.type !== EntryType.Normal) throw new Error(`entry ${e.index}: type ${String(e.type)} is not in the spec`);
     const key = Buffer.from(e.data).toString("latin1");
     let v = this.ids.get(key);
     if (v === undefined) this.ids.set(key, (v = this.ids.size + 1));
     return v;
   }
-  entry = (e: Entry): SpecEntry => ({ term: e.term, value: this.value(e) });
+  entry = (e: Entry): SpecEntry => ({ term: e.term, value: this.value(e), config: e.type === EntryType.Config ? fromCoreConfig(decodeConfiguration(e.data)) : NO_CONFIG });
   data(d: Uint8Array): number {
     return this.value({ index: 0, term: 0, type: EntryType.Normal, data: d });
   }
@@ -111,7 +114,7 @@ export function specMessage(m: Message, entry: (e: Entry) => SpecEntry): SpecMsg
       };
     case "InstallSnapshot":
       if (m.offset !== 0 || !m.done) throw new Error(`InstallSnapshot in more than one chunk (offset ${m.offset}): the spec sends snapshots whole`);
-      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, seq: m.seq } };
+      return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, lastIncludedIndex: m.lastIncludedIndex, lastIncludedTerm: m.lastIncludedTerm, seq: m.seq, config: fromCoreConfig(m.config) } };
     case "InstallSnapshotResponse":
       return { tag: m.type, value: { from: m.from, to: m.to, term: m.term, matchIndex: m.matchIndex, lastIncludedIndex: m.lastIncludedIndex, seq: m.seq, incarnation: m.incarnation } };
     case "TimeoutNow":
@@ -123,7 +126,7 @@ export function specMessage(m: Message, entry: (e: Entry) => SpecEntry): SpecMsg
   }
 }
 
-function specDisk(d: RestoredState | { hardState: RestoredState["hardState"]; snapshot: RestoredState["snapshot"]; entries: readonly Entry[] }, entry: (e: Entry) => SpecEntry): SpecDisk {
+function specDisk(d: RestoredState | { hardState: RestoredState["hardState"]; snapshot: RestoredState["snapshot"]; entries: readonly Entry[] }, entry: (e: Entry) => SpecEntry, bootstrap: Configuration): SpecDisk {
   const lost = d.hardState?.lost;
   return {
     hardStateKnown: d.hardState !== null,
@@ -132,6 +135,7 @@ function specDisk(d: RestoredState | { hardState: RestoredState["hardState"]; sn
     lost: lost ? { through: lost.through, term: lost.term } : { through: -1, term: -1 },
     snapIndex: d.snapshot?.lastIncludedIndex ?? 0,
     snapTerm: d.snapshot?.lastIncludedTerm ?? 0,
+    snapConfig: fromCoreConfig(d.snapshot?.config ?? bootstrap),
     entries: (d.entries ?? []).map(entry),
   };
 }
@@ -148,6 +152,7 @@ export function record(plan: SimPlan, inner: Bug["make"] = (c, r) => new RaftNod
   const events: CoreEvent[] = [];
   const intern = new Interner();
   const lo = plan.electionTicks[0];
+  const bootstrap: Configuration = { voters: Array.from({ length: plan.nodes }, (_, i) => i + 1), outgoing: [], learners: [], context: "" };
   let world: World | null = null;
   // The election timeout drawn during the current call, if any.
   let drawn: number | null = null;
@@ -160,7 +165,7 @@ export function record(plan: SimPlan, inner: Bug["make"] = (c, r) => new RaftNod
     const id = config.id;
     drawn = null;
     const raft = inner({ ...config, random: (n) => ((drawn = lo + config.random(n)), drawn - lo) }, restored);
-    events.push({ kind: "boot", node: id, draw: draw(), incarnation: config.incarnation ?? 0, disk: specDisk(restored ?? { hardState: null, snapshot: null, entries: [] }, intern.entry), state: project(raft, intern.entry) });
+    events.push({ kind: "boot", node: id, draw: draw(), incarnation: config.incarnation ?? 0, disk: specDisk(restored ?? { hardState: null, snapshot: null, entries: [] }, intern.entry, bootstrap), state: project(raft, intern.entry) });
     const r = raft as unknown as Record<string, (...a: unknown[]) => unknown>;
     const observe = (name: string, after: (result: unknown, args: unknown[]) => CoreEvent | null) => {
       const original = r[name]!.bind(raft);
@@ -178,12 +183,16 @@ export function record(plan: SimPlan, inner: Bug["make"] = (c, r) => new RaftNod
     observe("propose", (_r, [data]) => ({ kind: "propose", node: id, value: intern.data(data as Uint8Array), state: state() }));
     observe("read", (_r, [rid]) => ({ kind: "read", node: id, id: rid as number, state: state() }));
     observe("transferLeadership", (_r, [to]) => ({ kind: "transfer", node: id, to: to as number, state: state() }));
+    observe("proposeConfChange", (_r, [target]) => {
+      const t = target as { voters: NodeId[]; learners: NodeId[] };
+      return { kind: "reconfigure", node: id, voters: [...t.voters], learners: [...t.learners], state: state() };
+    });
     observe("compact", (_r, [index]) => ({ kind: "compact", node: id, index: index as number, state: state() }));
     observe("ready", (rd) => {
       const ready = rd as Ready;
       return { kind: "ready", node: id, early: ready.sendBeforePersist, sent: ready.messages.map((m) => specMessage(m, intern.entry)), reads: ready.reads.map(readResult), state: state() };
     });
-    observe("advance", () => ({ kind: "advance", node: id, disk: specDisk(world!.nodes.get(id)!.disk, intern.entry), state: state() }));
+    observe("advance", () => ({ kind: "advance", node: id, disk: specDisk(world!.nodes.get(id)!.disk, intern.entry, bootstrap), state: state() }));
     return raft;
   };
   world = new World({ plan, bug: { name: "recorded", description: "", make, breaks: [] } });
@@ -192,8 +201,8 @@ export function record(plan: SimPlan, inner: Bug["make"] = (c, r) => new RaftNod
 }
 
 /** A plan of the simulator at raftTV's settings (spec/raftTV.qnt): the seed's faults and client operations. */
-export function tvPlan(seed: number, steps: number, faults: ReadonlySet<Fault>, transfers = true): SimPlan {
-  const plan = generatePlan({ seed, nodes: TV_CONFIG.nodes, steps, faults, transfers });
+export function tvPlan(seed: number, steps: number, faults: ReadonlySet<Fault>, transfers = true, membership = false): SimPlan {
+  const plan = generatePlan({ seed, nodes: TV_CONFIG.nodes, steps, faults, transfers, membership });
   return { ...plan, electionTicks: TV_CONFIG.electionTicks, maxBytesPerAppend: TV_CONFIG.maxBytesPerAppend };
 }
 
@@ -218,10 +227,14 @@ export interface Validated {
   actions: Map<string, number>;
 }
 
-const raftTV = (() => {
-  let m: QuintModule | null = null;
-  return () => (m ??= new QuintModule("raftTV.qnt", "raftTV"));
-})();
+const modules = new Map<string, QuintModule>();
+/** raftTV, or raftTVMembership (two spares) for a membership run. */
+const raftTV = (membership: boolean): QuintModule => {
+  const main = membership ? "raftTVMembership" : "raftTV";
+  let m = modules.get(main);
+  if (!m) modules.set(main, (m = new QuintModule("raftTV.qnt", main)));
+  return m;
+};
 
 /**
  * Checks a recording against spec/raft.qnt (instance raftTV); throws
@@ -230,10 +243,10 @@ const raftTV = (() => {
  * must hold on its state — which is the core's.
  */
 export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): Validated {
-  const q = raftTV().fresh();
+  const q = raftTV(rec.plan.membership ?? false).fresh();
   const actions = new Map<string, number>();
   const events = rec.events;
-  const nodes = rec.plan.nodes;
+  const nodes = serverCount(rec.plan);
   let steps = 0;
   const take = (i: number, name: string, text: string) => {
     if (!q.act(text)) throw new Rejected(i, events[i]!.kind, `the spec does not allow ${text.length > 400 ? `${text.slice(0, 400)}...` : text}`, undefined, undefined);
@@ -290,6 +303,9 @@ export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): 
       case "transfer":
         take(i, "feedTransfer", `feedTransfer(${n}, ${e.to})`);
         break;
+      case "reconfigure":
+        take(i, "feedReconfigure", `feedReconfigure(${n}, ${quintText(e.voters)}, ${quintText(e.learners)})`);
+        break;
       case "compact":
         take(i, "compactAt", `compactAt(${n}, ${e.index})`);
         break;
@@ -328,7 +344,7 @@ export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): 
   return { steps, actions };
 }
 
-const INVARIANTS = ["ElectionSafety", "LogMatching", "LeaderCompleteness", "StateMachineSafety", "ReadIndexSafety", "CommittedOnMajority", "RecoveringNeverCampaigns"];
+const INVARIANTS = ["ElectionSafety", "LogMatching", "LeaderCompleteness", "StateMachineSafety", "ReadIndexSafety", "CommittedOnMajority", "RecoveringNeverCampaigns", "OneUncommittedConfiguration"];
 
 function checkInvariants(q: QuintState, i: number, e: CoreEvent): void {
   for (const inv of INVARIANTS) if (q.read(inv) !== true) throw new Rejected(i, e.kind, `the spec's invariant ${inv} is violated`, undefined, undefined);

@@ -2,7 +2,7 @@
 // needs, one item a line, read from the run's typed trace (trace.ts).
 
 import type { Message, NodeId } from "../core/types.js";
-import { describeBody, renderEvent, tickLabel, type Loss, type SimEvent } from "./trace.js";
+import { describeBody, describeDamage, renderEvent, tickLabel, type Loss, type SimEvent } from "./trace.js";
 
 /** What the story needs of the violation: the entry it names, if any (Violation.entry). */
 export interface StoryViolation {
@@ -15,8 +15,16 @@ export type StoryItem =
   /** An election won: the candidate's last entry when it asked for votes, and who voted for it (itself first). */
   | { readonly kind: "elected"; readonly at: number; readonly node: NodeId; readonly term: number; readonly last: { readonly index: number; readonly term: number } | null; readonly voters: readonly NodeId[] }
   | { readonly kind: "stepped-down"; readonly at: number; readonly node: NodeId; readonly term: number }
-  /** Campaigns one node lost in a row: the first at `at`, in `terms`. */
-  | { readonly kind: "lost-campaigns"; readonly at: number; readonly node: NodeId; readonly terms: readonly number[] }
+  /** Campaigns lost in a row, by one node or several (`nodes`, in the order they first stood): the first at `at`, in `terms`. */
+  | { readonly kind: "lost-campaigns"; readonly at: number; readonly nodes: readonly NodeId[]; readonly terms: readonly number[] }
+  /**
+   * A node crashed (`at`) and came back (`back`) with nothing else told in
+   * between; `times` such outages in a row with the same outcome are one
+   * item. `damage`: the storage fault struck at the crash, if any.
+   */
+  | { readonly kind: "outage"; readonly at: number; readonly node: NodeId; readonly damage: Extract<SimEvent, { kind: "damage" }> | null; readonly back: Extract<SimEvent, { kind: "restart" }>; readonly times: number }
+  /** A partition or cut link healed with nothing else told in between: `heal` is the tick of the HEAL (of all links). */
+  | { readonly kind: "split"; readonly event: Extract<SimEvent, { kind: "partition" | "cut" }>; readonly heal: number }
   /**
    * One message carrying the entry, sent by one node to several (or an answer
    * from several to one): `peers` are the others. Sent `count` times to the
@@ -32,7 +40,11 @@ export type StoryItem =
  * partitions and cuts, transfers, snapshots installed, the AppendEntries
  * that carry that index (where they went and whether they arrived), the
  * answers that acknowledge it, the leader's commit past it, and the
- * violation itself. A message repeated at several ticks is folded into one item.
+ * violation itself. Folded into one item each: a message repeated at several
+ * ticks; campaigns lost in a row (by any nodes); a crash and the restart
+ * that follows it (with the storage fault struck between, and repeated
+ * outages of one node that end the same way); a partition or cut and the
+ * heal that follows it.
  */
 export function story(trace: readonly SimEvent[], violation: StoryViolation): StoryItem[] {
   const index = violation.entry?.index ?? null;
@@ -83,31 +95,36 @@ export function story(trace: readonly SimEvent[], violation: StoryViolation): St
   const prologue = before.sort((a, b) => a - b).map((i) => trace[i]!);
 
   const out: StoryItem[] = [];
+  // Items still growing are kept as mutable objects in `out` and changed in place.
+  type Growing<T> = { -readonly [K in keyof T]: T[K] };
   // Lost campaigns in a row are one item, told where the first one was.
-  let lost: { slot: number; at: number; node: NodeId; terms: number[] } | null = null;
+  let lost: { item: Growing<Extract<StoryItem, { kind: "lost-campaigns" }>>; nodes: NodeId[]; terms: number[] } | null = null;
   const flushLost = () => {
-    if (lost) out[lost.slot] = { kind: "lost-campaigns", at: lost.at, node: lost.node, terms: lost.terms };
     lost = null;
   };
   const committed = new Set<NodeId>();
   // The messages since the last other event: the same message sent again is counted on its first item.
   // A request sent to several followers (or an answer from several) is one item naming them all.
-  const burst = new Map<string, { slot: number; at: number; message: Message; answer: boolean; loss: Loss | null; count: number; lastAt: number; peers: NodeId[]; sends: Map<NodeId, number> }>();
+  // A message lost (cut or dropped) is folded into its first item even across other items:
+  // a leader cut off sends the same entries again and again.
+  const burst = new Map<string, { item: Growing<Extract<StoryItem, { kind: "messages" }>>; peers: NodeId[]; sends: Map<NodeId, number> }>();
   const flushBurst = () => {
-    for (const b of burst.values()) out[b.slot] = { kind: "messages", at: b.at, message: b.message, answer: b.answer, loss: b.loss, peers: b.peers, count: b.count, lastAt: b.lastAt };
-    burst.clear();
+    for (const [k, b] of burst) if (b.item.loss === null) burst.delete(k);
   };
   for (const e of [...prologue, ...trace.slice(start)]) {
     let told: StoryItem | null = null;
     if (e.kind === "role") {
       if (e.from === "precandidate" && e.to === "candidate" && !won.has(key(e.node, e.term))) {
-        if (lost && lost.node === e.node) {
-          lost.terms.push(e.term);
+        if (lost) {
+          if (!lost.nodes.includes(e.node)) lost.nodes.push(e.node);
+          if (!lost.terms.includes(e.term)) lost.terms.push(e.term);
           continue;
         }
-        flushLost();
-        out.push({ kind: "lost-campaigns", at: e.at, node: e.node, terms: [e.term] });
-        lost = { slot: out.length - 1, at: e.at, node: e.node, terms: [e.term] };
+        const nodes = [e.node];
+        const terms = [e.term];
+        const item = { kind: "lost-campaigns" as const, at: e.at, nodes, terms };
+        out.push(item);
+        lost = { item, nodes, terms };
         continue;
       }
       if (e.from === "candidate" && e.to === "leader") {
@@ -133,22 +150,70 @@ export function story(trace: readonly SimEvent[], violation: StoryViolation): St
         const n = (same.sends.get(peer) ?? 0) + 1;
         same.sends.set(peer, n);
         if (n === 1) same.peers.push(peer);
-        same.count = Math.max(same.count, n);
-        same.lastAt = e.at;
+        same.item.count = Math.max(same.item.count, n);
+        same.item.lastAt = e.at;
       } else {
-        out.push({ kind: "messages", at: e.at, message: m, answer, loss, peers: [peer], count: 1, lastAt: e.at });
-        burst.set(what, { slot: out.length - 1, at: e.at, message: m, answer, loss, count: 1, lastAt: e.at, peers: [peer], sends: new Map([[peer, 1]]) });
+        const peers = [peer];
+        const item = { kind: "messages" as const, at: e.at, message: m, answer, loss, peers, count: 1, lastAt: e.at };
+        out.push(item);
+        burst.set(what, { item, peers, sends: new Map([[peer, 1]]) });
       }
       continue;
     }
     if (told === null) continue;
     flushLost();
     flushBurst();
-    out.push(told);
+    fold(out, told);
   }
   flushLost();
   flushBurst();
   return out;
+}
+
+/**
+ * Appends `item`, or folds it into an item before it: a restart into the
+ * node's crash (and the storage fault struck with it), wherever that was
+ * told; an outage into an identical one of the same node right before it; a
+ * heal into the partition or cut right before it.
+ */
+function fold(out: StoryItem[], item: StoryItem): void {
+  const eventAt = (k: number) => {
+    const x = out.at(k);
+    return x?.kind === "event" ? x.event : null;
+  };
+  if (item.kind === "event" && item.event.kind === "restart") {
+    const back = item.event;
+    const node = back.node;
+    // The node was down since its last crash: tell the restart with it, wherever that crash was told.
+    const i = out.findLastIndex((x) => x.kind === "event" && x.event.kind === "crash" && x.event.node === node);
+    if (i < 0) {
+      out.push(item);
+      return;
+    }
+    const crash = (out[i] as Extract<StoryItem, { kind: "event" }>).event;
+    const next = out[i + 1];
+    const damage = next?.kind === "event" && next.event.kind === "damage" && next.event.node === node ? next.event : null;
+    out.splice(i, damage ? 2 : 1);
+    const prev = out[i - 1];
+    if (i === out.length && prev?.kind === "outage" && prev.node === node && damage === null && prev.damage === null && sameRestart(prev.back, back)) {
+      out[i - 1] = { ...prev, back, times: prev.times + 1 };
+      return;
+    }
+    out.splice(i, 0, { kind: "outage", at: crash.at, node, damage, back, times: 1 });
+    return;
+  }
+  if (item.kind === "event" && item.event.kind === "heal") {
+    const last = eventAt(-1);
+    if (last?.kind === "partition" || last?.kind === "cut") {
+      out[out.length - 1] = { kind: "split", event: last, heal: item.event.at };
+      return;
+    }
+  }
+  out.push(item);
+}
+
+function sameRestart(a: Extract<SimEvent, { kind: "restart" }>, b: Extract<SimEvent, { kind: "restart" }>): boolean {
+  return a.term === b.term && a.lastIndex === b.lastIndex && a.recovering === b.recovering;
 }
 
 /** Events the story tells as they are, wherever they come. */
@@ -176,7 +241,7 @@ function toldAsIs(e: SimEvent): boolean {
 
 /** The tick an item is told at. */
 export function storyAt(item: StoryItem): number {
-  return item.kind === "event" ? item.event.at : item.at;
+  return item.kind === "event" || item.kind === "split" ? item.event.at : item.at;
 }
 
 /** The story as text, one line an item. */
@@ -193,14 +258,37 @@ function renderItem(item: StoryItem): string {
     case "stepped-down":
       return `n${item.node} steps down (term ${item.term})`;
     case "lost-campaigns": {
+      if (item.nodes.length > 1) return `${item.nodes.map((n) => `n${n}`).join(", ")} stand for election in term${item.terms.length > 1 ? "s" : ""} ${spans(item.terms)} and none wins`;
       const more = item.terms.slice(1);
-      return `n${item.node} stands for election in term ${item.terms[0]} and does not win${more.length > 0 ? ` (and in term${more.length > 1 ? "s" : ""} ${more.join(", ")})` : ""}`;
+      return `n${item.nodes[0]} stands for election in term ${item.terms[0]} and does not win${more.length > 0 ? ` (and in term${more.length > 1 ? "s" : ""} ${spans(more)})` : ""}`;
     }
+    case "outage": {
+      const b = item.back;
+      const state = `term ${b.term}, log ${b.lastIndex}${b.recovering ? ", recovering" : ""}`;
+      const disk = item.damage ? ` with a DISK FAULT (${describeDamage(item.damage.damage, item.damage.harmless)})` : "";
+      if (item.times > 1) return `n${item.node} CRASHED and RESTARTED ${item.times} times, the last back at t=${b.at} (${state})`;
+      return `n${item.node} CRASHED${disk}, RESTARTED at t=${b.at} (${state})`;
+    }
+    case "split":
+      return `${renderEvent(item.event)}, until HEAL all links at t=${item.heal}`;
     case "messages": {
       const m = item.message;
       const peers = item.peers.map((p) => `n${p}`).join(", ");
       const who = item.answer ? `${peers} -> n${m.to}` : `n${m.from} -> ${peers}`;
-      return `${who} ${describeBody(m, { commit: false })}${item.loss ? `  [${item.loss}]` : ""}${item.count > 1 ? `  (x${item.count}, the last at t=${item.lastAt})` : ""}`;
+      return `${who} ${describeBody(m, { commit: false })}${item.loss ? `  [${item.loss}]` : ""}${item.count > 1 ? `  (x${item.count}, the last at t=${item.lastAt})` : item.lastAt > item.at ? `  (the last at t=${item.lastAt})` : ""}`;
     }
   }
+}
+
+/** Numbers as a list with runs of three or more written as spans: "2-9, 11". */
+function spans(ns: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ns.length; ) {
+    let j = i;
+    while (j + 1 < ns.length && ns[j + 1] === ns[j]! + 1) j++;
+    if (j - i >= 2) parts.push(`${ns[i]}-${ns[j]}`);
+    else for (let k = i; k <= j; k++) parts.push(String(ns[k]));
+    i = j + 1;
+  }
+  return parts.join(", ");
 }

@@ -3,33 +3,16 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { NodeAddress } from "../../src/client/address.js";
 import { CLUSTERDOWN, closedPort, FakeNode, FakeStore, moved, startAdmin } from "./fakes.js";
+import { runRaftkv, type Run } from "../helpers/raftkv-cli.js";
 
-const RAFTKV_BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs raftkv asynchronously: the fakes answering it live in this process's event loop. */
+/** Runs raftkv in `cwd`: the fakes answering it live in this process's event loop. */
 function raftkv(args: readonly string[], cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RAFTKV_BIN, ...args], { cwd, env: { ...process.env, RAFTKV_LOG_LEVEL: "warn" } });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
-  });
+  return runRaftkv(args, { cwd });
 }
 
 const text = (a: NodeAddress) => `${a.host}:${a.port}`;

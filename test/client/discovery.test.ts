@@ -5,18 +5,16 @@
 
 import { after, afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { RaftKvClient } from "../../src/client/client.js";
 import { NoNodeReachableError } from "../../src/client/errors.js";
 import { membersDiscovery } from "../../src/client/members.js";
 import type { NodeAddress } from "../../src/client/address.js";
 import { CLUSTERDOWN, closedPort, FakeNode, FakeStore, moved, startScriptedAdmin } from "./fakes.js";
+import { runRaftkv, type Run } from "../helpers/raftkv-cli.js";
 
-const RAFTKV_BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
 const text = (a: NodeAddress) => `${a.host}:${a.port}`;
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -131,16 +129,8 @@ describe("membersDiscovery", () => {
   });
 });
 
-function raftkv(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RAFTKV_BIN, ...args], { env: { ...process.env, RAFTKV_LOG_LEVEL: "warn" } });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
-  });
+function raftkv(args: readonly string[]): Promise<Run> {
+  return runRaftkv(args);
 }
 
 describe("raftkv client commands with a cluster file from an old membership", () => {

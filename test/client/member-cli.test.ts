@@ -5,33 +5,15 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { closedPort, startScriptedAdmin, type AdminRequest } from "./fakes.js";
+import { runRaftkv, type Run } from "../helpers/raftkv-cli.js";
 
-const RAFTKV_BIN = fileURLToPath(new URL("../../../bin/raftkv.js", import.meta.url));
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
+/** `raftkv member ARGS`; the admin token comes only from `env`, never from this process's environment. */
 function raftkv(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const childEnv: Record<string, string | undefined> = { ...process.env, RAFTKV_LOG_LEVEL: "warn", ...env };
-    if (!("RAFTKV_ADMIN_TOKEN" in env)) delete childEnv.RAFTKV_ADMIN_TOKEN;
-    const child = spawn(process.execPath, [RAFTKV_BIN, "member", ...args], { env: childEnv });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
-  });
+  return runRaftkv(["member", ...args], { env, unset: "RAFTKV_ADMIN_TOKEN" in env ? [] : ["RAFTKV_ADMIN_TOKEN"] });
 }
 
 type Fake = Awaited<ReturnType<typeof startScriptedAdmin>>;

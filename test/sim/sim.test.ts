@@ -228,7 +228,7 @@ describe("the story's view of a trace", () => {
     const sent = told[1] as Extract<StoryItem, { kind: "messages" }>;
     assert.deepEqual([sent.at, sent.peers, sent.count, sent.lastAt, sent.loss], [13, [2], 2, 14, null]);
     assert.deepEqual((told[2] as Extract<StoryItem, { kind: "messages" }>).loss, "dropped");
-    assert.deepEqual(told[4], { kind: "lost-campaigns", at: 20, node: 3, terms: [3, 4] });
+    assert.deepEqual(told[4], { kind: "lost-campaigns", at: 20, nodes: [3], terms: [3, 4] });
     assert.equal((told.at(-1) as Extract<StoryItem, { kind: "event" }>).event.kind, "violation");
   });
 
@@ -243,6 +243,53 @@ describe("the story's view of a trace", () => {
       "t=   50  n1 commits through 5 (leader of term 2)",
       "t=   60  n1 steps down (term 5)",
       "t=   60  VIOLATION Leader Completeness: n3 became leader of term 5 without committed entry 5@2 (has nothing)",
+    ]);
+  });
+
+  test("folds a crash and its restart, repeated outages that end alike, lost campaigns of several nodes, a cut and its heal, and a lost message sent again later", () => {
+    const events: SimEvent[] = [
+      { at: 5, kind: "crash", node: 2 },
+      { at: 6, kind: "restart", node: 2, term: 1, lastIndex: 3, recovering: false },
+      { at: 7, kind: "crash", node: 2 },
+      { at: 9, kind: "restart", node: 2, term: 1, lastIndex: 3, recovering: false },
+      { at: 10, kind: "crash", node: 3 },
+      { at: 10, kind: "damage", node: 3, damage: "tail", harmless: false },
+      { at: 12, kind: "restart", node: 3, term: 1, lastIndex: 1, recovering: true },
+      { at: 13, kind: "crash", node: 2 },
+      { at: 14, kind: "restart", node: 2, term: 2, lastIndex: 3, recovering: false },
+      { at: 20, kind: "role", node: 3, from: "precandidate", to: "candidate", term: 2 },
+      { at: 21, kind: "role", node: 1, from: "precandidate", to: "candidate", term: 3 },
+      { at: 22, kind: "role", node: 3, from: "precandidate", to: "candidate", term: 4 },
+      { at: 23, kind: "role", node: 3, from: "precandidate", to: "candidate", term: 5 },
+      { at: 30, kind: "cut", from: 1, to: 3 },
+      { at: 31, kind: "crash", node: 1 },
+      { at: 32, kind: "heal" },
+      { at: 33, kind: "restart", node: 1, term: 5, lastIndex: 3, recovering: false },
+      { at: 40, kind: "partition", groups: [[1], [2, 3]] },
+      { at: 41, kind: "heal" },
+      { at: 50, kind: "violation", invariant: "Election Safety", message: "two leaders" },
+    ];
+    const cutAppend: SimEvent = { at: 16, kind: "drop", message: append(3, 4, [entry(5, 2)]), loss: "cut" };
+    const withEntry: SimEvent[] = [cutAppend, { at: 17, kind: "crash", node: 2 }, { ...cutAppend, at: 18 }, { at: 19, kind: "deliver", message: append(2, 4, [entry(5, 2)]) }, { at: 20, kind: "partition", groups: [[1], [2, 3]] }, { at: 21, kind: "deliver", message: append(2, 4, [entry(5, 2)]) }];
+    assert.deepEqual(renderStory(story(withEntry, { entry: { index: 5, term: 2 } })), [
+      "t=   16  n1 -> n3 AppendEntries(term 2, prev 4@1, entries 5@2)  [cut]  (x2, the last at t=18)",
+      "t=   17  n2 CRASHED",
+      // Delivered messages are folded only until the next item.
+      "t=   19  n1 -> n2 AppendEntries(term 2, prev 4@1, entries 5@2)",
+      "t=   20  PARTITION {1} {2,3}",
+      "t=   21  n1 -> n2 AppendEntries(term 2, prev 4@1, entries 5@2)",
+    ]);
+    assert.deepEqual(renderStory(story(events, {})), [
+      "t=    5  n2 CRASHED and RESTARTED 2 times, the last back at t=9 (term 1, log 3)",
+      "t=   10  n3 CRASHED with a DISK FAULT (lost the tail of its log), RESTARTED at t=12 (term 1, log 1, recovering)",
+      "t=   13  n2 CRASHED, RESTARTED at t=14 (term 2, log 3)",
+      "t=   20  n3, n1 stand for election in terms 2-5 and none wins",
+      // A restart is told with its crash even when other items come between; a heal only right after its cut.
+      "t=   30  CUT link n1 -> n3",
+      "t=   31  n1 CRASHED, RESTARTED at t=33 (term 5, log 3)",
+      "t=   32  HEAL all links",
+      "t=   40  PARTITION {1} {2,3}, until HEAL all links at t=41",
+      "t=   50  VIOLATION Election Safety: two leaders",
     ]);
   });
 

@@ -20,7 +20,7 @@ import { findBug, verdict } from "../../src/sim/zoo.js";
 export const MAX_STORY = 30;
 
 export function zooTest(name: string, maxRuns: number, seed = 1): void {
-  test(`the search finds bug '${name}' (seed ${seed}) breaking what it is pinned to, and tells it in <= ${MAX_STORY} events`, () => {
+  test(`the search finds bug '${name}' (seed ${seed}) breaking what it is pinned to, and tells it in <= ${MAX_STORY} items`, () => {
     const bug = findBug(name);
     assert.ok(bug, `bug ${name} exists`);
     const t0 = performance.now();
@@ -34,14 +34,14 @@ export function zooTest(name: string, maxRuns: number, seed = 1): void {
     const again = runPlan(s.result.plan, { bug, trace: true, ...(s.until !== null ? { until: s.until } : {}) });
     assert.equal(again.violation?.invariant, res.found.violation.invariant, "the shrunk plan replays to the same violation");
     const told = story(again.trace, again.violation!);
-    assert.ok(told.length <= MAX_STORY, `${name}: a story of ${told.length} events:\n${renderStory(told).join("\n")}`);
+    assert.ok(told.length <= MAX_STORY, `${name}: a story of ${told.length} items:\n${renderStory(told).join("\n")}`);
     if (again.violation!.invariant !== "Linearizability") {
       const last = told.at(-1);
       assert.ok(last?.kind === "event" && last.event.kind === "violation" && last.event.invariant === again.violation!.invariant, "the story ends with the violation");
     }
     console.log(
       `${name}: ${res.found.violation.invariant} after ${res.runs} runs, ${((performance.now() - t0) / 1000).toFixed(1)} s; shrunk to ${s.result.plan.events.length} of ${s.eventsBefore} events, ` +
-        `${s.spared} random losses spared, a story of ${told.length} events` +
+        `${s.spared} random losses spared, a story of ${told.length} items` +
         [...res.others].map(([i, o]) => `; ${o.count} side-effect run(s) of ${i}`).join(""),
     );
   });

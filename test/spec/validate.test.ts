@@ -21,7 +21,8 @@ import assert from "node:assert/strict";
 import { FAULTS as ALL_FAULTS, type SimPlan } from "../../src/sim/plan.js";
 import { findBug } from "../../src/sim/zoo.js";
 import { Coverage } from "./coverage.js";
-import type { MServer } from "./model.js";
+import type { MServer, MState } from "./model.js";
+import { quintText } from "./evaluator.js";
 import { Drift, LockstepEngine, Rejected, record, tvPlan, validate, type CoreEvent, type Recording } from "./validate.js";
 
 const RUNS = Number(process.env.SPEC_TV_RUNS ?? 200);
@@ -177,6 +178,42 @@ describe("trace validation: simulator runs of the core checked against spec/raft
     const dropsProposals = new LockstepEngine(false);
     dropsProposals.model.model.propose = (s: MServer) => s;
     assert.throws(() => validate(rec, { engine: dropsProposals }), (e: unknown) => e instanceof Drift && /after feedPropose/.test(e.message));
+  });
+
+  test("model.ts's invariants are raft.qnt's where they fail too: states forged (the same edit in Quint and in model.ts) to break each one", () => {
+    // The lockstep runs only see the invariants hold; here each is broken on purpose, after a validated run, and both evaluators must agree on all eight.
+    const engine = new LockstepEngine(false);
+    validate(samples[0]!, { engine });
+    const st = () => engine.model.st!;
+    const leader = [...st().servers.values()].find((s) => s.role.tag === "Leader");
+    assert.ok(leader, "the run ends with a leader");
+    const L = leader.id;
+    assert.ok(st().committed.has(1) && st().servers.get(1)!.entries.length > 0 && st().servers.get(2)!.entries.length > 0);
+    const VARS = ["servers", "disks", "msgs", "lastStep", "lastSent", "lastReads", "leaders", "committed", "readArrivals", "readsReleased", "nextValue", "nextReadId"];
+    const forge = (broken: string, quint: Record<string, string>, model: (m: MState) => MState) => {
+      const text = `all { ${VARS.map((v) => `${v}' = ${quint[v] ?? v}`).join(", ")} }`;
+      assert.ok(engine.quint.q.act(text), text);
+      engine.model.st = model(st());
+      assert.equal(engine.quint.invariant(broken), false, `the forged state breaks ${broken} in Quint`);
+      for (const inv of ["ElectionSafety", "LogMatching", "LeaderCompleteness", "StateMachineSafety", "ReadIndexSafety", "CommittedOnMajority", "RecoveringNeverCampaigns", "OneUncommittedConfiguration"]) {
+        assert.equal(engine.model.invariant(inv), engine.quint.invariant(inv), `${inv} after the forgery that breaks ${broken}`);
+      }
+    };
+    const setServer = (m: MState, id: number, f: (s: MServer) => MServer): MState => ({ ...m, servers: new Map(m.servers).set(id, f(m.servers.get(id)!)) });
+    forge("ElectionSafety", { leaders: "leaders.union(Set((1000, 1), (1000, 2)))" }, (m) => ({ ...m, leaders: new Set([...m.leaders, "1000,1", "1000,2"]) }));
+    forge("ReadIndexSafety", { readArrivals: "readArrivals.put(1000000, 5)", readsReleased: "readsReleased.union(Set((1000000, 4)))" }, (m) => ({
+      ...m, readArrivals: new Map(m.readArrivals).set(1000000, 5), readsReleased: new Set([...m.readsReleased, "1000000,4"]),
+    }));
+    forge("RecoveringNeverCampaigns", { servers: `servers.set(${L}, { ...servers.get(${L}), lost: { through: 1, term: 1 } })` }, (m) => setServer(m, L, (s) => ({ ...s, lost: { through: 1, term: 1 } })));
+    const cfg = { term: 1, value: -1, config: { voters: [1, 2, 3], outgoing: [], learners: [] } };
+    forge("OneUncommittedConfiguration", { servers: `servers.set(${L}, { ...servers.get(${L}), entries: servers.get(${L}).entries.append(${quintText(cfg)}).append(${quintText(cfg)}) })` }, (m) =>
+      setServer(m, L, (s) => ({ ...s, entries: [...s.entries, cfg, cfg] })));
+    forge("LogMatching", { servers: "servers.set(1, { ...servers.get(1), entries: servers.get(1).entries.replaceAt(0, { ...servers.get(1).entries[0], value: 777 }) })" }, (m) =>
+      setServer(m, 1, (s) => ({ ...s, entries: [{ ...s.entries[0]!, value: 777 }, ...s.entries.slice(1)] })));
+    forge("StateMachineSafety", { committed: "committed.put(1, { ...committed.get(1), value: 999 })" }, (m) => ({ ...m, committed: new Map(m.committed).set(1, { ...m.committed.get(1)!, value: 999 }) }));
+    const ghost = { term: 1, value: 1, config: { voters: [], outgoing: [], learners: [] }, commitTerm: 0 };
+    forge("CommittedOnMajority", { committed: `committed.put(100000, ${quintText(ghost)})` }, (m) => ({ ...m, committed: new Map(m.committed).set(100000, ghost) }));
+    assert.equal(engine.quint.invariant("LeaderCompleteness"), false, "a leader lacks the forged committed entry");
   });
 
   test("no-joint (bug zoo: the voters change in one step) is rejected at its first change of voters: the entry it appends", () => {

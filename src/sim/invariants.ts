@@ -8,7 +8,8 @@
 // The checks are incremental so that they stay cheap when run every step.
 
 import type { RaftNode } from "../core/node.js";
-import type { Entry, NodeId } from "../core/types.js";
+import { EntryType, type Configuration, type Entry, type NodeId } from "../core/types.js";
+import { decodeConfiguration } from "../core/configuration.js";
 import type { RandomInvariant } from "./invariant-catalogue.js";
 
 interface Known {
@@ -108,10 +109,18 @@ export class Invariants {
     this.checkLogMatching(id, raft, st);
   }
 
+  /** The latest configuration entry known committed (null: the bootstrap configuration): storage faults are bounded by its voter sets. */
+  private latestCommittedConfig: { index: number; config: Configuration } | null = null;
+
+  get committedConfiguration(): Configuration | null {
+    return this.latestCommittedConfig?.config ?? null;
+  }
+
   private commit(id: NodeId, e: Entry, configs: readonly VoterSets[]): void {
     const k = this.committed.get(e.index);
     if (!k) {
       this.committed.set(e.index, { term: e.term, data: e.data });
+      if (e.type === EntryType.Config && e.index > (this.latestCommittedConfig?.index ?? 0)) this.latestCommittedConfig = { index: e.index, config: decodeConfiguration(e.data) };
       this.newlyCommitted.push({ index: e.index, configs });
     } else if (k.term !== e.term || !bytesEqual(k.data, e.data)) {
       this.fail("Committed is forever", `n${id} committed ${e.index}@${e.term}, but ${e.index}@${k.term} was committed before`, { index: e.index, term: e.term });

@@ -601,12 +601,16 @@ export class World {
    * A storage fault: the node crashes, and its disk gives back less than it
    * had, as the real storage layer would report it (src/storage, docs/STORAGE.md):
    * lost entries leave a lost mark in the hard state; a lost hard state is
-   * null. Only while at most a minority of the servers is damaged at once:
-   * beyond that, nothing can recover what was acknowledged.
+   * null. Only while the damaged servers stay a minority of every voter
+   * set of the latest configuration known committed (spec/raft.qnt
+   * rebootFrom): beyond that, nothing can recover what was acknowledged.
+   * Learners and spares do not count.
    */
   private damage(node: SimNode, kind: Damage, down: number): void {
-    const minority = this.ids.length - (Math.floor(this.ids.length / 2) + 1);
-    if (!this.damaged.has(node.id) && this.damaged.size >= minority) return;
+    const cfg = this.invariants.committedConfiguration;
+    const sets = cfg === null ? [this.bootstrap] : cfg.outgoing.length > 0 ? [cfg.voters, cfg.outgoing] : [cfg.voters];
+    const damaged = new Set([...this.damaged, node.id]);
+    if (sets.some((vs) => vs.filter((id) => damaged.has(id)).length > vs.length - (Math.floor(vs.length / 2) + 1))) return;
     this.crash(node);
     const disk = node.disk;
     const base = disk.snapshot?.lastIncludedIndex ?? 0;

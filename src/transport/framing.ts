@@ -107,6 +107,8 @@ export interface FrameReaderOptions {
   readonly logger: Logger;
   /** Called for each frame in order. The frame may be a view of a socket chunk: copy what you keep for long. */
   readonly onFrame: (frame: Buffer) => void;
+  /** Logs an oversized frame instead of the default error line "frame_too_large" (the connection is closed either way). */
+  readonly onTooLarge?: (err: FrameTooLargeError) => void;
 }
 
 /**
@@ -125,7 +127,8 @@ export function readFrames(socket: Socket, options: FrameReaderOptions): FrameDe
       decoder.push(chunk, onFrame);
     } catch (err) {
       if (!(err instanceof FrameTooLargeError)) throw err;
-      options.logger.error("frame_too_large", { remote: remoteOf(socket), size: err.size, maxFrameBytes: err.maxFrameBytes });
+      if (options.onTooLarge) options.onTooLarge(err);
+      else options.logger.error("frame_too_large", { remote: remoteOf(socket), size: err.size, maxFrameBytes: err.maxFrameBytes });
       socket.destroy();
     }
   });

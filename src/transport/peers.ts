@@ -376,6 +376,11 @@ export class PeerTransport {
     const decoder = readFrames(socket, {
       maxFrameBytes: HANDSHAKE_MAX_FRAME_BYTES,
       logger: this.logger,
+      onTooLarge: (err) => {
+        // From a member that proved who it is: a real fault. Before that: something that does not speak the peer protocol.
+        if (peer !== null) this.logger.error("frame_too_large", { peer, remote: remoteOf(socket), size: err.size, maxFrameBytes: err.maxFrameBytes });
+        else this.logger.warn("peer_hello_refused", { remote: remoteOf(socket), error: `the first bytes are not a raftkv peer hello (they announce a frame of ${err.size} bytes): is something else dialling the peer port?` });
+      },
       onFrame: (frame) => {
         if (peer !== null) {
           this.receive(socket, peer, frame);

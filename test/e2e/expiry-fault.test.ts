@@ -46,8 +46,8 @@ import { sleep, type TestCluster } from "../helpers/cluster.js";
 import { Firewall } from "../helpers/netfilter.js";
 import { prng } from "../helpers/prng.js";
 import { show } from "../server/support.js";
-import { nemesis } from "./nemesis.js";
-import { eventually, keyCounts, replayedStates, withCluster } from "./support.js";
+import { clientsUnderChaos } from "../helpers/chaos.js";
+import { eventually, keyCounts, replayedStates, sameAppliedIndex, withCluster } from "./support.js";
 
 const CHAOS_MS = 20_000;
 const WRITERS = 3;
@@ -375,24 +375,14 @@ async function run(c: TestCluster, fw: Firewall): Promise<void> {
   const links = Array.from({ length: WRITERS }, () => new Links(nodes));
   const writers = links.map((l, i) => new Writer(i + 1, l, stats, seeded(i + 1), nodes.length));
 
-  let clientsRunning = true;
-  let chaosRunning = true;
-  const started = performance.now();
-  const chaosTimer = setTimeout(() => (chaosRunning = false), CHAOS_MS);
-  const clients = writers.map((w) => w.run(() => clientsRunning).catch((err: unknown) => void stats.unexpected.push(`a writer crashed: ${(err as Error).stack ?? String(err)}`)));
   const events: string[] = [];
-  let counts;
-  try {
-    counts = await nemesis(c, fw, () => chaosRunning, events, { chaosMs: CHAOS_MS, rand: seeded(99) });
-    fw.heal();
-    await c.waitForLeader(30_000);
-    await sleep(500);
-  } finally {
-    fw.heal();
-    clearTimeout(chaosTimer);
-    clientsRunning = false;
-    await Promise.all(clients);
-  }
+  const { counts, started } = await clientsUnderChaos(
+    c,
+    fw,
+    events,
+    { chaosMs: CHAOS_MS, rand: seeded(99), calmMs: 500, unexpected: stats.unexpected, clientName: "writer" },
+    (running) => writers.map((w) => w.run(running)),
+  );
   await Promise.all(writers.map((w) => w.lastWrites()));
   const clientSeconds = (performance.now() - started) / 1000;
   console.log(
@@ -436,13 +426,7 @@ async function run(c: TestCluster, fw: Firewall): Promise<void> {
     async () => (await keyCounts(c)).every((n) => n === kept.length),
     20_000,
   ).catch(async (err: Error) => assert.fail(`${err.message}: /status key counts ${JSON.stringify(await keyCounts(c))}`));
-  let index = 0;
-  await eventually("all nodes applied the same index", async () => {
-    const s = await Promise.all(c.nodes.map((n) => c.status(n.id)));
-    if (s.some((x) => x === null)) return false;
-    index = s[0]!.lastApplied;
-    return s.every((x) => x!.lastApplied === index && x!.commitIndex === index);
-  });
+  const index = await sameAppliedIndex(c);
   await c.stop(true);
   const states = await replayedStates(c, index);
   assert.equal(new Set(states).size, 1, `the replicas' states at index ${index} differ`);

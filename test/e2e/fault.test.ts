@@ -20,10 +20,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { performance } from "node:perf_hooks";
 import { checkLinearizability, HistoryRecorder, kvModel } from "../../src/check/linearizability.js";
-import { sleep } from "../helpers/cluster.js";
+import { clientsUnderChaos, crashAll } from "../helpers/chaos.js";
 import { withCluster } from "./support.js";
 import { Firewall } from "../helpers/netfilter.js";
-import { nemesis } from "./nemesis.js";
 import { checkDurability, finalReads, KEYS, libraryClient, prefill, rawClient, RUN_SEED, seeded, type Recorder, type Stats } from "./kv-workload.js";
 
 const CHAOS_MS = 25_000;
@@ -44,33 +43,15 @@ async function faultRun(fw: Firewall): Promise<void> {
     const recorder: Recorder = new HistoryRecorder();
     const stats: Stats = { ops: 0, returned: 0, unknown: 0, discarded: 0, unexpected: [] };
     const events: string[] = [await prefill(c, recorder, stats)];
-    let clientsRunning = true;
-    let chaosRunning = true;
-    const started = performance.now();
-    const chaosTimer = setTimeout(() => (chaosRunning = false), CHAOS_MS);
-    const clients = [
-      ...Array.from({ length: RAW_CLIENTS }, (_, i) => rawClient(c, i + 1, recorder, stats, () => clientsRunning)),
-      ...Array.from({ length: LIBRARY_CLIENTS }, (_, i) => libraryClient(c, RAW_CLIENTS + i + 1, recorder, stats, () => clientsRunning)),
-    ].map((client) => client.catch((err: unknown) => void stats.unexpected.push(`a client crashed: ${(err as Error).stack ?? String(err)}`)));
-    let counts;
-    try {
-      counts = await nemesis(c, fw, () => chaosRunning, events, { chaosMs: CHAOS_MS, rand: seeded(99) });
-      // A calm second with every node up, then the clients stop.
-      await c.waitForLeader(30_000);
-      await sleep(1000);
-    } finally {
-      fw.heal();
-      clearTimeout(chaosTimer);
-      clientsRunning = false;
-      await Promise.all(clients);
-    }
+    // A calm second with every node up after the chaos, then the clients stop.
+    const { counts, started } = await clientsUnderChaos(c, fw, events, { chaosMs: CHAOS_MS, rand: seeded(99), calmMs: 1000, unexpected: stats.unexpected }, (running) => [
+      ...Array.from({ length: RAW_CLIENTS }, (_, i) => rawClient(c, i + 1, recorder, stats, running)),
+      ...Array.from({ length: LIBRARY_CLIENTS }, (_, i) => libraryClient(c, RAW_CLIENTS + i + 1, recorder, stats, running)),
+    ]);
     const clientSeconds = (performance.now() - started) / 1000;
 
     // Crash the whole cluster at once: what was acknowledged must come back from disk.
-    await Promise.all(c.nodes.map((n) => c.kill(n.id)));
-    for (const n of c.nodes) c.startNode(n.id);
-    for (const n of c.nodes) await c.waitForPort(n.id, 20_000);
-    await c.waitForLeader(30_000);
+    await crashAll(c);
     const finals = await finalReads(c, recorder);
 
     const history = recorder.history();

@@ -13,11 +13,12 @@
 import { KV_ERRORS, type HistoryRecorder, type KvCommand, type KvOutput, type Operation, type PendingOperation } from "../../src/check/linearizability.js";
 import { RaftKvClient } from "../../src/client/client.js";
 import { Connection } from "../../src/client/connection.js";
-import { ConnectError, ConnectionLostError, RequestTimeoutError, ServerError, UnavailableError, UnknownOutcomeError } from "../../src/client/errors.js";
+import { ServerError, UnavailableError, UnknownOutcomeError } from "../../src/client/errors.js";
 import type { Reply } from "../../src/resp/writer.js";
-import { sleep, type TestCluster } from "../helpers/cluster.js";
+import type { TestCluster } from "../helpers/cluster.js";
 import { prng } from "../helpers/prng.js";
 import { show } from "../server/support.js";
+import { RawClient } from "../helpers/raw-client.js";
 
 /** "a" and "b" get SET, GET and INCR; "c" only INCR and GET, so that it counts. */
 export const KEYS = ["a", "b", "c"] as const;
@@ -84,59 +85,25 @@ export function settle(op: PendingOperation<KvOutput>, stats: Stats, how: "retur
 /** One raw RESP client: one attempt per operation, following MOVED to the next operation. */
 export async function rawClient(c: TestCluster, id: number, recorder: Recorder, stats: Stats, running: () => boolean): Promise<void> {
   const rand = seeded(id);
-  const nodes = c.nodes.map((n) => ({ host: n.host, port: n.clientPort }));
-  let target = id % nodes.length;
-  let connection: Connection | null = null;
-  const next = () => {
-    connection?.close();
-    connection = null;
-    target = (target + 1) % nodes.length;
-  };
-  for (let seq = 1; running(); seq++) {
-    const input = randomOp(rand, id, seq);
-    const op = recorder.invoke(id, input);
-    try {
-      connection ??= await Connection.connect(nodes[target]!, { connectTimeoutMs: 1000 });
-    } catch (err) {
-      if (!(err instanceof ConnectError)) throw err;
-      settle(op, stats, "discarded");
-      next();
-      await sleep(50);
-      continue;
-    }
-    let reply: Reply;
-    try {
-      reply = await connection.send(commandOf(input), 8000);
-    } catch (err) {
-      if (err instanceof ConnectionLostError) settle(op, stats, err.written ? "unknown" : "discarded");
-      else if (err instanceof RequestTimeoutError) settle(op, stats, "unknown");
-      else throw err;
-      next();
-      continue;
-    }
-    if (reply.kind === "error" && reply.message.startsWith("MOVED ")) {
-      settle(op, stats, "discarded");
-      const address = reply.message.split(" ")[2]!;
-      const leader = nodes.findIndex((n) => `${n.host}:${n.port}` === address);
-      if (leader < 0) throw new Error(`MOVED to an unknown address: ${reply.message}`);
-      connection.close();
-      connection = null;
-      target = leader;
-    } else if (reply.kind === "error" && reply.message.startsWith("CLUSTERDOWN")) {
-      settle(op, stats, "discarded");
-      next();
-      await sleep(50 + rand() * 100);
-    } else if (reply.kind === "error" && reply.message.startsWith("TIMEOUT")) {
-      settle(op, stats, "unknown");
-    } else {
-      const output = outputOf(input, reply);
+  const client = new RawClient(c.nodes.map((n) => ({ host: n.host, port: n.clientPort })), id, rand);
+  try {
+    for (let seq = 1; running(); seq++) {
+      const input = randomOp(rand, id, seq);
+      const op = recorder.invoke(id, input);
+      const s = await client.send(commandOf(input));
+      if (s.kind !== "returned") {
+        settle(op, stats, s.kind);
+        continue;
+      }
+      const output = outputOf(input, s.reply);
       if (output === undefined) {
-        stats.unexpected.push(`${commandOf(input).join(" ")} -> ${show(reply)}`);
+        stats.unexpected.push(`${commandOf(input).join(" ")} -> ${show(s.reply)}`);
         settle(op, stats, "unknown");
       } else settle(op, stats, "returned", output);
     }
+  } finally {
+    client.reset();
   }
-  (connection as Connection | null)?.close();
 }
 
 /** One RaftKvClient: retries, redirects and sessions happen inside an operation. */

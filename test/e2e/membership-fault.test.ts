@@ -32,6 +32,7 @@ import { change, join, members, shape, Writer } from "../server/membership-suppo
 import { missingKeys, waitUntil } from "../server/support.js";
 import { checkDurability, finalReads, KEYS, libraryClient, prefill, rawClient, RUN_SEED, seeded, type Recorder, type Stats } from "./kv-workload.js";
 import { currentLeader, nemesis } from "./nemesis.js";
+import { crashAll } from "../helpers/chaos.js";
 
 const CHAOS_MS = Number(process.env.RAFTKV_MEMBERSHIP_CHAOS_MS ?? 30_000);
 const INITIAL = 3;
@@ -249,9 +250,7 @@ async function run(c: TestCluster, fw: Firewall, events: string[]): Promise<void
 
   // Crash every member at once: what was acknowledged must come back from disk.
   const final = [...memberSet];
-  await Promise.all(final.map((id) => c.kill(id)));
-  await Promise.all(final.map((id) => c.restart(id)));
-  await c.waitForLeader(30_000, final);
+  await crashAll(c, final);
   const finals = await finalReads(c, recorder);
   const missing = await missingKeys(c, acked);
 

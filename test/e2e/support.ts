@@ -151,6 +151,18 @@ export function parseReplies(bytes: Buffer): string[] {
   return replies;
 }
 
+/** Waits until every node has applied and committed the same index (no entry in flight), and returns it. */
+export async function sameAppliedIndex(c: TestCluster): Promise<number> {
+  let index = 0;
+  await eventually("all nodes applied the same index", async () => {
+    const s = await Promise.all(c.nodes.map((n) => c.status(n.id)));
+    if (s.some((x) => x === null)) return false;
+    index = s[0]!.lastApplied;
+    return s.every((x) => x!.lastApplied === index && x!.commitIndex === index);
+  });
+  return index;
+}
+
 /**
  * Each node's key-value state, rebuilt offline from its data directory (the
  * cluster stopped): its snapshot, which its live state machine wrote or its

@@ -29,15 +29,14 @@ import {
   type KvQueued,
   type PendingOperation,
 } from "../../src/check/linearizability.js";
-import { Connection } from "../../src/client/connection.js";
-import { ConnectError, ConnectionLostError, RequestTimeoutError } from "../../src/client/errors.js";
 import type { Reply } from "../../src/resp/writer.js";
 import { sleep, type TestCluster } from "../helpers/cluster.js";
 import { Firewall } from "../helpers/netfilter.js";
 import { prng } from "../helpers/prng.js";
 import { show } from "../server/support.js";
-import { nemesis } from "./nemesis.js";
+import { clientsUnderChaos, crashAll } from "../helpers/chaos.js";
 import { withCluster } from "./support.js";
+import { RawClient, type Settled } from "../helpers/raw-client.js";
 
 const CHAOS_MS = 20_000;
 const RUN_SEED = Number(process.env.RAFTKV_FAULT_SEED ?? Date.now() % 1e9);
@@ -45,7 +44,6 @@ const RUN_SEED = Number(process.env.RAFTKV_FAULT_SEED ?? Date.now() % 1e9);
 const SPACING = 1000;
 
 type Recorder = HistoryRecorder<KvInput, KvOutput>;
-type Settled = { kind: "returned"; reply: Reply } | { kind: "unknown" } | { kind: "discarded" };
 
 interface Stats {
   returned: number;
@@ -54,71 +52,6 @@ interface Stats {
   execs: number;
   aborted: number;
   unexpected: string[];
-}
-
-/**
- * One raw RESP connection that follows the leader: each command is one
- * attempt; MOVED, CLUSTERDOWN and refused connections mean "not executed",
- * a timeout or a connection lost after writing means "unknown". Any outcome
- * but a reply ends the connection (and with it a WATCH or a MULTI).
- */
-class RawClient {
-  private connection: Connection | null = null;
-  private target: number;
-
-  constructor(
-    private readonly nodes: readonly { host: string; port: number }[],
-    readonly id: number,
-  ) {
-    this.target = id % nodes.length;
-  }
-
-  reset(): void {
-    this.connection?.close();
-    this.connection = null;
-  }
-
-  async send(args: readonly string[]): Promise<Settled> {
-    try {
-      this.connection ??= await Connection.connect(this.nodes[this.target]!, { connectTimeoutMs: 1000 });
-    } catch (err) {
-      if (!(err instanceof ConnectError)) throw err;
-      this.moveOn();
-      await sleep(50);
-      return { kind: "discarded" };
-    }
-    let reply: Reply;
-    try {
-      reply = await this.connection.send(args, 8000);
-    } catch (err) {
-      if (!(err instanceof ConnectionLostError) && !(err instanceof RequestTimeoutError)) throw err;
-      this.moveOn();
-      return err instanceof ConnectionLostError && !err.written ? { kind: "discarded" } : { kind: "unknown" };
-    }
-    if (reply.kind === "error" && reply.message.startsWith("MOVED ")) {
-      const address = reply.message.split(" ")[2]!;
-      const leader = this.nodes.findIndex((n) => `${n.host}:${n.port}` === address);
-      if (leader < 0) throw new Error(`MOVED to an unknown address: ${reply.message}`);
-      this.reset();
-      this.target = leader;
-      return { kind: "discarded" };
-    }
-    if (reply.kind === "error" && reply.message.startsWith("CLUSTERDOWN")) {
-      this.moveOn();
-      await sleep(50 + Math.random() * 100);
-      return { kind: "discarded" };
-    }
-    if (reply.kind === "error" && reply.message.startsWith("TIMEOUT")) {
-      this.reset();
-      return { kind: "unknown" };
-    }
-    return { kind: "returned", reply };
-  }
-
-  private moveOn(): void {
-    this.reset();
-    this.target = (this.target + 1) % this.nodes.length;
-  }
 }
 
 /** kvModel's output for a reply to `input` (an exec's items recursively); undefined if the reply is not one it can give. */
@@ -318,38 +251,19 @@ async function run(c: TestCluster, fw: Firewall): Promise<void> {
   }
   setup.reset();
 
-  let clientsRunning = true;
-  let chaosRunning = true;
-  const started = performance.now();
-  const chaosTimer = setTimeout(() => (chaosRunning = false), CHAOS_MS);
-  const running = () => clientsRunning;
-  const clients = [
+  const events: string[] = [];
+  const { counts, started } = await clientsUnderChaos(c, fw, events, { chaosMs: CHAOS_MS, rand: seeded(99), calmMs: 1000, unexpected: stats.unexpected }, (running) => [
     transferClient(new RawClient(nodes, 1), recorder, stats, running),
     transferClient(new RawClient(nodes, 2), recorder, stats, running),
     pairClient(new RawClient(nodes, 3), recorder, stats, running),
     pairClient(new RawClient(nodes, 4), recorder, stats, running),
     readerClient(new RawClient(nodes, 5), recorder, stats, running, seeded(5)),
     writerClient(new RawClient(nodes, 6), recorder, stats, running, seeded(6)),
-  ].map((client) => client.catch((err: unknown) => void stats.unexpected.push(`a client crashed: ${(err as Error).stack ?? String(err)}`)));
-  const events: string[] = [];
-  let counts;
-  try {
-    counts = await nemesis(c, fw, () => chaosRunning, events, { chaosMs: CHAOS_MS, rand: seeded(99) });
-    await c.waitForLeader(30_000);
-    await sleep(1000);
-  } finally {
-    fw.heal();
-    clearTimeout(chaosTimer);
-    clientsRunning = false;
-    await Promise.all(clients);
-  }
+  ]);
   const clientSeconds = (performance.now() - started) / 1000;
 
   // The whole cluster at once: what was acknowledged must come back from disk.
-  await Promise.all(c.nodes.map((n) => c.kill(n.id)));
-  for (const n of c.nodes) c.startNode(n.id);
-  for (const n of c.nodes) await c.waitForPort(n.id, 20_000);
-  await c.waitForLeader(30_000);
+  await crashAll(c);
   const finals = new Map<string, string | null>();
   for (const key of ["x", "y", "n", "m"]) {
     const op = recorder.invoke("final", { op: "get", key });

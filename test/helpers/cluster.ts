@@ -62,6 +62,13 @@ export interface ClusterOptions {
 
 let clusterCount = 0;
 
+/**
+ * How long a running node may take to answer on its admin port. On a loaded
+ * 2-core machine (a full `npm test` beside other work) Node itself took ~9 s
+ * to boot a node before its first log line, and 10 s was once not enough.
+ */
+const NODE_UP_MS = 30_000;
+
 export class TestCluster {
   readonly dir: string;
   readonly configPath: string;
@@ -168,13 +175,16 @@ export class TestCluster {
   }
 
   /** Starts node `id` again from its data directory, with the cluster file it was last started with (no extra arguments: not --join). */
-  async restart(id: number): Promise<void> {
+  async restart(id: number, timeoutMs = NODE_UP_MS): Promise<void> {
     this.startNode(id, [], this.configOf.get(id));
-    await this.waitForPort(id);
+    await this.waitForPort(id, timeoutMs);
   }
 
-  /** Waits until node `id` answers on its admin port. */
-  async waitForPort(id: number, timeoutMs = 10_000): Promise<void> {
+  /**
+   * Waits until node `id` answers on its admin port. A node that exits is
+   * reported at once; the timeout only guards against one that hangs.
+   */
+  async waitForPort(id: number, timeoutMs = NODE_UP_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if ((await this.status(id)) !== null) return;
@@ -272,20 +282,36 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** One RESP round trip on a fresh connection. */
+/**
+ * One RESP round trip on a fresh connection: the reply is due `timeoutMs`
+ * after the request was handed to the kernel. Sending a big request (tens
+ * of MiB, read by a node on a loaded machine) is guarded on its own, by a
+ * minute: 5 s from the connect once failed for a 64 MiB command.
+ */
 export function respCommand(host: string, port: number, args: (string | Buffer)[], timeoutMs = 5000): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     const parser = new ReplyParser();
-    const timer = setTimeout(() => {
+    const request = encodeCommand(args);
+    const noReply = (what: string, ms: number) => () => {
       socket.destroy();
-      reject(new Error(`no reply from ${host}:${port} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.on("connect", () => socket.write(encodeCommand(args)));
+      reject(new Error(`no reply from ${host}:${port} within ${ms} ms ${what}`));
+    };
+    const sendMs = Math.max(timeoutMs, request.length >= 1 << 20 ? 60_000 : 0);
+    let timer = setTimeout(noReply("of the connect", sendMs), sendMs);
+    let replied = false;
+    socket.on("connect", () =>
+      socket.write(request, () => {
+        if (replied) return;
+        clearTimeout(timer);
+        timer = setTimeout(noReply("after the request was sent", timeoutMs), timeoutMs);
+      }),
+    );
     socket.on("data", (chunk: Buffer) => {
       parser.push(chunk);
       const r = parser.next();
       if (r === undefined || r === null) return;
+      replied = true;
       clearTimeout(timer);
       socket.end();
       resolve(r as Reply);

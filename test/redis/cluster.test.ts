@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { sleep, TestCluster } from "../helpers/cluster.js";
 import { Rng } from "../helpers/prng.js";
-import { eventually, keyCounts, replayedStates } from "../e2e/support.js";
+import { eventually, keyCounts, replayedStates, sameAppliedIndex } from "../e2e/support.js";
 import { FAMILIES, generateSequence, KEYS, showCommand } from "./generator.js";
 import { RawConnection, startRedis, type RedisServer } from "./resp.js";
 import { sameReply } from "./compare.js";
@@ -142,13 +142,7 @@ describe("the Redis data model on a 3-node cluster", () => {
     await c.restart(old);
     await c.waitForLeader(20_000);
     assert.equal((await c.leaderCommand(20_000, "SET", "last", "write")).kind, "simple");
-    let index = 0;
-    await eventually("all nodes applied the same index", async () => {
-      const s = await Promise.all(c.nodes.map((n) => c.status(n.id)));
-      if (s.some((x) => x === null)) return false;
-      index = s[0]!.lastApplied;
-      return s.every((x) => x!.lastApplied === index && x!.commitIndex === index);
-    });
+    const index = await sameAppliedIndex(c);
     assert.deepEqual(await keyCounts(c), [2, 2, 2]);
     await c.stop(true);
     const states = await replayedStates(c, index);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { exitOf, TestCluster } from "../helpers/cluster.js";
-import { adminRequest, change, settled, waitForMembers, Writer } from "./membership-support.js";
+import { adminRequest, assertUndisturbed, change, settled, waitForMembers, Writer } from "./membership-support.js";
 import { missingKeys, waitForLog, waitUntil } from "./support.js";
 
 test("remove a follower, then the leader, under writes; a change while one is pending is refused; removed nodes stay out", async () => {
@@ -57,14 +57,11 @@ test("remove a follower, then the leader, under writes; a change while one is pe
       return s?.membership.state === "removed" && s.role !== "leader";
     }, 20_000);
 
-    // 4. Both removed nodes keep running; the cluster's leader and term do not change while writes go on.
+    // 4. Both removed nodes keep running; the cluster's leader and term do not change while writes go on
+    // (on a busy machine a member may hold an election of its own: the term moves only through those).
     const term = (await c.status(leader3))!.term;
     await writer.progress(200, 60_000);
-    for (const id of rest2) {
-      const s = await c.status(id);
-      assert.equal(s!.term, term, `node ${id}'s term moved: a removed node disturbed the cluster`);
-      assert.equal(s!.leader, leader3);
-    }
+    await assertUndisturbed(c, rest2, term, leader3);
     assert.ok(c.node(x!).process !== null && c.node(leader2).process !== null, "the removed nodes are still running");
 
     // 5. A removed node restarted from its data directory refuses to start (exit 2), saying why.
@@ -106,11 +103,7 @@ test("a removed node that never heard of its removal (down meanwhile) campaigns 
     await waitUntil(`node ${x} campaigning`, async () => ["precandidate", "candidate"].includes((await c.status(x))?.role ?? ""), 30_000);
     await waitForLog(c.logPath(rest[0]!), new RegExp(`"event":"peer_hello_refused"[^\n]*node ${x} is not a member`));
     await writer.progress(200);
-    for (const id of rest) {
-      const s = await c.status(id);
-      assert.equal(s!.term, term, `node ${id}'s term moved`);
-      assert.equal(s!.leader, leader);
-    }
+    await assertUndisturbed(c, rest, term, leader);
     await c.kill(x);
     const acked = await writer.stop();
     assert.deepEqual(await missingKeys(c, acked), []);

@@ -1,10 +1,11 @@
 // Tools for the membership tests on real processes (SPEC §10): the admin
 // port's /members requests, joining a spare node, and a background writer.
 
+import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { sleep, type TestCluster } from "../helpers/cluster.js";
 import type { MembersJson } from "../../src/server/membership.js";
-import { show, waitUntil } from "./support.js";
+import { readLog, show, waitUntil } from "./support.js";
 
 export interface Answer {
   readonly status: number;
@@ -147,4 +148,43 @@ export class Writer {
     await this.done;
     return this.acked;
   }
+}
+
+/**
+ * The terms above `since`, up to `upTo`, that none of `members` campaigned
+ * for (no member's log shows it turned candidate in that term). On a busy
+ * machine a member may miss heartbeats and hold a legitimate election; a
+ * term that no member campaigned for came from outside the members (a
+ * removed node disturbing the cluster).
+ */
+export function termsNoMemberCampaignedFor(c: TestCluster, members: readonly number[], since: number, upTo: number): number[] {
+  const campaigned = new Set<number>();
+  for (const id of members) {
+    for (const line of readLog(c.logPath(id)).split("\n")) {
+      if (!line.includes('"event":"role_changed"')) continue;
+      const rec = JSON.parse(line) as { term?: number; to?: string };
+      if (rec.to === "candidate" && typeof rec.term === "number") campaigned.add(rec.term);
+    }
+  }
+  const strays: number[] = [];
+  for (let t = since + 1; t <= upTo; t++) if (!campaigned.has(t)) strays.push(t);
+  return strays;
+}
+
+/**
+ * While a removed node runs, the members' term and leader: they stay as
+ * they were, or, if the term moved (a member missed heartbeats on a busy
+ * machine), it moved only through the members' own elections and they
+ * follow one of themselves.
+ */
+export async function assertUndisturbed(c: TestCluster, members: readonly number[], term: number, leader: number): Promise<void> {
+  let states = await Promise.all(members.map(async (id) => ({ id, s: (await c.status(id))! })));
+  const top = Math.max(...states.map(({ s }) => s.term));
+  if (top !== term) {
+    console.error(`the members' term moved from ${term} to ${top}: checking that members campaigned for each new term`);
+    assert.deepEqual(termsNoMemberCampaignedFor(c, members, term, top), [], `terms above ${term} that no member campaigned for: a removed node disturbed the cluster`);
+    leader = await c.waitForLeader(20_000, [...members]);
+    states = await Promise.all(members.map(async (id) => ({ id, s: (await c.status(id))! })));
+  }
+  for (const { id, s } of states) assert.equal(s.leader, leader, `node ${id}'s leader (term ${s.term})`);
 }

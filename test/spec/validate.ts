@@ -41,6 +41,7 @@
 // Entry data are interned: the no-op is 0, each distinct command is a
 // distinct positive value, so the spec sees which entries are equal.
 
+import { createHash } from "node:crypto";
 import type { RaftConfig, RestoredState, Ready } from "../../src/core/node.js";
 import { RaftNode } from "../../src/core/node.js";
 import { decodeConfiguration } from "../../src/core/configuration.js";
@@ -49,6 +50,7 @@ import { generatePlan, serverCount, type Fault, type SimPlan } from "../../src/s
 import { World } from "../../src/sim/world.js";
 import type { Bug } from "../../src/sim/zoo.js";
 import { QuintModule, quintText, type QuintState } from "./evaluator.js";
+import { msgKey, RaftModel, same, type ModelParams, type MState } from "./model.js";
 import type { SpecDisk, SpecEntry, SpecMsg, SpecReadResult, SpecServer } from "./itf.js";
 import { fromCoreConfig, NO_CONFIG, project, projectSpec, show, SPEC_CONFIG_VALUE } from "./replay.js";
 
@@ -200,9 +202,9 @@ export function record(plan: SimPlan, inner: Bug["make"] = (c, r) => new RaftNod
   return { plan, events, violation: world.violation ? `${world.violation.invariant}: ${world.violation.message}` : null };
 }
 
-/** A plan of the simulator at raftTV's settings (spec/raftTV.qnt): the seed's faults and client operations. */
-export function tvPlan(seed: number, steps: number, faults: ReadonlySet<Fault>, transfers = true, membership = false): SimPlan {
-  const plan = generatePlan({ seed, nodes: TV_CONFIG.nodes, steps, faults, transfers, membership });
+/** A plan of the simulator at raftTV's settings (spec/raftTV.qnt): the seed's faults and client operations (`clients` concurrent clients; more fill logs faster, up to compaction and snapshots). */
+export function tvPlan(seed: number, steps: number, faults: ReadonlySet<Fault>, transfers = true, membership = false, clients?: number): SimPlan {
+  const plan = generatePlan({ seed, nodes: TV_CONFIG.nodes, steps, faults, transfers, membership, clients });
   return { ...plan, electionTicks: TV_CONFIG.electionTicks, maxBytesPerAppend: TV_CONFIG.maxBytesPerAppend };
 }
 
@@ -227,6 +229,69 @@ export interface Validated {
   actions: Map<string, number>;
 }
 
+// ---------------------------------------------------------------------------
+// The spec's side: raft.qnt's driver actions, evaluated by Quint's evaluator
+// or by model.ts (its TypeScript transcription, kept honest by the lockstep
+// engine, which runs both and compares their whole states after each step).
+// ---------------------------------------------------------------------------
+
+/** One of raft.qnt's driver actions with its parameters. */
+export type SpecAction =
+  | { name: "initIncarnation"; draws: Map<number, number>; incarnation: number }
+  | { name: "rebootFrom"; n: number; draw: number; disk: SpecDisk; incarnation: number }
+  | { name: "feedTick"; n: number; draw: number }
+  | { name: "feedMessage"; m: SpecMsg; draw: number; keep: boolean }
+  | { name: "feedPropose"; n: number; value: number }
+  | { name: "feedRead"; n: number; id: number }
+  | { name: "feedTransfer"; n: number; to: number }
+  | { name: "feedReconfigure"; n: number; voters: number[]; learners: number[] }
+  | { name: "compactAt"; n: number; index: number }
+  | { name: "readyAt"; n: number }
+  | { name: "doneAt"; n: number }
+  | { name: "drop"; lost: SpecMsg[] };
+
+/** raft.qnt's action as Quint text. */
+export function actionText(a: SpecAction): string {
+  switch (a.name) {
+    case "initIncarnation":
+      return `initIncarnation(${quintText(a.draws)}, ${a.incarnation})`;
+    case "rebootFrom":
+      return `rebootFrom(${a.n}, ${a.draw}, ${quintText(a.disk)}, ${a.incarnation})`;
+    case "feedTick":
+      return `feedTick(${a.n}, ${a.draw})`;
+    case "feedMessage":
+      return `feedMessage(${quintText(a.m)}, ${a.draw}, ${a.keep})`;
+    case "feedPropose":
+      return `feedPropose(${a.n}, ${a.value})`;
+    case "feedRead":
+      return `feedRead(${a.n}, ${a.id})`;
+    case "feedTransfer":
+      return `feedTransfer(${a.n}, ${a.to})`;
+    case "feedReconfigure":
+      return `feedReconfigure(${a.n}, ${quintText(a.voters)}, ${quintText(a.learners)})`;
+    case "compactAt":
+      return `compactAt(${a.n}, ${a.index})`;
+    case "readyAt":
+      return `readyAt(${a.n})`;
+    case "doneAt":
+      return `doneAt(${a.n})`;
+    case "drop":
+      return `drop(Set(${a.lost.map(quintText).join(", ")}))`;
+  }
+}
+
+/** The spec's state as validation reads it, moved on by actions. */
+export interface SpecEngine {
+  /** Takes the action if it is enabled (true); false, and the state stays, if not. */
+  act(a: SpecAction): boolean;
+  server(n: number): SpecServer;
+  held(n: number): SpecMsg[];
+  disk(n: number): SpecDisk;
+  lastSent(): SpecMsg[];
+  lastReads(): SpecReadResult[];
+  invariant(name: string): boolean;
+}
+
 const modules = new Map<string, QuintModule>();
 /** raftTV, or raftTVMembership (two spares) for a membership run. */
 const raftTV = (membership: boolean): QuintModule => {
@@ -236,34 +301,207 @@ const raftTV = (membership: boolean): QuintModule => {
   return m;
 };
 
+/** Quint's own evaluator on raft.qnt (evaluator.ts): the spec itself, about 400 steps a second. */
+export class QuintEngine implements SpecEngine {
+  readonly q: QuintState;
+  constructor(membership: boolean) {
+    this.q = raftTV(membership).fresh();
+  }
+  act = (a: SpecAction) => this.q.act(actionText(a));
+  server = (n: number) => this.q.read(`servers.get(${n})`) as unknown as SpecServer;
+  held = (n: number) => this.q.read(`servers.get(${n}).held`) as unknown as SpecMsg[];
+  disk = (n: number) => this.q.read(`disks.get(${n})`) as unknown as SpecDisk;
+  lastSent = () => this.q.read("lastSent") as unknown as SpecMsg[];
+  lastReads = () => this.q.read("lastReads") as unknown as SpecReadResult[];
+  invariant = (name: string) => this.q.read(name) === true;
+  /** The whole state (every variable validation's actions move), comparable with ModelEngine.whole(). */
+  whole(): Record<string, string> {
+    const r = (x: string) => this.q.read(x) as unknown;
+    return {
+      servers: show(r("servers")),
+      disks: show(r("disks")),
+      msgs: show((r("msgs") as unknown as SpecMsg[]).map(msgKey).sort()),
+      lastSent: show(r("lastSent")),
+      lastReads: show(r("lastReads")),
+      leaders: show((r("leaders") as number[][]).map(([t, n]) => `${t},${n}`).sort()),
+      committed: show(r("committed")),
+      readArrivals: show(r("readArrivals")),
+      readsReleased: show((r("readsReleased") as number[][]).map(([id, i]) => `${id},${i}`).sort()),
+    };
+  }
+}
+
+/** raftTV's parameters (spec/raftTV.qnt), for model.ts. */
+const tvParams = (membership: boolean): ModelParams => ({
+  N: 3, Spares: membership ? 2 : 0, ElectionMin: 6, ElectionMax: 12, HeartbeatTicks: 3, MaxInflight: 8, MaxBatch: 1000000,
+  PreVote: true, CheckQuorum: true, MaxTerm: 1000000, MaxMsgs: 1000000,
+});
+
+/** model.ts, raft.qnt transcribed: the same steps, a hundred times faster. */
+export class ModelEngine implements SpecEngine {
+  readonly model: RaftModel;
+  st: MState | null = null;
+  constructor(membership: boolean) {
+    this.model = new RaftModel(tvParams(membership));
+  }
+  private get state(): MState {
+    if (!this.st) throw new Error("no state before initIncarnation");
+    return this.st;
+  }
+  act(a: SpecAction): boolean {
+    const M = this.model;
+    if (a.name === "initIncarnation") {
+      this.st = M.initIncarnation(a.draws, a.incarnation);
+      return true;
+    }
+    const st = this.state;
+    let next: MState | null;
+    switch (a.name) {
+      case "rebootFrom":
+        next = M.rebootFrom(st, a.n, a.draw, a.disk, a.incarnation);
+        break;
+      case "feedTick":
+        next = M.feedTick(st, a.n, a.draw);
+        break;
+      case "feedMessage":
+        next = M.feedMessage(st, a.m, a.draw, a.keep);
+        break;
+      case "feedPropose":
+        next = M.feedPropose(st, a.n, a.value);
+        break;
+      case "feedRead":
+        next = M.feedRead(st, a.n, a.id);
+        break;
+      case "feedTransfer":
+        next = M.feedTransfer(st, a.n, a.to);
+        break;
+      case "feedReconfigure":
+        next = M.feedReconfigure(st, a.n, a.voters, a.learners);
+        break;
+      case "compactAt":
+        next = M.compactAt(st, a.n, a.index);
+        break;
+      case "readyAt":
+        next = M.readyAt(st, a.n);
+        break;
+      case "doneAt":
+        next = M.doneAt(st, a.n);
+        break;
+      case "drop":
+        next = M.drop(st, a.lost);
+        break;
+    }
+    if (!next) return false;
+    this.st = next;
+    return true;
+  }
+  server = (n: number) => this.state.servers.get(n)! as unknown as SpecServer;
+  held = (n: number) => this.state.servers.get(n)!.held;
+  disk = (n: number) => this.state.disks.get(n)!;
+  lastSent = () => this.state.lastSent;
+  lastReads = () => this.state.lastReads;
+  invariant = (name: string) => this.model.invariant(this.state, name);
+  whole(): Record<string, string> {
+    const st = this.state;
+    return {
+      servers: show(st.servers),
+      disks: show(st.disks),
+      msgs: show([...st.msgs.keys()].sort()),
+      lastSent: show(st.lastSent),
+      lastReads: show(st.lastReads),
+      leaders: show([...st.leaders].sort()),
+      committed: show(st.committed),
+      readArrivals: show(st.readArrivals),
+      readsReleased: show([...st.readsReleased].sort()),
+    };
+  }
+}
+
+/** A difference between model.ts and Quint's evaluator: the transcription is wrong (or raft.qnt changed without it). */
+export class Drift extends Error {
+  constructor(readonly event: number, readonly what: string) {
+    super(`event ${event}: model.ts and raft.qnt disagree on ${what}`);
+    this.name = "Drift";
+  }
+}
+
+/** Both: every action taken by Quint and by model.ts, and after each their whole states and (at invariant checks) invariants compared. */
+export class LockstepEngine implements SpecEngine {
+  readonly quint: QuintEngine;
+  readonly model: ModelEngine;
+  event = -1;
+  /** Steps and invariant checks compared. */
+  compared = 0;
+  constructor(membership: boolean) {
+    this.quint = new QuintEngine(membership);
+    this.model = new ModelEngine(membership);
+  }
+  act(a: SpecAction): boolean {
+    const q = this.quint.act(a);
+    const m = this.model.act(a);
+    if (q !== m) throw new Drift(this.event, `whether ${actionText(a).slice(0, 300)} is enabled (Quint ${q}, model ${m})`);
+    if (q) {
+      const qs = this.quint.whole();
+      const ms = this.model.whole();
+      for (const k of Object.keys(qs)) if (qs[k] !== ms[k]) throw new Drift(this.event, `${k} after ${actionText(a).slice(0, 300)}\n  quint: ${qs[k]!.slice(0, 3000)}\n  model: ${ms[k]!.slice(0, 3000)}`);
+      this.compared++;
+    }
+    return q;
+  }
+  server = (n: number) => this.quint.server(n);
+  held = (n: number) => this.quint.held(n);
+  disk = (n: number) => this.quint.disk(n);
+  lastSent = () => this.quint.lastSent();
+  lastReads = () => this.quint.lastReads();
+  invariant(name: string): boolean {
+    const q = this.quint.invariant(name);
+    const m = this.model.invariant(name);
+    if (q !== m) throw new Drift(this.event, `the invariant ${name} (Quint ${q}, model ${m})`);
+    this.compared++;
+    return q;
+  }
+}
+
+export type EngineName = "model" | "quint" | "lockstep";
+
+export function makeEngine(name: EngineName, membership: boolean): SpecEngine {
+  return name === "model" ? new ModelEngine(membership) : name === "quint" ? new QuintEngine(membership) : new LockstepEngine(membership);
+}
+
 /**
  * Checks a recording against spec/raft.qnt (instance raftTV); throws
  * Rejected at the first event the spec does not allow. Every
  * `invariantsEvery` events, and at the end, the spec's invariants (Safety)
- * must hold on its state — which is the core's.
+ * must hold on its state — which is the core's. The spec's steps are taken
+ * by model.ts unless `engine` says Quint's evaluator ("quint") or both in
+ * lockstep ("lockstep").
  */
-export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): Validated {
-  const q = raftTV(rec.plan.membership ?? false).fresh();
+export function validate(rec: Recording, o: { invariantsEvery?: number; engine?: EngineName | SpecEngine; seen?: Set<string> } = {}): Validated {
+  const q = typeof o.engine === "object" ? o.engine : makeEngine(o.engine ?? "model", rec.plan.membership ?? false);
   const actions = new Map<string, number>();
   const events = rec.events;
   const nodes = serverCount(rec.plan);
   let steps = 0;
-  const take = (i: number, name: string, text: string) => {
-    if (!q.act(text)) throw new Rejected(i, events[i]!.kind, `the spec does not allow ${text.length > 400 ? `${text.slice(0, 400)}...` : text}`, undefined, undefined);
+  const take = (i: number, name: string, a: SpecAction) => {
+    if (q instanceof LockstepEngine) q.event = i;
+    if (!q.act(a)) {
+      const text = actionText(a);
+      throw new Rejected(i, events[i]!.kind, `the spec does not allow ${text.length > 400 ? `${text.slice(0, 400)}...` : text}`, undefined, undefined);
+    }
     actions.set(name, (actions.get(name) ?? 0) + 1);
     steps++;
   };
 
   // The last event at which each message (in the spec's form) is delivered: decides keep and drop.
-  const keyOf = (m: SpecMsg) => show(m);
+  const keyOf = msgKey;
   const lastDelivery = new Map<string, number>();
   events.forEach((e, i) => {
     if (e.kind === "step") lastDelivery.set(keyOf(e.msg), i);
   });
-  // The spec's network, as the validator knows it: key -> Quint text.
-  const net = new Map<string, string>();
+  // The spec's network, as the validator knows it.
+  const net = new Map<string, SpecMsg>();
   const sendAll = (ms: SpecMsg[]) => {
-    for (const m of ms) net.set(keyOf(m), quintText(m));
+    for (const m of ms) net.set(keyOf(m), m);
   };
 
   // Init: the first boot of every node.
@@ -271,7 +509,7 @@ export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): 
   const boots = events.slice(0, nodes) as Extract<CoreEvent, { kind: "boot" }>[];
   const draws = new Map(boots.map((e) => [e.node, e.draw]));
   if (boots.some((e) => e.incarnation !== boots[0]!.incarnation)) throw new Error("the nodes start with different incarnations");
-  take(0, "init", `initIncarnation(${quintText(draws)}, ${boots[0]!.incarnation})`);
+  take(0, "init", { name: "initIncarnation", draws, incarnation: boots[0]!.incarnation });
   for (let i = 0; i < nodes; i++) compareServer(q, i, events[i]!);
 
   const every = o.invariantsEvery ?? 0;
@@ -281,62 +519,64 @@ export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): 
     const n = e.node;
     switch (e.kind) {
       case "boot":
-        take(i, e.incarnation > (incarnations.get(n) ?? 0) ? "rebootFrom (a new incarnation)" : "rebootFrom", `rebootFrom(${n}, ${e.draw}, ${quintText(e.disk)}, ${e.incarnation})`);
+        take(i, e.incarnation > (incarnations.get(n) ?? 0) ? "rebootFrom (a new incarnation)" : "rebootFrom", { name: "rebootFrom", n, draw: e.draw, disk: e.disk, incarnation: e.incarnation });
         incarnations.set(n, e.incarnation);
         break;
       case "tick":
-        take(i, "feedTick", `feedTick(${n}, ${e.draw})`);
+        take(i, "feedTick", { name: "feedTick", n, draw: e.draw });
         break;
       case "step": {
         const key = keyOf(e.msg);
         const keep = lastDelivery.get(key)! > i;
-        take(i, `feedMessage(${e.msg.tag}${e.msg.tag === "RequestVote" || e.msg.tag === "RequestVoteResponse" ? (e.msg.value.preVote ? ", pre-vote" : "") : ""}${keep ? ", a copy kept" : ""})`, `feedMessage(${quintText(e.msg)}, ${e.draw}, ${keep})`);
+        take(i, `feedMessage(${e.msg.tag}${e.msg.tag === "RequestVote" || e.msg.tag === "RequestVoteResponse" ? (e.msg.value.preVote ? ", pre-vote" : "") : ""}${keep ? ", a copy kept" : ""})`, { name: "feedMessage", m: e.msg, draw: e.draw, keep });
         if (!keep) net.delete(key);
         break;
       }
       case "propose":
-        take(i, "feedPropose", `feedPropose(${n}, ${e.value})`);
+        take(i, "feedPropose", { name: "feedPropose", n, value: e.value });
         break;
       case "read":
-        take(i, "feedRead", `feedRead(${n}, ${e.id})`);
+        take(i, "feedRead", { name: "feedRead", n, id: e.id });
         break;
       case "transfer":
-        take(i, "feedTransfer", `feedTransfer(${n}, ${e.to})`);
+        take(i, "feedTransfer", { name: "feedTransfer", n, to: e.to });
         break;
       case "reconfigure":
-        take(i, "feedReconfigure", `feedReconfigure(${n}, ${quintText(e.voters)}, ${quintText(e.learners)})`);
+        take(i, "feedReconfigure", { name: "feedReconfigure", n, voters: e.voters, learners: e.learners });
         break;
       case "compact":
-        take(i, "compactAt", `compactAt(${n}, ${e.index})`);
+        take(i, "compactAt", { name: "compactAt", n, index: e.index });
         break;
       case "ready": {
-        take(i, "readyAt", `readyAt(${n})`);
-        const sent = q.read("lastSent") as unknown as SpecMsg[];
-        const held = (q.read(`servers.get(${n}).held`) as unknown as SpecMsg[]);
+        take(i, "readyAt", { name: "readyAt", n });
+        const sent = q.lastSent();
+        const held = q.held(n);
         const specMsgs = e.early ? sent : held;
-        if (show(specMsgs) !== show(e.sent)) throw new Rejected(i, e.kind, `n${n}'s Ready: the messages it sends${e.early ? " (before the write)" : " (after the write)"}`, specMsgs, e.sent);
+        if (!same(specMsgs, e.sent)) throw new Rejected(i, e.kind, `n${n}'s Ready: the messages it sends${e.early ? " (before the write)" : " (after the write)"}`, specMsgs, e.sent);
         if (e.early && held.length > 0) throw new Rejected(i, e.kind, `n${n}'s Ready is sent before it is written, and the spec's is not`, held, []);
         if (!e.early && sent.length > 0) throw new Rejected(i, e.kind, `n${n}'s Ready waits for its write, and the spec's is sent at once`, sent, []);
-        const reads = q.read("lastReads");
-        if (show(reads) !== show(e.reads)) throw new Rejected(i, e.kind, `n${n}'s Ready: the reads it answers`, reads, e.reads);
+        const reads = q.lastReads();
+        if (!same(reads, e.reads)) throw new Rejected(i, e.kind, `n${n}'s Ready: the reads it answers`, reads, e.reads);
         if (e.early) sendAll(e.sent);
         break;
       }
       case "advance": {
-        const held = q.read(`servers.get(${n}).held`) as unknown as SpecMsg[];
-        take(i, "doneAt", `doneAt(${n})`);
+        const held = q.held(n);
+        take(i, "doneAt", { name: "doneAt", n });
         sendAll(held);
-        const disk = q.read(`disks.get(${n})`);
-        if (show(disk) !== show(e.disk)) throw new Rejected(i, e.kind, `n${n}'s disk after the write`, disk, e.disk);
+        const disk = q.disk(n);
+        if (!same(disk, e.disk)) throw new Rejected(i, e.kind, `n${n}'s disk after the write`, disk, e.disk);
         break;
       }
     }
     compareServer(q, i, e);
+    // Distinct spec states (servers and disks, as the replay counts them), when asked: a digest of each.
+    if (o.seen && q instanceof ModelEngine) o.seen.add(stateDigest(q.st!));
     // Messages that no later event delivers leave the spec's network too (lost, or to a node that is down).
     const lost = [...net].filter(([key]) => (lastDelivery.get(key) ?? -1) <= i);
     if (lost.length > 0) {
       for (const [key] of lost) net.delete(key);
-      take(i, "drop", `drop(Set(${lost.map(([, text]) => text).join(", ")}))`);
+      take(i, "drop", { name: "drop", lost: lost.map(([, m]) => m) });
     }
     if (every > 0 && i % every === 0) checkInvariants(q, i, e);
   }
@@ -344,18 +584,32 @@ export function validate(rec: Recording, o: { invariantsEvery?: number } = {}): 
   return { steps, actions };
 }
 
+/** Digests of servers and disks by identity: model.ts never mutates a value, and a step replaces only the acting server's. */
+const digests = new WeakMap<object, string>();
+function digestOf(v: object): string {
+  let d = digests.get(v);
+  if (d === undefined) digests.set(v, (d = createHash("sha1").update(show(v)).digest("base64")));
+  return d;
+}
+/** A state's servers and disks (the replay's "distinct spec states"), as one digest. */
+function stateDigest(st: MState): string {
+  const h = createHash("sha1");
+  for (const [n, s] of st.servers) h.update(`${n}:${digestOf(s)}:${digestOf(st.disks.get(n)!)};`);
+  return h.digest("base64");
+}
+
 const INVARIANTS = ["ElectionSafety", "LogMatching", "LeaderCompleteness", "StateMachineSafety", "ReadIndexSafety", "CommittedOnMajority", "RecoveringNeverCampaigns", "OneUncommittedConfiguration"];
 
-function checkInvariants(q: QuintState, i: number, e: CoreEvent): void {
-  for (const inv of INVARIANTS) if (q.read(inv) !== true) throw new Rejected(i, e.kind, `the spec's invariant ${inv} is violated`, undefined, undefined);
+function checkInvariants(q: SpecEngine, i: number, e: CoreEvent): void {
+  for (const inv of INVARIANTS) if (!q.invariant(inv)) throw new Rejected(i, e.kind, `the spec's invariant ${inv} is violated`, undefined, undefined);
 }
 
 /** The acting server's state in the spec equals the core's. */
-function compareServer(q: QuintState, i: number, e: CoreEvent): void {
-  const spec = projectSpec(q.read(`servers.get(${e.node})`) as unknown as SpecServer);
+function compareServer(q: SpecEngine, i: number, e: CoreEvent): void {
+  const spec = projectSpec(q.server(e.node));
   const core = e.state;
   for (const field of Object.keys(spec)) {
-    if (show(spec[field]) !== show(core[field])) throw new Rejected(i, e.kind, `n${e.node}.${field} after ${describe(e)}`, spec[field], core[field]);
+    if (!same(spec[field], core[field])) throw new Rejected(i, e.kind, `n${e.node}.${field} after ${describe(e)}`, spec[field], core[field]);
   }
 }
 

@@ -11,16 +11,11 @@ import { encodeMessage } from "../../src/transport/codec.js";
 import { FrameDecoder, encodeFrame } from "../../src/transport/framing.js";
 import { PeerSecret, decodeHello, encodeHello, freshNonce } from "../../src/transport/handshake.js";
 import { PeerTransport, sameHost, type Address, type PeerTransportOptions } from "../../src/transport/peers.js";
-import { eventually, freePort, recordingLogger, type LogLine } from "./support.js";
+import { addressesFor, eventually, makePeer, timeoutNow, type TestPeer } from "./support.js";
 
 const SECRET = Buffer.from("correct horse battery staple 42");
 
-interface Node {
-  readonly id: NodeId;
-  readonly transport: PeerTransport;
-  readonly inbox: Message[];
-  readonly lines: LogLine[];
-}
+type Node = TestPeer;
 
 const open: PeerTransport[] = [];
 const sockets: net.Socket[] = [];
@@ -30,21 +25,7 @@ after(async () => {
 });
 
 function makeNode(id: NodeId, addresses: ReadonlyMap<NodeId, Address>, extra: Partial<PeerTransportOptions> = {}): Node {
-  const inbox: Message[] = [];
-  const { logger, lines } = recordingLogger();
-  const transport = new PeerTransport({ id, listen: addresses.get(id)!, peers: addresses, logger, onMessage: (m) => inbox.push(m), reconnectMs: { min: 10, max: 100 }, ...extra });
-  open.push(transport);
-  return { id, transport, inbox, lines };
-}
-
-async function addressesFor(hosts: Record<NodeId, string>): Promise<Map<NodeId, Address>> {
-  const addresses = new Map<NodeId, Address>();
-  for (const [id, host] of Object.entries(hosts)) addresses.set(Number(id), { host, port: await freePort(host) });
-  return addresses;
-}
-
-function timeoutNow(from: NodeId, to: NodeId, term = 1): Message {
-  return { type: "TimeoutNow", from, to, term };
+  return makePeer(open, id, addresses, extra);
 }
 
 function transferVote(from: NodeId, to: NodeId, term: number): Message {

@@ -1,7 +1,10 @@
 // Helpers for the transport tests: a seeded PRNG, a logger that remembers
-// what it logged, polling for a condition, and free loopback ports.
+// what it logged, polling for a condition, free loopback ports, and a
+// PeerTransport that records what it receives and logs.
 
 import net from "node:net";
+import type { Message, NodeId } from "../../src/core/types.js";
+import { PeerTransport, type Address, type PeerTransportOptions } from "../../src/transport/peers.js";
 import { createLogger, type Logger } from "../../src/util/log.js";
 
 export { Rng } from "../helpers/prng.js";
@@ -38,4 +41,41 @@ export async function freePort(host: string): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A transport under test, with the messages it received and the lines it logged. */
+export interface TestPeer {
+  readonly id: NodeId;
+  readonly transport: PeerTransport;
+  readonly inbox: Message[];
+  readonly lines: LogLine[];
+}
+
+/** Node `id`'s transport among `addresses` (fast redials), not started; added to `open` for the file's after() to close. */
+export function makePeer(open: PeerTransport[], id: NodeId, addresses: ReadonlyMap<NodeId, Address>, extra: Partial<PeerTransportOptions> = {}): TestPeer {
+  const inbox: Message[] = [];
+  const { logger, lines } = recordingLogger();
+  const transport = new PeerTransport({
+    id,
+    listen: addresses.get(id)!,
+    peers: addresses,
+    logger,
+    onMessage: (m) => inbox.push(m),
+    reconnectMs: { min: 10, max: 100 },
+    ...extra,
+  });
+  open.push(transport);
+  return { id, transport, inbox, lines };
+}
+
+/** A free port on each node's host. */
+export async function addressesFor(hosts: Record<NodeId, string>): Promise<Map<NodeId, Address>> {
+  const addresses = new Map<NodeId, Address>();
+  for (const [id, host] of Object.entries(hosts)) addresses.set(Number(id), { host, port: await freePort(host) });
+  return addresses;
+}
+
+/** A small message to send through a link. */
+export function timeoutNow(from: NodeId, to: NodeId, term = 1): Message {
+  return { type: "TimeoutNow", from, to, term };
 }

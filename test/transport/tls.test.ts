@@ -8,12 +8,12 @@ import net from "node:net";
 import tls from "node:tls";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import type { Message, NodeId } from "../../src/core/types.js";
+import type { NodeId } from "../../src/core/types.js";
 import { encodeFrame } from "../../src/transport/framing.js";
 import { encodeHello } from "../../src/transport/handshake.js";
 import { PeerTransport, type Address, type PeerTls, type PeerTransportOptions } from "../../src/transport/peers.js";
 import { TestCa } from "../helpers/certs.js";
-import { eventually, freePort, recordingLogger, type LogLine } from "./support.js";
+import { addressesFor, eventually, makePeer, timeoutNow, type TestPeer } from "./support.js";
 
 const SECRET = Buffer.from("correct horse battery staple 42");
 const HOSTS = ["127.0.2.11", "127.0.2.12", "127.0.2.13", "127.0.2.21", "127.0.2.22", "127.0.2.31", "127.0.2.32", "127.0.2.41", "127.0.2.42", "127.0.2.51", "127.0.2.52", "127.0.2.61"];
@@ -44,39 +44,10 @@ function load(c: { cert: string; key: string }, caBytes: Buffer): PeerTls {
   return { cert: readFileSync(c.cert), key: readFileSync(c.key), ca: caBytes };
 }
 
-interface Node {
-  readonly id: NodeId;
-  readonly transport: PeerTransport;
-  readonly inbox: Message[];
-  readonly lines: LogLine[];
-}
+type Node = TestPeer;
 
 function makeNode(id: NodeId, addresses: ReadonlyMap<NodeId, Address>, extra: Partial<PeerTransportOptions> = {}): Node {
-  const inbox: Message[] = [];
-  const { logger, lines } = recordingLogger();
-  const host = addresses.get(id)!.host;
-  const transport = new PeerTransport({
-    id,
-    listen: addresses.get(id)!,
-    peers: addresses,
-    logger,
-    onMessage: (m) => inbox.push(m),
-    reconnectMs: { min: 10, max: 100 },
-    tls: material.get(host)!,
-    ...extra,
-  });
-  open.push(transport);
-  return { id, transport, inbox, lines };
-}
-
-async function addressesFor(hosts: Record<NodeId, string>): Promise<Map<NodeId, Address>> {
-  const addresses = new Map<NodeId, Address>();
-  for (const [id, host] of Object.entries(hosts)) addresses.set(Number(id), { host, port: await freePort(host) });
-  return addresses;
-}
-
-function timeoutNow(from: NodeId, to: NodeId, term = 1): Message {
-  return { type: "TimeoutNow", from, to, term };
+  return makePeer(open, id, addresses, { tls: material.get(addresses.get(id)!.host)!, ...extra });
 }
 
 async function allConnected(nodes: readonly Node[]): Promise<void> {

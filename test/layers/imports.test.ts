@@ -23,7 +23,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   client: ["resp", "util"],
   transport: ["codec", "core", "util"],
   storage: ["codec", "core", "util"],
-  sim: ["check", "core", "explore", "kv", "util"],
+  sim: ["check", "core", "explore", "kv", "resp", "util"],
   traffic: ["explore", "util"],
   server: ["codec", "core", "kv", "resp", "storage", "transport", "util"],
   /** Files directly under src/: the package's entry points (package.json "exports"). */

@@ -125,7 +125,9 @@ export class Membership {
       const bootstrap: Configuration = { voters: voters.sort((a, b) => a - b), outgoing: [], learners: [], context: contextFromCluster(o.config) };
       file = { bootstrap, latest: { index: 0, configuration: bootstrap }, wasMember: !o.join };
       writeMembersFile(o.dataDir, file);
-      o.log.info("members_file_written", { bootstrap: bootstrap.voters, join: o.join });
+      // A joiner's list is only whom it asks (the cluster file's other nodes, some perhaps not members): not a configuration.
+      if (o.join) o.log.info("members_file_written", { join: true, asks: bootstrap.voters, note: "not a member until the cluster adds it; until the leader's configuration arrives, it asks these nodes of its cluster file for the live membership" });
+      else o.log.info("members_file_written", { bootstrap: bootstrap.voters, join: false });
     }
     return new Membership(o.id, o.dataDir, o.log, electionTimeoutMs, file, o.host);
   }

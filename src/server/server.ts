@@ -248,7 +248,9 @@ export class RaftServer<S extends ServerStateMachine = KvStateMachine> {
     this.ticker = setInterval(() => this.input(() => this.raft.tick()), this.tickMs);
     this.expiryTicker = setInterval(() => this.input(() => this.proposeExpiryTick()), EXPIRY_TICK_MS);
     this.membershipTicker = setInterval(() => this.input(() => this.membership.tick(performance.now())), MEMBERSHIP_TICK_MS);
-    this.log.info("started", { peer: formatAddress(this.self.peer), members: this.membership.memberIds().length, membership: this.membership.selfState() });
+    // A joiner does not know the members yet (only whom to ask): no count for it.
+    const joining = this.membership.selfState() === "joining";
+    this.log.info("started", { peer: formatAddress(this.self.peer), ...(!joining && { members: this.membership.memberIds().length }), membership: this.membership.selfState() });
   }
 
   /**

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { TestCluster } from "../helpers/cluster.js";
 import { addMember, change, join, members, settled, shape, waitForMembers, Writer } from "./membership-support.js";
-import { missingKeys, waitUntil } from "./support.js";
+import { missingKeys, waitForLog, waitUntil } from "./support.js";
 
 test("grow 3 -> 5 under writes: learners first, promoted once caught up; every acknowledged write survives", async () => {
   // A small snapshotEvery: the new nodes must catch up from a snapshot, then the log.
@@ -25,6 +25,11 @@ test("grow 3 -> 5 under writes: learners first, promoted once caught up; every a
       const s = await c.status(id);
       assert.equal(s!.membership.state, "joining", "a joiner waits, not a member yet");
       assert.equal(s!.role, "follower");
+      // Its log does not present the cluster file's other nodes (node 5 among them for node 4) as its configuration: only as whom it asks.
+      const written = JSON.parse((await waitForLog(c.logPath(id), /[^\n]*"event":"members_file_written"[^\n]*/)).match(/[^\n]*"event":"members_file_written"[^\n]*/)![0]) as Record<string, unknown>;
+      assert.deepEqual([written.bootstrap, written.asks, written.join], [undefined, [1, 2, 3, 4, 5].filter((x) => x !== id), true]);
+      const started = JSON.parse((await waitForLog(c.logPath(id), '"event":"started"')).match(/[^\n]*"event":"started"[^\n]*/)![0]) as Record<string, unknown>;
+      assert.deepEqual([started.members, started.membership], [undefined, "joining"]);
       const added = await addMember(c, id);
       assert.equal(added.status, 200, JSON.stringify(added.body));
       // Promotion waits for the catch-up; meanwhile it is a learner to be promoted.

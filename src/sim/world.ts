@@ -8,11 +8,12 @@
 
 import type { KvCommand, KvOutput, Operation } from "../check/linearizability.js";
 import { describeConfiguration } from "../core/configuration.js";
-import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot } from "../core/node.js";
+import { RaftNode, type RaftConfig, type Ready, type RestoredState, type Snapshot, type SoftState } from "../core/node.js";
 import { EntryType, type Entry, type HardState, type Message, type NodeId, type Role } from "../core/types.js";
 import type { RandomInvariant } from "./invariant-catalogue.js";
 import { Invariants, type DiskView } from "./invariants.js";
-import { SimKv, decodeOp, encodeOp } from "./kv.js";
+import { Requests, snapshotDue, type Outcome } from "../core/requests.js";
+import { SimKv, encodeOp } from "./kv.js";
 import { serverCount, type Damage, type SimPlan, type PlanEvent } from "./plan.js";
 import { Prng } from "./prng.js";
 import type { SimEvent, SimEventBody } from "./trace.js";
@@ -36,17 +37,16 @@ type Input =
 export interface SimNode {
   readonly id: NodeId;
   raft: RaftNode | null; // null while crashed
+  /** The role its last Ready reported (a restarted server is a follower). */
+  role: Role;
   kv: SimKv;
   disk: Disk;
   /** A Ready being written to disk, and when the write completes. */
   writing: { ready: Ready; doneAt: number } | null;
   /** Inputs that arrived during the write: fed together afterwards (group commit). */
   queued: Input[];
-  /** index -> the client op proposed there. */
-  proposals: Map<number, { term: number; op: ClientOp }>;
-  /** read id -> client op, then (once confirmed) the index to wait for. */
-  reads: Map<number, ClientOp>;
-  readsWaiting: { index: number; op: ClientOp }[];
+  /** The client ops handed to this node (proposals and reads) until each is settled: the server's own table (core/requests.ts). */
+  requests: Requests<ClientOp, ClientOp, KvOutput>;
 }
 
 interface ClientOp {
@@ -175,7 +175,7 @@ export class World {
     this.invariants = new Invariants((invariant, message, entry) => this.fail(invariant, message, entry));
     for (const id of this.ids) {
       const disk: Disk = { hardState: { currentTerm: 0, votedFor: null }, snapshot: null, entries: [] };
-      const node: SimNode = { id, raft: null, kv: new SimKv(), disk, writing: null, queued: [], proposals: new Map(), reads: new Map(), readsWaiting: [] };
+      const node: SimNode = { id, raft: null, role: "follower", kv: this.emptyKv(), disk, writing: null, queued: [], requests: this.requestTable(id) };
       this.nodes.set(id, node);
       this.boot(node);
     }
@@ -269,7 +269,8 @@ export class World {
     const restored: RestoredState = { hardState: node.disk.hardState, snapshot: node.disk.snapshot, entries: node.disk.entries };
     const config = this.config(node.id);
     node.raft = this.bug ? this.bug.make(config, restored) : new RaftNode(config, restored);
-    node.kv = SimKv.restore(node.disk.snapshot?.data ?? null);
+    node.role = "follower";
+    node.kv = SimKv.restore(node.disk.snapshot?.data ?? null, this.clock);
     this.invariants.restarted(node.id, node.raft);
     if (node.raft.recovery) this.damaged.add(node.id);
   }
@@ -286,7 +287,6 @@ export class World {
 
   private feed(node: SimNode, input: Input): void {
     const raft = node.raft!;
-    const before = raft.role;
     this.stats.steps++;
     if (input.kind === "tick") raft.tick();
     else if (input.kind === "transfer") {
@@ -297,14 +297,16 @@ export class World {
       const outcome = r.ok ? `appends configuration ${describeConfiguration(raft.configuration)} at ${r.index}` : `refused: ${r.message}`;
       this.log(() => ({ kind: "reconfigure", leader: node.id, voters: input.voters, learners: input.learners, outcome }));
     } else raft.step(input.message);
-    if (raft.role !== before) this.roleChanged(node, before);
   }
 
-  private roleChanged(node: SimNode, before: Role): void {
-    const raft = node.raft!;
-    if (raft.role === "leader") this.stats.elections++;
-    this.log(() => ({ kind: "role", node: node.id, from: before, to: raft.role, term: raft.currentTerm }));
-    this.invariants.roleChanged(node.id, raft);
+  /** The Ready's soft state says who the node is now (drivers never compare the core's fields before and after). */
+  private roleChanged(node: SimNode, now: SoftState): void {
+    const before = node.role;
+    if (now.role === before) return;
+    node.role = now.role;
+    if (now.role === "leader") this.stats.elections++;
+    this.log(() => ({ kind: "role", node: node.id, from: before, to: now.role, term: now.term }));
+    this.invariants.roleChanged(node.id, node.raft!);
   }
 
   /** Hands the node's Ready to the disk; the rest happens when the write completes. */
@@ -312,6 +314,7 @@ export class World {
     const raft = node.raft!;
     if (node.writing || !raft.hasReady()) return;
     const ready = raft.ready();
+    if (ready.softState) this.roleChanged(node, ready.softState);
     const needsDisk = ready.hardState !== null || ready.entries.length > 0 || ready.snapshot !== null;
     const latency = needsDisk ? this.disks.pick([0, 0, 1, 2]) : 0;
     node.writing = { ready, doneAt: this.now + latency };
@@ -328,8 +331,8 @@ export class World {
     if (!ready.sendBeforePersist) for (const m of ready.messages) this.send(m);
     const snap = ready.snapshot;
     if (snap) {
-      node.kv = SimKv.restore(snap.data);
-      this.settleProposalsThrough(node, snap.lastIncludedIndex);
+      node.kv = SimKv.restore(snap.data, this.clock);
+      node.requests.snapshotInstalled(snap.lastIncludedIndex, (i) => raft.log.term(i));
       this.invariants.stateAfter(node.id, snap.lastIncludedIndex, node.kv.digest(), "snapshot");
       this.log(() => ({ kind: "snapshot", node: node.id, index: snap.lastIncludedIndex }));
     }
@@ -345,7 +348,7 @@ export class World {
     }
     this.invariants.afterStep(node.id, raft);
     if (this.violation) return;
-    for (const r of ready.reads) this.readResult(node, r);
+    for (const r of ready.reads) node.requests.readResult(r);
     this.serveReads(node);
     this.maybeCompact(node);
     const queued = node.queued;
@@ -385,39 +388,39 @@ export class World {
 
   private applyEntry(node: SimNode, e: Entry): void {
     this.invariants.applied(node.id, e);
-    if (e.type !== EntryType.Normal) {
-      this.invariants.stateAfter(node.id, e.index, node.kv.digest(), "applied");
-      return;
-    }
-    const input = decodeOp(e.data);
-    const output = node.kv.apply(input);
+    const output = e.type === EntryType.Normal ? node.kv.apply(e.index, e.data) : undefined;
     this.invariants.stateAfter(node.id, e.index, node.kv.digest(), "applied");
-    const p = node.proposals.get(e.index);
-    if (p) {
-      node.proposals.delete(e.index);
-      if (p.term === e.term) this.complete(p.op, output, node);
-    }
-    this.settleProposalsThrough(node, e.index);
+    node.requests.applied(e, output);
   }
 
-  /**
-   * Proposals at or below `index` that were not answered by applying them:
-   * overwritten by another term's entry (never executed: safe to retry), or
-   * covered by an installed snapshot (unknown: it may have been executed).
-   */
-  private settleProposalsThrough(node: SimNode, index: number): void {
-    for (const [i, q] of node.proposals) {
-      if (i > index) continue;
-      node.proposals.delete(i);
-      const term = node.raft!.log.term(i);
-      if (term !== undefined && term !== q.term) this.retry(q.op, null);
-      else this.giveUp(q.op);
-    }
+  /** How a node's table settles a client op: as the server answers its client. */
+  private requestTable(id: NodeId): Requests<ClientOp, ClientOp, KvOutput> {
+    const settle = (op: ClientOp, outcome: Outcome<KvOutput>): void => {
+      switch (outcome.kind) {
+        case "applied":
+          return this.complete(op, outcome.result, this.nodes.get(id)!);
+        case "replaced":
+          // The server answers MOVED to the leader it knows of.
+          return this.retry(op, this.nodes.get(id)!.raft?.leaderId ?? null);
+        case "unknown":
+          return this.giveUp(op);
+        case "refused":
+          return this.retry(op, outcome.leader);
+      }
+    };
+    return new Requests<ClientOp, ClientOp, KvOutput>(settle, (op, leader) => this.retry(op, leader));
+  }
+
+  /** Reads and stamps use virtual time, like everything else here. */
+  private readonly clock = (): number => this.now;
+
+  private emptyKv(): SimKv {
+    return SimKv.restore(null, this.clock);
   }
 
   private maybeCompact(node: SimNode): void {
     const raft = node.raft!;
-    if (raft.lastApplied - raft.log.snapshotIndex < SNAPSHOT_EVERY) return;
+    if (!snapshotDue(raft.lastApplied, raft.log.snapshotIndex, SNAPSHOT_EVERY)) return;
     raft.compact(raft.lastApplied, node.kv.snapshot());
     const snap: Snapshot = raft.state().snapshot!;
     node.disk.snapshot = snap;
@@ -436,12 +439,7 @@ export class World {
     node.raft = null;
     node.writing = null;
     node.queued = [];
-    for (const { op } of node.proposals.values()) this.giveUp(op);
-    for (const op of node.reads.values()) this.retry(op, null);
-    for (const { op } of node.readsWaiting) this.retry(op, null);
-    node.proposals.clear();
-    node.reads.clear();
-    node.readsWaiting = [];
+    node.requests.abandonAll("crash");
     this.invariants.crashed(node.id);
     this.log(() => ({ kind: "crash", node: node.id }));
   }
@@ -694,34 +692,22 @@ export class World {
     }
     if (op.input.op === "get") {
       const id = this.nextReadId++;
-      node.reads.set(id, op);
+      node.requests.readRequested(id, op);
       raft.read(id);
     } else {
-      const r = raft.propose(encodeOp(op.input));
+      const r = raft.propose(encodeOp(op.input, this.now));
       if (!r.ok) {
         op.target = this.leaderHint(op, r.leader) ?? this.nextTarget(op.target);
         return;
       }
       op.accepted = true;
-      node.proposals.set(r.index, { term: r.term, op });
+      node.requests.proposed(r.index, r.term, op);
     }
     this.drive(node);
   }
 
-  private readResult(node: SimNode, r: { id: number; ok: boolean; index?: number; leader?: NodeId | null }): void {
-    const op = node.reads.get(r.id);
-    if (!op) return;
-    node.reads.delete(r.id);
-    if (r.ok) node.readsWaiting.push({ index: r.index!, op });
-    else this.retry(op, r.leader ?? null);
-  }
-
   private serveReads(node: SimNode): void {
-    const applied = node.raft!.lastApplied;
-    const ready = node.readsWaiting.filter((w) => w.index <= applied);
-    if (ready.length === 0) return;
-    node.readsWaiting = node.readsWaiting.filter((w) => w.index > applied);
-    for (const w of ready) this.complete(w.op, node.kv.apply(w.op.input), node);
+    for (const op of node.requests.readsServable(node.raft!.lastApplied)) this.complete(op, node.kv.read(op.input), node);
   }
 
   /** Not executed: safe to send again, to the leader it named or to another node. */
@@ -775,10 +761,7 @@ export class World {
   }
 
   private isPendingRead(op: ClientOp): boolean {
-    for (const n of this.nodes.values()) {
-      for (const o of n.reads.values()) if (o === op) return true;
-      for (const w of n.readsWaiting) if (w.op === op) return true;
-    }
+    for (const n of this.nodes.values()) if (n.requests.hasRead(op)) return true;
     return false;
   }
 

@@ -84,7 +84,41 @@ function parseRange(text: string): number[] {
   return out;
 }
 
+const USAGE = `usage: npm run sim:sweep -- [--bugs A,B] [--seeds 1-10] [--budget CPU_SECONDS] [--plain] [--no-swarm] [--energy]
+  --bugs      zoo variants to search for (default figure8,figure8-paper)
+  --seeds     search seeds, a range or a list (default 1-10)
+  --budget    CPU seconds per bug and seed (default 60)
+  --plain     plain random runs, no branching
+  --no-swarm  every run with every fault (the search before swarm testing)
+  --energy    spend runs on branch points by their energy
+`;
+const VALUED = new Set(["--bugs", "--seeds", "--budget"]);
+const SWITCHES = new Set(["--plain", "--no-swarm", "--energy"]);
+
+/** Null if every argument is known and every valued option has its value; else what is wrong. */
+export function argumentProblem(argv: readonly string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (SWITCHES.has(a)) continue;
+    if (!VALUED.has(a)) return `unknown argument ${a}`;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith("--")) return `${a} needs a value`;
+    i++;
+  }
+  return null;
+}
+
 function main(argv: string[]): void {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const problem = argumentProblem(argv);
+  if (problem !== null) {
+    process.stderr.write(`sim-sweep: ${problem}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   const flag = (name: string) => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;

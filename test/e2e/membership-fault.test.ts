@@ -118,11 +118,12 @@ async function run(c: TestCluster, fw: Firewall, events: string[]): Promise<void
   const operate = async (what: string, method: string, path: string, body: unknown, done: (m: MembersJson) => boolean): Promise<void> => {
     const until = Date.now() + CHANGE_TIMEOUT_MS;
     let last = "no leader seen";
+    let lastRefusal = "none";
     for (;;) {
       const m = await leaderView();
       if (m !== null) last = `${shape(m)}${m.committed ? "" : " (not committed)"}`;
       if (m !== null && m.committed && !m.joint && done(m)) return;
-      if (Date.now() > until) throw new Error(`${what}: not done within ${CHANGE_TIMEOUT_MS} ms (the leader's /members: ${last}; refusals so far ${JSON.stringify([...counts.refusals])})`);
+      if (Date.now() > until) throw new Error(`${what}: not done within ${CHANGE_TIMEOUT_MS} ms (the leader's /members: ${last}; refusals so far ${JSON.stringify([...counts.refusals])}, the last: ${lastRefusal})`);
       if (m === null || !m.committed || m.joint) {
         await sleep(100);
         continue;
@@ -134,6 +135,7 @@ async function run(c: TestCluster, fw: Firewall, events: string[]): Promise<void
       }
       const key = a === null ? "none" : String(a.status);
       counts.refusals.set(key, (counts.refusals.get(key) ?? 0) + 1);
+      lastRefusal = a === null ? "no answer" : `${a.status} ${JSON.stringify(a.body)}`;
       if (a !== null && ![404, 409, 422].includes(a.status)) throw new Error(`${what}: unexpected answer ${a.status} ${JSON.stringify(a.body)}`);
       await sleep(200 + rand() * 300);
     }

@@ -34,6 +34,8 @@ const MEMBERSHIP_RUNS = Number(process.env.SPEC_TV_MEMBERSHIP_RUNS ?? 100);
 const MEMBERSHIP_TICKS = Number(process.env.SPEC_TV_MEMBERSHIP_TICKS ?? 300);
 /** The zoo's membership variants are shown rejected on runs without storage faults, as before. */
 const MEMBERSHIP_FAULTS = new Set(ALL_FAULTS.filter((f) => f !== "disk"));
+/** More runs for the lockstep check of model.ts against Quint's evaluator (npm run spec:validate: 30; each costs Quint's 3 ms a step). */
+const LOCKSTEP_RUNS = Number(process.env.SPEC_TV_LOCKSTEP_RUNS ?? 0);
 /** SPEC_TV_DISTINCT=1: count the distinct spec states the runs reach (servers and disks; slower). */
 const DISTINCT = process.env.SPEC_TV_DISTINCT === "1";
 
@@ -150,6 +152,8 @@ describe("trace validation: simulator runs of the core checked against spec/raft
         break;
       }
     }
+    // SPEC_TV_LOCKSTEP_RUNS more: plain and membership, quiet and busy, from seed FIRST_SEED + 1000.
+    for (let k = 0; k < LOCKSTEP_RUNS; k++) sample.push(record(tvPlan(FIRST_SEED + 1000 + k, 150, FAULTS, true, k % 2 === 1, k % 4 >= 2 ? BUSY_CLIENTS : undefined), undefined, 150));
     const actions = new Map<string, number>();
     let compared = 0;
     const started = Date.now();

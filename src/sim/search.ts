@@ -86,6 +86,17 @@ interface BranchPoint {
 
 const MAX_NEW_POINTS_PER_RUN = 4;
 const MAX_BRANCH_DEPTH = 12;
+/**
+ * Weights of a node whose log disagrees with the newest committed log at or
+ * below the commit index: its entries there are older than the committed
+ * ones ("!"), or newer ("^" — the rare kind, which the last-term comparison
+ * of an election favours). Measured in docs/SIMULATION.md ("Figure 8 on
+ * every seed").
+ */
+const CONFLICT_WEIGHT = 1;
+const NEWER_WEIGHT = 6;
+/** Branch points drawn per pick; the most valuable one is branched from. */
+const TOURNAMENT = 10;
 
 export function search(o: SearchOptions): SearchResult {
   const start = o.now();
@@ -147,7 +158,7 @@ export function swarm(faults: ReadonlySet<Fault>, rng: Prng): ReadonlySet<Fault>
 function pickPoint(corpus: BranchPoint[], rng: Prng, energy: boolean): BranchPoint {
   const value = (p: BranchPoint) => (p.score + (energy ? 2 * p.yield : 0)) / (1 + p.picks);
   let best = rng.pick(corpus);
-  for (let i = 0; i < 4; i++) {
+  for (let i = 1; i < TOURNAMENT; i++) {
     const c = rng.pick(corpus);
     if (value(c) > value(best)) best = c;
   }
@@ -159,41 +170,72 @@ function pickPoint(corpus: BranchPoint[], rng: Prng, energy: boolean): BranchPoi
  * How much the nodes disagree, read off a signature: distinct uncommitted
  * log shapes plus distinct terms in them (disagreement about the log), plus
  * the campaigns that compete in one term (disagreement about leadership:
- * two candidates, or a candidate and a leader, of the same term).
+ * two candidates, or a candidate and a leader, of the same term), plus the
+ * nodes whose log disagrees with the committed log (disagreement about
+ * history: weighted by CONFLICT_WEIGHT, and NEWER_WEIGHT when the node's
+ * entries there are of a newer term than the committed ones).
  */
 export function divergence(sig: string): number {
   const shapes = new Set<string>();
   const terms = new Set<string>();
   const campaigns = new Map<string, number>();
+  let conflicting = 0;
+  let newer = 0;
   for (const node of sig.split("|")) {
-    const m = /^([a-z])v?(\d+)[=<](.*)$/.exec(node);
+    const m = /^([a-z])v?(\d+)[=<]([!^]?)(.*)$/.exec(node);
     if (!m) continue;
+    if (m[3] === "!") conflicting++;
+    if (m[3] === "^") newer++;
     if (m[1] === "c" || m[1] === "l") campaigns.set(m[2]!, (campaigns.get(m[2]!) ?? 0) + 1);
-    if (m[3] === "") continue;
-    shapes.add(m[3]!);
-    for (const t of m[3]!.split(",")) terms.add(t);
+    if (m[4] === "") continue;
+    shapes.add(m[4]!);
+    for (const t of m[4]!.split(",")) terms.add(t);
   }
   let contested = 0;
   for (const n of campaigns.values()) contested += n - 1;
-  return 1 + shapes.size + terms.size + 2 * contested;
+  return 1 + shapes.size + terms.size + 2 * contested + CONFLICT_WEIGHT * conflicting + NEWER_WEIGHT * newer;
 }
 
 /**
  * An abstract picture of the cluster, blind to node names and absolute
  * numbers: for each node, whether it is up, its role, the rank of its term
  * among the terms in play, whether it knows the newest commit index, and
- * the terms (as ranks) of its log entries past the newest commit index.
+ * the terms (as ranks) of its log entries past the newest commit index —
+ * or, for a node whose log disagrees with that of a node knowing the newest
+ * commit index at or below it, from where they disagree, marked "!" (its
+ * entries there are of older terms) or "^" (of newer terms).
  */
 export function signature(w: World): string {
   const live = [...w.nodes.values()].filter((n) => n.raft);
   const commit = Math.max(0, ...live.map((n) => n.raft!.commitIndex));
+  // The log of a node that knows the newest commit index: entries of other
+  // nodes at or below it that disagree with it are shown too (a node holding
+  // entries that conflict with committed ones, or with ones about to be).
+  const ref = live.find((n) => n.raft!.commitIndex === commit)?.raft!.log;
   const terms = new Set<number>();
   const suffixes = new Map<number, number[]>();
+  const conflicts = new Map<number, string>();
   for (const n of live) {
     const log = n.raft!.log;
     terms.add(n.raft!.currentTerm);
+    let from = commit + 1;
+    if (ref && log !== ref) {
+      const top = Math.min(commit, log.lastIndex());
+      let j = top;
+      // Log Matching: the first index from the top where the terms agree ends the disagreement.
+      while (top - j < 64) {
+        const mine = log.term(j);
+        const theirs = ref.term(j);
+        if (mine === undefined || theirs === undefined || mine === theirs) break;
+        j--;
+      }
+      if (j < top) {
+        from = j + 1;
+        conflicts.set(n.id, log.term(top)! > ref.term(top)! ? "^" : "!");
+      }
+    }
     const runs: number[] = [];
-    for (let i = Math.max(commit + 1, log.firstIndex()); i <= log.lastIndex(); i++) {
+    for (let i = Math.max(from, log.firstIndex()); i <= log.lastIndex(); i++) {
       const t = log.term(i)!;
       if (runs.at(-1) !== t) runs.push(t);
     }
@@ -207,7 +249,7 @@ export function signature(w: World): string {
     const r = n.raft;
     const known = r.commitIndex === commit ? "=" : "<";
     const voted = r.votedFor !== null && r.role === "follower" ? "v" : "";
-    return `${r.role[0]}${voted}${rank.get(r.currentTerm)}${known}${suffixes.get(n.id)!.map((t) => rank.get(t)).join(",")}`;
+    return `${r.role[0]}${voted}${rank.get(r.currentTerm)}${known}${conflicts.get(n.id) ?? ""}${suffixes.get(n.id)!.map((t) => rank.get(t)).join(",")}`;
   });
   return parts.sort().join("|");
 }

@@ -287,7 +287,7 @@ function report(r: RunResult, c: Common): void {
   process.stdout.write(
     `shrunk: ${s.result.plan.events.length} of ${s.eventsBefore} plan events kept (${faults} faults, ${ops} client operations), ${s.spared} random losses spared, violation at t=${again.violation?.at ?? "?"}, ${s.trials} trial runs\n` +
       `shrunk trace (heartbeats left out):\n${renderTrace(condense(again.trace)).join("\n")}\n` +
-      `\nthe story (${told.length} events: elections with their votes, crashes, partitions, the messages carrying the entry the violation names, its commit):\n${told.join("\n")}\n`,
+      `\nthe story (${told.length} items, one a line, each one event or several folded: elections with their votes, crashes, partitions, the messages carrying the entry the violation names, its commit):\n${told.join("\n")}\n`,
   );
 }
 

@@ -48,6 +48,10 @@ the bug zoo's storage-fault variants add them by themselves.
 --membership adds membership changes (thesis ch. 4): two spare servers beyond
 --nodes, and an operator moving the cluster to random configurations of all of
 them — learners, promotions, removals (the leader's too), replacements.
+--no-pre-vote and --no-check-quorum switch off the core's optional defences
+(thesis §9.6, §6.2; on in the server) in every kind of run: Raft as Figure 2
+states it, which an embedder may configure. Without check-quorum a leader cut
+off from the others stays leader until it hears a higher term.
 Defaults: --steps 1000 ticks of faults (then 400 ticks of healing), --nodes 3,5, --seed 1.
 Long runs (--seeds, --bug, --time, --exhaustive) show their progress on one
 line of stderr when it is a terminal; --quiet turns that off.
@@ -87,7 +91,7 @@ const MODES = ["seeds", "replay", "exhaustive", "list-bugs", "budget", "time"] a
 /** How printed commands start: runnable as printed from the project directory (or anywhere raftkv is installed). */
 export const RAFTKV_COMMAND = "npx raftkv";
 
-const EXHAUSTIVE_FLAGS = ["max-term", "max-entries", "max-states", "no-pre-vote", "no-check-quorum", "no-restarts", "no-symmetry", "link-capacity", "inbox-capacity"] as const;
+const EXHAUSTIVE_FLAGS = ["max-term", "max-entries", "max-states", "no-restarts", "no-symmetry", "link-capacity", "inbox-capacity"] as const;
 
 interface Common {
   nodes: number[];
@@ -97,6 +101,8 @@ interface Common {
   first: number;
   transfers: boolean;
   membership: boolean;
+  preVote: boolean;
+  checkQuorum: boolean;
   progress: Progress;
 }
 
@@ -146,7 +152,7 @@ function common(p: Parsed): Common {
       faults.add(f as Fault);
     }
   }
-  return { nodes, steps: intFlag(p, "steps", 1000, 10, 1_000_000), faults, bug, first: intFlag(p, "seed", 1, 0, 2 ** 32 - 1), transfers: p.flags.has("transfers"), membership: p.flags.has("membership") || (bug?.membership ?? false), progress: Progress.forTerminal(p.flags.has("quiet")) };
+  return { nodes, steps: intFlag(p, "steps", 1000, 10, 1_000_000), faults, bug, first: intFlag(p, "seed", 1, 0, 2 ** 32 - 1), transfers: p.flags.has("transfers"), membership: p.flags.has("membership") || (bug?.membership ?? false), preVote: !p.flags.has("no-pre-vote"), checkQuorum: !p.flags.has("no-check-quorum"), progress: Progress.forTerminal(p.flags.has("quiet")) };
 }
 
 /** The faults a run has when --faults is not given. */
@@ -158,7 +164,7 @@ function replayCommand(plan: SimPlan, c: Common): string {
   // The plan's own faults: the search's swarm testing gives each run a subset of the ones asked for.
   const same = (list: readonly Fault[]) => list.length === plan.faults.size && list.every((f) => plan.faults.has(f));
   const faults = same(defaultFaults(c.bug)) ? "" : same(FAULTS) ? " --faults all" : ` --faults ${plan.faults.size === 0 ? "none" : FAULTS.filter((f) => plan.faults.has(f)).join(",")}`;
-  return `${RAFTKV_COMMAND} sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps}${faults}${c.transfers ? " --transfers" : ""}${c.membership && !c.bug?.membership ? " --membership" : ""}${c.bug ? ` --bug ${c.bug.name}` : ""}`;
+  return `${RAFTKV_COMMAND} sim --replay ${specToString(plan.spec)} --nodes ${plan.nodes} --steps ${plan.steps}${faults}${c.transfers ? " --transfers" : ""}${c.membership && !c.bug?.membership ? " --membership" : ""}${c.preVote ? "" : " --no-pre-vote"}${c.checkQuorum ? "" : " --no-check-quorum"}${c.bug ? ` --bug ${c.bug.name}` : ""}`;
 }
 
 async function seeds(n: number, c: Common): Promise<number> {
@@ -168,7 +174,7 @@ async function seeds(n: number, c: Common): Promise<number> {
   for (let i = 0; i < n; i++) {
     const seed = c.first + i;
     const nodes = c.nodes[i % c.nodes.length]!;
-    const r = runPlan(generatePlan({ seed, nodes, steps: c.steps, faults: c.faults, transfers: c.transfers, membership: c.membership }), { bug: c.bug });
+    const r = runPlan(generatePlan({ seed, nodes, steps: c.steps, faults: c.faults, transfers: c.transfers, membership: c.membership, preVote: c.preVote, checkQuorum: c.checkQuorum }), { bug: c.bug });
     for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r.stats[k];
     if (r.undecided !== null) undecided.push(seed);
     c.progress.update(() => `seeds: ${i + 1}/${n} runs, ${((i + 1) / ((performance.now() - t0) / 1000)).toFixed(1)} runs/s, ${formatElapsed(performance.now() - t0)}, no violation so far`);
@@ -182,7 +188,7 @@ async function seeds(n: number, c: Common): Promise<number> {
   const secs = (performance.now() - t0) / 1000;
   c.progress.done();
   process.stdout.write(
-    `${n} seeds (${c.first}..${c.first + n - 1}), nodes ${c.nodes.join("/")}, faults ${[...c.faults].join(",") || "none"}${c.bug ? `, bug ${c.bug.name}` : ""}\n` +
+    `${n} seeds (${c.first}..${c.first + n - 1}), nodes ${c.nodes.join("/")}, faults ${[...c.faults].join(",") || "none"}${c.preVote ? "" : ", no pre-vote"}${c.checkQuorum ? "" : ", no check-quorum"}${c.bug ? `, bug ${c.bug.name}` : ""}\n` +
       `  ${total.ticks} ticks, ${total.steps} steps, ${total.messages} messages, ${total.elections} elections\n` +
       `  client operations: ${total.opsCompleted} completed, ${total.opsUnknown} with unknown outcome\n` +
       (undecided.length === 0
@@ -196,7 +202,7 @@ async function seeds(n: number, c: Common): Promise<number> {
 function replay(text: string, c: Common, html: string | undefined): number {
   const rs = parseSpec(text);
   if (!rs) throw new UsageError(`--replay takes a seed (e.g. 42, or 42~310:7 for a branched run), got '${text}'`);
-  const plan = generatePlan({ seed: rs.seed, nodes: c.nodes[0]!, steps: c.steps, faults: c.faults, transfers: c.transfers, membership: c.membership }, rs.branches);
+  const plan = generatePlan({ seed: rs.seed, nodes: c.nodes[0]!, steps: c.steps, faults: c.faults, transfers: c.transfers, membership: c.membership, preVote: c.preVote, checkQuorum: c.checkQuorum }, rs.branches);
   const r = runPlan(plan, { bug: c.bug, trace: true });
   process.stdout.write(renderTrace(r.trace).join("\n") + "\n");
   if (html) writeHtml(html, r, c.bug);
@@ -227,6 +233,8 @@ async function hunt(c: Common, seconds: number, expectBug: boolean): Promise<num
     faults: c.faults,
     transfers: c.transfers,
     membership: c.membership,
+    preVote: c.preVote,
+    checkQuorum: c.checkQuorum,
     bug: c.bug,
     budgetMs: seconds * 1000,
     now: () => performance.now(),
@@ -279,7 +287,7 @@ function report(r: RunResult, c: Common): void {
   process.stdout.write(
     `shrunk: ${s.result.plan.events.length} of ${s.eventsBefore} plan events kept (${faults} faults, ${ops} client operations), ${s.spared} random losses spared, violation at t=${again.violation?.at ?? "?"}, ${s.trials} trial runs\n` +
       `shrunk trace (heartbeats left out):\n${renderTrace(condense(again.trace)).join("\n")}\n` +
-      `\nthe story (${told.length} events: elections with their votes, crashes, partitions, the messages carrying the entry the violation names, its commit):\n${told.join("\n")}\n`,
+      `\nthe story (${told.length} items, one a line, each one event or several folded: elections with their votes, crashes, partitions, the messages carrying the entry the violation names, its commit):\n${told.join("\n")}\n`,
   );
 }
 

@@ -14,8 +14,23 @@ export function majority(members: number): number {
  */
 export function committedIndex(matchIndexes: readonly number[]): number {
   if (matchIndexes.length === 0) throw new Error("committedIndex: no members");
-  const sorted = [...matchIndexes].sort((a, b) => b - a);
+  const sorted = sortedHighToLow(matchIndexes);
   return sorted[Math.floor(matchIndexes.length / 2)]!;
+}
+
+/** A sorted copy; insertion sort, as a cluster has a handful of members (called for every Ready of a leader). */
+function sortedHighToLow(values: readonly number[]): number[] {
+  const out = values.slice();
+  for (let i = 1; i < out.length; i++) {
+    const v = out[i]!;
+    let j = i - 1;
+    while (j >= 0 && out[j]! < v) {
+      out[j + 1] = out[j]!;
+      j--;
+    }
+    out[j + 1] = v;
+  }
+  return out;
 }
 
 export type VoteResult = "won" | "lost" | "pending";

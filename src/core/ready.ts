@@ -21,8 +21,13 @@ export function hasReady(c: Core): boolean {
     applyTarget(c) > st.lastApplied ||
     softStateChanged(c) ||
     configChanged(c) ||
-    (st.role === "leader" && [...st.progress.keys()].some((p) => wantsAppend(c, p)))
+    (st.role === "leader" && anyWantsAppend(c))
   );
+}
+
+function anyWantsAppend(c: Core): boolean {
+  for (const p of c.st.progress.keys()) if (wantsAppend(c, p)) return true;
+  return false;
 }
 
 export function ready(c: Core): Ready {
@@ -84,7 +89,9 @@ function softStateChanged(c: Core): boolean {
 
 function configChanged(c: Core): boolean {
   const r = c.st.reportedConfig;
-  return r === null || !sameConfiguration(r, configuration(c));
+  if (r === null) return true;
+  const now = configuration(c);
+  return r !== now && !sameConfiguration(r, now);
 }
 
 function hardStateChanged(c: Core): boolean {

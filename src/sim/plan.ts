@@ -92,6 +92,16 @@ export interface PlanOptions {
    * several voters at once). Drawn from a stream of its own, like transfers.
    */
   readonly membership?: boolean;
+  /**
+   * The core's optional defences (RaftConfig.preVote and .checkQuorum, thesis
+   * §9.6 and §6.2): on unless set to false, as in the server. An embedder may
+   * switch them off, which is Raft as Figure 2 states it; runs without them
+   * test that configuration. Without check-quorum a leader cut off from the
+   * others stays leader until it hears a higher term, so a read it answers
+   * without a fresh quorum round is a stale read at once.
+   */
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
 }
 
 /** Servers a membership run has beyond the bootstrap voters. */

@@ -22,6 +22,9 @@ export interface SearchOptions {
   readonly transfers?: boolean;
   /** Membership changes in every run (PlanOptions.membership). */
   readonly membership?: boolean;
+  /** The core's optional defences (PlanOptions.preVote, .checkQuorum): on unless false. */
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
   readonly bug?: Bug | undefined;
   /** Stop after this many milliseconds, measured with `now`. */
   readonly budgetMs: number;
@@ -113,7 +116,7 @@ export function search(o: SearchOptions): SearchResult {
     const spec: RunSpec = from
       ? { seed: from.spec.seed, branches: [...from.spec.branches, { at: from.at, seed: rng.u32() }] }
       : { seed: rng.u32(), branches: [] };
-    const plan = generatePlan({ seed: spec.seed, nodes, steps: o.steps, faults, transfers: o.transfers ?? false, membership: o.membership ?? false }, spec.branches);
+    const plan = generatePlan({ seed: spec.seed, nodes, steps: o.steps, faults, transfers: o.transfers ?? false, membership: o.membership ?? false, preVote: o.preVote ?? true, checkQuorum: o.checkQuorum ?? true }, spec.branches);
     const branchedAt = spec.branches.at(-1)?.at ?? 0;
     let added = 0;
     const result = runPlan(plan, {

@@ -261,6 +261,8 @@ export class World {
       // Plans that split batches finely also split snapshots into small chunks (Figure 13).
       snapshotChunkBytes: this.plan.maxBytesPerAppend === 1 ? 8 : this.plan.maxBytesPerAppend === 200 ? 64 : 1 << 20,
       maxInflight: 8,
+      preVote: this.plan.preVote ?? true,
+      checkQuorum: this.plan.checkQuorum ?? true,
       incarnation: this.incarnations.get(id) ?? 1,
     };
   }

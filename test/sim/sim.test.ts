@@ -86,6 +86,26 @@ describe("the simulator", () => {
     }
   });
 
+  test("Raft without pre-vote and check-quorum (an embedder's configuration): every invariant holds, and the defences are really off", () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const nodes = seed % 2 ? 3 : 5;
+      const r = runSeed({ seed, nodes, steps: 600, faults: DEFAULT, preVote: false, checkQuorum: false });
+      assert.equal(r.violation, null, `seed ${seed}, ${nodes} nodes, no pre-vote or check-quorum: ${r.violation?.invariant}: ${r.violation?.message}`);
+    }
+    // Off means off: no pre-vote message is sent, and a leader cut off from
+    // the others stays leader (with check-quorum it steps down).
+    const r = runSeed({ seed: 4, nodes: 3, steps: 600, faults: DEFAULT, preVote: false, checkQuorum: false }, { trace: true });
+    assert.ok(r.trace.some((e) => e.kind === "deliver" && e.message.type === "RequestVote"));
+    assert.ok(!r.trace.some((e) => e.kind === "deliver" && e.message.type === "RequestVote" && e.message.preVote), "no pre-vote");
+    const on = runSeed({ seed: 4, nodes: 3, steps: 600, faults: DEFAULT }, { trace: true });
+    assert.ok(on.trace.some((e) => e.kind === "deliver" && e.message.type === "RequestVote" && e.message.preVote), "pre-vote when on");
+    // And the checks still bite in this configuration: the zoo's
+    // read-without-quorum answers reads on a leader that no longer leads.
+    const bug = findBug("read-without-quorum")!;
+    const found = runPlan(generatePlan({ seed: 1, nodes: 3, steps: 1000, faults: DEFAULT, preVote: false, checkQuorum: false }), { bug });
+    assert.equal(found.violation?.invariant, "Linearizability");
+  });
+
   test("a 1-node and a 7-node cluster work too", () => {
     for (const nodes of [1, 7]) {
       const r = runSeed({ seed: 5, nodes, steps: 600, faults: DEFAULT });
@@ -147,6 +167,17 @@ describe("raftkv sim (command line)", () => {
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /VIOLATION of Election Safety/);
     assert.match(r.stdout, /path \(\d+ events, the shortest there is\)/);
+  });
+
+  test("--no-pre-vote and --no-check-quorum work in random runs too, and the replay command keeps them", () => {
+    const ok = sim("--seeds", "4", "--no-pre-vote", "--no-check-quorum", "--quiet");
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /no pre-vote, no check-quorum/);
+    const bad = sim("--seeds", "5", "--nodes", "3", "--no-check-quorum", "--bug", "read-without-quorum", "--quiet");
+    assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+    const printed = /replay: +(npx raftkv sim --replay .*)/.exec(bad.stdout)![1]!;
+    assert.match(printed, / --no-check-quorum/);
+    assert.doesNotMatch(printed, /--no-pre-vote/);
   });
 
   test("model-checking flags without --exhaustive are refused", () => {

@@ -11,6 +11,7 @@ import type { RaftNode } from "../core/node.js";
 import { EntryType, type Configuration, type Entry, type NodeId } from "../core/types.js";
 import { decodeConfiguration } from "../core/configuration.js";
 import type { RandomInvariant } from "./invariant-catalogue.js";
+import { SimKv } from "./kv.js";
 
 interface Known {
   readonly term: number;
@@ -47,8 +48,8 @@ export class Invariants {
   private readonly leaders = new Map<number, NodeId>();
   private readonly committed = new Map<number, Known>();
   private readonly appliedAt = new Map<number, Known>();
-  /** The state machine's digest after applying each index, as the first server to get there saw it. */
-  private readonly stateAt = new Map<number, string>();
+  /** The state machine's state after applying each index, as the first server to get there saw it (SimKv.state). */
+  private readonly stateAt = new Map<number, Uint8Array>();
   /** "index:term" -> the entry's data and the term before it: the inductive form of Log Matching. */
   private readonly entries = new Map<string, { data: Uint8Array; prevTerm: number | undefined }>();
   private readonly nodes = new Map<NodeId, NodeState>();
@@ -139,10 +140,14 @@ export class Invariants {
    * index i is the same, whether it got there by applying entries or by
    * installing a snapshot.
    */
-  stateAfter(id: NodeId, index: number, digest: string, how: "applied" | "snapshot"): void {
+  stateAfter(id: NodeId, index: number, state: Uint8Array, how: "applied" | "snapshot"): void {
     const known = this.stateAt.get(index);
-    if (known === undefined) this.stateAt.set(index, digest);
-    else if (known !== digest) this.fail("State Machine Safety", `n${id}'s state after index ${index} (${how}) is ${digest}, another server's was ${known}`);
+    if (known === undefined) this.stateAt.set(index, state);
+    else if (Buffer.compare(known, state) !== 0) {
+      const [mine, theirs] = [SimKv.describe(state), SimKv.describe(known)];
+      const same = mine === theirs ? " (the same keys and values: they differ in versions, sessions or log time)" : "";
+      this.fail("State Machine Safety", `n${id}'s state after index ${index} (${how}) is ${mine}, another server's was ${theirs}${same}`);
+    }
   }
 
   diskTruncated(id: NodeId, removed: readonly Entry[]): void {
@@ -156,7 +161,9 @@ export class Invariants {
   }
 
   /** Every entry committed since the last call must be on a majority of disks. */
-  checkDurability(disks: ReadonlyMap<NodeId, DiskView>): void {
+  checkDurability(diskView: () => ReadonlyMap<NodeId, DiskView>): void {
+    if (this.newlyCommitted.length === 0) return;
+    const disks = diskView();
     for (const { index, configs } of this.newlyCommitted) {
       const term = this.committed.get(index)!.term;
       const holds = (id: NodeId): boolean => {

@@ -78,25 +78,25 @@ export class SimKv {
   }
 
   /**
-   * The whole state, to compare replicas at the same index: the keys and
-   * values readably (for a violation's message), then a hash of the exact
-   * snapshot bytes, which cover everything else the state machine keeps
-   * (versions, creation order, sessions, log time).
+   * The whole state, to compare replicas at the same index: the exact
+   * snapshot bytes, which cover everything the state machine keeps (keys,
+   * values, versions, creation order, sessions, log time). Compared byte for
+   * byte (Buffer.compare); `describe` renders them readably for a violation.
    */
-  digest(): string {
+  state(): Uint8Array {
+    return this.sm.snapshot();
+  }
+
+  /** The keys and values of a state (from `state`), readably, and its size. */
+  static describe(state: Uint8Array): string {
+    const kv = SimKv.restore(state, () => 0);
     const pairs: [string, string][] = [];
-    for (const k of this.sm.liveKeys()) pairs.push([k, this.sm.get(Buffer.from(k, "latin1"))!.toString("latin1")]);
+    for (const k of kv.sm.liveKeys()) pairs.push([k, kv.sm.get(Buffer.from(k, "latin1"))!.toString("latin1")]);
     pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return `${JSON.stringify(pairs)} #${fnv1a(this.sm.snapshot())}`;
+    return `${JSON.stringify(pairs)} (${state.length} bytes)`;
   }
 
   snapshot(): Uint8Array {
     return this.sm.snapshot();
   }
-}
-
-function fnv1a(bytes: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
 }

@@ -130,7 +130,8 @@ export class World {
   /** Messages in flight, by the tick they arrive. */
   private inflight = new Map<number, { order: number; m: Message }[]>();
   private inflightCount = 0;
-  private cut = new Set<string>(); // "from>to"
+  /** Links cut, by linkKey(from, to). */
+  private cut = new Set<number>();
   private drop = 0;
   private duplicate = 0;
   private maxDelay = 2;
@@ -230,7 +231,7 @@ export class World {
     }
     this.startClientOps();
     this.expireClientOps();
-    this.invariants.checkDurability(this.diskView());
+    this.invariants.checkDurability(() => this.diskView());
     this.onTick?.(this);
     this.now++;
     this.stats.ticks++;
@@ -335,7 +336,7 @@ export class World {
     if (snap) {
       node.kv = SimKv.restore(snap.data, this.clock);
       node.requests.snapshotInstalled(snap.lastIncludedIndex, (i) => raft.log.term(i));
-      this.invariants.stateAfter(node.id, snap.lastIncludedIndex, node.kv.digest(), "snapshot");
+      this.invariants.stateAfter(node.id, snap.lastIncludedIndex, node.kv.state(), "snapshot");
       this.log(() => ({ kind: "snapshot", node: node.id, index: snap.lastIncludedIndex }));
     }
     for (const e of ready.committed) this.applyEntry(node, e);
@@ -391,7 +392,7 @@ export class World {
   private applyEntry(node: SimNode, e: Entry): void {
     this.invariants.applied(node.id, e);
     const output = e.type === EntryType.Normal ? node.kv.apply(e.index, e.data) : undefined;
-    this.invariants.stateAfter(node.id, e.index, node.kv.digest(), "applied");
+    this.invariants.stateAfter(node.id, e.index, node.kv.state(), "applied");
     node.requests.applied(e, output);
   }
 
@@ -452,7 +453,7 @@ export class World {
 
   private send(m: Message): void {
     this.stats.messages++;
-    if (this.cut.has(`${m.from}>${m.to}`)) {
+    if (this.cut.has(linkKey(m.from, m.to))) {
       this.log(() => ({ kind: "drop", message: m, loss: "cut" }));
       return;
     }
@@ -493,8 +494,8 @@ export class World {
 
   private deliver(m: Message): void {
     const node = this.nodes.get(m.to)!;
-    if (!node.raft || this.cut.has(`${m.from}>${m.to}`)) return;
-    this.log(() => ({ kind: "deliver", message: m }));
+    if (!node.raft || this.cut.has(linkKey(m.from, m.to))) return;
+    if (this.tracing) this.log(() => ({ kind: "deliver", message: m }));
     this.input(node, { kind: "message", message: m });
     // Vote traffic is rare next to replication traffic, yet a crash right after
     // answering a vote is as dangerous as one after answering an append: a
@@ -551,11 +552,11 @@ export class World {
         return;
       case "partition":
         this.cut.clear();
-        for (const a of e.groups) for (const b of e.groups) if (a !== b) for (const x of a) for (const y of b) this.cut.add(`${x}>${y}`);
+        for (const a of e.groups) for (const b of e.groups) if (a !== b) for (const x of a) for (const y of b) this.cut.add(linkKey(x, y));
         this.log(() => ({ kind: "partition", groups: e.groups }));
         return;
       case "cut":
-        this.cut.add(`${e.from}>${e.to}`);
+        this.cut.add(linkKey(e.from, e.to));
         this.log(() => ({ kind: "cut", from: e.from, to: e.to }));
         return;
       case "heal":
@@ -813,6 +814,11 @@ export class World {
   private log(event: () => SimEventBody): void {
     if (this.tracing) this.trace.push({ at: this.now, ...event() } as SimEvent);
   }
+}
+
+/** A directed link's key in World.cut (node ids are small integers). */
+function linkKey(from: NodeId, to: NodeId): number {
+  return from * 0x10000 + to;
 }
 
 /** The hard state the storage layer reports after losing entries up to `through` (src/storage/recover.ts). */

@@ -698,7 +698,8 @@ export class World {
       node.requests.readRequested(id, op);
       raft.read(id);
     } else {
-      const r = raft.propose(encodeOp(op.input, this.now));
+      // Only a leader takes a proposal: encoding it for a follower, which refuses it with its leader hint, is wasted (a client retries every tick).
+      const r = raft.role === "leader" ? raft.propose(encodeOp(op.input, this.now)) : ({ ok: false, leader: raft.leaderId } as const);
       if (!r.ok) {
         op.target = this.leaderHint(op, r.leader) ?? this.nextTarget(op.target);
         return;

@@ -249,7 +249,7 @@ function clientCommand(command: ClientCommand): (argv: string[]) => Promise<numb
       return await command.run(client, parsed.positional);
     } catch (err) {
       if (err instanceof UnavailableError || err instanceof UnknownOutcomeError) {
-        process.stderr.write(`raftkv ${command.name}: ${err.message}${err instanceof NoNodeReachableError ? `; ${IS_IT_RUNNING}` : ""}\n`);
+        process.stderr.write(`raftkv ${command.name}: ${err.message}${err instanceof NoNodeReachableError && err.nothingListens ? `; ${IS_IT_RUNNING}` : ""}\n`);
         return EXIT.unavailable;
       }
       if (err instanceof ServerError || err instanceof UnexpectedReplyError) {

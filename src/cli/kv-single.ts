@@ -89,7 +89,7 @@ async function clientCommand(to: Address, mode: string, [key, value]: string[]):
     return EXIT.ok;
   } catch (err) {
     if (err instanceof UnavailableError) {
-      process.stderr.write(`raftkv kv ${mode}: ${err.message}${err instanceof NoNodeReachableError ? "; is 'raftkv kv server' running?" : ""}\n`);
+      process.stderr.write(`raftkv kv ${mode}: ${err.message}${err instanceof NoNodeReachableError && err.nothingListens ? "; is 'raftkv kv server' running?" : ""}\n`);
       return EXIT.unavailable;
     }
     if (err instanceof ServerError) {

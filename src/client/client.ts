@@ -32,6 +32,7 @@ import {
   ClientClosedError,
   ConnectError,
   ConnectionLostError,
+  isTrustFailure,
   NoNodeReachableError,
   RequestTimeoutError,
   ServerError,
@@ -55,9 +56,11 @@ export interface RaftKvClientOptions {
   /** Default 1 s. */
   readonly connectTimeoutMs?: number;
   /**
-   * When every node has refused connections (ECONNREFUSED) for this long
-   * within one operation, it fails at once with NoNodeReachableError instead
-   * of retrying until `timeoutMs`: nothing listens there. Default 1 s;
+   * When every node has refused connections (ECONNREFUSED) or failed the
+   * TLS handshake (isTrustFailure: a certificate this client does not trust)
+   * for this long within one operation, it fails at once with
+   * NoNodeReachableError instead of retrying until `timeoutMs`: nothing
+   * there will answer. Default 1 s;
    * Infinity rides out even a cluster that is down (say, restarting).
    */
   readonly unreachableAfterMs?: number;
@@ -480,12 +483,13 @@ export class RaftKvClient {
   }
 
   /**
-   * Counts a refused connection; true once every node of the list has
-   * refused, and for `unreachableAfterMs`: the operation ends with
+   * Counts a refused connection (or one whose TLS handshake failed: see
+   * isTrustFailure); true once every node of the list has refused, and for
+   * `unreachableAfterMs`: the operation ends with
    * NoNodeReachableError, unless discovery finds nodes it did not know.
    */
   private noteRefusal(attempts: Attempts, err: Error): boolean {
-    if (!(err instanceof ConnectError && err.code === "ECONNREFUSED")) {
+    if (!(err instanceof ConnectError && (err.code === "ECONNREFUSED" || isTrustFailure(err.code)))) {
       attempts.refused.clear();
       return false;
     }

@@ -118,11 +118,36 @@ export class NoNodeReachableError extends UnavailableError {
     outcomeUnknown: boolean,
   ) {
     super(timeoutMs, outcomeUnknown, refusals[refusals.length - 1] ?? null);
-    this.message =
-      `no node is reachable: ${refusals.map((e) => e.address).join(", ")} ${refusals.length === 1 ? "refuses" : "all refuse"} connections` +
-      (outcomeUnknown ? "; the write may or may not have been applied" : "");
+    const unknown = outcomeUnknown ? "; the write may or may not have been applied" : "";
+    if (this.nothingListens) {
+      this.message = `no node is reachable: ${refusals.map((e) => e.address).join(", ")} ${refusals.length === 1 ? "refuses" : "all refuse"} connections${unknown}`;
+      return;
+    }
+    // Some node answered but was not accepted (TLS): say why, once per reason.
+    const byReason = new Map<string, string[]>();
+    for (const e of refusals) byReason.set(e.code, [...(byReason.get(e.code) ?? []), e.address]);
+    this.message = `no node is reachable: ${[...byReason].map(([code, addresses]) => `${addresses.join(", ")}: ${describeCode(code)}`).join("; ")}${unknown}`;
+  }
+
+  /** Whether every node refused the connection (nothing listening), rather than failing the TLS handshake. */
+  get nothingListens(): boolean {
+    return this.refusals.every((e) => e.code === "ECONNREFUSED");
   }
 }
+
+/**
+ * A connection the node answered but this client could not accept, or the
+ * node would not accept: its certificate is not trusted (wrong --cacert),
+ * names another host, or has expired; or TLS spoken to a plain port. Asking
+ * again will not change it, so the client counts it like a refused
+ * connection (RaftKvClientOptions.unreachableAfterMs).
+ */
+export function isTrustFailure(code: string): boolean {
+  return TRUST_FAILURE.test(code);
+}
+
+/** OpenSSL's certificate verification codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, DEPTH_ZERO_SELF_SIGNED_CERT, ...) and Node's ERR_TLS_* and ERR_SSL_*. */
+const TRUST_FAILURE = /CERT|ERR_TLS|SSL|UNABLE_TO_|SIGNATURE|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH|HOSTNAME_MISMATCH/;
 
 /**
  * A write that may or may not have been applied, and cannot be retried
@@ -161,7 +186,7 @@ function describeCode(code: string): string {
       return "connection reset (a TLS port spoken to in plain TCP, or a node that wants a client certificate?)";
     default:
       // OpenSSL's verification codes and Node's ERR_TLS_*: the node's certificate was not accepted.
-      if (/CERT|ERR_TLS|SSL/.test(code)) return `TLS: the node's certificate is not accepted (${code}); is --cacert the CA that signed it?`;
+      if (isTrustFailure(code)) return `TLS: the node's certificate is not accepted (${code}); is --cacert the CA that signed it?`;
       return code;
   }
 }

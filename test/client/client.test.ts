@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import tls from "node:tls";
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { RaftKvClient, type RaftKvClientOptions } from "../../src/client/client.js";
@@ -12,6 +15,7 @@ import {
 } from "../../src/client/errors.js";
 import { COMMANDS } from "../../src/kv/commandTable.js";
 import { bulkString, errorReply, integer, simple } from "../../src/resp/writer.js";
+import { TestCa } from "../helpers/certs.js";
 import { CLUSTERDOWN, closedPort, FakeNode, FakeStore, type Handler, moved, TIMEOUT } from "./fakes.js";
 
 const nodes: FakeNode[] = [];
@@ -154,6 +158,31 @@ describe("RaftKvClient: a cluster that is not there", () => {
       assert.equal(err.refusals.length, 3);
       assert.equal(err.outcomeUnknown, false);
       assert.match(err.message, new RegExp(`^no node is reachable: ${ports.map((p) => `127\\.0\\.0\\.1:${p}`).join(", ")} all refuse connections$`));
+      return true;
+    });
+  });
+
+  test("a node whose certificate this client does not trust counts as refusing: NoNodeReachableError long before timeoutMs, with the reason", { timeout: 30_000 }, async (t) => {
+    const ours = TestCa.create("the client's CA");
+    const theirs = TestCa.create("the nodes' CA");
+    t.after(() => {
+      ours.dispose();
+      theirs.dispose();
+    });
+    const cert = theirs.issue("node", ["IP:127.0.0.1"]);
+    const server = tls.createServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, (s) => s.destroy());
+    server.on("tlsClientError", () => {});
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    t.after(() => server.close());
+    const tlsPort = (server.address() as AddressInfo).port;
+    const downPort = await closedPort();
+    const c = client({ nodes: [{ host: "127.0.0.1", port: tlsPort }, { host: "127.0.0.1", port: downPort }], tls: { ca: readFileSync(ours.pem) }, timeoutMs: 600_000, unreachableAfterMs: 200 });
+    await assert.rejects(c.get("k"), (err: unknown) => {
+      assert.ok(err instanceof NoNodeReachableError, String(err));
+      assert.equal(err.nothingListens, false);
+      assert.deepEqual(err.refusals.map((r) => r.code).sort(), ["ECONNREFUSED", "UNABLE_TO_VERIFY_LEAF_SIGNATURE"]);
+      assert.match(err.message, new RegExp(`^no node is reachable: .*127\\.0\\.0\\.1:${tlsPort}: TLS: the node's certificate is not accepted \\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\\); is --cacert the CA that signed it\\?`));
+      assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${downPort}: connection refused`));
       return true;
     });
   });

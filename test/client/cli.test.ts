@@ -3,14 +3,11 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import tls from "node:tls";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NodeAddress } from "../../src/client/address.js";
-import { CLUSTERDOWN, closedPort, FakeNode, FakeStore, moved, startAdmin } from "./fakes.js";
-import { TestCa } from "../helpers/certs.js";
+import { CLUSTERDOWN, closedPort, FakeNode, FakeStore, moved, startAdmin, untrustedTlsPort } from "./fakes.js";
 import { runRaftkv, type Run } from "../helpers/raftkv-cli.js";
 
 /** Runs raftkv in `cwd`: the fakes answering it live in this process's event loop. */
@@ -184,22 +181,11 @@ describe("raftkv set/get/delete/incr/status", () => {
   });
 
   test("a --cacert that did not sign the nodes' certificates: exit 3 within about a second, naming the reason, not 'is the cluster running?'", { timeout: 40_000 }, async (t) => {
-    const ours = TestCa.create("the client's CA");
-    const theirs = TestCa.create("the nodes' CA");
-    t.after(() => {
-      ours.dispose();
-      theirs.dispose();
-    });
-    const cert = theirs.issue("node", ["IP:127.0.0.1"]);
-    const server = tls.createServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, (s) => s.destroy());
-    server.on("tlsClientError", () => {});
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    t.after(() => server.close());
-    const port = (server.address() as AddressInfo).port;
+    const { port, wrongCa } = await untrustedTlsPort(t);
     const file = join(clusterDir, "wrong-ca.json");
     await writeClusterFile(file, [{ client: { host: "127.0.0.1", port }, admin: { host: "127.0.0.1", port: await closedPort() } }]);
     // With a 10-minute --timeout, only the fast failure can end this within the test's timeout.
-    const run = await raftkv(["get", "k", "--config", file, "--tls", "--cacert", ours.pem, "--timeout", "600000"], emptyDir);
+    const run = await raftkv(["get", "k", "--config", file, "--tls", "--cacert", wrongCa, "--timeout", "600000"], emptyDir);
     assert.equal(run.code, 3, run.stderr);
     assert.equal(run.stdout, "");
     assert.match(run.stderr, new RegExp(`^raftkv get: no node is reachable: 127\\.0\\.0\\.1:${port}: TLS: the node's certificate is not accepted \\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\\); is --cacert the CA that signed it\\?\n$`));

@@ -1,6 +1,4 @@
 import { readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import tls from "node:tls";
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { RaftKvClient, type RaftKvClientOptions } from "../../src/client/client.js";
@@ -15,8 +13,7 @@ import {
 } from "../../src/client/errors.js";
 import { COMMANDS } from "../../src/kv/commandTable.js";
 import { bulkString, errorReply, integer, simple } from "../../src/resp/writer.js";
-import { TestCa } from "../helpers/certs.js";
-import { CLUSTERDOWN, closedPort, FakeNode, FakeStore, type Handler, moved, TIMEOUT } from "./fakes.js";
+import { CLUSTERDOWN, closedPort, untrustedTlsPort, FakeNode, FakeStore, type Handler, moved, TIMEOUT } from "./fakes.js";
 
 const nodes: FakeNode[] = [];
 const clients: RaftKvClient[] = [];
@@ -163,20 +160,9 @@ describe("RaftKvClient: a cluster that is not there", () => {
   });
 
   test("a node whose certificate this client does not trust counts as refusing: NoNodeReachableError long before timeoutMs, with the reason", { timeout: 30_000 }, async (t) => {
-    const ours = TestCa.create("the client's CA");
-    const theirs = TestCa.create("the nodes' CA");
-    t.after(() => {
-      ours.dispose();
-      theirs.dispose();
-    });
-    const cert = theirs.issue("node", ["IP:127.0.0.1"]);
-    const server = tls.createServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, (s) => s.destroy());
-    server.on("tlsClientError", () => {});
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    t.after(() => server.close());
-    const tlsPort = (server.address() as AddressInfo).port;
+    const { port: tlsPort, wrongCa } = await untrustedTlsPort(t);
     const downPort = await closedPort();
-    const c = client({ nodes: [{ host: "127.0.0.1", port: tlsPort }, { host: "127.0.0.1", port: downPort }], tls: { ca: readFileSync(ours.pem) }, timeoutMs: 600_000, unreachableAfterMs: 200 });
+    const c = client({ nodes: [{ host: "127.0.0.1", port: tlsPort }, { host: "127.0.0.1", port: downPort }], tls: { ca: readFileSync(wrongCa) }, timeoutMs: 600_000, unreachableAfterMs: 200 });
     await assert.rejects(c.get("k"), (err: unknown) => {
       assert.ok(err instanceof NoNodeReachableError, String(err));
       assert.equal(err.nothingListens, false);

@@ -3,8 +3,12 @@
 // connection, silence), a tiny key-value store with client sessions to stand
 // behind a fake leader, and a fake admin port serving /status.
 
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
+import tls from "node:tls";
+import type { TestContext } from "node:test";
+import { TestCa } from "../helpers/certs.js";
 import { RespParser } from "../../src/resp/parser.js";
 import { bulk, encodeReply, errorReply, integer, NIL, OK, type Reply } from "../../src/resp/writer.js";
 import type { NodeAddress } from "../../src/client/address.js";
@@ -187,6 +191,27 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * A TLS port whose certificate comes from a CA of its own, and the PEM path
+ * of another CA for the client to trust (wrongly): every handshake fails
+ * verification (UNABLE_TO_VERIFY_LEAF_SIGNATURE). Closed and removed when
+ * the test ends.
+ */
+export async function untrustedTlsPort(t: TestContext): Promise<{ port: number; wrongCa: string }> {
+  const ours = TestCa.create("the client's CA");
+  const theirs = TestCa.create("the nodes' CA");
+  const cert = theirs.issue("node", ["IP:127.0.0.1"]);
+  const server = tls.createServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, (s) => s.destroy());
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    server.close();
+    ours.dispose();
+    theirs.dispose();
+  });
+  return { port: (server.address() as net.AddressInfo).port, wrongCa: ours.pem };
 }
 
 export interface AdminRequest {

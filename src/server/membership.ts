@@ -11,7 +11,9 @@
 //   there, not from the cluster file, which only a node with no data reads.
 // - A node that a configuration it holds leaves out, after it had been a
 //   member, was removed: it stops talking to the cluster and refuses to start
-//   again from that data directory.
+//   again from that data directory. One that was down when it was removed
+//   never gets that configuration; it learns of its removal by discovery
+//   (GET /members on the nodes it knows), from a newer committed one.
 // - The leader's tick promotes the learners added for automatic promotion
 //   once caught up (members.ts notCaughtUp), one change at a time.
 
@@ -208,14 +210,18 @@ export class Membership {
       this.log.info("configuration_changed", { index, voters: cfg.voters, outgoing: cfg.outgoing, learners: cfg.learners });
     }
     if (wasMember && !next.includes(this.id) && index > 0 && !this.removed) {
-      this.removed = true;
-      this.retiring.clear();
-      this.log.error("removed_from_cluster", {
+      this.markRemoved({
         index,
         message: `this node (${this.id}) is no longer a member of the cluster: it stops talking to the others (a leader once its removal is committed) and will refuse to start again from this data directory; stop it`,
       });
     }
     this.host.transport()?.setPeers(this.peerAddresses());
+  }
+
+  private markRemoved(fields: Record<string, unknown>): void {
+    this.removed = true;
+    this.retiring.clear();
+    this.log.error("removed_from_cluster", fields);
   }
 
   /** Every MEMBERSHIP_TICK_MS, in turn with the node's other inputs. */
@@ -283,6 +289,20 @@ export class Membership {
         // A member adopts only a configuration newer than its own (a joiner any: its own is its cluster file's).
         const index = typeof answer.configIndex === "number" ? answer.configIndex : 0;
         if (this.file.wasMember && index <= this.host.raft().configurationIndex) return;
+        // A member that was down when it was removed never receives the entry
+        // that removed it: nobody sends to a non-member, and the members
+        // refuse its connections. A committed configuration newer than this
+        // node's and without it says so (committed: it is in the cluster's
+        // history for good, whichever node reports it).
+        if (this.file.wasMember && answer.committed && !answer.joint && !answer.members.some((m) => m.id === this.id)) {
+          this.markRemoved({
+            index,
+            from: id,
+            message: `this node (${this.id}) is no longer a member of the cluster: node ${id} knows a committed configuration without it (index ${index}), made while it was away; it stops talking to the others; stop it`,
+          });
+          this.host.transport()?.setPeers(this.peerAddresses());
+          return;
+        }
         let learnt = false;
         for (const m of answer.members) {
           if (m.id === this.id || m.peer === null || m.client === null || m.admin === null) continue;

@@ -12,7 +12,7 @@
 //   npm run mutate                       # every mutation
 //   npm run mutate -- --only commit,vote # the mutations whose id contains one of these
 //   npm run mutate -- --seeds 30         # a smaller simulator batch (default 60)
-//   npm run mutate -- --search-runs 0    # no search stage (default 8000 runs)
+//   npm run mutate -- --search-runs 0    # no search stage (default 12000 runs)
 //   npm run mutate -- --markdown         # the table as markdown (docs/SIMULATION.md)
 //   npm run mutate -- --check            # only check that every mutation applies
 
@@ -25,8 +25,8 @@ import { MUTATIONS, type Mutation } from "./mutations.js";
 
 const DIST = fileURLToPath(new URL("../", import.meta.url));
 
-/** The search stage's budget: enough for seed 1 to find the Figure 8 mutant (commit-any-term) with room to spare (docs/SIMULATION.md). */
-const DEFAULT_SEARCH_RUNS = 8000;
+/** The search stage's budget: enough for seed 1 to find the deep mutants (commit-any-term in run 4035, vote-not-persisted in run 9936, at e33d736) with room to spare (docs/SIMULATION.md). */
+const DEFAULT_SEARCH_RUNS = 12000;
 
 interface Outcome {
   readonly mutation: Mutation;

@@ -271,10 +271,14 @@ export class Membership {
   /**
    * A joiner not yet added: asks the nodes it knows of (GET /members on their
    * admin ports) who the members are now, so that it accepts the leader's
-   * connection even when its cluster file names an older membership.
+   * connection even when its cluster file names an older membership. A
+   * member that hears from no leader asks too, and so learns that it was
+   * removed while it was down.
    */
   private async discover(): Promise<void> {
     this.discovering = true;
+    // Nodes that report a committed configuration without this member (see below).
+    const witnesses: NodeId[] = [];
     try {
       for (const [id, a] of [...this.book]) {
         if (id === this.id) continue;
@@ -288,17 +292,21 @@ export class Membership {
         if (this.removed || !Array.isArray(answer.members)) return;
         // A member adopts only a configuration newer than its own (a joiner any: its own is its cluster file's).
         const index = typeof answer.configIndex === "number" ? answer.configIndex : 0;
-        if (this.file.wasMember && index <= this.host.raft().configurationIndex) return;
+        if (this.file.wasMember && index <= this.host.raft().configurationIndex) continue;
         // A member that was down when it was removed never receives the entry
         // that removed it: nobody sends to a non-member, and the members
         // refuse its connections. A committed configuration newer than this
         // node's and without it says so (committed: it is in the cluster's
-        // history for good, whichever node reports it).
+        // history for good). GET /members needs no token, so one answer is
+        // not enough: a majority of this node's voters must report it (a
+        // process squatting on one member's admin port cannot stop it).
         if (this.file.wasMember && answer.committed && !answer.joint && !answer.members.some((m) => m.id === this.id)) {
+          witnesses.push(id);
+          if (witnesses.length < Math.floor(this.voterIds().length / 2) + 1) continue;
           this.markRemoved({
             index,
-            from: id,
-            message: `this node (${this.id}) is no longer a member of the cluster: node ${id} knows a committed configuration without it (index ${index}), made while it was away; it stops talking to the others; stop it`,
+            from: witnesses,
+            message: `this node (${this.id}) is no longer a member of the cluster: nodes ${witnesses.join(", ")} know a committed configuration without it (index ${index}), made while it was away; it stops talking to the others; stop it`,
           });
           this.host.transport()?.setPeers(this.peerAddresses());
           return;

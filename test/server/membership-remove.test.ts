@@ -4,6 +4,8 @@
 // its data directory.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { test } from "node:test";
 import { exitOf, TestCluster } from "../helpers/cluster.js";
 import { adminRequest, assertUndisturbed, change, settled, waitForMembers, Writer } from "./membership-support.js";
@@ -101,7 +103,7 @@ test("a removed node that was down meanwhile learns of its removal when it comes
     await c.restart(x);
     const term = (await c.status(leader))!.term;
     await waitUntil(`node ${x} learns it was removed`, async () => (await c.status(x))?.membership.state === "removed", 30_000);
-    assert.match(await waitForLog(c.logPath(x), '"event":"removed_from_cluster"'), new RegExp(`node (${rest.join("|")}) knows a committed configuration without it`));
+    assert.match(await waitForLog(c.logPath(x), '"event":"removed_from_cluster"'), /nodes \d+, \d+, \d+ know a committed configuration without it/);
     assert.match(show(await c.command(x, "GET", "k")), /CLUSTERDOWN this node was removed from the cluster/);
     await writer.progress(200);
     await assertUndisturbed(c, rest, term, leader);
@@ -110,6 +112,31 @@ test("a removed node that was down meanwhile learns of its removal when it comes
     assert.deepEqual(await missingKeys(c, acked), []);
   } finally {
     await writer.stop();
+    await c.stop();
+  }
+});
+
+test("one forged /members answer does not make a member believe it was removed: it takes a majority of its voters", async () => {
+  const c = await TestCluster.start({ nodes: 3 });
+  const [x, y, z] = [1, 2, 3];
+  let asked = 0;
+  const squatter = createServer((req, res) => {
+    asked++;
+    // A committed configuration, far ahead, that leaves the member out: what the removal rule looks for.
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ leader: y, configIndex: 1_000_000, committed: true, joint: false, pending: null, members: [y, z].map((id) => ({ id, peer: null, client: null, admin: null, role: "voter", state: "voter", reachable: null, matchIndex: null })) }));
+  });
+  try {
+    await c.waitForLeader(20_000);
+    // x alone hears from no leader, so it asks the nodes it knows; y's admin port is held by another process, z is down.
+    await c.kill(y);
+    await c.kill(z);
+    await new Promise<void>((resolve) => squatter.listen(c.node(y).adminPort, c.node(y).host, resolve));
+    await waitUntil("two rounds of discovery at x, or a verdict", async () => asked >= 2 || (await c.status(x))?.membership.state === "removed", 30_000);
+    assert.equal((await c.status(x))?.membership.state, "voter");
+    assert.doesNotMatch(readFileSync(c.logPath(x), "utf8"), /removed_from_cluster/);
+  } finally {
+    squatter.close();
     await c.stop();
   }
 });

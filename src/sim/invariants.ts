@@ -160,10 +160,13 @@ export class Invariants {
     }
   }
 
+  /** Whether anything was committed since the last durability check (the check has nothing to do otherwise). */
+  get hasNewlyCommitted(): boolean {
+    return this.newlyCommitted.length > 0;
+  }
+
   /** Every entry committed since the last call must be on a majority of disks. */
-  checkDurability(diskView: () => ReadonlyMap<NodeId, DiskView>): void {
-    if (this.newlyCommitted.length === 0) return;
-    const disks = diskView();
+  checkDurability(disks: ReadonlyMap<NodeId, DiskView>): void {
     for (const { index, configs } of this.newlyCommitted) {
       const term = this.committed.get(index)!.term;
       const holds = (id: NodeId): boolean => {

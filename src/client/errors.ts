@@ -184,6 +184,10 @@ function describeCode(code: string): string {
       return "unknown host";
     case "ECONNRESET":
       return "connection reset (a TLS port spoken to in plain TCP, or a node that wants a client certificate?)";
+    case "ERR_SSL_WRONG_VERSION_NUMBER":
+    case "ERR_SSL_PACKET_LENGTH_TOO_LONG":
+      // The answer to the TLS hello was not TLS: a plain TCP port.
+      return `TLS: the node does not speak TLS on this port (${code}); leave out --tls, or give the cluster file's "tls" to the nodes`;
     default:
       // OpenSSL's verification codes and Node's ERR_TLS_*: the node's certificate was not accepted.
       if (isTrustFailure(code)) return `TLS: the node's certificate is not accepted (${code}); is --cacert the CA that signed it?`;

@@ -173,6 +173,17 @@ describe("RaftKvClient: a cluster that is not there", () => {
     });
   });
 
+  test("TLS spoken to a plain port counts as refusing too, and the message says the port does not speak TLS", { timeout: 30_000 }, async () => {
+    const plain = await fake(() => CLUSTERDOWN);
+    const c = client({ nodes: [plain.address], tls: {}, timeoutMs: 600_000, unreachableAfterMs: 200 });
+    await assert.rejects(c.get("k"), (err: unknown) => {
+      assert.ok(err instanceof NoNodeReachableError, String(err));
+      assert.equal(err.nothingListens, false);
+      assert.match(err.message, /^no node is reachable: 127\.0\.0\.1:\d+: TLS: the node does not speak TLS on this port \(ERR_SSL_WRONG_VERSION_NUMBER\); leave out --tls/);
+      return true;
+    });
+  });
+
   test("a node that answers, even with CLUSTERDOWN, restarts the count: the operation waits for its timeout", async () => {
     const alive = await fake(() => CLUSTERDOWN);
     const c = client({ nodes: [alive.address, { host: "127.0.0.1", port: await closedPort() }], timeoutMs: 500, unreachableAfterMs: 1 });

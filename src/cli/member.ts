@@ -190,6 +190,9 @@ export function formatMembers(answer: MembersAnswer, leaderView: boolean): strin
       ? `leader: none known (${config}); reachability and match indexes come from the leader`
       : `leader: node ${answer.leader} (marked *); ${config}${leaderView ? "" : "; the leader did not answer, so reachability and match indexes are unknown"}`,
   );
+  for (const m of answer.members) {
+    if (m.waiting !== null) lines.push(`node ${m.id} is joining: the leader promotes it once it can; not yet: ${m.waiting}`);
+  }
   if (answer.pending !== null) {
     const p = answer.pending;
     lines.push(

@@ -60,6 +60,7 @@ export function parseMembers(body: string): MembersAnswer {
       state,
       reachable: typeof r.reachable === "boolean" ? r.reachable : null,
       matchIndex: r.matchIndex === null || r.matchIndex === undefined ? null : count(r, "matchIndex", where),
+      waiting: typeof r.waiting === "string" ? r.waiting : null,
     };
   });
   let pending: PendingChange | null = null;

@@ -259,13 +259,21 @@ export class Membership {
     const ctx = decodeContext(cfg.context);
     if (ctx === null) return;
     for (const id of ctx.autoPromote) {
-      if (!cfg.learners.includes(id) || this.lagProblem(id, now) !== null) continue;
+      if (this.promotionProblem(cfg, id, now) !== null) continue;
       const voters = [...cfg.voters, id];
-      if (quorumProblem(cfg, voters, this.reachable(now)) !== null) continue;
       const r = raft.proposeConfChange({ voters, learners: cfg.learners.filter((x) => x !== id), context: this.context(cfg, { drop: [], autoPromoteDone: [id] }) });
       if (r.ok) this.log.info("learner_promoted", { id, index: r.index, automatic: true });
       return;
     }
+  }
+
+  /**
+   * Leader: why learner `id` cannot be promoted now (not caught up, or the
+   * new voters would have no reachable quorum), or null when it can.
+   */
+  private promotionProblem(cfg: Configuration, id: NodeId, now: number): string | null {
+    if (!cfg.learners.includes(id)) return `node ${id} is not a learner`;
+    return this.lagProblem(id, now) ?? quorumProblem(cfg, [...cfg.voters, id], this.reachable(now));
   }
 
   /**
@@ -374,6 +382,13 @@ export class Membership {
     return { index, voters: cfg.voters, outgoing: cfg.outgoing, learners: cfg.learners };
   }
 
+  /** Why the leader has not promoted learner `id` (marked for automatic promotion) yet: what GET /members shows as its `waiting`. */
+  private waitingFor(cfg: Configuration, id: NodeId, now: number): string {
+    const pending = this.pending();
+    if (pending !== null) return `the change at index ${pending.index} is not done yet: one change at a time`;
+    return this.promotionProblem(cfg, id, now) ?? "nothing: the leader promotes it at its next tick";
+  }
+
   /** GET /members. */
   list(now: number): MembersJson {
     const raft = this.host.raft();
@@ -399,6 +414,7 @@ export class Membership {
           state: memberState(cfg, id, auto)!,
           reachable: reachable === null ? null : reachable.has(id),
           matchIndex: !leading ? null : id === this.id ? raft.log.lastIndex() : (raft.progress.get(id)?.matchIndex ?? null),
+          waiting: leading && cfg.learners.includes(id) && auto.includes(id) ? this.waitingFor(cfg, id, now) : null,
         };
       }),
       pending: this.pending(),
@@ -422,7 +438,7 @@ export class Membership {
     }
     const raft = this.host.raft();
     const cfg = raft.configuration;
-    if (membersOf(cfg).includes(member.id)) return { status: 409, body: { error: `node ${member.id} is already a member (${memberState(cfg, member.id, [])})` } };
+    if (membersOf(cfg).includes(member.id)) return { status: 409, body: { error: `node ${member.id} is already a member (${memberState(cfg, member.id, decodeContext(cfg.context)?.autoPromote ?? [])})` } };
     for (const id of membersOf(cfg)) {
       const a = this.book.get(id);
       if (a === undefined) continue;

@@ -16,6 +16,12 @@ export interface MemberJson {
   /** The leader's view; null from a node that does not lead. */
   readonly reachable: boolean | null;
   readonly matchIndex: number | null;
+  /**
+   * The leader's view, for a learner it is to promote by itself (state
+   * joining): why it has not yet, e.g. how far behind it is. Null otherwise,
+   * and from a node that does not lead.
+   */
+  readonly waiting: string | null;
 }
 
 /** A membership change under way: the configuration not yet committed, or joint. */

@@ -37,7 +37,7 @@ describe("raftkv member", () => {
     configIndex: 12,
     committed: true,
     joint: false,
-    members: members().map((m) => ({ ...m, reachable: fromLeader ? m.id !== 4 || false : null, matchIndex: fromLeader ? (m.id === 4 ? 3 : 40) : null })),
+    members: members().map((m) => ({ ...m, reachable: fromLeader ? m.id !== 4 || false : null, matchIndex: fromLeader ? (m.id === 4 ? 3 : 40) : null, waiting: fromLeader && m.id === 4 ? "node 4 has not answered the leader within the last election timeout" : null })),
     pending: null,
   });
 
@@ -85,7 +85,8 @@ describe("raftkv member", () => {
     assert.match(lines[2]!, /^2\* .* voter +voter +yes +40$/);
     assert.match(lines[3]!, /^4 .* learner +joining +no +3$/);
     assert.match(lines[4]!, /^leader: node 2 \(marked \*\); configuration at index 12, committed$/);
-    assert.equal(lines.length, 5, "the dead node 3 of the cluster file is not a member any more");
+    assert.equal(lines[5], "node 4 is joining: the leader promotes it once it can; not yet: node 4 has not answered the leader within the last election timeout");
+    assert.equal(lines.length, 6, "the dead node 3 of the cluster file is not a member any more");
   });
 
   test("list --json prints the leader's answer", async () => {

@@ -121,7 +121,7 @@ async function run(c: TestCluster, fw: Firewall, events: string[]): Promise<void
     let lastRefusal = "none";
     for (;;) {
       const m = await leaderView();
-      if (m !== null) last = `${shape(m)}${m.committed ? "" : " (not committed)"}`;
+      if (m !== null) last = `${shape(m)}${m.committed ? "" : " (not committed)"}, from leader ${String(m.leader)}: ${m.members.map((x) => `${x.id} ${x.state} reachable ${String(x.reachable)} match ${String(x.matchIndex)}${x.waiting === null ? "" : ` (waiting: ${x.waiting})`}`).join("; ")}`;
       if (m !== null && m.committed && !m.joint && done(m)) return;
       if (Date.now() > until) throw new Error(`${what}: not done within ${CHANGE_TIMEOUT_MS} ms (the leader's /members: ${last}; refusals so far ${JSON.stringify([...counts.refusals])}, the last: ${lastRefusal})`);
       if (m === null || !m.committed || m.joint) {

@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { TestCluster } from "../helpers/cluster.js";
 import { adminRequest, addMember, change, join, members, settled, waitForMembers } from "./membership-support.js";
-import { show, waitUntil } from "./support.js";
+import { runRaftkv, show, waitUntil } from "./support.js";
 
 test("one and two members: an unreachable voter is never added, removing one of two needs both, the leader of two can leave", async () => {
   // Long election timeouts: a leader keeps leading for a while after its only follower dies (check-quorum).
@@ -55,6 +55,34 @@ test("one and two members: an unreachable voter is never added, removing one of 
     await waitForMembers(c, other, "one voter left", settled([other]));
     assert.equal(await c.waitForLeader(20_000, [other]), other);
     assert.equal(show(await c.command(other, "GET", "k")), "$v");
+  } finally {
+    await c.stop();
+  }
+});
+
+test("a learner to be promoted automatically that cannot be yet: /members and `raftkv member list` say why; once it can, it is", async () => {
+  const c = await TestCluster.start({ nodes: 2, initial: 1 });
+  try {
+    await c.waitForLeader(20_000);
+    // Node 2 is added (to be promoted once caught up) but not started yet.
+    const added = await addMember(c, 2);
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const waiting = await waitForMembers(c, 1, "node 2 joining", (m) => m.committed && m.members.some((x) => x.id === 2 && x.state === "joining" && x.waiting !== null));
+    assert.match(waiting.members.find((x) => x.id === 2)!.waiting!, /^node 2 has not answered the leader within the last election timeout$/);
+    assert.equal(waiting.members.find((x) => x.id === 1)!.waiting, null, "a voter waits for nothing");
+    // Asking again says what it is: joining, not a plain learner.
+    const again = await addMember(c, 2);
+    assert.equal(again.status, 409);
+    assert.match(String(again.body.error), /node 2 is already a member \(joining\)/);
+    const list = await runRaftkv(["member", "list", "--config", c.configPath], 20_000);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^node 2 is joining: the leader promotes it once it can; not yet: node 2 has not answered the leader within the last election timeout$/m);
+    // Started, it catches up and the leader promotes it by itself.
+    await join(c, 2);
+    const done = await waitForMembers(c, 1, "node 2 promoted", settled([1, 2]), 30_000);
+    assert.ok(done.members.every((x) => x.waiting === null));
+    const follower = await waitForMembers(c, 2, "node 2 knows it is a voter", settled([1, 2]), 30_000);
+    assert.ok(follower.members.every((x) => x.waiting === null));
   } finally {
     await c.stop();
   }

@@ -103,10 +103,12 @@ async function run(c: TestCluster, fw: Firewall, events: string[]): Promise<void
   const writer = new Writer(c, "w");
   writer.among = () => [...memberSet];
 
-  /** /members as the leader answers it (the highest term's leader among the members), or null. */
+  /** Being added: once promoted it may be elected before the operator sees its addition done. */
+  const joining = new Set<number>();
+  /** /members as the leader answers it (the highest term's leader among the members and the node being added), or null. */
   const leaderView = async (): Promise<MembersJson | null> => {
     const leader = await currentLeader(c);
-    if (leader === null || !memberSet.has(leader)) return null;
+    if (leader === null || !(memberSet.has(leader) || joining.has(leader))) return null;
     const m = await members(c, leader);
     return m !== null && m.leader === leader ? m : null;
   };
@@ -118,12 +120,17 @@ async function run(c: TestCluster, fw: Firewall, events: string[]): Promise<void
   const operate = async (what: string, method: string, path: string, body: unknown, done: (m: MembersJson) => boolean): Promise<void> => {
     const until = Date.now() + CHANGE_TIMEOUT_MS;
     let last = "no leader seen";
+    let lastAt = Date.now();
     let lastRefusal = "none";
     for (;;) {
       const m = await leaderView();
-      if (m !== null) last = `${shape(m)}${m.committed ? "" : " (not committed)"}, from leader ${String(m.leader)}: ${m.members.map((x) => `${x.id} ${x.state} reachable ${String(x.reachable)} match ${String(x.matchIndex)}${x.waiting === null ? "" : ` (waiting: ${x.waiting})`}`).join("; ")}`;
+      if (m !== null) {
+        lastAt = Date.now();
+        const each = m.members.map((x) => `${x.id} ${x.state} reachable ${String(x.reachable)} match ${String(x.matchIndex)}${x.waiting === null ? "" : ` (waiting: ${x.waiting})`}`);
+        last = `${shape(m)}${m.committed ? "" : " (not committed)"}, from leader ${String(m.leader)}: ${each.join("; ")}`;
+      }
       if (m !== null && m.committed && !m.joint && done(m)) return;
-      if (Date.now() > until) throw new Error(`${what}: not done within ${CHANGE_TIMEOUT_MS} ms (the leader's /members: ${last}; refusals so far ${JSON.stringify([...counts.refusals])}, the last: ${lastRefusal})`);
+      if (Date.now() > until) throw new Error(`${what}: not done within ${CHANGE_TIMEOUT_MS} ms (the leader's /members, ${Math.round((Date.now() - lastAt) / 1000)} s ago: ${last}; refusals so far ${JSON.stringify([...counts.refusals])}, the last: ${lastRefusal})`);
       if (m === null || !m.committed || m.joint) {
         await sleep(100);
         continue;
@@ -144,11 +151,13 @@ async function run(c: TestCluster, fw: Firewall, events: string[]): Promise<void
   let learnerNext = rand() < 0.5;
   const add = async (id: number): Promise<void> => {
     await join(c, id);
+    joining.add(id);
     const learnerFirst = (learnerNext = !learnerNext);
     const n = c.node(id);
     const body = { id, peer: `${n.host}:${n.peerPort}`, client: `${n.host}:${n.clientPort}`, admin: `${n.host}:${n.adminPort}`, learner: learnerFirst };
     await operate(`add ${id}${learnerFirst ? " as a learner" : ", promoted once caught up"}`, "POST", "/members", body, (m) => has(m, id) && (learnerFirst || isVoter(m, id)));
     memberSet.add(id);
+    joining.delete(id);
     counts.added++;
     if (learnerFirst) {
       await operate(`promote ${id}`, "POST", `/members/${id}/promote`, undefined, (m) => isVoter(m, id));

@@ -101,6 +101,13 @@ export interface MembersFile {
   readonly latest: { readonly index: number; readonly configuration: Configuration };
   /** This node has been in a configuration it knew (a joiner: once it was added): its absence from a later one means it was removed. */
   readonly wasMember: boolean;
+  /**
+   * Set when this node learnt of its removal from other nodes (it was down
+   * when it was removed, so its log does not show it): the configuration
+   * index they reported and who reported it. A node whose file says so
+   * refuses to start, as one whose log shows its removal does.
+   */
+  readonly removedAsReported?: { readonly index: number; readonly by: readonly NodeId[] };
 }
 
 /** The members file of a data directory; null if there is none (a new node, or data from before membership changes). */
@@ -116,7 +123,9 @@ export function readMembersFile(dir: string): MembersFile | null {
   if (typeof raw !== "object" || raw === null || !isConfiguration(raw.bootstrap) || !isConfiguration(raw.latest?.configuration) || !Number.isSafeInteger(raw.latest.index)) {
     throw new Error(`${join(dir, MEMBERS_FILE)} is not a members file`);
   }
-  return { bootstrap: raw.bootstrap, latest: raw.latest, wasMember: raw.wasMember === true };
+  const reported = raw.removedAsReported;
+  const removed = typeof reported === "object" && reported !== null && Number.isSafeInteger(reported.index) && Array.isArray(reported.by) ? { removedAsReported: { index: reported.index, by: reported.by.filter((x) => Number.isSafeInteger(x)) } } : {};
+  return { bootstrap: raw.bootstrap, latest: raw.latest, wasMember: raw.wasMember === true, ...removed };
 }
 
 /** Replaces the members file atomically: a crash leaves the old file or the new one, never a torn one. */

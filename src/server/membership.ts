@@ -91,6 +91,13 @@ export class Membership {
    */
   private readonly discovered = new Set<NodeId>();
   private discoveredIndex = 0;
+  /**
+   * The nodes of the cluster file this process was started with, asked too
+   * when discovering: a node that was down while the membership changed may
+   * know no live member from its own configurations, but its operator can
+   * name one there.
+   */
+  private clusterFileNodes: readonly NodeAddresses[] = [];
   private discovering = false;
   private lastDiscovery = -Infinity;
 
@@ -131,7 +138,9 @@ export class Membership {
       if (o.join) o.log.info("members_file_written", { join: true, asks: bootstrap.voters, note: "not a member until the cluster adds it; until the leader's configuration arrives, it asks these nodes of its cluster file for the live membership" });
       else o.log.info("members_file_written", { bootstrap: bootstrap.voters, join: false });
     }
-    return new Membership(o.id, o.dataDir, o.log, electionTimeoutMs, file, o.host);
+    const membership = new Membership(o.id, o.dataDir, o.log, electionTimeoutMs, file, o.host);
+    membership.clusterFileNodes = o.config.nodes.filter((n) => n.id !== o.id);
+    return membership;
   }
 
   /** The voters the core starts with until its log or snapshot holds a configuration. */
@@ -154,6 +163,13 @@ export class Membership {
     const raft = this.host.raft();
     const cfg = raft.configuration;
     const index = raft.configurationIndex;
+    const reported = this.file.removedAsReported;
+    if (reported !== undefined) {
+      throw new MembershipError(
+        `node ${this.id} was removed from the cluster while it was down: nodes ${reported.by.join(", ")} reported a committed configuration without it (index ${reported.index}); ` +
+          `a removed node stays out. To bring this machine back, add it again (raftkv member add) and start it with --join and an empty data directory`,
+      );
+    }
     if (this.file.wasMember && index > 0 && !membersOf(cfg).includes(this.id)) {
       throw new MembershipError(
         `node ${this.id} was removed from the cluster (the configuration at log index ${index} has voters ${cfg.voters.join(", ") || "none"}${cfg.learners.length > 0 ? `, learners ${cfg.learners.join(", ")}` : ""}); ` +
@@ -285,14 +301,18 @@ export class Membership {
    */
   private async discover(): Promise<void> {
     this.discovering = true;
-    // Nodes that report a committed configuration without this member (see below).
-    const witnesses: NodeId[] = [];
+    // Voters of this node's configuration that report a committed configuration without it (see below).
+    const witnesses = new Set<NodeId>();
+    // The members this node knows of, then the cluster file's nodes at other addresses.
+    const asked = [...this.book].filter(([id]) => id !== this.id).map(([id, a]) => ({ id, admin: a.admin }));
+    for (const n of this.clusterFileNodes) {
+      if (!asked.some((x) => formatAddress(x.admin) === formatAddress(n.admin))) asked.push({ id: n.id, admin: n.admin });
+    }
     try {
-      for (const [id, a] of [...this.book]) {
-        if (id === this.id) continue;
+      for (const { id, admin } of asked) {
         let answer: MembersJson;
         try {
-          const res = await fetch(`http://${formatAddress(a.admin)}/members`, { signal: AbortSignal.timeout(1000) });
+          const res = await fetch(`http://${formatAddress(admin)}/members`, { signal: AbortSignal.timeout(1000) });
           answer = (await res.json()) as MembersJson;
         } catch {
           continue; // down, or not answering: ask the next one
@@ -309,12 +329,21 @@ export class Membership {
         // not enough: a majority of this node's voters must report it (a
         // process squatting on one member's admin port cannot stop it).
         if (this.file.wasMember && answer.committed && !answer.joint && !answer.members.some((m) => m.id === this.id)) {
-          witnesses.push(id);
-          if (witnesses.length < Math.floor(this.voterIds().length / 2) + 1) continue;
+          const voters = this.voterIds();
+          if (voters.includes(id)) witnesses.add(id);
+          if (witnesses.size < Math.floor(voters.length / 2) + 1) continue;
+          // Recorded first: restarted, it refuses to start, as one whose log shows its removal does.
+          const by = [...witnesses].sort((a, b) => a - b);
+          this.file = { ...this.file, removedAsReported: { index, by } };
+          try {
+            writeMembersFile(this.dataDir, this.file);
+          } catch (err) {
+            this.log.error("members_file_write_failed", { error: (err as Error).message, note: "the removal is not recorded: restarted, this node would learn it again" });
+          }
           this.markRemoved({
             index,
-            from: witnesses,
-            message: `this node (${this.id}) is no longer a member of the cluster: nodes ${witnesses.join(", ")} know a committed configuration without it (index ${index}), made while it was away; it stops talking to the others; stop it`,
+            from: by,
+            message: `this node (${this.id}) is no longer a member of the cluster: nodes ${by.join(", ")} know a committed configuration without it (index ${index}), made while it was away; it stops talking to the others and will refuse to start again from this data directory; stop it`,
           });
           this.host.transport()?.setPeers(this.peerAddresses());
           return;

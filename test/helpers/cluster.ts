@@ -145,6 +145,11 @@ export class TestCluster {
   /** The cluster file each node was last started with (restart() uses it again). */
   private readonly configOf = new Map<number, string>();
 
+  /** From now on restart() starts node `id` with this cluster file (an operator's file that names the members added since). */
+  restartWith(id: number, configPath: string): void {
+    this.configOf.set(id, configPath);
+  }
+
   /** Starts (or restarts) node `id` from its data directory; returns its process (it may still fail to start). */
   startNode(id: number, extraArgs: readonly string[] = [], configPath = this.configPath): ChildProcess {
     const n = this.node(id);

@@ -84,3 +84,36 @@ test("a voter that was down while the leader was added catches up from that lead
     await c.stop();
   }
 });
+
+test("a voter that was down while the others changed, needed for a quorum with no leader left: given a cluster file naming a current member, it and the new voter elect one", async () => {
+  const c = await TestCluster.start({ nodes: 4, initial: 3 });
+  const writer = new Writer(c, "noleader");
+  try {
+    await c.waitForLeader(20_000);
+    await writer.progress(20);
+    // Node 1 misses node 4's addition and node 3's removal: its log names 1, 2, 3.
+    await c.kill(1);
+    writer.among = () => [2, 3, 4];
+    await grow(c, 4, [1, 2, 3, 4], [2, 3]);
+    const removed = await change(c, "DELETE", "/members/3", undefined, [2, 3, 4]);
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    await waitForMembers(c, 4, "node 3 removed", settled([1, 2, 4]));
+    await writer.progress(20);
+    // Node 2 dies for good and node 3 is stopped: of the voters {1, 2, 4} only node 4 runs, so there is no leader.
+    await c.kill(2);
+    await c.kill(3);
+    // Node 1 comes back. Nothing its data names can tell it of node 4, and no leader will contact it; node 4's
+    // connections are refused (a stranger). Its cluster file, naming node 4, is where it asks (GET /members).
+    c.startNode(1, [], c.allConfigPath);
+    await c.waitForPort(1);
+    writer.among = () => [1, 4];
+    const leader = await c.waitForLeader(30_000, [1, 4]);
+    assert.ok([1, 4].includes(leader));
+    await writer.progress(20, 30_000);
+    const acked = await writer.stop();
+    assert.deepEqual(await missingKeys(c, acked), []);
+  } finally {
+    await writer.stop();
+    await c.stop();
+  }
+});

@@ -83,7 +83,7 @@ test("remove a follower, then the leader, under writes; a change while one is pe
   }
 });
 
-test("a removed node that was down meanwhile learns of its removal when it comes back (the leader's /members), and the cluster's leader and term do not move", async () => {
+test("a removed node that was down meanwhile learns of its removal when it comes back (the leader's /members), and the cluster's leader and term do not move; restarted again, it refuses to start", async () => {
   const c = await TestCluster.start({ nodes: 4 });
   const writer = new Writer(c, "unaware");
   try {
@@ -107,7 +107,11 @@ test("a removed node that was down meanwhile learns of its removal when it comes
     assert.match(show(await c.command(x, "GET", "k")), /CLUSTERDOWN this node was removed from the cluster/);
     await writer.progress(200);
     await assertUndisturbed(c, rest, term, leader);
+    // What it learnt is on its disk: restarted again, it refuses to start (exit 2), saying why, as one whose log shows its removal does.
     await c.kill(x);
+    const exit = await exitOf(c.startNode(x));
+    assert.equal(exit.code, 2);
+    assert.match(await waitForLog(c.logPath(x), `raftkv server: cannot start node ${x}: node ${x} was removed from the cluster while it was down`), /nodes \d+, \d+, \d+ reported a committed configuration without it \(index \d+\)/);
     const acked = await writer.stop();
     assert.deepEqual(await missingKeys(c, acked), []);
   } finally {

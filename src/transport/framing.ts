@@ -127,6 +127,8 @@ export function readFrames(socket: Socket, options: FrameReaderOptions): FrameDe
       decoder.push(chunk, onFrame);
     } catch (err) {
       if (!(err instanceof FrameTooLargeError)) throw err;
+      // Closed over an earlier frame of the same chunk (a refused hello): that was the reason, not what followed it.
+      if (socket.destroyed) return;
       if (options.onTooLarge) options.onTooLarge(err);
       else options.logger.error("frame_too_large", { remote: remoteOf(socket), size: err.size, maxFrameBytes: err.maxFrameBytes });
       socket.destroy();

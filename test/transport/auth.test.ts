@@ -125,6 +125,23 @@ describe("peer authentication with a cluster secret", () => {
     assert.equal(received.AppendEntries + received.TimeoutNow + received.RequestVote, 0);
   });
 
+  test("a refused hello followed at once by a large message is logged for what it was, not as a stranger's bytes", async () => {
+    const addresses = await addressesFor({ 1: "127.0.1.61", 2: "127.0.1.62" });
+    const a = makeNode(1, addresses);
+    await a.transport.start();
+    // Node 9 is no member here; a leader that does not know that writes its hello and an AppendEntries together.
+    const big: Message = { type: "AppendEntries", from: 9, to: 1, term: 5, prevLogIndex: 0, prevLogTerm: 0, leaderCommit: 0, seq: 1, entries: [{ index: 1, term: 5, type: 0, data: Buffer.alloc(10_000) }] };
+    for (let i = 0; i < 2; i++) {
+      const { socket, closed } = await dial(addresses.get(1)!, "127.0.1.63");
+      socket.write(Buffer.concat([encodeFrame(encodeHello({ from: 9, to: 1, auth: false })), encodeFrame(encodeMessage(big))]));
+      await closed;
+    }
+    const refusals = a.lines.filter((l) => l.event === "peer_hello_refused").map((l) => String(l.error));
+    assert.equal(refusals.length, 2, JSON.stringify(refusals));
+    assert.ok(refusals.every((e) => e === "node 9 is not a member of this node's cluster configuration"), JSON.stringify(refusals));
+    assert.equal(a.inbox.length, 0);
+  });
+
   test("an authenticated connection speaks only for the node it proved to be", async () => {
     const addresses = await addressesFor({ 1: "127.0.1.51", 2: "127.0.1.52", 3: "127.0.1.53" });
     const a = makeNode(1, addresses, { secret: SECRET });
